@@ -1,0 +1,377 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { InputError, show } from '../core/errors';
+import {
+  ALLOWED_TYPES,
+  ColumnType,
+  isTemporal,
+  parseColumnType,
+  typeFamily,
+  typeName,
+} from '../core/column-types';
+import { IDENTIFIER_RULE, isIdentifier, MAX_IDENTIFIER_BYTES } from '../sql/identifiers';
+
+/**
+ * The configuration contract (DESIGN section 9): one JSON file read by the CDK app, the Lambda
+ * and the CLI. Every value that later reaches SQL, S3 or Glue is checked here, once, and every
+ * error names the field, the bad value and what is allowed.
+ */
+
+/** The Glue partition keys; table columns may not use these names. */
+export const PARTITION_KEYS = { year: 'year', run: 'archive_run' } as const;
+
+/** Characters a run id adds to a stage table name: `__` and `YYYYMMDDTHHMMSSZ`. */
+const STAGE_SUFFIX_BYTES = 18;
+
+const identifier = z.string().refine(isIdentifier, `allowed: ${IDENTIFIER_RULE}`);
+const lowerIdentifier = identifier.refine(
+  (s) => s === s.toLowerCase(),
+  `allowed: lower-case ${IDENTIFIER_RULE} (Glue stores names in lower case)`,
+);
+
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const keys = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `allowed keys: ${keys}` : `allowed: an object`),
+  });
+}
+
+const columnType = z.string().transform((text, ctx) => {
+  const parsed = parseColumnType(text);
+  if (!parsed) {
+    ctx.issues.push({ code: 'custom', input: text, message: `allowed: ${ALLOWED_TYPES}` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const provisioned = strict({
+  type: z.literal('provisioned'),
+  clusterIdentifier: z
+    .string()
+    .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/)
+    .max(63),
+  database: identifier,
+  dbUser: identifier.optional(),
+  secretArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/)
+    .optional(),
+});
+
+const serverless = strict({
+  type: z.literal('serverless'),
+  workgroupName: z
+    .string()
+    .regex(/^[a-z0-9-]{3,64}$/),
+  database: identifier,
+});
+
+const s3Prefix = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/)
+  .max(512);
+
+const tableSchema = strict({
+  schema: identifier,
+  name: identifier.refine(
+    (s) => Buffer.byteLength(s) <= MAX_IDENTIFIER_BYTES - STAGE_SUFFIX_BYTES,
+    `allowed: at most ${MAX_IDENTIFIER_BYTES - STAGE_SUFFIX_BYTES} bytes, so that stage table names fit`,
+  ),
+  archiveBy: z.union([
+    strict({ column: identifier }),
+    strict({ parent: identifier, foreignKey: identifier, parentKey: identifier }),
+  ]),
+  columns: z.array(strict({ name: identifier, type: columnType })).min(1),
+});
+
+const configSchema = strict({
+  warehouse: z.discriminatedUnion('type', [provisioned, serverless], {
+    error: () => 'allowed: {"type": "provisioned", ...} or {"type": "serverless", ...}',
+  }),
+  lake: strict({
+    prefix: s3Prefix,
+    reportsPrefix: s3Prefix.default('archive-reports'),
+    bucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)
+      .optional(),
+  }),
+  catalog: strict({
+    database: lowerIdentifier,
+    externalSchema: identifier,
+    athenaWorkgroup: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/)
+      .optional(),
+  }),
+  views: strict({ schema: identifier, prefix: z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]*)?$/) }),
+  retention: strict({
+    keepYears: z.number().int().min(1).max(100).default(1),
+    timeZone: z.string().refine(isTimeZone, 'allowed: an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
+  }).default({ keepYears: 1, timeZone: 'UTC' }),
+  ledger: strict({
+    schema: identifier.default('archive_meta'),
+    stageSchema: identifier.default('archive_stage'),
+  }).default({ schema: 'archive_meta', stageSchema: 'archive_stage' }),
+  maintenance: strict({ vacuum: z.boolean().default(true) }).default({ vacuum: true }),
+  tables: z.array(tableSchema).min(1),
+});
+
+type Parsed = z.output<typeof configSchema>;
+
+/** A validated configuration. */
+export type ArchiveConfig = Parsed;
+/** One archived table, as configured. */
+export type TableConfig = Parsed['tables'][number];
+/** One column of an archived table. */
+export interface ColumnConfig {
+  readonly name: string;
+  readonly type: ColumnType;
+}
+
+/** Whether a table is archived by its own date or timestamp column. */
+export function isRootTable(table: TableConfig): table is TableConfig & { archiveBy: { column: string } } {
+  return 'column' in table.archiveBy;
+}
+
+function isTimeZone(zone: string): boolean {
+  // The zone name reaches SQL (CONVERT_TIMEZONE); Intl knows the IANA names, the regex keeps quotes out.
+  if (!/^[A-Za-z0-9_+\-/]+$/.test(zone)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const HUMAN_ALLOWED: Record<string, string> = {
+  cluster: 'allowed: a cluster identifier (lower-case letters, digits and single hyphens, at most 63)',
+  workgroup: 'allowed: a workgroup name (3 to 64 lower-case letters, digits or hyphens)',
+  prefix: 'allowed: an S3 key prefix of letters, digits, . _ - separated by /, no leading or trailing /',
+};
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key; ${issue.message}`).join('\n');
+  }
+  const path = formatPath(issue.path) || '(top level)';
+  const value = valueAt(input, issue.path);
+  const what = value === undefined ? 'is missing' : `${show(value)} is not allowed`;
+  let allowed = issue.message;
+  if (!allowed.startsWith('allowed')) {
+    const described = schemaDescription(issue);
+    allowed = described ?? `allowed: ${allowedFromZod(issue)}`;
+  }
+  return `${path}: ${what}; ${allowed}`;
+}
+
+function schemaDescription(issue: z.core.$ZodIssue): string | undefined {
+  const last = issue.path[issue.path.length - 1];
+  if (issue.code === 'invalid_format' || issue.code === 'too_big') {
+    if (last === 'clusterIdentifier') return HUMAN_ALLOWED.cluster;
+    if (last === 'workgroupName') return HUMAN_ALLOWED.workgroup;
+    if (last === 'prefix' || last === 'reportsPrefix') return HUMAN_ALLOWED.prefix;
+  }
+  return undefined;
+}
+
+function allowedFromZod(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
+    case 'too_small':
+      return issue.origin === 'array' ? `a list of at least ${issue.minimum}` : `at least ${issue.minimum}`;
+    case 'too_big':
+      return issue.origin === 'array' ? `a list of at most ${issue.maximum}` : `at most ${issue.maximum}`;
+    case 'invalid_value':
+      return issue.values.map((v) => show(v)).join(' or ');
+    case 'invalid_format':
+      return `a value matching ${'pattern' in issue ? String(issue.pattern) : issue.format}`;
+    case 'invalid_union':
+      return 'either {"column": ...} or {"parent": ..., "foreignKey": ..., "parentKey": ...}';
+    default:
+      return issue.message;
+  }
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** Cross-field rules that a schema of single fields cannot say. */
+function crossFieldProblems(config: Parsed): string[] {
+  const problems: string[] = [];
+  const tables = new Map(config.tables.map((t) => [t.name.toLowerCase(), t]));
+  const w = config.warehouse;
+  if (w.type === 'provisioned' && (w.dbUser === undefined) === (w.secretArn === undefined)) {
+    problems.push(
+      `warehouse: ${show({ dbUser: w.dbUser, secretArn: w.secretArn })} is not allowed; allowed: exactly one of dbUser or secretArn`,
+    );
+  }
+  const seen = new Set<string>();
+  config.tables.forEach((table, i) => {
+    const at = `tables[${i}]`;
+    const key = table.name.toLowerCase();
+    if (seen.has(key)) {
+      problems.push(`${at}.name: ${show(table.name)} is not allowed; allowed: a name no other table has`);
+    }
+    seen.add(key);
+    const viewName = `${config.views.prefix}${table.name}`;
+    if (Buffer.byteLength(viewName) > MAX_IDENTIFIER_BYTES) {
+      problems.push(`${at}.name: ${show(table.name)} is not allowed; allowed: views.prefix + name at most 127 bytes`);
+    }
+    const columns = new Map<string, ColumnConfig>();
+    table.columns.forEach((column, j) => {
+      const name = column.name.toLowerCase();
+      if (columns.has(name)) {
+        problems.push(
+          `${at}.columns[${j}].name: ${show(column.name)} is not allowed; allowed: a name no other column of the table has`,
+        );
+      }
+      if (name === PARTITION_KEYS.year || name === PARTITION_KEYS.run) {
+        problems.push(
+          `${at}.columns[${j}].name: ${show(column.name)} is not allowed; allowed: any name but the partition keys ` +
+            `${PARTITION_KEYS.year} and ${PARTITION_KEYS.run}`,
+        );
+      }
+      columns.set(name, column);
+    });
+    const by = table.archiveBy;
+    if ('column' in by) {
+      const column = columns.get(by.column.toLowerCase());
+      if (!column || !isTemporal(column.type)) {
+        const temporal = table.columns.filter((c) => isTemporal(c.type)).map((c) => c.name);
+        problems.push(
+          `${at}.archiveBy.column: ${show(by.column)} is not allowed; allowed: a date, timestamp or timestamptz ` +
+            `column of the table (${temporal.join(', ') || 'it has none'})`,
+        );
+      }
+      return;
+    }
+    const parent = tables.get(by.parent.toLowerCase());
+    if (!parent || parent === table) {
+      const others = config.tables.filter((t) => t !== table).map((t) => t.name);
+      problems.push(
+        `${at}.archiveBy.parent: ${show(by.parent)} is not allowed; allowed: another configured table (${others.join(', ') || 'there is none'})`,
+      );
+      return;
+    }
+    const fk = columns.get(by.foreignKey.toLowerCase());
+    const pk = parent.columns.find((c) => c.name.toLowerCase() === by.parentKey.toLowerCase());
+    if (!fk) {
+      problems.push(
+        `${at}.archiveBy.foreignKey: ${show(by.foreignKey)} is not allowed; allowed: a column of the table ` +
+          `(${table.columns.map((c) => c.name).join(', ')})`,
+      );
+    }
+    if (!pk) {
+      problems.push(
+        `${at}.archiveBy.parentKey: ${show(by.parentKey)} is not allowed; allowed: a column of table ` +
+          `${show(parent.name)} (${parent.columns.map((c) => c.name).join(', ')})`,
+      );
+    }
+    if (fk && pk && typeFamily(fk.type) !== typeFamily(pk.type)) {
+      problems.push(
+        `${at}.archiveBy.foreignKey: ${show(by.foreignKey)} (${typeName(fk.type)}) is not allowed; allowed: a column ` +
+          `whose type compares with ${show(parent.name)}.${pk.name} (${typeName(pk.type)})`,
+      );
+    }
+  });
+  if (problems.length === 0) {
+    try {
+      archiveOrder(config);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Tables in the order they are staged: every parent before its children. Deletes run in the
+ * reverse order, children before parents.
+ */
+export function archiveOrder(config: ArchiveConfig): TableConfig[] {
+  const byName = new Map(config.tables.map((t) => [t.name.toLowerCase(), t]));
+  const ordered: TableConfig[] = [];
+  const state = new Map<TableConfig, 'visiting' | 'done'>();
+  const visit = (table: TableConfig, chain: string[]): void => {
+    if (state.get(table) === 'done') return;
+    if (state.get(table) === 'visiting') {
+      const i = config.tables.indexOf(table);
+      throw new InputError(
+        `tables[${i}].archiveBy.parent: ${show(chain.join(' -> '))} is not allowed; allowed: parents without a cycle`,
+      );
+    }
+    state.set(table, 'visiting');
+    if ('parent' in table.archiveBy) {
+      const parent = byName.get(table.archiveBy.parent.toLowerCase());
+      if (parent) visit(parent, [...chain, parent.name]);
+    }
+    state.set(table, 'done');
+    ordered.push(table);
+  };
+  config.tables.forEach((t) => visit(t, [t.name]));
+  return ordered;
+}
+
+/** Finds a configured table by name (names are unique, case-insensitively). */
+export function tableNamed(config: ArchiveConfig, name: string): TableConfig {
+  const table = config.tables.find((t) => t.name.toLowerCase() === name.toLowerCase());
+  if (!table) throw new InputError(`no configured table is named ${show(name)}`);
+  return table;
+}
+
+/** Finds a column of a table by name. */
+export function columnNamed(table: TableConfig, name: string): ColumnConfig {
+  const column = table.columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
+  if (!column) throw new InputError(`table ${show(table.name)} has no column ${show(name)}`);
+  return column;
+}
+
+/**
+ * Validates a configuration object.
+ * @param source - what to call it in messages (usually the file name)
+ * @throws InputError listing every problem, one per line
+ */
+export function parseConfig(input: unknown, source = 'config'): ArchiveConfig {
+  const result = configSchema.safeParse(input);
+  const problems = result.success
+    ? crossFieldProblems(result.data)
+    : result.error.issues.map((issue) => describeIssue(issue, input));
+  if (problems.length > 0) {
+    throw new InputError(`${source}: invalid configuration\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+  return (result as { data: ArchiveConfig }).data;
+}
+
+/** Reads and validates a configuration file. */
+export function loadConfig(file: string): ArchiveConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`--config: cannot read ${show(file)} (${(e as NodeJS.ErrnoException).code ?? 'error'}); allowed: a readable JSON file`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseConfig(json, file);
+}

@@ -1,0 +1,132 @@
+/**
+ * The one type mapping: a Redshift column type, the Parquet type UNLOAD writes for it, the Glue
+ * type the external table must declare for Spectrum to read that file, and the DuckDB type the
+ * embedded engine uses. The traps it encodes: REAL is Parquet FLOAT and Glue `float` while
+ * DOUBLE PRECISION is `double`; TIMESTAMPTZ is stored as a UTC timestamp (the zone is lost in
+ * Parquet, so views cast it back); DECIMAL keeps precision and scale; VARCHAR lengths are bytes.
+ */
+
+/** A parsed column type from configuration. */
+export type ColumnType =
+  | { kind: 'smallint' | 'integer' | 'bigint' | 'real' | 'double precision' | 'boolean' }
+  | { kind: 'date' | 'timestamp' | 'timestamptz' }
+  | { kind: 'decimal'; precision: number; scale: number }
+  | { kind: 'char' | 'varchar'; length: number };
+
+/** How one type is spelled in each place it travels through. */
+export interface TypeMapping {
+  /** Redshift DDL and casts. */
+  readonly redshift: string;
+  /** The logical Parquet type in the exported files. */
+  readonly parquet: string;
+  /** The Glue (Hive) column type of the external table. */
+  readonly glue: string;
+  /** The DuckDB type of the embedded engine. */
+  readonly duckdb: string;
+}
+
+type Kind = ColumnType['kind'];
+
+const SIMPLE: Record<Exclude<Kind, 'decimal' | 'char' | 'varchar'>, TypeMapping> = {
+  smallint: { redshift: 'SMALLINT', parquet: 'INT32 (INT_16)', glue: 'smallint', duckdb: 'SMALLINT' },
+  integer: { redshift: 'INTEGER', parquet: 'INT32', glue: 'int', duckdb: 'INTEGER' },
+  bigint: { redshift: 'BIGINT', parquet: 'INT64', glue: 'bigint', duckdb: 'BIGINT' },
+  real: { redshift: 'REAL', parquet: 'FLOAT', glue: 'float', duckdb: 'REAL' },
+  'double precision': { redshift: 'DOUBLE PRECISION', parquet: 'DOUBLE', glue: 'double', duckdb: 'DOUBLE' },
+  boolean: { redshift: 'BOOLEAN', parquet: 'BOOLEAN', glue: 'boolean', duckdb: 'BOOLEAN' },
+  date: { redshift: 'DATE', parquet: 'INT32 (DATE)', glue: 'date', duckdb: 'DATE' },
+  timestamp: {
+    redshift: 'TIMESTAMP',
+    parquet: 'INT64 (TIMESTAMP, MICROS)',
+    glue: 'timestamp',
+    duckdb: 'TIMESTAMP',
+  },
+  timestamptz: {
+    redshift: 'TIMESTAMPTZ',
+    parquet: 'INT64 (TIMESTAMP, MICROS, adjusted to UTC)',
+    glue: 'timestamp',
+    duckdb: 'TIMESTAMPTZ',
+  },
+};
+
+/** The type names that configuration accepts, as error messages list them. */
+export const ALLOWED_TYPES =
+  'smallint, integer, bigint, decimal(p,s) with 1 <= p <= 38 and 0 <= s <= p, real, double precision, ' +
+  'boolean, char(n) with 1 <= n <= 4096, varchar(n) with 1 <= n <= 65535, date, timestamp, timestamptz';
+
+const PARAMETERIZED = /^(decimal|char|varchar)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$/;
+
+/** Parses a Redshift type name from configuration; returns undefined when it is not supported. */
+export function parseColumnType(text: string): ColumnType | undefined {
+  const name = text.trim().toLowerCase().replace(/\s+/g, ' ');
+  if (name in SIMPLE) return { kind: name as keyof typeof SIMPLE };
+  const match = PARAMETERIZED.exec(name);
+  if (!match) return undefined;
+  const [, kind, first, second] = match;
+  const a = Number(first);
+  if (kind === 'decimal') {
+    const scale = second === undefined ? undefined : Number(second);
+    if (scale === undefined || a < 1 || a > 38 || scale > a) return undefined;
+    return { kind, precision: a, scale };
+  }
+  const max = kind === 'char' ? 4096 : 65535;
+  if (second !== undefined || a < 1 || a > max) return undefined;
+  return { kind: kind as 'char' | 'varchar', length: a };
+}
+
+/** The spelling of `type` in Redshift, Parquet, Glue and DuckDB. */
+export function typeMapping(type: ColumnType): TypeMapping {
+  switch (type.kind) {
+    case 'decimal': {
+      const ps = `(${type.precision},${type.scale})`;
+      return {
+        redshift: `DECIMAL${ps}`,
+        parquet: `DECIMAL${ps}`,
+        glue: `decimal${ps}`,
+        duckdb: `DECIMAL${ps}`,
+      };
+    }
+    case 'char':
+    case 'varchar': {
+      const upper = type.kind.toUpperCase();
+      return {
+        redshift: `${upper}(${type.length})`,
+        parquet: 'BYTE_ARRAY (UTF8)',
+        glue: `${type.kind}(${type.length})`,
+        // DuckDB has one string type; lengths are enforced by Redshift, not by the local engine.
+        duckdb: 'VARCHAR',
+      };
+    }
+    default:
+      return SIMPLE[type.kind];
+  }
+}
+
+/** The canonical configuration spelling of a type, e.g. `decimal(12,2)`. */
+export function typeName(type: ColumnType): string {
+  return typeMapping(type).redshift.toLowerCase();
+}
+
+/** Whether rows can be archived by a column of this type (it has a year). */
+export function isTemporal(type: ColumnType): boolean {
+  return type.kind === 'date' || type.kind === 'timestamp' || type.kind === 'timestamptz';
+}
+
+/** Types whose values compare with each other, for foreign keys. */
+export function typeFamily(type: ColumnType): string {
+  switch (type.kind) {
+    case 'smallint':
+    case 'integer':
+    case 'bigint':
+    case 'decimal':
+      return 'exact number';
+    case 'real':
+    case 'double precision':
+      return 'approximate number';
+    case 'char':
+    case 'varchar':
+      return 'text';
+    default:
+      return type.kind;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The three ways an archival command can end badly, each with its own exit code, so that a
+ * pipeline can tell "fix your input" from "the run failed but the data is safe".
+ */
+
+/** Bad input: configuration, arguments, events. Nothing was changed. CLI exit code 2. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+}
+
+/** A run could not complete; every row is still in exactly one visible place. CLI exit code 1. */
+export class RunFailedError extends Error {
+  override readonly name = 'RunFailedError';
+}
+
+/** A read-back of the archive did not match the stage tables; nothing was published. */
+export class VerificationError extends RunFailedError {}
+
+/** Renders a value for an error message: short, quoted like JSON, never multi-line. */
+export function show(value: unknown): string {
+  let text: string;
+  try {
+    text = value === undefined ? 'undefined' : JSON.stringify(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

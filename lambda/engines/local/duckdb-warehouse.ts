@@ -1,0 +1,59 @@
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { Row, Warehouse } from '../../protocol/ports';
+import { duckdbDialect } from '../../sql/duckdb-dialect';
+
+/**
+ * A DuckDB database file playing Redshift. Each warehouse is one connection; several can share
+ * an instance, as several sessions share a cluster.
+ */
+export class DuckDbWarehouse implements Warehouse {
+  readonly dialect = duckdbDialect;
+
+  private constructor(readonly connection: DuckDBConnection) {}
+
+  /** Opens (or creates) a database file; `:memory:` for a throw-away one. */
+  static async open(path: string): Promise<{ instance: DuckDBInstance; warehouse: DuckDbWarehouse }> {
+    const instance = await DuckDBInstance.create(path);
+    return { instance, warehouse: await DuckDbWarehouse.connect(instance) };
+  }
+
+  /** A new session on an open database. */
+  static async connect(instance: DuckDBInstance): Promise<DuckDbWarehouse> {
+    const connection = await instance.connect();
+    // Casts between TIMESTAMP and TIMESTAMPTZ assume UTC, as in a Redshift session.
+    await connection.run("LOAD icu; SET TimeZone = 'UTC'");
+    return new DuckDbWarehouse(connection);
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJson().map((row) => {
+      const out: Record<string, string | null> = {};
+      for (const [key, value] of Object.entries(row)) {
+        out[key.toLowerCase()] =
+          value === null ? null : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      }
+      return out;
+    });
+  }
+
+  async execute(sql: string): Promise<void> {
+    await this.connection.run(sql);
+  }
+
+  async transaction(sqls: readonly string[]): Promise<void> {
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      for (const sql of sqls) await this.connection.run(sql);
+      await this.connection.run('COMMIT');
+    } catch (error) {
+      await this.connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Closes this session. */
+  close(): void {
+    this.connection.closeSync();
+  }
+}

@@ -1,0 +1,133 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ArchiveConfig, PARTITION_KEYS, tableNamed } from '../../config/config';
+import { typeMapping } from '../../core/column-types';
+import { RunFailedError, show } from '../../core/errors';
+import type { Catalog, Partition } from '../../protocol/ports';
+import { duckdbDialect } from '../../sql/duckdb-dialect';
+import { qualify, quoteIdent } from '../../sql/identifiers';
+import type { DuckDbWarehouse } from './duckdb-warehouse';
+import { writeFileAtomic } from './local-lake';
+
+interface CatalogTable {
+  columns: { name: string; type: string }[];
+  partitions: { year: number; runId: string; location: string }[];
+}
+
+interface CatalogFile {
+  database: string;
+  tables: Record<string, CatalogTable>;
+}
+
+/** How Spectrum reads a Glue column type, in DuckDB terms. */
+const GLUE_TO_DUCKDB: Record<string, string> = {
+  smallint: 'SMALLINT',
+  int: 'INTEGER',
+  bigint: 'BIGINT',
+  float: 'REAL',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  date: 'DATE',
+  timestamp: 'TIMESTAMP',
+};
+
+function duckdbTypeOfGlue(glue: string): string {
+  if (glue.startsWith('decimal')) return glue.toUpperCase();
+  if (glue.startsWith('char') || glue.startsWith('varchar')) return 'VARCHAR';
+  const type = GLUE_TO_DUCKDB[glue];
+  if (!type) throw new Error(`no DuckDB type for Glue type ${glue}`);
+  return type;
+}
+
+/**
+ * A JSON file playing the Glue Data Catalog, and DuckDB views playing Spectrum's external
+ * tables: each external table reads exactly the Parquet files of its registered partitions,
+ * with the declared (Glue) column types, and the partition values from the paths.
+ */
+export class LocalCatalog implements Catalog {
+  constructor(
+    private readonly config: ArchiveConfig,
+    private readonly file: string,
+    private readonly warehouse: DuckDbWarehouse,
+  ) {}
+
+  /** The catalog file of a lake folder, under a prefix that no table reads. */
+  static fileIn(lakeRoot: string, config: ArchiveConfig): string {
+    return resolve(lakeRoot, '_catalog', `${config.catalog.database}.json`);
+  }
+
+  private async read(): Promise<CatalogFile> {
+    try {
+      return JSON.parse(await readFile(this.file, 'utf8')) as CatalogFile;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { database: this.config.catalog.database, tables: {} };
+      throw error;
+    }
+  }
+
+  private async write(catalog: CatalogFile): Promise<void> {
+    await mkdir(dirname(this.file), { recursive: true });
+    await writeFileAtomic(this.file, `${JSON.stringify(catalog, null, 2)}\n`);
+  }
+
+  async ensureTable(table: string): Promise<void> {
+    const catalog = await this.read();
+    const config = tableNamed(this.config, table);
+    const name = config.name.toLowerCase();
+    const columns = config.columns.map((c) => ({ name: c.name.toLowerCase(), type: typeMapping(c.type).glue }));
+    const existing = catalog.tables[name];
+    if (JSON.stringify(existing?.columns) !== JSON.stringify(columns)) {
+      catalog.tables[name] = { columns, partitions: existing?.partitions ?? [] };
+      await this.write(catalog);
+    }
+    await this.defineExternalTable(name, catalog.tables[name]);
+  }
+
+  async addPartitions(table: string, partitions: readonly Partition[]): Promise<void> {
+    const catalog = await this.read();
+    const name = table.toLowerCase();
+    const entry = catalog.tables[name];
+    if (!entry) throw new RunFailedError(`catalog: table ${show(name)} does not exist in ${this.config.catalog.database}`);
+    for (const p of partitions) {
+      const same = entry.partitions.find((q) => q.year === p.year && q.runId === p.runId);
+      if (same && same.location !== p.location) {
+        throw new RunFailedError(
+          `catalog: partition ${PARTITION_KEYS.year}=${p.year}/${PARTITION_KEYS.run}=${p.runId} of ${name} exists at ` +
+            `${same.location}, not ${p.location}`,
+        );
+      }
+      if (!same) entry.partitions.push({ year: p.year, runId: p.runId, location: p.location });
+    }
+    await this.write(catalog);
+    await this.defineExternalTable(name, entry);
+  }
+
+  async removePartitions(table: string, runId: string): Promise<void> {
+    const catalog = await this.read();
+    const name = table.toLowerCase();
+    const entry = catalog.tables[name];
+    if (!entry) return;
+    entry.partitions = entry.partitions.filter((p) => p.runId !== runId);
+    await this.write(catalog);
+    await this.defineExternalTable(name, entry);
+  }
+
+  private async defineExternalTable(name: string, entry: CatalogTable): Promise<void> {
+    const schema = this.config.catalog.externalSchema;
+    const columns = entry.columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`);
+    const year = quoteIdent(PARTITION_KEYS.year);
+    const run = quoteIdent(PARTITION_KEYS.run);
+    let select: string;
+    if (entry.partitions.length === 0) {
+      const typed = entry.columns.map((c) => `CAST(NULL AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`);
+      select = `SELECT ${typed.join(', ')}, CAST(NULL AS INTEGER) AS ${year}, CAST(NULL AS VARCHAR) AS ${run} WHERE false`;
+    } else {
+      const files = entry.partitions.map((p) => duckdbDialect.literal(`${p.location}*.parquet`)).join(', ');
+      select =
+        `SELECT ${columns.join(', ')}, ${year}, ${run} FROM read_parquet([${files}], hive_partitioning = true, ` +
+        `hive_types = {'${PARTITION_KEYS.year}': INTEGER, '${PARTITION_KEYS.run}': VARCHAR})`;
+    }
+    await this.warehouse.execute(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await this.warehouse.execute(`CREATE OR REPLACE VIEW ${qualify(schema, name)} AS ${select}`);
+  }
+}

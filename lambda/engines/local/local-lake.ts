@@ -1,0 +1,79 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { PARTITION_KEYS } from '../../config/config';
+import { isRunId } from '../../core/cutoff';
+import { InputError, show } from '../../core/errors';
+import type { Lake, Manifest, ManifestEntry } from '../../protocol/ports';
+import { MANIFEST_NAME } from '../../sql/duckdb-dialect';
+import { isIdentifier } from '../../sql/identifiers';
+
+/** Writes a file so that readers see the old or the new content, never half of one. */
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, content);
+  await rename(temporary, file);
+}
+
+/**
+ * A local folder playing the S3 bucket, with the same layout:
+ * `<root>/<prefix>/<table>/archive_run=<run>/year=<yyyy>/*.parquet`, the manifest beside the
+ * partitions, and run reports under their own prefix.
+ */
+export class LocalLake implements Lake {
+  readonly root: string;
+
+  constructor(
+    root: string,
+    private readonly prefix: string,
+    private readonly reportsPrefix: string,
+  ) {
+    this.root = resolve(root);
+  }
+
+  runLocation(table: string, runId: string): string {
+    if (!isIdentifier(table) || !isRunId(runId)) {
+      throw new InputError(`no run location for table ${show(table)} and run ${show(runId)}`);
+    }
+    return [this.root, this.prefix, table.toLowerCase(), `${PARTITION_KEYS.run}=${runId}`, ''].join(sep);
+  }
+
+  private checkRunLocation(location: string): void {
+    const parts = location.slice(this.root.length + 1).split(sep);
+    const [table, run, ...rest] = parts.slice(this.prefix.split('/').length);
+    const ok =
+      location.startsWith(this.root + sep) &&
+      table !== undefined &&
+      run?.startsWith(`${PARTITION_KEYS.run}=`) &&
+      rest.length === 1 &&
+      this.runLocation(table, run.slice(PARTITION_KEYS.run.length + 1)) === location;
+    if (!ok) throw new InputError(`refusing to clear ${show(location)}: not a run location of this lake`);
+  }
+
+  async clearRunLocation(location: string): Promise<void> {
+    this.checkRunLocation(location);
+    await rm(location, { recursive: true, force: true });
+    await mkdir(location, { recursive: true });
+  }
+
+  async readManifest(location: string): Promise<Manifest> {
+    this.checkRunLocation(location);
+    const text = await readFile(location + MANIFEST_NAME, 'utf8');
+    const entries: ManifestEntry[] = text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => {
+        const entry = JSON.parse(line) as { url: string; bytes: number | string; rows: number | string };
+        return { url: entry.url, bytes: Number(entry.bytes), rows: Number(entry.rows) };
+      });
+    return { entries, rows: entries.reduce((sum, e) => sum + e.rows, 0) };
+  }
+
+  async writeReport(runId: string, report: unknown): Promise<string> {
+    if (!isRunId(runId)) throw new InputError(`no report for run ${show(runId)}`);
+    const folder = resolve(this.root, this.reportsPrefix);
+    await mkdir(folder, { recursive: true });
+    const file = resolve(folder, `${runId}.json`);
+    await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+    return file;
+  }
+}

@@ -1,0 +1,492 @@
+import { ArchiveConfig, isRootTable, PARTITION_KEYS, TableConfig } from '../config/config';
+import type { RunTarget } from '../core/cutoff';
+import { InputError, RunFailedError, show, VerificationError } from '../core/errors';
+import { ArchiveSql } from '../sql/statements';
+import { count, ExportRecord, LedgerView, readExports, readLedger, RunRecord } from './ledger';
+import type { Catalog, Lake, Manifest, Row, Warehouse } from './ports';
+
+/** The phases of DESIGN section 1, plus the commands around them. */
+export type Phase = 'setup' | 'plan' | 'stage' | 'export' | 'verify' | 'publish' | 'finish' | 'abort';
+
+/** One line of progress: a phase, optionally one table, and its figures. */
+export interface ProgressEvent {
+  readonly phase: Phase;
+  readonly runId?: string;
+  readonly table?: string;
+  readonly message: string;
+  readonly rows?: number;
+  readonly files?: number;
+  readonly bytes?: number;
+}
+
+/** What the protocol needs; the engine is whatever implements the ports. */
+export interface ArchiveDeps {
+  readonly config: ArchiveConfig;
+  readonly warehouse: Warehouse;
+  readonly lake: Lake;
+  readonly catalog: Catalog;
+  /** Receives one event per phase and table. */
+  readonly progress?: (event: ProgressEvent) => void;
+}
+
+/** Rows of one table and year. */
+export interface YearFigures {
+  readonly year: number;
+  readonly rows: number;
+}
+
+/** What a run would move, and the exact SQL it would send. Nothing is written to produce it. */
+export interface PlanReport {
+  readonly runId: string;
+  readonly cutoff: string;
+  readonly tables: readonly {
+    readonly table: string;
+    readonly rows: number;
+    readonly years: readonly YearFigures[];
+    /** Root tables only: rows that stay hot because the archive column is NULL. */
+    readonly nullRows?: number;
+  }[];
+  readonly rows: number;
+  /** An unfinished run that a `run` would resume instead of starting this one. */
+  readonly activeRun?: string;
+  readonly statements: readonly { readonly phase: Phase; readonly transactional: boolean; readonly sql: readonly string[] }[];
+}
+
+/** How an invocation of `run` ended. */
+export type Outcome = 'finished' | 'nothing-to-do' | 'already-done';
+
+/** One table of a run: rows, files and bytes per year and in total. */
+export interface TableReport {
+  readonly table: string;
+  readonly rows: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly location: string | null;
+  readonly verified: boolean;
+  readonly years: readonly YearFigures[];
+}
+
+/** The report of a run. */
+export interface RunReport {
+  readonly outcome: Outcome;
+  readonly runId: string;
+  readonly cutoff: string;
+  readonly state: string;
+  readonly resumed: boolean;
+  readonly tables: readonly TableReport[];
+  readonly rows: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly warnings: readonly string[];
+  /** Where the JSON report was written in the lake. */
+  readonly reportLocation?: string;
+}
+
+/** The ledger, for `status`. */
+export interface StatusReport {
+  readonly active?: RunRecord;
+  readonly runs: readonly (RunRecord & { readonly rows: number })[];
+}
+
+/** A second run that found another one unfinished and changed nothing. */
+export class RunBusyError extends RunFailedError {
+  constructor(readonly active: RunRecord) {
+    super(`run ${active.runId} (cutoff ${active.cutoff}) is unfinished (${active.state}); this invocation changed nothing`);
+  }
+}
+
+/**
+ * The archive protocol of DESIGN section 1, once, for every engine. Each phase reads the ledger
+ * to know where the run stands, so any invocation can resume any run after a crash anywhere.
+ */
+export class Archiver {
+  private readonly sql: ArchiveSql;
+  private readonly tables: TableConfig[];
+
+  constructor(private readonly deps: ArchiveDeps) {
+    this.sql = new ArchiveSql(deps.config, deps.warehouse.dialect);
+    this.tables = this.sql.tables;
+  }
+
+  private emit(event: ProgressEvent): void {
+    this.deps.progress?.(event);
+  }
+
+  /**
+   * Idempotent: schemas, ledger tables, external tables and union views as the ledger says
+   * they should be. What the custom resource does at deploy time.
+   */
+  async setup(): Promise<void> {
+    await this.prepare();
+    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    const active = ledger.active;
+    const stageRunId = active && active.state !== 'published' ? active.runId : undefined;
+    await this.deps.warehouse.transaction(
+      this.tables.flatMap((t) => this.sql.viewStatements(t, { stageRunId, publishedRuns: ledger.publishedRuns(t.name) })),
+      'setup.views',
+    );
+    this.emit({ phase: 'setup', message: `views defined for ${this.tables.length} tables` });
+  }
+
+  private async prepare(): Promise<void> {
+    await this.deps.warehouse.transaction(this.sql.setupStatements(), 'setup.ledger');
+    for (const table of this.tables) await this.deps.catalog.ensureTable(table.name);
+  }
+
+  /** Read only: what a run with this target would move, and the SQL it would send. */
+  async plan(target: RunTarget): Promise<PlanReport> {
+    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    const tables = [];
+    for (const table of this.tables) {
+      const rows = await this.deps.warehouse.query(this.sql.planQuery(table, target.cutoff), `plan.${table.name}`);
+      const years = rows.map((r) => ({ year: count(r.year), rows: count(r.row_count) }));
+      const total = years.reduce((sum, y) => sum + y.rows, 0);
+      const nullRows = isRootTable(table)
+        ? count((await this.deps.warehouse.query(this.sql.nullRowsQuery(table), `plan.${table.name}.nulls`))[0].row_count)
+        : undefined;
+      tables.push({ table: table.name, rows: total, years, ...(nullRows === undefined ? {} : { nullRows }) });
+      this.emit({ phase: 'plan', table: table.name, rows: total, message: `${total} rows older than ${target.cutoff}` });
+    }
+    const published = (t: TableConfig) => ledger.publishedRuns(t.name);
+    const withRun = (t: TableConfig) => ledger.publishedRuns(t.name).concat(target.runId);
+    return {
+      runId: target.runId,
+      cutoff: target.cutoff,
+      tables,
+      rows: tables.reduce((sum, t) => sum + t.rows, 0),
+      ...(ledger.active ? { activeRun: ledger.active.runId } : {}),
+      statements: [
+        { phase: 'stage', transactional: true, sql: this.sql.stageTransaction(target.runId, target.cutoff, published) },
+        {
+          phase: 'export',
+          transactional: false,
+          sql: this.tables.flatMap((t) =>
+            this.sql.unloadStatements(t, target.runId, this.deps.lake.runLocation(t.name, target.runId)),
+          ),
+        },
+        { phase: 'publish', transactional: true, sql: this.sql.publishTransaction(target.runId, withRun) },
+        { phase: 'finish', transactional: false, sql: this.maintenance() },
+        { phase: 'finish', transactional: true, sql: this.sql.finishTransaction(target.runId) },
+      ],
+    };
+  }
+
+  private maintenance(): string[] {
+    return this.deps.config.maintenance.vacuum ? this.sql.maintenanceStatements() : [];
+  }
+
+  /**
+   * Resumes the unfinished run if there is one; otherwise starts `target` if it has rows to move.
+   * @throws RunBusyError when another invocation started a run at the same time
+   * @throws RunFailedError when a phase fails; the ledger records why, and the data is safe
+   */
+  async run(target: RunTarget): Promise<RunReport> {
+    await this.prepare();
+    let ledger = await readLedger(this.deps.warehouse, this.sql);
+    let run = ledger.active;
+    const resumed = run !== undefined;
+    if (run) {
+      this.emit({ phase: 'stage', runId: run.runId, message: `resuming run ${run.runId} (${run.state})` });
+    } else {
+      const done = ledger.run(target.runId);
+      if (done) return this.report(ledger, done, 'already-done', false, []);
+      const plan = await this.plan(target);
+      if (plan.rows === 0) return this.emptyReport(target);
+      ledger = await this.stage(target, ledger);
+      run = ledger.run(target.runId) as RunRecord;
+    }
+    return this.advance(run, resumed);
+  }
+
+  private async stage(target: RunTarget, ledger: LedgerView): Promise<LedgerView> {
+    const statements = this.sql.stageTransaction(target.runId, target.cutoff, (t) => ledger.publishedRuns(t.name));
+    try {
+      await this.deps.warehouse.transaction(statements, `${target.runId}.stage`);
+    } catch (error) {
+      // The transaction may have lost a race, or committed before the error reached us.
+      const after = await readLedger(this.deps.warehouse, this.sql);
+      const active = after.active;
+      if (active && active.runId !== target.runId) throw new RunBusyError(active);
+      if (!active) throw new RunFailedError(`run ${target.runId} failed in phase stage, nothing changed: ${message(error)}`);
+      return after;
+    }
+    const after = await readLedger(this.deps.warehouse, this.sql);
+    for (const table of this.tables) {
+      const rows = after.yearsOf(target.runId, table.name).reduce((sum, y) => sum + y.rows, 0);
+      this.emit({ phase: 'stage', runId: target.runId, table: table.name, rows, message: `${rows} rows staged` });
+    }
+    return after;
+  }
+
+  private async advance(start: RunRecord, resumed: boolean): Promise<RunReport> {
+    let run = start;
+    let phase: Phase = 'export';
+    const warnings: string[] = [];
+    try {
+      for (;;) {
+        const ledger = await readLedger(this.deps.warehouse, this.sql);
+        run = ledger.run(run.runId) as RunRecord;
+        switch (run.state) {
+          case 'staged':
+            phase = 'export';
+            await this.export(run, ledger);
+            phase = 'verify';
+            await this.verify(run, ledger);
+            break;
+          case 'verified':
+            phase = 'publish';
+            await this.publish(run, ledger);
+            break;
+          case 'published':
+            phase = 'finish';
+            warnings.push(...(await this.finish(run, ledger)));
+            break;
+          default:
+            return this.report(await readLedger(this.deps.warehouse, this.sql), run, 'finished', resumed, warnings);
+        }
+      }
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      const reason = `run ${run.runId} failed in phase ${phase}: ${message(error)}`;
+      try {
+        await this.deps.warehouse.execute(this.sql.recordFailure(run.runId, reason), `${run.runId}.${phase}.failed`);
+      } catch {
+        // The warehouse is unreachable; the ledger's state is still right, only the reason is lost.
+      }
+      throw new RunFailedError(
+        `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
+        { cause: error },
+      );
+    }
+  }
+
+  private tablesWithRows(run: RunRecord, ledger: LedgerView): { table: TableConfig; rows: number; years: YearFigures[] }[] {
+    return this.tables
+      .map((table) => {
+        const years = ledger.yearsOf(run.runId, table.name).map((y) => ({ year: y.year, rows: y.rows }));
+        return { table, years, rows: years.reduce((sum, y) => sum + y.rows, 0) };
+      })
+      .filter((t) => t.rows > 0);
+  }
+
+  private async export(run: RunRecord, ledger: LedgerView): Promise<void> {
+    const { warehouse, lake } = this.deps;
+    const done = new Set((await readExports(warehouse, this.sql, run.runId)).map((e) => e.table.toLowerCase()));
+    for (const { table } of this.tablesWithRows(run, ledger)) {
+      if (done.has(table.name.toLowerCase())) continue;
+      const step = `${run.runId}.export.${table.name}`;
+      const location = lake.runLocation(table.name, run.runId);
+      // A retry starts from an empty prefix that belongs to this run alone.
+      await lake.clearRunLocation(location);
+      for (const statement of this.sql.unloadStatements(table, run.runId, location)) {
+        await warehouse.execute(statement, step);
+      }
+      const manifest = await lake.readManifest(location);
+      checkManifestLocations(manifest, location);
+      await warehouse.execute(
+        this.sql.recordExport(run.runId, table, location, manifest.entries.length, sumOf(manifest, 'bytes'), manifest.rows),
+        step,
+      );
+      this.emit({
+        phase: 'export',
+        runId: run.runId,
+        table: table.name,
+        rows: manifest.rows,
+        files: manifest.entries.length,
+        bytes: sumOf(manifest, 'bytes'),
+        message: `exported to ${location}`,
+      });
+    }
+  }
+
+  private async verify(run: RunRecord, ledger: LedgerView): Promise<void> {
+    const { warehouse, catalog } = this.deps;
+    const exports = await readExports(warehouse, this.sql, run.runId);
+    const checksums: string[] = [];
+    for (const { table, rows, years } of this.tablesWithRows(run, ledger)) {
+      const step = `${run.runId}.verify.${table.name}`;
+      const exported = exports.find((e) => e.table.toLowerCase() === table.name.toLowerCase());
+      try {
+        if (!exported) throw new VerificationError(`${table.name}: no export is recorded`);
+        const staged = await this.yearCounts(this.sql.stageYearsQuery(table, run.runId), step);
+        expectSame(`${table.name}: rows per year in the stage table`, staged, years);
+        if (exported.rows !== rows) {
+          throw new VerificationError(`${table.name}: the manifest lists ${exported.rows} rows, the stage table holds ${rows}`);
+        }
+        await catalog.addPartitions(
+          table.name,
+          years.map((y) => ({
+            year: y.year,
+            runId: run.runId,
+            location: `${exported.location}${PARTITION_KEYS.year}=${y.year}/`,
+          })),
+        );
+        const archived = await this.yearCounts(this.sql.archiveYearsQuery(table, run.runId), step);
+        expectSame(`${table.name}: rows per year read back through the external table`, archived, years);
+        const [stageSum] = await warehouse.query(this.sql.stageChecksumQuery(table, run.runId), step);
+        const [archiveSum] = await warehouse.query(this.sql.archiveChecksumQuery(table, run.runId), step);
+        const differing = Object.keys(stageSum).filter((k) => stageSum[k] !== archiveSum[k]);
+        if (differing.length > 0) {
+          const names = differing.map((k) => (k === 'row_count' ? k : table.columns[Number(k.slice(1))].name));
+          throw new VerificationError(`${table.name}: read-back checksums differ for ${[...new Set(names)].join(', ')}`);
+        }
+        checksums.push(this.sql.recordChecksum(run.runId, table, JSON.stringify(stageSum)));
+        this.emit({ phase: 'verify', runId: run.runId, table: table.name, rows, message: 'counts and checksums match' });
+      } catch (error) {
+        // The next attempt exports this table again instead of trusting files that did not match.
+        await warehouse.execute(this.sql.forgetExport(run.runId, table), step);
+        throw error;
+      }
+    }
+    await warehouse.transaction([...checksums, this.sql.setState(run.runId, 'verified')], `${run.runId}.verify`);
+  }
+
+  private async yearCounts(query: string, step: string): Promise<YearFigures[]> {
+    const rows = await this.deps.warehouse.query(query, step);
+    return rows.map((r: Row) => ({ year: count(r.year), rows: count(r.row_count) }));
+  }
+
+  private async publish(run: RunRecord, ledger: LedgerView): Promise<void> {
+    await this.deps.warehouse.transaction(
+      this.sql.publishTransaction(run.runId, (t) => ledger.publishedRuns(t.name, run.runId)),
+      `${run.runId}.publish`,
+    );
+    this.emit({ phase: 'publish', runId: run.runId, message: 'views read the new batch; stage tables dropped' });
+  }
+
+  private async finish(run: RunRecord, ledger: LedgerView): Promise<string[]> {
+    const warnings: string[] = [];
+    for (const statement of this.maintenance()) {
+      try {
+        await this.deps.warehouse.execute(statement, `${run.runId}.finish.maintenance`);
+      } catch (error) {
+        // Space is reclaimed by the next maintenance; the archive itself is complete.
+        warnings.push(`maintenance skipped (${statement}): ${message(error)}`);
+      }
+    }
+    const report = await this.report(ledger, { ...run, state: 'finished' }, 'finished', false, warnings);
+    const location = await this.deps.lake.writeReport(run.runId, report);
+    await this.deps.warehouse.transaction(this.sql.finishTransaction(run.runId), `${run.runId}.finish`);
+    this.emit({ phase: 'finish', runId: run.runId, message: `report written to ${location}` });
+    return warnings;
+  }
+
+  /** The ledger's runs and what each moved. */
+  async status(): Promise<StatusReport> {
+    await this.prepare();
+    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    return {
+      ...(ledger.active ? { active: ledger.active } : {}),
+      runs: ledger.runs.map((r) => ({
+        ...r,
+        rows: ledger.years.filter((y) => y.runId === r.runId).reduce((sum, y) => sum + y.rows, 0),
+      })),
+    };
+  }
+
+  /**
+   * Moves the unfinished run's staged rows back into the hot tables (one transaction), then
+   * removes its partitions and files. A published run is history and is refused.
+   * @returns the aborted run, or undefined when there was nothing to abort
+   */
+  async abort(): Promise<RunRecord | undefined> {
+    await this.prepare();
+    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    const active = ledger.active;
+    if (active?.state === 'published') {
+      throw new InputError(
+        `abort: run ${active.runId} is published and is not aborted; allowed: abort before publish. Run again to finish it.`,
+      );
+    }
+    if (active) {
+      await this.deps.warehouse.transaction(
+        this.sql.abortTransaction(active.runId, (t) => ledger.publishedRuns(t.name)),
+        `${active.runId}.abort`,
+      );
+      this.emit({ phase: 'abort', runId: active.runId, message: 'staged rows moved back to the hot tables' });
+    }
+    // Also clears what an earlier abort left behind if it stopped after its transaction.
+    const aborted = ledger.runs.filter((r) => r.state === 'aborted' || r.runId === active?.runId);
+    for (const run of aborted) {
+      for (const table of this.tables) {
+        await this.deps.catalog.removePartitions(table.name, run.runId);
+        await this.deps.lake.clearRunLocation(this.deps.lake.runLocation(table.name, run.runId));
+      }
+    }
+    return active && { ...active, state: 'aborted' };
+  }
+
+  private async report(
+    ledger: LedgerView,
+    run: RunRecord,
+    outcome: Outcome,
+    resumed: boolean,
+    warnings: string[],
+  ): Promise<RunReport> {
+    const exports: ExportRecord[] = await readExports(this.deps.warehouse, this.sql, run.runId);
+    const tables = this.tables.map((table): TableReport => {
+      const years = ledger.yearsOf(run.runId, table.name).map((y) => ({ year: y.year, rows: y.rows }));
+      const exported = exports.find((e) => e.table.toLowerCase() === table.name.toLowerCase());
+      return {
+        table: table.name,
+        rows: years.reduce((sum, y) => sum + y.rows, 0),
+        files: exported?.files ?? 0,
+        bytes: exported?.bytes ?? 0,
+        location: exported?.location ?? null,
+        verified: exported?.checksum !== undefined && exported?.checksum !== null,
+        years,
+      };
+    });
+    return {
+      outcome,
+      runId: run.runId,
+      cutoff: run.cutoff,
+      state: run.state,
+      resumed,
+      tables,
+      rows: tables.reduce((sum, t) => sum + t.rows, 0),
+      files: tables.reduce((sum, t) => sum + t.files, 0),
+      bytes: tables.reduce((sum, t) => sum + t.bytes, 0),
+      warnings,
+    };
+  }
+
+  private emptyReport(target: RunTarget): RunReport {
+    this.emit({ phase: 'plan', message: `nothing older than ${target.cutoff} to archive` });
+    return {
+      outcome: 'nothing-to-do',
+      runId: target.runId,
+      cutoff: target.cutoff,
+      state: 'none',
+      resumed: false,
+      tables: this.tables.map((t) => ({ table: t.name, rows: 0, files: 0, bytes: 0, location: null, verified: false, years: [] })),
+      rows: 0,
+      files: 0,
+      bytes: 0,
+      warnings: [],
+    };
+  }
+}
+
+function sumOf(manifest: Manifest, key: 'bytes' | 'rows'): number {
+  return manifest.entries.reduce((sum, e) => sum + e[key], 0);
+}
+
+function checkManifestLocations(manifest: Manifest, location: string): void {
+  const stray = manifest.entries.find((e) => !e.url.startsWith(location));
+  if (stray) throw new VerificationError(`the manifest lists ${show(stray.url)}, outside the run location ${location}`);
+  if (sumOf(manifest, 'rows') !== manifest.rows) {
+    throw new VerificationError(`the manifest's files hold ${sumOf(manifest, 'rows')} rows but it states ${manifest.rows}`);
+  }
+}
+
+function expectSame(what: string, actual: YearFigures[], expected: YearFigures[]): void {
+  const render = (figures: YearFigures[]) => figures.map((f) => `${f.year}: ${f.rows}`).join(', ') || 'none';
+  if (render(actual) !== render(expected)) {
+    throw new VerificationError(`${what} are ${render(actual)}; the ledger says ${render(expected)}`);
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
