@@ -125,7 +125,7 @@ function renderRun(report: RunReport): string {
   };
   const rows = report.tables.flatMap((t) =>
     t.years.length
-      ? t.years.map((y, i) => [t.table, String(y.year), y.rows, i === 0 ? t.files : '', i === 0 ? t.bytes : '', t.verified ? 'yes' : 'no'])
+      ? t.years.map((y) => [t.table, String(y.year), y.rows, y.files, y.bytes, t.verified ? 'yes' : 'no'])
       : [[t.table, '-', 0, 0, 0, '-']],
   );
   return [

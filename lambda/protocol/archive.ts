@@ -27,12 +27,23 @@ export interface ArchiveDeps {
   readonly catalog: Catalog;
   /** Receives one event per phase and table. */
   readonly progress?: (event: ProgressEvent) => void;
+  /** Waits between attempts of the stage transaction (tests pass a fake). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** Ledger reads after a failed stage transaction, looking for a run that started at the same time. */
+const STAGE_CHECKS = 4;
 
 /** Rows of one table and year. */
 export interface YearFigures {
   readonly year: number;
   readonly rows: number;
+}
+
+/** Rows, files and bytes of one table and year of a run. */
+export interface YearReport extends YearFigures {
+  readonly files: number;
+  readonly bytes: number;
 }
 
 /** What a run would move, and the exact SQL it would send. Nothing is written to produce it. */
@@ -63,7 +74,7 @@ export interface TableReport {
   readonly bytes: number;
   readonly location: string | null;
   readonly verified: boolean;
-  readonly years: readonly YearFigures[];
+  readonly years: readonly YearReport[];
 }
 
 /** The report of a run. */
@@ -88,10 +99,10 @@ export interface StatusReport {
   readonly runs: readonly (RunRecord & { readonly rows: number })[];
 }
 
-/** A second run that found another one unfinished and changed nothing. */
+/** A second run that lost the lock to a run started at the same time, and changed nothing. */
 export class RunBusyError extends RunFailedError {
   constructor(readonly active: RunRecord) {
-    super(`run ${active.runId} (cutoff ${active.cutoff}) is unfinished (${active.state}); this invocation changed nothing`);
+    super(`run ${active.runId} (cutoff ${active.cutoff}) is active (${active.state}); this invocation changed nothing`);
   }
 }
 
@@ -145,7 +156,7 @@ export class Archiver {
         ? count((await this.deps.warehouse.query(this.sql.nullRowsQuery(table), `plan.${table.name}.nulls`))[0].row_count)
         : undefined;
       tables.push({ table: table.name, rows: total, years, ...(nullRows === undefined ? {} : { nullRows }) });
-      this.emit({ phase: 'plan', table: table.name, rows: total, message: `${total} rows older than ${target.cutoff}` });
+      this.emit({ phase: 'plan', table: table.name, rows: total, message: `rows older than ${target.cutoff}` });
     }
     const published = (t: TableConfig) => ledger.publishedRuns(t.name);
     const withRun = (t: TableConfig) => ledger.publishedRuns(t.name).concat(target.runId);
@@ -203,12 +214,7 @@ export class Archiver {
     try {
       await this.deps.warehouse.transaction(statements, `${target.runId}.stage`);
     } catch (error) {
-      // The transaction may have lost a race, or committed before the error reached us.
-      const after = await readLedger(this.deps.warehouse, this.sql);
-      const active = after.active;
-      if (active && active.runId !== target.runId) throw new RunBusyError(active);
-      if (!active) throw new RunFailedError(`run ${target.runId} failed in phase stage, nothing changed: ${message(error)}`);
-      return after;
+      await this.explainStageFailure(target, ledger, error);
     }
     const after = await readLedger(this.deps.warehouse, this.sql);
     for (const table of this.tables) {
@@ -218,10 +224,30 @@ export class Archiver {
     return after;
   }
 
+  /**
+   * After a failed stage transaction: it may have committed before the error reached us (then
+   * go on), or lost the lock to a run that started at the same time. Some engines fail at once
+   * on the lock instead of waiting for the other transaction, so the rival may take a moment to
+   * appear in the ledger.
+   */
+  private async explainStageFailure(target: RunTarget, before: LedgerView, error: unknown): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const after = await readLedger(this.deps.warehouse, this.sql);
+      if (after.active?.runId === target.runId) return;
+      const rival = after.runs.find((r) => r.runId !== target.runId && !before.run(r.runId));
+      if (rival) throw new RunBusyError(rival);
+      if (attempt === STAGE_CHECKS) {
+        throw new RunFailedError(`run ${target.runId} failed in phase stage, nothing changed: ${message(error)}`);
+      }
+      await (this.deps.sleep ?? delay)(100 * 2 ** attempt);
+    }
+  }
+
   private async advance(start: RunRecord, resumed: boolean): Promise<RunReport> {
     let run = start;
     let phase: Phase = 'export';
     const warnings: string[] = [];
+    let reportLocation: string | undefined;
     try {
       for (;;) {
         const ledger = await readLedger(this.deps.warehouse, this.sql);
@@ -239,10 +265,12 @@ export class Archiver {
             break;
           case 'published':
             phase = 'finish';
-            warnings.push(...(await this.finish(run, ledger)));
+            reportLocation = await this.finish(run, ledger, warnings);
             break;
-          default:
-            return this.report(await readLedger(this.deps.warehouse, this.sql), run, 'finished', resumed, warnings);
+          default: {
+            const report = await this.report(await readLedger(this.deps.warehouse, this.sql), run, 'finished', resumed, warnings);
+            return { ...report, ...(reportLocation ? { reportLocation } : {}) };
+          }
         }
       }
     } catch (error) {
@@ -283,8 +311,9 @@ export class Archiver {
       }
       const manifest = await lake.readManifest(location);
       checkManifestLocations(manifest, location);
+      const totals = { files: manifest.entries.length, bytes: sumOf(manifest, 'bytes'), rows: manifest.rows };
       await warehouse.execute(
-        this.sql.recordExport(run.runId, table, location, manifest.entries.length, sumOf(manifest, 'bytes'), manifest.rows),
+        this.sql.recordExport(run.runId, table, location, totals, JSON.stringify(filesPerYear(manifest, location))),
         step,
       );
       this.emit({
@@ -354,8 +383,7 @@ export class Archiver {
     this.emit({ phase: 'publish', runId: run.runId, message: 'views read the new batch; stage tables dropped' });
   }
 
-  private async finish(run: RunRecord, ledger: LedgerView): Promise<string[]> {
-    const warnings: string[] = [];
+  private async finish(run: RunRecord, ledger: LedgerView, warnings: string[]): Promise<string> {
     for (const statement of this.maintenance()) {
       try {
         await this.deps.warehouse.execute(statement, `${run.runId}.finish.maintenance`);
@@ -368,7 +396,7 @@ export class Archiver {
     const location = await this.deps.lake.writeReport(run.runId, report);
     await this.deps.warehouse.transaction(this.sql.finishTransaction(run.runId), `${run.runId}.finish`);
     this.emit({ phase: 'finish', runId: run.runId, message: `report written to ${location}` });
-    return warnings;
+    return location;
   }
 
   /** The ledger's runs and what each moved. */
@@ -425,8 +453,13 @@ export class Archiver {
   ): Promise<RunReport> {
     const exports: ExportRecord[] = await readExports(this.deps.warehouse, this.sql, run.runId);
     const tables = this.tables.map((table): TableReport => {
-      const years = ledger.yearsOf(run.runId, table.name).map((y) => ({ year: y.year, rows: y.rows }));
       const exported = exports.find((e) => e.table.toLowerCase() === table.name.toLowerCase());
+      const years = ledger.yearsOf(run.runId, table.name).map((y) => ({
+        year: y.year,
+        rows: y.rows,
+        files: exported?.yearFiles[y.year]?.files ?? 0,
+        bytes: exported?.yearFiles[y.year]?.bytes ?? 0,
+      }));
       return {
         table: table.name,
         rows: years.reduce((sum, y) => sum + y.rows, 0),
@@ -472,6 +505,17 @@ function sumOf(manifest: Manifest, key: 'bytes' | 'rows'): number {
   return manifest.entries.reduce((sum, e) => sum + e[key], 0);
 }
 
+function filesPerYear(manifest: Manifest, location: string): Record<string, { files: number; bytes: number }> {
+  const years: Record<string, { files: number; bytes: number }> = {};
+  const partition = new RegExp(`^${PARTITION_KEYS.year}=(\\d{4})/`);
+  for (const entry of manifest.entries) {
+    const year = partition.exec(entry.url.slice(location.length))?.[1];
+    if (year === undefined) throw new VerificationError(`the manifest lists ${show(entry.url)}, outside any year partition`);
+    years[year] = { files: (years[year]?.files ?? 0) + 1, bytes: (years[year]?.bytes ?? 0) + entry.bytes };
+  }
+  return years;
+}
+
 function checkManifestLocations(manifest: Manifest, location: string): void {
   const stray = manifest.entries.find((e) => !e.url.startsWith(location));
   if (stray) throw new VerificationError(`the manifest lists ${show(stray.url)}, outside the run location ${location}`);
@@ -485,6 +529,10 @@ function expectSame(what: string, actual: YearFigures[], expected: YearFigures[]
   if (render(actual) !== render(expected)) {
     throw new VerificationError(`${what} are ${render(actual)}; the ledger says ${render(expected)}`);
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function message(error: unknown): string {

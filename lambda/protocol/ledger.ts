@@ -25,6 +25,8 @@ export interface ExportRecord {
   readonly files: number;
   readonly bytes: number;
   readonly rows: number;
+  /** Files and bytes per year, from the manifest. */
+  readonly yearFiles: Readonly<Record<string, { files: number; bytes: number }>>;
   readonly checksum: string | null;
 }
 
@@ -86,6 +88,7 @@ export async function readExports(warehouse: Warehouse, sql: ArchiveSql, runId: 
     files: count(r.file_count),
     bytes: count(r.byte_count),
     rows: count(r.row_count),
+    yearFiles: JSON.parse(text(r.year_files)) as ExportRecord['yearFiles'],
     checksum: r.checksum ?? null,
   }));
 }

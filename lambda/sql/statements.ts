@@ -135,7 +135,8 @@ export class ArchiveSql {
         `"table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "row_count" BIGINT NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('run_exports')} ("run_id" VARCHAR(16) NOT NULL, ` +
         `"table_name" VARCHAR(127) NOT NULL, "location" VARCHAR(1024) NOT NULL, "file_count" INTEGER NOT NULL, ` +
-        `"byte_count" BIGINT NOT NULL, "row_count" BIGINT NOT NULL, "checksum" VARCHAR(65535))`,
+        `"byte_count" BIGINT NOT NULL, "row_count" BIGINT NOT NULL, "year_files" VARCHAR(65535) NOT NULL, ` +
+        `"checksum" VARCHAR(65535))`,
     ];
   }
 
@@ -285,16 +286,25 @@ export class ArchiveSql {
   runExportsQuery(runId: string): string {
     return (
       `SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, ` +
-      `"row_count" AS row_count, "checksum" AS checksum FROM ${this.ledgerTable('run_exports')} WHERE "run_id" = ${this.dialect.literal(runId)}`
+      `"row_count" AS row_count, "year_files" AS year_files, "checksum" AS checksum FROM ${this.ledgerTable('run_exports')} WHERE "run_id" = ${this.dialect.literal(runId)}`
     );
   }
 
-  /** Records a finished export of one table (its manifest's figures). */
-  recordExport(runId: string, table: TableConfig, location: string, files: number, bytes: number, rows: number): string {
+  /**
+   * Records a finished export of one table: its manifest's figures, in total and per year
+   * (`yearFiles` is JSON that the protocol built from numbers).
+   */
+  recordExport(
+    runId: string,
+    table: TableConfig,
+    location: string,
+    totals: { files: number; bytes: number; rows: number },
+    yearFiles: string,
+  ): string {
     const lit = (s: string) => this.dialect.literal(s);
     return (
       `INSERT INTO ${this.ledgerTable('run_exports')} VALUES (${lit(runId)}, ${lit(table.name)}, ${lit(location)}, ` +
-      `${int(files)}, ${int(bytes)}, ${int(rows)}, NULL)`
+      `${int(totals.files)}, ${int(totals.bytes)}, ${int(totals.rows)}, ${lit(yearFiles)}, NULL)`
     );
   }
 

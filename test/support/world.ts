@@ -1,0 +1,135 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import { ArchiveConfig, parseConfig } from '../../lambda/config/config';
+import { DuckDbWarehouse } from '../../lambda/engines/local/duckdb-warehouse';
+import { LocalEngine, openLocalEngine } from '../../lambda/engines/local/engine';
+import { Archiver, ArchiveDeps } from '../../lambda/protocol/archive';
+import { ArchiveSql } from '../../lambda/sql/statements';
+import contabyx from '../../config/contabyx.json';
+
+/** The contabyx sample configuration, parsed. */
+export const CONTABYX: ArchiveConfig = parseConfig(contabyx);
+
+/** A small contabyx data set around the 2026 cutoff, with every edge the protocol must handle. */
+export const CONTABYX_SMALL_DATA = `
+CREATE SCHEMA contabyx;
+CREATE TABLE contabyx.transactions (transactionid INTEGER, clientid INTEGER, typeid INTEGER, "time" TIMESTAMP, amount DOUBLE);
+CREATE TABLE contabyx.transfers (transferid INTEGER, expense_transactionid INTEGER, income_transactionid INTEGER);
+CREATE TABLE contabyx.tax (transactionid INTEGER, taxtypeid INTEGER, fee DOUBLE);
+INSERT INTO contabyx.transactions
+  SELECT i, i % 7, i % 3, TIMESTAMP '2023-01-01 00:00:00' + to_seconds(i * 86400 * 3 + i), i * 1.25 FROM range(1, 400) r(i);
+-- NULL and future timestamps stay hot; the last microsecond before the cutoff goes, the cutoff itself stays.
+INSERT INTO contabyx.transactions VALUES
+  (1001, 1, 1, NULL, 1.5), (1002, 1, 1, TIMESTAMP '2030-06-01 00:00:00', 2.5),
+  (1003, 1, 1, TIMESTAMP '2025-12-31 23:59:59.999999', 3.5), (1004, 1, 1, TIMESTAMP '2026-01-01 00:00:00', 4.5),
+  -- duplicate parent keys: 1005 twice in archived years, 1006 once archived and once hot
+  (1005, 2, 2, TIMESTAMP '2024-03-01 00:00:00', 5.5), (1005, 2, 2, TIMESTAMP '2025-03-01 00:00:00', 5.75),
+  (1006, 2, 2, TIMESTAMP '2024-03-01 00:00:00', 6.5), (1006, 2, 2, TIMESTAMP '2026-03-01 00:00:00', 6.75);
+INSERT INTO contabyx.transfers SELECT i, i * 2, i * 2 + 1 FROM range(1, 200) r(i);
+INSERT INTO contabyx.transfers VALUES (9001, 1005, 1), (9002, 1006, 1), (9003, 777777, 1), (9004, NULL, 1), (9005, 1004, 1);
+INSERT INTO contabyx.tax SELECT i, i % 4, i * 0.5 FROM range(1, 400, 3) r(i);
+INSERT INTO contabyx.tax VALUES (1005, 1, 0.25), (1001, 1, 0.5), (1002, 1, 0.75), (888888, 1, 1.0);
+`;
+
+/** One embedded warehouse and lake in a temporary folder, and sessions on it. */
+export class World {
+  readonly dir: string;
+  readonly lakeRoot: string;
+  private readonly engines: LocalEngine[] = [];
+
+  private constructor(
+    readonly config: ArchiveConfig,
+    readonly instance: DuckDBInstance,
+    readonly admin: DuckDbWarehouse,
+    dir: string,
+  ) {
+    this.dir = dir;
+    this.lakeRoot = join(dir, 'lake');
+  }
+
+  /** A fresh world holding `seedSql`, with the schemas and views set up. */
+  static async create(config: ArchiveConfig, seedSql: string): Promise<World> {
+    const dir = mkdtempSync(join(tmpdir(), 'archive-test-'));
+    const { instance, warehouse } = await DuckDbWarehouse.open(join(dir, 'warehouse.duckdb'));
+    await warehouse.execute(seedSql);
+    const world = new World(config, instance, warehouse, dir);
+    await new Archiver(await world.session()).setup();
+    return world;
+  }
+
+  /** A new session (as a new process or Lambda invocation would open). */
+  async session(): Promise<LocalEngine> {
+    const engine = await openLocalEngine({
+      config: this.config,
+      warehousePath: '',
+      lakeRoot: this.lakeRoot,
+      instance: this.instance,
+    });
+    this.engines.push(engine);
+    return engine;
+  }
+
+  /** An archiver on a new session, optionally with its ports wrapped. */
+  async archiver(wrap: (deps: ArchiveDeps) => ArchiveDeps = (d) => d): Promise<Archiver> {
+    const engine = await this.session();
+    return new Archiver(wrap(engine));
+  }
+
+  get sql(): ArchiveSql {
+    return new ArchiveSql(this.config, this.admin.dialect);
+  }
+
+  /** Every row of a relation, as sorted JSON lines: a multiset that compares exactly. */
+  async rows(relation: string): Promise<string[]> {
+    const rows = await this.admin.query(`SELECT * FROM ${relation}`);
+    return rows.map((r) => JSON.stringify(r)).sort();
+  }
+
+  /** Every row of every union view, by table. */
+  async viewRows(): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {};
+    for (const table of this.sql.tables) out[table.name] = await this.rows(this.sql.viewName(table));
+    return out;
+  }
+
+  async ledgerRuns(): Promise<{ run_id: string; state: string; error: string | null }[]> {
+    return (await this.admin.query(this.sql.runsQuery())) as { run_id: string; state: string; error: string | null }[];
+  }
+
+  async stageTables(): Promise<string[]> {
+    const rows = await this.admin.query(
+      `SELECT table_name FROM duckdb_tables() WHERE schema_name = ${this.admin.dialect.literal(this.config.ledger.stageSchema)} ORDER BY 1`,
+    );
+    return rows.map((r) => String(r.table_name));
+  }
+
+  /** Every file of the lake with a hash of its content. */
+  lakeFiles(): Map<string, string> {
+    const files = new Map<string, string>();
+    const walk = (dir: string) => {
+      let entries: string[];
+      try {
+        entries = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const name of entries) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else files.set(path, createHash('sha256').update(readFileSync(path)).digest('hex'));
+      }
+    };
+    walk(this.lakeRoot);
+    return files;
+  }
+
+  close(): void {
+    for (const engine of this.engines) engine.close();
+    this.admin.close();
+    this.instance.closeSync();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
