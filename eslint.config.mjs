@@ -3,7 +3,16 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'coverage/', 'bench/results/', '**/*.js', '!bin/redshift-archive.js'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      'coverage/',
+      'bench/results/',
+      '**/*.js',
+      '!bin/redshift-archive.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,7 +3,14 @@ import { ArchiveConfig, loadConfig } from '../lambda/config/config';
 import { CalendarDate, parseCalendarDate, runTarget } from '../lambda/core/cutoff';
 import { InputError, RunFailedError, show } from '../lambda/core/errors';
 import { openLocalEngine } from '../lambda/engines/local/engine';
-import { Archiver, PlanReport, ProgressEvent, RunBusyError, RunReport, StatusReport } from '../lambda/protocol/archive';
+import {
+  Archiver,
+  PlanReport,
+  ProgressEvent,
+  RunBusyError,
+  RunReport,
+  StatusReport,
+} from '../lambda/protocol/archive';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
@@ -49,12 +56,16 @@ function parse(argv: readonly string[]): Args {
       },
     });
   } catch (error) {
-    throw new InputError(`${(error as Error).message.split('. ')[0]}; allowed: --config, --local, --lake, --cutoff, --json`);
+    throw new InputError(
+      `${(error as Error).message.split('. ')[0]}; allowed: --config, --local, --lake, --cutoff, --json`,
+    );
   }
   const { positionals, values } = parsed;
   const command = positionals[0];
   if (!COMMANDS.includes(command as Command) || positionals.length > 1) {
-    throw new InputError(`command: ${show(positionals.join(' ') || undefined)} is not allowed; allowed: ${COMMANDS.join(', ')}`);
+    throw new InputError(
+      `command: ${show(positionals.join(' ') || undefined)} is not allowed; allowed: ${COMMANDS.join(', ')}`,
+    );
   }
   for (const name of ['config', 'local', 'lake'] as const) {
     if (!values[name]) {
@@ -94,19 +105,31 @@ export function textTable(header: string[], rows: (string | number)[][]): string
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? number(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   const line = (r: string[], raw?: (string | number)[]) =>
-    r.map((c, i) => (typeof raw?.[i] === 'number' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map((r, i) => line(r, rows[i]))].join('\n');
+    r
+      .map((c, i) => (typeof raw?.[i] === 'number' ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(cells[0]),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...cells.slice(1).map((r, i) => line(r, rows[i])),
+  ].join('\n');
 }
 
 function renderPlan(plan: PlanReport): string {
   const rows = plan.tables.flatMap((t) => t.years.map((y) => [t.table, String(y.year), y.rows]));
-  const nulls = plan.tables.filter((t) => t.nullRows).map((t) => `${t.table}: ${number(t.nullRows ?? 0)} rows with a NULL archive column stay hot`);
+  const nulls = plan.tables
+    .filter((t) => t.nullRows)
+    .map((t) => `${t.table}: ${number(t.nullRows ?? 0)} rows with a NULL archive column stay hot`);
   const sql = plan.statements.map(
-    (s) => `-- ${s.phase}${s.transactional ? ' (one transaction)' : ''}\n${s.sql.map((q) => `${q};`).join('\n')}`,
+    (s) =>
+      `-- ${s.phase}${s.transactional ? ' (one transaction)' : ''}\n${s.sql.map((q) => `${q};`).join('\n')}`,
   );
   return [
     `plan for run ${plan.runId}: rows older than ${plan.cutoff}`,
-    plan.activeRun ? `note: run ${plan.activeRun} is unfinished; \`run\` resumes it instead of starting this one` : '',
+    plan.activeRun
+      ? `note: run ${plan.activeRun} is unfinished; \`run\` resumes it instead of starting this one`
+      : '',
     textTable(['table', 'year', 'rows'], rows.length ? rows : [['(none)', '', 0]]),
     `total: ${number(plan.rows)} rows`,
     ...nulls,
@@ -143,7 +166,10 @@ function renderStatus(status: StatusReport): string {
   const rows = status.runs.map((r) => [r.runId, r.cutoff, r.state, r.rows, r.error ?? '']);
   return [
     status.active ? `unfinished run: ${status.active.runId} (${status.active.state})` : 'no unfinished run',
-    textTable(['run', 'cutoff', 'state', 'rows', 'last error'], rows.length ? rows : [['(none)', '', '', 0, '']]),
+    textTable(
+      ['run', 'cutoff', 'state', 'rows', 'last error'],
+      rows.length ? rows : [['(none)', '', '', 0, '']],
+    ),
   ].join('\n');
 }
 
@@ -162,7 +188,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const instant = io.now();
   let engine;
   try {
-    const target = args.command === 'plan' || args.command === 'run' ? runTarget(instant, args.config.retention, args.cutoff) : undefined;
+    const target =
+      args.command === 'plan' || args.command === 'run'
+        ? runTarget(instant, args.config.retention, args.cutoff)
+        : undefined;
     engine = await openLocalEngine({
       config: args.config,
       warehousePath: args.local,
@@ -192,7 +221,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case 'abort': {
         const aborted = await archiver.abort();
         result = { aborted: aborted ?? null };
-        text = aborted ? `run ${aborted.runId} aborted: its rows are back in the hot tables` : 'nothing to abort';
+        text = aborted
+          ? `run ${aborted.runId} aborted: its rows are back in the hot tables`
+          : 'nothing to abort';
         break;
       }
     }
@@ -201,7 +232,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (error) {
     const code = error instanceof InputError ? 2 : 1;
     const busy = error instanceof RunBusyError;
-    if (args.json) io.stdout(JSON.stringify({ error: (error as Error).message, exitCode: code, ...(busy ? { activeRun: error.active } : {}) }));
+    if (args.json)
+      io.stdout(
+        JSON.stringify({
+          error: (error as Error).message,
+          exitCode: code,
+          ...(busy ? { activeRun: error.active } : {}),
+        }),
+      );
     io.stderr(`redshift-archive: ${(error as Error).message}`);
     if (!(error instanceof InputError || error instanceof RunFailedError)) {
       io.stderr('The data is safe: every step that deletes is a transaction that follows a verified copy.');

@@ -60,7 +60,9 @@ async function demo(): Promise<number> {
   const proven = planCode === 0 && runCode === 0 && rows.every((r) => r[1] === r[2] && r[3] === 'equal');
   console.log(`\nproof: every union view returns the same rows after the run as before`);
   console.log(textTable(['view of', 'rows before', 'rows after', 'checksum'], rows));
-  console.log(`${proven ? 'PROVEN' : 'FAILED'}: nothing lost, nothing shown twice (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(
+    `${proven ? 'PROVEN' : 'FAILED'}: nothing lost, nothing shown twice (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
   return proven ? 0 : 1;
 }
 

@@ -61,9 +61,7 @@ const provisioned = strict({
 
 const serverless = strict({
   type: z.literal('serverless'),
-  workgroupName: z
-    .string()
-    .regex(/^[a-z0-9-]{3,64}$/),
+  workgroupName: z.string().regex(/^[a-z0-9-]{3,64}$/),
   database: identifier,
 });
 
@@ -108,7 +106,10 @@ const configSchema = strict({
   views: strict({ schema: identifier, prefix: z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]*)?$/) }),
   retention: strict({
     keepYears: z.number().int().min(1).max(100).default(1),
-    timeZone: z.string().refine(isTimeZone, 'allowed: an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
+    timeZone: z
+      .string()
+      .refine(isTimeZone, 'allowed: an IANA time zone such as UTC or Europe/Berlin')
+      .default('UTC'),
   }).default({ keepYears: 1, timeZone: 'UTC' }),
   ledger: strict({
     schema: identifier.default('archive_meta'),
@@ -161,7 +162,9 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key; ${issue.message}`).join('\n');
+    return issue.keys
+      .map((key) => `${formatPath([...issue.path, key])}: unknown key; ${issue.message}`)
+      .join('\n');
   }
   const path = formatPath(issue.path) || '(top level)';
   const value = valueAt(input, issue.path);
@@ -232,7 +235,9 @@ function crossFieldProblems(config: Parsed): string[] {
     seen.add(key);
     const viewName = `${config.views.prefix}${table.name}`;
     if (Buffer.byteLength(viewName) > MAX_IDENTIFIER_BYTES) {
-      problems.push(`${at}.name: ${show(table.name)} is not allowed; allowed: views.prefix + name at most 127 bytes`);
+      problems.push(
+        `${at}.name: ${show(table.name)} is not allowed; allowed: views.prefix + name at most 127 bytes`,
+      );
     }
     const columns = new Map<string, ColumnConfig>();
     table.columns.forEach((column, j) => {
@@ -365,7 +370,9 @@ export function loadConfig(file: string): ArchiveConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError(`--config: cannot read ${show(file)} (${(e as NodeJS.ErrnoException).code ?? 'error'}); allowed: a readable JSON file`);
+    throw new InputError(
+      `--config: cannot read ${show(file)} (${(e as NodeJS.ErrnoException).code ?? 'error'}); allowed: a readable JSON file`,
+    );
   }
   let json: unknown;
   try {

@@ -27,11 +27,18 @@ export function parseCalendarDate(text: unknown, field: string): CalendarDate {
   if (match) {
     const [y, m, d] = match.slice(1).map(Number);
     const probe = new Date(Date.UTC(y, m - 1, d));
-    if (y >= 1900 && probe.getUTCFullYear() === y && probe.getUTCMonth() === m - 1 && probe.getUTCDate() === d) {
+    if (
+      y >= 1900 &&
+      probe.getUTCFullYear() === y &&
+      probe.getUTCMonth() === m - 1 &&
+      probe.getUTCDate() === d
+    ) {
       return text as CalendarDate;
     }
   }
-  throw new InputError(`${field}: ${show(text)} is not allowed; allowed: a real calendar date YYYY-MM-DD from 1900 on`);
+  throw new InputError(
+    `${field}: ${show(text)} is not allowed; allowed: a real calendar date YYYY-MM-DD from 1900 on`,
+  );
 }
 
 /** The calendar year of `instant` in `timeZone`. */
@@ -44,14 +51,20 @@ export function yearIn(instant: Date, timeZone: string): number {
  * The default cutoff for a run triggered at `instant`: 1 January of the current year in
  * `timeZone`, minus `keepYears - 1` years.
  */
-export function defaultCutoff(instant: Date, retention: { keepYears: number; timeZone: string }): CalendarDate {
+export function defaultCutoff(
+  instant: Date,
+  retention: { keepYears: number; timeZone: string },
+): CalendarDate {
   const year = yearIn(instant, retention.timeZone) - (retention.keepYears - 1);
   return `${String(year).padStart(4, '0')}-01-01` as CalendarDate;
 }
 
 /** The run id of a trigger at `instant`: `YYYYMMDDTHHMMSSZ` (UTC). */
 export function runIdAt(instant: Date): string {
-  return instant.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return instant
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Whether `text` is a run id (it reaches SQL, S3 keys and Glue partition values). */
@@ -103,6 +116,13 @@ function offsetMs(instant: Date, timeZone: string): number {
     second: '2-digit',
   }).formatToParts(instant);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const asUtc = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
   return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
 }

@@ -60,7 +60,11 @@ export interface PlanReport {
   readonly rows: number;
   /** An unfinished run that a `run` would resume instead of starting this one. */
   readonly activeRun?: string;
-  readonly statements: readonly { readonly phase: Phase; readonly transactional: boolean; readonly sql: readonly string[] }[];
+  readonly statements: readonly {
+    readonly phase: Phase;
+    readonly transactional: boolean;
+    readonly sql: readonly string[];
+  }[];
 }
 
 /** How an invocation of `run` ended. */
@@ -102,7 +106,9 @@ export interface StatusReport {
 /** A second run that lost the lock to a run started at the same time, and changed nothing. */
 export class RunBusyError extends RunFailedError {
   constructor(readonly active: RunRecord) {
-    super(`run ${active.runId} (cutoff ${active.cutoff}) is active (${active.state}); this invocation changed nothing`);
+    super(
+      `run ${active.runId} (cutoff ${active.cutoff}) is active (${active.state}); this invocation changed nothing`,
+    );
   }
 }
 
@@ -133,7 +139,9 @@ export class Archiver {
     const active = ledger.active;
     const stageRunId = active && active.state !== 'published' ? active.runId : undefined;
     await this.deps.warehouse.transaction(
-      this.tables.flatMap((t) => this.sql.viewStatements(t, { stageRunId, publishedRuns: ledger.publishedRuns(t.name) })),
+      this.tables.flatMap((t) =>
+        this.sql.viewStatements(t, { stageRunId, publishedRuns: ledger.publishedRuns(t.name) }),
+      ),
       'setup.views',
     );
     this.emit({ phase: 'setup', message: `views defined for ${this.tables.length} tables` });
@@ -149,14 +157,25 @@ export class Archiver {
     const ledger = await readLedger(this.deps.warehouse, this.sql);
     const tables = [];
     for (const table of this.tables) {
-      const rows = await this.deps.warehouse.query(this.sql.planQuery(table, target.cutoff), `plan.${table.name}`);
+      const rows = await this.deps.warehouse.query(
+        this.sql.planQuery(table, target.cutoff),
+        `plan.${table.name}`,
+      );
       const years = rows.map((r) => ({ year: count(r.year), rows: count(r.row_count) }));
       const total = years.reduce((sum, y) => sum + y.rows, 0);
       const nullRows = isRootTable(table)
-        ? count((await this.deps.warehouse.query(this.sql.nullRowsQuery(table), `plan.${table.name}.nulls`))[0].row_count)
+        ? count(
+            (await this.deps.warehouse.query(this.sql.nullRowsQuery(table), `plan.${table.name}.nulls`))[0]
+              .row_count,
+          )
         : undefined;
       tables.push({ table: table.name, rows: total, years, ...(nullRows === undefined ? {} : { nullRows }) });
-      this.emit({ phase: 'plan', table: table.name, rows: total, message: `rows older than ${target.cutoff}` });
+      this.emit({
+        phase: 'plan',
+        table: table.name,
+        rows: total,
+        message: `rows older than ${target.cutoff}`,
+      });
     }
     const published = (t: TableConfig) => ledger.publishedRuns(t.name);
     const withRun = (t: TableConfig) => ledger.publishedRuns(t.name).concat(target.runId);
@@ -167,7 +186,11 @@ export class Archiver {
       rows: tables.reduce((sum, t) => sum + t.rows, 0),
       ...(ledger.active ? { activeRun: ledger.active.runId } : {}),
       statements: [
-        { phase: 'stage', transactional: true, sql: this.sql.stageTransaction(target.runId, target.cutoff, published) },
+        {
+          phase: 'stage',
+          transactional: true,
+          sql: this.sql.stageTransaction(target.runId, target.cutoff, published),
+        },
         {
           phase: 'export',
           transactional: false,
@@ -210,7 +233,9 @@ export class Archiver {
   }
 
   private async stage(target: RunTarget, ledger: LedgerView): Promise<LedgerView> {
-    const statements = this.sql.stageTransaction(target.runId, target.cutoff, (t) => ledger.publishedRuns(t.name));
+    const statements = this.sql.stageTransaction(target.runId, target.cutoff, (t) =>
+      ledger.publishedRuns(t.name),
+    );
     try {
       await this.deps.warehouse.transaction(statements, `${target.runId}.stage`);
     } catch (error) {
@@ -219,7 +244,13 @@ export class Archiver {
     const after = await readLedger(this.deps.warehouse, this.sql);
     for (const table of this.tables) {
       const rows = after.yearsOf(target.runId, table.name).reduce((sum, y) => sum + y.rows, 0);
-      this.emit({ phase: 'stage', runId: target.runId, table: table.name, rows, message: `${rows} rows staged` });
+      this.emit({
+        phase: 'stage',
+        runId: target.runId,
+        table: table.name,
+        rows,
+        message: `${rows} rows staged`,
+      });
     }
     return after;
   }
@@ -237,7 +268,9 @@ export class Archiver {
       const rival = after.runs.find((r) => r.runId !== target.runId && !before.run(r.runId));
       if (rival) throw new RunBusyError(rival);
       if (attempt === STAGE_CHECKS) {
-        throw new RunFailedError(`run ${target.runId} failed in phase stage, nothing changed: ${message(error)}`);
+        throw new RunFailedError(
+          `run ${target.runId} failed in phase stage, nothing changed: ${message(error)}`,
+        );
       }
       await (this.deps.sleep ?? delay)(100 * 2 ** attempt);
     }
@@ -268,7 +301,13 @@ export class Archiver {
             reportLocation = await this.finish(run, ledger, warnings);
             break;
           default: {
-            const report = await this.report(await readLedger(this.deps.warehouse, this.sql), run, 'finished', resumed, warnings);
+            const report = await this.report(
+              await readLedger(this.deps.warehouse, this.sql),
+              run,
+              'finished',
+              resumed,
+              warnings,
+            );
             return { ...report, ...(reportLocation ? { reportLocation } : {}) };
           }
         }
@@ -277,7 +316,10 @@ export class Archiver {
       if (error instanceof InputError) throw error;
       const reason = `run ${run.runId} failed in phase ${phase}: ${message(error)}`;
       try {
-        await this.deps.warehouse.execute(this.sql.recordFailure(run.runId, reason), `${run.runId}.${phase}.failed`);
+        await this.deps.warehouse.execute(
+          this.sql.recordFailure(run.runId, reason),
+          `${run.runId}.${phase}.failed`,
+        );
       } catch {
         // The warehouse is unreachable; the ledger's state is still right, only the reason is lost.
       }
@@ -288,7 +330,10 @@ export class Archiver {
     }
   }
 
-  private tablesWithRows(run: RunRecord, ledger: LedgerView): { table: TableConfig; rows: number; years: YearFigures[] }[] {
+  private tablesWithRows(
+    run: RunRecord,
+    ledger: LedgerView,
+  ): { table: TableConfig; rows: number; years: YearFigures[] }[] {
     return this.tables
       .map((table) => {
         const years = ledger.yearsOf(run.runId, table.name).map((y) => ({ year: y.year, rows: y.rows }));
@@ -299,7 +344,9 @@ export class Archiver {
 
   private async export(run: RunRecord, ledger: LedgerView): Promise<void> {
     const { warehouse, lake } = this.deps;
-    const done = new Set((await readExports(warehouse, this.sql, run.runId)).map((e) => e.table.toLowerCase()));
+    const done = new Set(
+      (await readExports(warehouse, this.sql, run.runId)).map((e) => e.table.toLowerCase()),
+    );
     for (const { table } of this.tablesWithRows(run, ledger)) {
       if (done.has(table.name.toLowerCase())) continue;
       const step = `${run.runId}.export.${table.name}`;
@@ -313,7 +360,13 @@ export class Archiver {
       checkManifestLocations(manifest, location);
       const totals = { files: manifest.entries.length, bytes: sumOf(manifest, 'bytes'), rows: manifest.rows };
       await warehouse.execute(
-        this.sql.recordExport(run.runId, table, location, totals, JSON.stringify(filesPerYear(manifest, location))),
+        this.sql.recordExport(
+          run.runId,
+          table,
+          location,
+          totals,
+          JSON.stringify(filesPerYear(manifest, location)),
+        ),
         step,
       );
       this.emit({
@@ -340,7 +393,9 @@ export class Archiver {
         const staged = await this.yearCounts(this.sql.stageYearsQuery(table, run.runId), step);
         expectSame(`${table.name}: rows per year in the stage table`, staged, years);
         if (exported.rows !== rows) {
-          throw new VerificationError(`${table.name}: the manifest lists ${exported.rows} rows, the stage table holds ${rows}`);
+          throw new VerificationError(
+            `${table.name}: the manifest lists ${exported.rows} rows, the stage table holds ${rows}`,
+          );
         }
         await catalog.addPartitions(
           table.name,
@@ -356,18 +411,31 @@ export class Archiver {
         const [archiveSum] = await warehouse.query(this.sql.archiveChecksumQuery(table, run.runId), step);
         const differing = Object.keys(stageSum).filter((k) => stageSum[k] !== archiveSum[k]);
         if (differing.length > 0) {
-          const names = differing.map((k) => (k === 'row_count' ? k : table.columns[Number(k.slice(1))].name));
-          throw new VerificationError(`${table.name}: read-back checksums differ for ${[...new Set(names)].join(', ')}`);
+          const names = differing.map((k) =>
+            k === 'row_count' ? k : table.columns[Number(k.slice(1))].name,
+          );
+          throw new VerificationError(
+            `${table.name}: read-back checksums differ for ${[...new Set(names)].join(', ')}`,
+          );
         }
         checksums.push(this.sql.recordChecksum(run.runId, table, JSON.stringify(stageSum)));
-        this.emit({ phase: 'verify', runId: run.runId, table: table.name, rows, message: 'counts and checksums match' });
+        this.emit({
+          phase: 'verify',
+          runId: run.runId,
+          table: table.name,
+          rows,
+          message: 'counts and checksums match',
+        });
       } catch (error) {
         // The next attempt exports this table again instead of trusting files that did not match.
         await warehouse.execute(this.sql.forgetExport(run.runId, table), step);
         throw error;
       }
     }
-    await warehouse.transaction([...checksums, this.sql.setState(run.runId, 'verified')], `${run.runId}.verify`);
+    await warehouse.transaction(
+      [...checksums, this.sql.setState(run.runId, 'verified')],
+      `${run.runId}.verify`,
+    );
   }
 
   private async yearCounts(query: string, step: string): Promise<YearFigures[]> {
@@ -380,7 +448,11 @@ export class Archiver {
       this.sql.publishTransaction(run.runId, (t) => ledger.publishedRuns(t.name, run.runId)),
       `${run.runId}.publish`,
     );
-    this.emit({ phase: 'publish', runId: run.runId, message: 'views read the new batch; stage tables dropped' });
+    this.emit({
+      phase: 'publish',
+      runId: run.runId,
+      message: 'views read the new batch; stage tables dropped',
+    });
   }
 
   private async finish(run: RunRecord, ledger: LedgerView, warnings: string[]): Promise<string> {
@@ -492,7 +564,15 @@ export class Archiver {
       cutoff: target.cutoff,
       state: 'none',
       resumed: false,
-      tables: this.tables.map((t) => ({ table: t.name, rows: 0, files: 0, bytes: 0, location: null, verified: false, years: [] })),
+      tables: this.tables.map((t) => ({
+        table: t.name,
+        rows: 0,
+        files: 0,
+        bytes: 0,
+        location: null,
+        verified: false,
+        years: [],
+      })),
       rows: 0,
       files: 0,
       bytes: 0,
@@ -505,12 +585,16 @@ function sumOf(manifest: Manifest, key: 'bytes' | 'rows'): number {
   return manifest.entries.reduce((sum, e) => sum + e[key], 0);
 }
 
-function filesPerYear(manifest: Manifest, location: string): Record<string, { files: number; bytes: number }> {
+function filesPerYear(
+  manifest: Manifest,
+  location: string,
+): Record<string, { files: number; bytes: number }> {
   const years: Record<string, { files: number; bytes: number }> = {};
   const partition = new RegExp(`^${PARTITION_KEYS.year}=(\\d{4})/`);
   for (const entry of manifest.entries) {
     const year = partition.exec(entry.url.slice(location.length))?.[1];
-    if (year === undefined) throw new VerificationError(`the manifest lists ${show(entry.url)}, outside any year partition`);
+    if (year === undefined)
+      throw new VerificationError(`the manifest lists ${show(entry.url)}, outside any year partition`);
     years[year] = { files: (years[year]?.files ?? 0) + 1, bytes: (years[year]?.bytes ?? 0) + entry.bytes };
   }
   return years;
@@ -518,9 +602,14 @@ function filesPerYear(manifest: Manifest, location: string): Record<string, { fi
 
 function checkManifestLocations(manifest: Manifest, location: string): void {
   const stray = manifest.entries.find((e) => !e.url.startsWith(location));
-  if (stray) throw new VerificationError(`the manifest lists ${show(stray.url)}, outside the run location ${location}`);
+  if (stray)
+    throw new VerificationError(
+      `the manifest lists ${show(stray.url)}, outside the run location ${location}`,
+    );
   if (sumOf(manifest, 'rows') !== manifest.rows) {
-    throw new VerificationError(`the manifest's files hold ${sumOf(manifest, 'rows')} rows but it states ${manifest.rows}`);
+    throw new VerificationError(
+      `the manifest's files hold ${sumOf(manifest, 'rows')} rows but it states ${manifest.rows}`,
+    );
   }
 }
 

@@ -59,8 +59,16 @@ export class LedgerView {
 
   /** Published runs holding rows of `table`, plus `alsoRunId` if it holds some. */
   publishedRuns(table: string, alsoRunId?: string): string[] {
-    const published = new Set(this.runs.filter((r) => PUBLISHED.includes(r.state) || r.runId === alsoRunId).map((r) => r.runId));
-    return [...new Set(this.years.filter((y) => published.has(y.runId) && y.table.toLowerCase() === table.toLowerCase()).map((y) => y.runId))];
+    const published = new Set(
+      this.runs.filter((r) => PUBLISHED.includes(r.state) || r.runId === alsoRunId).map((r) => r.runId),
+    );
+    return [
+      ...new Set(
+        this.years
+          .filter((y) => published.has(y.runId) && y.table.toLowerCase() === table.toLowerCase())
+          .map((y) => y.runId),
+      ),
+    ];
   }
 }
 
@@ -75,12 +83,21 @@ export async function readLedger(warehouse: Warehouse, sql: ArchiveSql): Promise
       state: text(r.state) as RunState,
       error: r.error ?? null,
     })),
-    years.map((y) => ({ runId: text(y.run_id), table: text(y.table_name), year: count(y.year), rows: count(y.row_count) })),
+    years.map((y) => ({
+      runId: text(y.run_id),
+      table: text(y.table_name),
+      year: count(y.year),
+      rows: count(y.row_count),
+    })),
   );
 }
 
 /** Reads the exports recorded for one run. */
-export async function readExports(warehouse: Warehouse, sql: ArchiveSql, runId: string): Promise<ExportRecord[]> {
+export async function readExports(
+  warehouse: Warehouse,
+  sql: ArchiveSql,
+  runId: string,
+): Promise<ExportRecord[]> {
   const rows = await warehouse.query(sql.runExportsQuery(runId), `${runId}.ledger.exports`);
   return rows.map((r) => ({
     table: text(r.table_name),
@@ -94,13 +111,15 @@ export async function readExports(warehouse: Warehouse, sql: ArchiveSql, runId: 
 }
 
 function text(value: string | null | undefined): string {
-  if (value === null || value === undefined) throw new Error('the ledger holds NULL where a value is required');
+  if (value === null || value === undefined)
+    throw new Error('the ledger holds NULL where a value is required');
   return value;
 }
 
 /** Parses a count or year that the warehouse returned as text. */
 export function count(value: string | null | undefined): number {
   const n = Number(text(value));
-  if (!Number.isSafeInteger(n)) throw new Error(`the warehouse returned ${value} where a whole number was expected`);
+  if (!Number.isSafeInteger(n))
+    throw new Error(`the warehouse returned ${value} where a whole number was expected`);
   return n;
 }

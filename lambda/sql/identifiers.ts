@@ -12,14 +12,11 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 export const MAX_IDENTIFIER_BYTES = 127;
 
 /** What an identifier may be, as error messages say it. */
-export const IDENTIFIER_RULE =
-  'letters, digits, _ or $, not starting with a digit, at most 127 bytes';
+export const IDENTIFIER_RULE = 'letters, digits, _ or $, not starting with a digit, at most 127 bytes';
 
 /** Whether `name` is an identifier that this project accepts. */
 export function isIdentifier(name: unknown): name is string {
-  return (
-    typeof name === 'string' && IDENTIFIER.test(name) && Buffer.byteLength(name) <= MAX_IDENTIFIER_BYTES
-  );
+  return typeof name === 'string' && IDENTIFIER.test(name) && Buffer.byteLength(name) <= MAX_IDENTIFIER_BYTES;
 }
 
 /** Throws an {@link InputError} naming `field` unless `name` is an identifier. */

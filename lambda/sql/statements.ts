@@ -70,7 +70,10 @@ export class ArchiveSql {
   /** The archived columns cast back to their hot types, as read from the external table. */
   private archiveColumns(table: TableConfig): string {
     return table.columns
-      .map((c) => `CAST(${quoteIdent(c.name.toLowerCase())} AS ${this.dialect.columnType(c.type)}) AS ${quoteIdent(c.name)}`)
+      .map(
+        (c) =>
+          `CAST(${quoteIdent(c.name.toLowerCase())} AS ${this.dialect.columnType(c.type)}) AS ${quoteIdent(c.name)}`,
+      )
       .join(', ');
   }
 
@@ -98,7 +101,11 @@ export class ArchiveSql {
    * column. A child follows the moving rows of its parent (read from `parentRows`) and takes their
    * year; grouping by key first means duplicate parent keys never duplicate a child row.
    */
-  private movingRows(table: TableConfig, cutoff: CalendarDate, parentRows: (parent: TableConfig) => string): string {
+  private movingRows(
+    table: TableConfig,
+    cutoff: CalendarDate,
+    parentRows: (parent: TableConfig) => string,
+  ): string {
     if (isRootTable(table)) {
       const column = this.archiveColumn(table);
       const year = this.dialect.yearOf(quoteIdent(column.name), column.type, this.config.retention.timeZone);
@@ -113,7 +120,8 @@ export class ArchiveSql {
 
   /** Read only: rows that a run with this cutoff would move, per year. */
   planQuery(table: TableConfig, cutoff: CalendarDate): string {
-    const nested = (t: TableConfig): string => `(${this.movingRows(t, cutoff, nested)}) m_${t.name.toLowerCase()}`;
+    const nested = (t: TableConfig): string =>
+      `(${this.movingRows(t, cutoff, nested)}) m_${t.name.toLowerCase()}`;
     return `SELECT ${YEAR} AS year, COUNT(*) AS row_count FROM (${this.movingRows(table, cutoff, nested)}) m GROUP BY ${YEAR} ORDER BY ${YEAR}`;
   }
 
@@ -194,7 +202,10 @@ export class ArchiveSql {
 
   /** The export of one stage table to its run location. */
   unloadStatements(table: TableConfig, runId: string, location: string): string[] {
-    return this.dialect.unload(`SELECT ${this.columns(table)}, ${YEAR} FROM ${this.stageTable(table, runId)}`, location);
+    return this.dialect.unload(
+      `SELECT ${this.columns(table)}, ${YEAR} FROM ${this.stageTable(table, runId)}`,
+      location,
+    );
   }
 
   /** Rows per year of a stage table. */

@@ -24,12 +24,16 @@ describe('a run on the embedded engine', () => {
 
     // then the run finished and every row older than 2026 left the hot table
     expect(report.outcome).toBe('finished');
-    expect((await world.ledgerRuns()).map((r) => [r.run_id, r.state])).toEqual([['20260101T000000Z', 'finished']]);
-    const kept = await hot(`SELECT transactionid FROM contabyx.transactions WHERE transactionid > 1000 ORDER BY 1, "time"`);
-    expect(kept.map((r) => r.transactionid)).toEqual(['1001', '1002', '1004', '1006']);
-    expect(await hot(`SELECT COUNT(*) AS n FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`)).toEqual([
-      { n: '0' },
+    expect((await world.ledgerRuns()).map((r) => [r.run_id, r.state])).toEqual([
+      ['20260101T000000Z', 'finished'],
     ]);
+    const kept = await hot(
+      `SELECT transactionid FROM contabyx.transactions WHERE transactionid > 1000 ORDER BY 1, "time"`,
+    );
+    expect(kept.map((r) => r.transactionid)).toEqual(['1001', '1002', '1004', '1006']);
+    expect(
+      await hot(`SELECT COUNT(*) AS n FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`),
+    ).toEqual([{ n: '0' }]);
     expect(report.tables[0].years.map((y) => y.year)).toEqual([2023, 2024, 2025]);
     expect(report.tables.every((t) => t.verified)).toBe(true);
     expect(await world.stageTables()).toEqual([]);
@@ -40,7 +44,11 @@ describe('a run on the embedded engine', () => {
     const invariants = await Invariants.capture(world, CUTOFF);
     const checked: string[] = [];
     const faults = new Faults(undefined, async (label) => {
-      if (label.startsWith('transaction') || label.startsWith('catalog.add') || label.startsWith('lake.report')) {
+      if (
+        label.startsWith('transaction') ||
+        label.startsWith('catalog.add') ||
+        label.startsWith('lake.report')
+      ) {
         await invariants.check(`after ${label}`);
         checked.push(label);
       }
@@ -82,7 +90,9 @@ describe('a run on the embedded engine', () => {
           const runs = await w.ledgerRuns();
           // a crash before the stage committed leaves no run: the next invocation starts its own
           if (runs.length !== 1 || runs[0].state !== 'finished' || report.outcome === 'already-done') {
-            throw new Error(`ledger after resume: ${JSON.stringify(runs)}, report ${report.outcome} ${report.runId}`);
+            throw new Error(
+              `ledger after resume: ${JSON.stringify(runs)}, report ${report.outcome} ${report.runId}`,
+            );
           }
           if ((await w.stageTables()).length > 0) throw new Error('stage tables left behind');
         } catch (error) {
@@ -100,9 +110,19 @@ describe('a run on the embedded engine', () => {
     const invariants = await Invariants.capture(world, CUTOFF);
     const other = await world.session();
     const late = async (id: number) => {
-      await other.warehouse.execute(`INSERT INTO contabyx.transactions VALUES (${id}, 9, 9, TIMESTAMP '2024-06-01 00:00:00', 9.5)`);
+      await other.warehouse.execute(
+        `INSERT INTO contabyx.transactions VALUES (${id}, 9, 9, TIMESTAMP '2024-06-01 00:00:00', 9.5)`,
+      );
       await other.warehouse.execute(`INSERT INTO contabyx.tax VALUES (${id}, 9, 0.5)`);
-      invariants.addLate('transactions', [JSON.stringify({ transactionid: String(id), clientid: '9', typeid: '9', time: '2024-06-01 00:00:00', amount: '9.5' })]);
+      invariants.addLate('transactions', [
+        JSON.stringify({
+          transactionid: String(id),
+          clientid: '9',
+          typeid: '9',
+          time: '2024-06-01 00:00:00',
+          amount: '9.5',
+        }),
+      ]);
       invariants.addLate('tax', [JSON.stringify({ transactionid: String(id), taxtypeid: '9', fee: '0.5' })]);
     };
     let n = 5000;
@@ -114,7 +134,9 @@ describe('a run on the embedded engine', () => {
     });
     // when rows older than the cutoff arrive after the stage transaction and after each later one
     await (await world.archiver(faults.wrap)).run(target());
-    const lateIds = await hot(`SELECT transactionid FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01' ORDER BY 1`);
+    const lateIds = await hot(
+      `SELECT transactionid FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01' ORDER BY 1`,
+    );
     expect(lateIds.map((r) => r.transactionid)).toEqual(['5000', '5001', '5002', '5003']);
 
     // then a later run with the same cutoff archives them as a second batch
@@ -122,7 +144,9 @@ describe('a run on the embedded engine', () => {
     expect(second.rows).toBe(8);
     expect((await world.ledgerRuns()).map((r) => r.state)).toEqual(['finished', 'finished']);
     await invariants.check('after the second run');
-    await expect(hot(`SELECT COUNT(*) AS n FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`)).resolves.toEqual([{ n: '0' }]);
+    await expect(
+      hot(`SELECT COUNT(*) AS n FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`),
+    ).resolves.toEqual([{ n: '0' }]);
   });
 
   test('rows another session inserts during the stage transaction are neither copied nor deleted', async () => {
@@ -143,16 +167,23 @@ describe('a run on the embedded engine', () => {
             await w.connection.run('BEGIN TRANSACTION');
             await w.connection.run(sqls[0]);
             await w.connection.run(sqls[2]);
-            await other.warehouse.execute(`INSERT INTO contabyx.transactions VALUES (7000, 1, 1, TIMESTAMP '2024-01-02 00:00:00', 1.0)`);
+            await other.warehouse.execute(
+              `INSERT INTO contabyx.transactions VALUES (7000, 1, 1, TIMESTAMP '2024-01-02 00:00:00', 1.0)`,
+            );
             for (const sql of sqls.slice(3).concat(sqls[1])) await w.connection.run(sql);
             await w.connection.run('COMMIT');
           },
         },
       }))
     ).run(target());
-    invariants.addLate('transactions', await world.rows('(SELECT * FROM contabyx.transactions WHERE transactionid = 7000)'));
+    invariants.addLate(
+      'transactions',
+      await world.rows('(SELECT * FROM contabyx.transactions WHERE transactionid = 7000)'),
+    );
     await invariants.check('after a run with a concurrent insert');
-    expect(await hot(`SELECT transactionid FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`)).toEqual([{ transactionid: '7000' }]);
+    expect(
+      await hot(`SELECT transactionid FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`),
+    ).toEqual([{ transactionid: '7000' }]);
   });
 
   test('a repeated run with the same cutoff changes nothing, and so does a re-delivered trigger', async () => {
@@ -170,7 +201,9 @@ describe('a run on the embedded engine', () => {
   test('a later cutoff archives the next year as a new batch', async () => {
     const invariants = await Invariants.capture(world, '2027-01-01');
     await (await world.archiver()).run(target());
-    const next = await (await world.archiver()).run(target('20270101T000000Z', parseCalendarDate('2027-01-01', 'test')));
+    const next = await (
+      await world.archiver()
+    ).run(target('20270101T000000Z', parseCalendarDate('2027-01-01', 'test')));
     expect(next.tables[0].years.map((y) => y.year)).toEqual([2026]);
     expect(await world.ledgerRuns()).toHaveLength(2);
     await invariants.check('after two yearly runs');
@@ -182,13 +215,17 @@ describe('a run on the embedded engine', () => {
   test('duplicate parent keys do not duplicate child rows, and children without a moving parent stay hot', async () => {
     await (await world.archiver()).run(target());
     // 1005 is archived twice (2024, 2025): its transfer is archived once, with the earlier year
-    const archived = await hot(`SELECT transferid, year FROM ext_contabyx.transfers WHERE transferid >= 9000 ORDER BY 1`);
+    const archived = await hot(
+      `SELECT transferid, year FROM ext_contabyx.transfers WHERE transferid >= 9000 ORDER BY 1`,
+    );
     expect(archived).toEqual([
       { transferid: '9001', year: '2024' },
       { transferid: '9002', year: '2024' },
     ]);
     // no parent (777777), a NULL key, a hot parent (1004) and tax of a hot or missing parent stay hot
-    const hotTransfers = await hot(`SELECT transferid FROM contabyx.transfers WHERE transferid >= 9000 ORDER BY 1`);
+    const hotTransfers = await hot(
+      `SELECT transferid FROM contabyx.transfers WHERE transferid >= 9000 ORDER BY 1`,
+    );
     expect(hotTransfers.map((r) => r.transferid)).toEqual(['9003', '9004', '9005']);
     const hotTax = await hot(`SELECT transactionid FROM contabyx.tax WHERE transactionid > 1000 ORDER BY 1`);
     expect(hotTax.map((r) => r.transactionid)).toEqual(['1001', '1002', '888888']);
@@ -220,7 +257,9 @@ describe('one run at a time', () => {
     expect(refused).toHaveLength(1);
     expect(refused[0].reason).toBeInstanceOf(RunBusyError);
     const winner = (finished[0] as PromiseFulfilledResult<{ runId: string }>).value.runId;
-    expect((refused[0].reason as Error).message).toMatch(new RegExp(`^run ${winner} \\(cutoff 2026-01-01\\) is active \\(`));
+    expect((refused[0].reason as Error).message).toMatch(
+      new RegExp(`^run ${winner} \\(cutoff 2026-01-01\\) is active \\(`),
+    );
     expect((await world.ledgerRuns()).map((r) => r.run_id)).toEqual([winner]);
   });
 
@@ -234,9 +273,13 @@ describe('one run at a time', () => {
     expect(crashAt).toBeGreaterThan(0);
     world.close();
     world = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
-    await expect((await world.archiver(new Faults({ at: crashAt, when: 'after' }).wrap)).run(target())).rejects.toThrow(CRASHED);
+    await expect(
+      (await world.archiver(new Faults({ at: crashAt, when: 'after' }).wrap)).run(target()),
+    ).rejects.toThrow(CRASHED);
     expect(crashed.calls).toEqual([]);
-    const report = await (await world.archiver()).run(target('20270101T000000Z', parseCalendarDate('2027-01-01', 'test')));
+    const report = await (
+      await world.archiver()
+    ).run(target('20270101T000000Z', parseCalendarDate('2027-01-01', 'test')));
     expect([report.runId, report.cutoff, report.resumed]).toEqual(['20260101T000000Z', '2026-01-01', true]);
     expect(await world.ledgerRuns()).toHaveLength(1);
   });
@@ -247,8 +290,12 @@ describe('verification and abort', () => {
     const invariants = await Invariants.capture(world, CUTOFF);
     const tamper = new Faults(undefined, async (label) => {
       if (label.startsWith('lake.manifest') && label.includes('tax/')) {
-        const parquet = [...world.lakeFiles().keys()].find((p) => p.includes('/tax/') && p.includes('year=2024'));
-        await world.admin.execute(`COPY (SELECT 1 AS transactionid, 1 AS taxtypeid, 0.5 AS fee) TO '${parquet}' (FORMAT PARQUET)`);
+        const parquet = [...world.lakeFiles().keys()].find(
+          (p) => p.includes('/tax/') && p.includes('year=2024'),
+        );
+        await world.admin.execute(
+          `COPY (SELECT 1 AS transactionid, 1 AS taxtypeid, 0.5 AS fee) TO '${parquet}' (FORMAT PARQUET)`,
+        );
       }
     });
     // when a file is replaced between the export and its verification
@@ -268,7 +315,7 @@ describe('verification and abort', () => {
     await invariants.check('after the resumed run');
   });
 
-  test('abort before publish moves staged rows back and removes the run\'s partitions and files', async () => {
+  test("abort before publish moves staged rows back and removes the run's partitions and files", async () => {
     const invariants = await Invariants.capture(world, CUTOFF);
     const before = await world.rows('contabyx.transactions');
     let stop = -1;
@@ -278,7 +325,9 @@ describe('verification and abort', () => {
     const scratch = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
     await (await scratch.archiver(probe.wrap)).run(target());
     scratch.close();
-    await expect((await world.archiver(new Faults({ at: stop, when: 'after' }).wrap)).run(target())).rejects.toThrow(CRASHED);
+    await expect(
+      (await world.archiver(new Faults({ at: stop, when: 'after' }).wrap)).run(target()),
+    ).rejects.toThrow(CRASHED);
     const aborted = await (await world.archiver()).abort();
     expect(aborted?.runId).toBe('20260101T000000Z');
     expect(await world.rows('contabyx.transactions')).toEqual(before);
@@ -296,7 +345,9 @@ describe('verification and abort', () => {
     const scratch = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
     await (await scratch.archiver(probe.wrap)).run(target());
     scratch.close();
-    await expect((await world.archiver(new Faults({ at: stop, when: 'after' }).wrap)).run(target())).rejects.toThrow(CRASHED);
+    await expect(
+      (await world.archiver(new Faults({ at: stop, when: 'after' }).wrap)).run(target()),
+    ).rejects.toThrow(CRASHED);
     const abort = (await world.archiver()).abort();
     await expect(abort).rejects.toBeInstanceOf(InputError);
     await expect(abort).rejects.toThrow(

@@ -57,14 +57,19 @@ export class Faults {
     };
     const lake: Lake = {
       runLocation: (table, runId) => l.runLocation(table, runId),
-      clearRunLocation: (location) => this.call(`lake.clear ${location.split('/').slice(-3).join('/')}`, () => l.clearRunLocation(location)),
-      readManifest: (location) => this.call(`lake.manifest ${location.split('/').slice(-3).join('/')}`, () => l.readManifest(location)),
+      clearRunLocation: (location) =>
+        this.call(`lake.clear ${location.split('/').slice(-3).join('/')}`, () =>
+          l.clearRunLocation(location),
+        ),
+      readManifest: (location) =>
+        this.call(`lake.manifest ${location.split('/').slice(-3).join('/')}`, () => l.readManifest(location)),
       writeReport: (runId, report) => this.call(`lake.report ${runId}`, () => l.writeReport(runId, report)),
     };
     const catalog: Catalog = {
       ensureTable: (table) => this.call(`catalog.ensure ${table}`, () => c.ensureTable(table)),
       addPartitions: (table, parts) => this.call(`catalog.add ${table}`, () => c.addPartitions(table, parts)),
-      removePartitions: (table, runId) => this.call(`catalog.remove ${table}`, () => c.removePartitions(table, runId)),
+      removePartitions: (table, runId) =>
+        this.call(`catalog.remove ${table}`, () => c.removePartitions(table, runId)),
     };
     return { ...deps, warehouse, lake, catalog };
   };

@@ -1,4 +1,4 @@
-import { isRootTable, TableConfig, tableNamed } from '../../lambda/config/config';
+import { columnNamed, isRootTable, TableConfig, tableNamed } from '../../lambda/config/config';
 import { quoteIdent } from '../../lambda/sql/identifiers';
 import type { World } from './world';
 
@@ -36,27 +36,42 @@ export class Invariants {
     const { world } = this;
     const sql = world.sql;
     const runs = await world.ledgerRuns();
-    const published = runs.filter((r) => r.state === 'published' || r.state === 'finished').map((r) => r.run_id);
+    const published = runs
+      .filter((r) => r.state === 'published' || r.state === 'finished')
+      .map((r) => r.run_id);
     const staged = runs.filter((r) => ['staged', 'verified'].includes(r.state)).map((r) => r.run_id);
     const views = await world.viewRows();
     for (const table of sql.tables) {
       const expected = [...this.baseline[table.name], ...(this.late[table.name] ?? [])].sort();
       if (JSON.stringify(views[table.name]) !== JSON.stringify(expected)) {
-        throw new Error(`${when}: invariant 1 broken for ${table.name}: the view returns ${views[table.name].length} rows, expected ${expected.length}`);
+        throw new Error(
+          `${when}: invariant 1 broken for ${table.name}: the view returns ${views[table.name].length} rows, expected ${expected.length}`,
+        );
       }
       const hotAndStaged = [
         ...(await world.rows(sql.hotTable(table))),
-        ...(await Promise.all(staged.map((run) => world.rows(`(SELECT ${cols(table)} FROM ${sql.stageTable(table, run)})`)))).flat(),
+        ...(
+          await Promise.all(
+            staged.map((run) => world.rows(`(SELECT ${cols(table)} FROM ${sql.stageTable(table, run)})`)),
+          )
+        ).flat(),
       ];
-      const archived = published.length ? await world.rows(`(SELECT ${cols(table)} FROM ${sql.externalTable(table)} WHERE "archive_run" IN (${published.map((r) => `'${r}'`).join(', ')}))`) : [];
+      const archived = published.length
+        ? await world.rows(
+            `(SELECT ${cols(table)} FROM ${sql.externalTable(table)} WHERE "archive_run" IN (${published.map((r) => `'${r}'`).join(', ')}))`,
+          )
+        : [];
       const both = new Set(hotAndStaged.filter((r) => new Set(archived).has(r)));
-      if (both.size > 0) throw new Error(`${when}: invariant 2 broken for ${table.name}: ${[...both][0]} is hot and archived`);
-      if (staged.length > 0 || published.length > 0) await this.checkNothingOldLeft(table, [...staged, ...published], when);
+      if (both.size > 0)
+        throw new Error(`${when}: invariant 2 broken for ${table.name}: ${[...both][0]} is hot and archived`);
+      if (staged.length > 0 || published.length > 0)
+        await this.checkNothingOldLeft(table, [...staged, ...published], when);
     }
     for (const [path, hash] of world.lakeFiles()) {
       if (!published.some((run) => path.includes(`archive_run=${run}/`))) continue;
       const seen = this.publishedFiles.get(path);
-      if (seen !== undefined && seen !== hash) throw new Error(`${when}: invariant 3 broken: ${path} was rewritten`);
+      if (seen !== undefined && seen !== hash)
+        throw new Error(`${when}: invariant 3 broken: ${path} was rewritten`);
       this.publishedFiles.set(path, hash);
     }
     for (const path of this.publishedFiles.keys()) {
@@ -69,7 +84,14 @@ export class Invariants {
     const sql = world.sql;
     let query: string;
     if (isRootTable(table)) {
-      query = `SELECT * FROM ${sql.hotTable(table)} WHERE ${quoteIdent(table.archiveBy.column)} < DATE '${this.cutoff}'`;
+      // computed independently of the dialect: the cutoff is midnight of the configured zone
+      const column = columnNamed(table, table.archiveBy.column);
+      const start = `TIMESTAMP '${this.cutoff} 00:00:00'`;
+      const cutoff =
+        column.type.kind === 'timestamptz'
+          ? `timezone('${world.config.retention.timeZone}', ${start})`
+          : start;
+      query = `SELECT * FROM ${sql.hotTable(table)} WHERE ${quoteIdent(column.name)} < ${cutoff}`;
     } else {
       const by = table.archiveBy as { parent: string; foreignKey: string; parentKey: string };
       const parent = tableNamed(world.config, by.parent);
@@ -85,7 +107,8 @@ export class Invariants {
     const left = await world.rows(`(${query})`);
     const late = new Set(this.late[table.name] ?? []);
     const stray = left.filter((r) => !late.has(r));
-    if (stray.length > 0) throw new Error(`${when}: invariant 5 broken for ${table.name}: ${stray[0]} is old and still hot`);
+    if (stray.length > 0)
+      throw new Error(`${when}: invariant 5 broken for ${table.name}: ${stray[0]} is old and still hot`);
   }
 }
 

@@ -96,7 +96,11 @@ export class World {
   }
 
   async ledgerRuns(): Promise<{ run_id: string; state: string; error: string | null }[]> {
-    return (await this.admin.query(this.sql.runsQuery())) as { run_id: string; state: string; error: string | null }[];
+    return (await this.admin.query(this.sql.runsQuery())) as {
+      run_id: string;
+      state: string;
+      error: string | null;
+    }[];
   }
 
   async stageTables(): Promise<string[]> {

@@ -60,7 +60,8 @@ export class LocalCatalog implements Catalog {
     try {
       return JSON.parse(await readFile(this.file, 'utf8')) as CatalogFile;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { database: this.config.catalog.database, tables: {} };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        return { database: this.config.catalog.database, tables: {} };
       throw error;
     }
   }
@@ -74,7 +75,10 @@ export class LocalCatalog implements Catalog {
     const catalog = await this.read();
     const config = tableNamed(this.config, table);
     const name = config.name.toLowerCase();
-    const columns = config.columns.map((c) => ({ name: c.name.toLowerCase(), type: typeMapping(c.type).glue }));
+    const columns = config.columns.map((c) => ({
+      name: c.name.toLowerCase(),
+      type: typeMapping(c.type).glue,
+    }));
     const existing = catalog.tables[name];
     if (JSON.stringify(existing?.columns) !== JSON.stringify(columns)) {
       catalog.tables[name] = { columns, partitions: existing?.partitions ?? [] };
@@ -87,7 +91,10 @@ export class LocalCatalog implements Catalog {
     const catalog = await this.read();
     const name = table.toLowerCase();
     const entry = catalog.tables[name];
-    if (!entry) throw new RunFailedError(`catalog: table ${show(name)} does not exist in ${this.config.catalog.database}`);
+    if (!entry)
+      throw new RunFailedError(
+        `catalog: table ${show(name)} does not exist in ${this.config.catalog.database}`,
+      );
     for (const p of partitions) {
       const same = entry.partitions.find((q) => q.year === p.year && q.runId === p.runId);
       if (same && same.location !== p.location) {
@@ -114,12 +121,16 @@ export class LocalCatalog implements Catalog {
 
   private async defineExternalTable(name: string, entry: CatalogTable): Promise<void> {
     const schema = this.config.catalog.externalSchema;
-    const columns = entry.columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`);
+    const columns = entry.columns.map(
+      (c) => `CAST(${quoteIdent(c.name)} AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`,
+    );
     const year = quoteIdent(PARTITION_KEYS.year);
     const run = quoteIdent(PARTITION_KEYS.run);
     let select: string;
     if (entry.partitions.length === 0) {
-      const typed = entry.columns.map((c) => `CAST(NULL AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`);
+      const typed = entry.columns.map(
+        (c) => `CAST(NULL AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`,
+      );
       select = `SELECT ${typed.join(', ')}, CAST(NULL AS INTEGER) AS ${year}, CAST(NULL AS VARCHAR) AS ${run} WHERE false`;
     } else {
       const files = entry.partitions.map((p) => duckdbDialect.literal(`${p.location}*.parquet`)).join(', ');

@@ -11,7 +11,9 @@ const SAMPLE = resolve(__dirname, '../../../sql/contabyx');
  */
 export async function loadContabyxSample(warehouse: DuckDbWarehouse, currentYear: number): Promise<void> {
   if (!Number.isInteger(currentYear) || currentYear < 1905 || currentYear > 9998) {
-    throw new InputError(`current year: ${show(currentYear)} is not allowed; allowed: a whole year from 1905 to 9998`);
+    throw new InputError(
+      `current year: ${show(currentYear)} is not allowed; allowed: a whole year from 1905 to 9998`,
+    );
   }
   await warehouse.execute(readFileSync(resolve(SAMPLE, 'schema.sql'), 'utf8'));
   await warehouse.execute(`SET VARIABLE current_year = ${currentYear}`);

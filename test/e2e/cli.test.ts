@@ -1,0 +1,162 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { main } from '../../bin/cli';
+import { DuckDbWarehouse } from '../../lambda/engines/local/duckdb-warehouse';
+import contabyx from '../../config/contabyx.json';
+import { CONTABYX_SMALL_DATA } from '../support/world';
+
+const CONFIG = resolve('config/contabyx.json');
+let dir: string;
+let warehouse: string;
+let lake: string;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cli-'));
+  warehouse = join(dir, 'warehouse.duckdb');
+  lake = join(dir, 'lake');
+  const opened = await DuckDbWarehouse.open(warehouse);
+  await opened.warehouse.execute(CONTABYX_SMALL_DATA);
+  opened.warehouse.close();
+  opened.instance.closeSync();
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[], now = '2026-01-01T00:00:05Z') {
+  const out: string[] = [];
+  const err: string[] = [];
+  let clockReads = 0;
+  const code = await main(args, {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    now: () => {
+      clockReads += 1;
+      return new Date(now);
+    },
+  });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n'), clockReads };
+}
+
+const local = () => ['--config', CONFIG, '--local', warehouse, '--lake', lake];
+const snapshot = () => ({
+  db: readFileSync(warehouse).toString('base64'),
+  lake: existsSync(lake) ? readdirSync(lake) : null,
+});
+
+describe('redshift-archive', () => {
+  test('run archives the sample, prints a summary table and exits 0', async () => {
+    const { code, stdout, stderr, clockReads } = await cli(['run', ...local()]);
+    expect(code).toBe(0);
+    expect(clockReads).toBe(1);
+    expect(stdout.split('\n')[0]).toBe('run 20260101T000005Z finished: cutoff 2026-01-01');
+    expect(stdout).toMatch(/^transactions {2}2025 +\d+ +1 +[\d,]+ +yes$/m);
+    expect(stdout).toMatch(/^total: [\d,]+ rows, 9 files, [\d,]+ bytes$/m);
+    expect(stderr).toContain('[verify ] transactions   counts and checksums match');
+    const status = await cli(['status', ...local()]);
+    expect(status.stdout).toMatch(/^20260101T000005Z {2}2026-01-01 {2}finished/m);
+  });
+
+  test('--json prints one JSON report on standard output and progress on standard error', async () => {
+    const { code, stdout, stderr } = await cli(['run', '--json', ...local()]);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({
+      outcome: 'finished',
+      runId: '20260101T000005Z',
+      cutoff: '2026-01-01',
+      state: 'finished',
+    });
+    expect(report.tables.map((t: { table: string }) => t.table)).toEqual([
+      'transactions',
+      'transfers',
+      'tax',
+    ]);
+    expect(stderr).toContain('[publish]');
+    const again = await cli(['run', '--json', ...local()], '2026-01-02T00:00:00Z');
+    expect([again.code, JSON.parse(again.stdout).outcome]).toEqual([0, 'nothing-to-do']);
+  });
+
+  test('plan prints the counts and the exact SQL and changes nothing', async () => {
+    const { code, stdout } = await cli(['plan', ...local(), '--cutoff', '2025-01-01']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('plan for run 20260101T000005Z: rows older than 2025-01-01');
+    expect(stdout).toContain(
+      `DELETE FROM "contabyx"."transactions" WHERE "time" < TIMESTAMP '2025-01-01 00:00:00';`,
+    );
+    const status = await cli(['status', '--json', ...local()]);
+    expect(JSON.parse(status.stdout)).toEqual({ runs: [] });
+  });
+
+  test('abort with no unfinished run has nothing to do and exits 0', async () => {
+    const { code, stdout } = await cli(['abort', ...local()]);
+    expect([code, stdout]).toEqual([0, 'nothing to abort']);
+  });
+
+  test('exits 1 and says the data is safe when the warehouse lacks a configured table', async () => {
+    const config = join(dir, 'other.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ ...contabyx, tables: [{ ...contabyx.tables[0], schema: 'missing' }] }),
+    );
+    const { code, stderr } = await cli(['run', '--config', config, '--local', warehouse, '--lake', lake]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^redshift-archive: Catalog Error: Table with name "missing.transactions" does not exist/m,
+    );
+    expect(stderr).toContain('The data is safe');
+  });
+
+  // $C, $W and $L stand for the sample configuration, the warehouse file and the lake folder
+  test.each([
+    ['archive --config $C', 'command: "archive" is not allowed; allowed: plan, run, status, abort'],
+    ['run --local $W --lake $L', '--config: is missing; allowed: a JSON configuration file'],
+    [
+      'run --config $C',
+      '--local: is missing; allowed: a path (the AWS mode is not in this release: --local and --lake select the embedded engine)',
+    ],
+    [
+      'run --verbose --config $C --local $W --lake $L',
+      "Unknown option '--verbose'; allowed: --config, --local, --lake, --cutoff, --json",
+    ],
+    [
+      'run --cutoff 2026-02-30 --config $C --local $W --lake $L',
+      '--cutoff: "2026-02-30" is not allowed; allowed: a real calendar date YYYY-MM-DD from 1900 on',
+    ],
+    [
+      'run --cutoff 2027-01-01 --config $C --local $W --lake $L',
+      '--cutoff: "2027-01-01" is not allowed; allowed: a date no later than 2026-01-01 (1 January of the current year in UTC, keepYears 1)',
+    ],
+    [
+      'status --cutoff 2025-01-01 --config $C --local $W --lake $L',
+      '--cutoff: not allowed with status; allowed with: plan, run',
+    ],
+    [
+      'run --config /nonexistent/app.json --local $W --lake $L',
+      '--config: cannot read "/nonexistent/app.json" (ENOENT); allowed: a readable JSON file',
+    ],
+  ])('fails with exit 2 for `%s`, naming the argument, and changes nothing', async (line, message) => {
+    const before = snapshot();
+    const args = line.split(' ').map((a) => ({ $C: CONFIG, $W: warehouse, $L: lake })[a] ?? a);
+    const { code, stderr, stdout } = await cli(args);
+    expect(code).toBe(2);
+    expect(stderr.split('\n')[0]).toBe(`redshift-archive: ${message}`);
+    expect(stdout).toBe('');
+    expect(snapshot()).toEqual(before);
+  });
+
+  test('fails with exit 2 for a configuration that would inject SQL, and changes nothing', async () => {
+    const config = join(dir, 'evil.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ ...contabyx, tables: [{ ...contabyx.tables[0], name: 'orders; DROP TABLE x' }] }),
+    );
+    const before = snapshot();
+    const { code, stderr } = await cli(['run', '--config', config, '--local', warehouse, '--lake', lake]);
+    expect(code).toBe(2);
+    expect(stderr.split('\n').slice(0, 2)).toEqual([
+      `redshift-archive: ${config}: invalid configuration`,
+      '  tables[0].name: "orders; DROP TABLE x" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+    ]);
+    expect(snapshot()).toEqual(before);
+  });
+});

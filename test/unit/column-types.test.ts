@@ -1,0 +1,41 @@
+import { parseColumnType, typeMapping } from '../../lambda/core/column-types';
+
+describe('the type mapping', () => {
+  test.each([
+    ['smallint', 'SMALLINT', 'INT32 (INT_16)', 'smallint', 'SMALLINT'],
+    ['integer', 'INTEGER', 'INT32', 'int', 'INTEGER'],
+    ['bigint', 'BIGINT', 'INT64', 'bigint', 'BIGINT'],
+    ['decimal(12,2)', 'DECIMAL(12,2)', 'DECIMAL(12,2)', 'decimal(12,2)', 'DECIMAL(12,2)'],
+    ['DECIMAL( 38 , 0 )', 'DECIMAL(38,0)', 'DECIMAL(38,0)', 'decimal(38,0)', 'DECIMAL(38,0)'],
+    ['real', 'REAL', 'FLOAT', 'float', 'REAL'],
+    ['double precision', 'DOUBLE PRECISION', 'DOUBLE', 'double', 'DOUBLE'],
+    ['Double  Precision', 'DOUBLE PRECISION', 'DOUBLE', 'double', 'DOUBLE'],
+    ['boolean', 'BOOLEAN', 'BOOLEAN', 'boolean', 'BOOLEAN'],
+    ['char(3)', 'CHAR(3)', 'BYTE_ARRAY (UTF8)', 'char(3)', 'VARCHAR'],
+    ['varchar(256)', 'VARCHAR(256)', 'BYTE_ARRAY (UTF8)', 'varchar(256)', 'VARCHAR'],
+    ['date', 'DATE', 'INT32 (DATE)', 'date', 'DATE'],
+    ['timestamp', 'TIMESTAMP', 'INT64 (TIMESTAMP, MICROS)', 'timestamp', 'TIMESTAMP'],
+    ['timestamptz', 'TIMESTAMPTZ', 'INT64 (TIMESTAMP, MICROS, adjusted to UTC)', 'timestamp', 'TIMESTAMPTZ'],
+  ])('maps %s to Redshift %s, Parquet %s, Glue %s and DuckDB %s', (text, redshift, parquet, glue, duckdb) => {
+    const type = parseColumnType(text);
+    expect(type).toBeDefined();
+    expect(typeMapping(type as NonNullable<typeof type>)).toEqual({ redshift, parquet, glue, duckdb });
+  });
+
+  test.each([
+    'float',
+    'float4',
+    'int',
+    'text',
+    'decimal(39,2)',
+    'decimal(5,6)',
+    'decimal(10)',
+    'char(0)',
+    'varchar(65536)',
+    'char(4097)',
+    'timestamp with time zone',
+    '',
+  ])('refuses %j', (text) => {
+    expect(parseColumnType(text)).toBeUndefined();
+  });
+});

@@ -1,0 +1,160 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { archiveOrder, loadConfig, parseConfig } from '../../lambda/config/config';
+import contabyx from '../../config/contabyx.json';
+
+type Json = Record<string, unknown>;
+const sample = (): Json => JSON.parse(JSON.stringify(contabyx)) as Json;
+const tables = (c: Json) => c.tables as Json[];
+
+function fails(mutate: (config: Json) => void, ...lines: string[]) {
+  const config = sample();
+  mutate(config);
+  expect(() => parseConfig(config, 'app.json')).toThrow(
+    `app.json: invalid configuration\n${lines.map((l) => `  ${l}`).join('\n')}`,
+  );
+}
+
+describe('configuration', () => {
+  test('loads the contabyx sample with defaults for what it leaves out', () => {
+    const config = parseConfig(sample());
+    expect(config.retention).toEqual({ keepYears: 1, timeZone: 'UTC' });
+    expect(config.ledger).toEqual({ schema: 'archive_meta', stageSchema: 'archive_stage' });
+    expect(config.lake).toEqual({ prefix: 'contabyx-parquet', reportsPrefix: 'archive-reports' });
+    expect(config.tables[0].columns[4]).toEqual({ name: 'amount', type: { kind: 'double precision' } });
+    expect(archiveOrder(config).map((t) => t.name)).toEqual(['transactions', 'transfers', 'tax']);
+  });
+
+  test('accepts a serverless warehouse, a secret, reserved words and mixed-case names', () => {
+    const serverless = sample();
+    serverless.warehouse = { type: 'serverless', workgroupName: 'analytics', database: 'dev' };
+    tables(serverless)[0].columns = [
+      { name: 'Order', type: 'integer' },
+      { name: 'date', type: 'date' },
+      { name: 'transactionid', type: 'integer' },
+    ];
+    tables(serverless)[0].archiveBy = { column: 'date' };
+    expect(parseConfig(serverless).warehouse).toEqual({
+      type: 'serverless',
+      workgroupName: 'analytics',
+      database: 'dev',
+    });
+    const secret = sample();
+    secret.warehouse = {
+      type: 'provisioned',
+      clusterIdentifier: 'contabyx',
+      database: 'dev',
+      secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:archiver-AbCdEf',
+    };
+    expect(() => parseConfig(secret)).not.toThrow();
+  });
+
+  test('orders parents before children whatever the file order', () => {
+    const config = sample();
+    config.tables = [...tables(config)].reverse();
+    expect(archiveOrder(parseConfig(config)).map((t) => t.name)).toEqual([
+      'transactions',
+      'tax',
+      'transfers',
+    ]);
+  });
+
+  test('fails for a table name that would inject SQL', () => {
+    fails(
+      (c) => (tables(c)[0].name = 'orders; DROP TABLE x'),
+      'tables[0].name: "orders; DROP TABLE x" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+    );
+  });
+
+  test('fails for an unsupported column type', () => {
+    fails(
+      (c) => ((tables(c)[0].columns as Json[])[4].type = 'float4'),
+      'tables[0].columns[4].type: "float4" is not allowed; allowed: smallint, integer, bigint, decimal(p,s) with 1 <= p <= 38 ' +
+        'and 0 <= s <= p, real, double precision, boolean, char(n) with 1 <= n <= 4096, varchar(n) with 1 <= n <= 65535, date, ' +
+        'timestamp, timestamptz',
+    );
+  });
+
+  test('fails for an archive column that is not a date or timestamp of the table', () => {
+    fails(
+      (c) => (tables(c)[0].archiveBy = { column: 'amount' }),
+      'tables[0].archiveBy.column: "amount" is not allowed; allowed: a date, timestamp or timestamptz column of the table (time)',
+    );
+  });
+
+  test('fails for a parent that is not configured, and for keys that are not columns', () => {
+    fails(
+      (c) =>
+        (tables(c)[1].archiveBy = {
+          parent: 'payments',
+          foreignKey: 'expense_transactionid',
+          parentKey: 'transactionid',
+        }),
+      'tables[1].archiveBy.parent: "payments" is not allowed; allowed: another configured table (transactions, tax)',
+    );
+    fails(
+      (c) => (tables(c)[2].archiveBy = { parent: 'transactions', foreignKey: 'txid', parentKey: 'id' }),
+      'tables[2].archiveBy.foreignKey: "txid" is not allowed; allowed: a column of the table (transactionid, taxtypeid, fee)',
+      'tables[2].archiveBy.parentKey: "id" is not allowed; allowed: a column of table "transactions" (transactionid, clientid, typeid, time, amount)',
+    );
+  });
+
+  test('fails for a cycle of parents', () => {
+    fails(
+      (c) =>
+        (tables(c)[0].archiveBy = { parent: 'tax', foreignKey: 'transactionid', parentKey: 'transactionid' }),
+      'tables[0].archiveBy.parent: "transactions -> tax -> transactions" is not allowed; allowed: parents without a cycle',
+    );
+  });
+
+  test('fails for a column named like a partition key, and for duplicate names', () => {
+    fails(
+      (c) => ((tables(c)[2].columns as Json[])[2].name = 'year'),
+      'tables[2].columns[2].name: "year" is not allowed; allowed: any name but the partition keys year and archive_run',
+    );
+    fails(
+      (c) => ((tables(c)[2].columns as Json[])[2].name = 'TaxTypeId'),
+      'tables[2].columns[2].name: "TaxTypeId" is not allowed; allowed: a name no other column of the table has',
+    );
+  });
+
+  test('fails for a warehouse with both or neither of dbUser and secretArn', () => {
+    fails(
+      (c) => delete (c.warehouse as Json).dbUser,
+      'warehouse: {} is not allowed; allowed: exactly one of dbUser or secretArn',
+    );
+  });
+
+  test('fails for bad values with the field, the value and what is allowed', () => {
+    fails(
+      (c) => {
+        c.warehouse = { type: 'redshift' };
+        c.retention = { keepYears: 0, timeZone: 'Mars/Olympus' };
+        c.lake = { prefix: '/data/' };
+        c.extra = true;
+      },
+      'warehouse.type: "redshift" is not allowed; allowed: {"type": "provisioned", ...} or {"type": "serverless", ...}',
+      'lake.prefix: "/data/" is not allowed; allowed: an S3 key prefix of letters, digits, . _ - separated by /, no leading or trailing /',
+      'retention.keepYears: 0 is not allowed; allowed: at least 1',
+      'retention.timeZone: "Mars/Olympus" is not allowed; allowed: an IANA time zone such as UTC or Europe/Berlin',
+      'extra: unknown key; allowed keys: warehouse, lake, catalog, views, retention, ledger, maintenance, tables',
+    );
+  });
+
+  test('fails for a missing field and an empty table list', () => {
+    fails((c) => delete c.catalog, 'catalog: is missing; allowed: an object');
+    fails((c) => (c.tables = []), 'tables: [] is not allowed; allowed: a list of at least 1');
+  });
+
+  test('fails for a file that is missing or not JSON, naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    writeFileSync(join(dir, 'broken.json'), '{ "warehouse": ');
+    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(
+      `--config: cannot read "${join(dir, 'missing.json')}" (ENOENT); allowed: a readable JSON file`,
+    );
+    expect(() => loadConfig(join(dir, 'broken.json'))).toThrow(
+      `${join(dir, 'broken.json')}: not valid JSON (`,
+    );
+  });
+});

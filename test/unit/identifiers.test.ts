@@ -1,0 +1,37 @@
+import { checkIdentifier, qualify, quoteIdent } from '../../lambda/sql/identifiers';
+
+describe('identifier quoting', () => {
+  test.each([
+    ['transactions', '"transactions"'],
+    ['time', '"time"'],
+    ['user', '"user"'],
+    ['MixedCase', '"MixedCase"'],
+    ['_private$1', '"_private$1"'],
+    ['a'.repeat(127), `"${'a'.repeat(127)}"`],
+  ])('quotes %s as %s', (name, quoted) => {
+    expect(quoteIdent(name)).toBe(quoted);
+  });
+
+  test('qualifies a name with its schema', () => {
+    expect(qualify('contabyx', 'order')).toBe('"contabyx"."order"');
+  });
+
+  test.each([
+    ['orders; DROP TABLE x', '"orders; DROP TABLE x"'],
+    ['a"b', '"a\\"b"'],
+    ['1abc', '"1abc"'],
+    ['', '""'],
+    ['a'.repeat(128), `"${'a'.repeat(76)}...`],
+    ['café', '"café"'],
+  ])('fails to quote %j', (name, shown) => {
+    expect(() => quoteIdent(name)).toThrow(
+      `refusing to quote ${shown}: allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes`,
+    );
+  });
+
+  test('fails with the field name when an identifier from input is bad', () => {
+    expect(() => checkIdentifier('x y', 'tables[0].name')).toThrow(
+      'tables[0].name: "x y" is not an identifier; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+    );
+  });
+});
