@@ -16,6 +16,12 @@ afterEach(() => world.close());
 
 const hot = (sql: string) => world.admin.query(sql);
 
+/** Leaves `world` as a run whose process died right after the named call. */
+async function crashAfter(label: string): Promise<void> {
+  const run = (await world.archiver(new Faults({ at: label, when: 'after' }).wrap)).run(target());
+  await expect(run).rejects.toThrow(CRASHED);
+}
+
 describe('a run on the embedded engine', () => {
   test('moves rows older than the cutoff and leaves NULL, future and cutoff-instant rows hot', async () => {
     // given the small contabyx set, when a run archives everything before 2026
@@ -264,19 +270,9 @@ describe('one run at a time', () => {
   });
 
   test('a run started while another is unfinished resumes that one instead', async () => {
-    const crashed = new Faults({ at: 0, when: 'before' });
-    let crashAt = -1;
-    const probe = new Faults(undefined, async (label, index) => {
-      if (label === 'transaction 20260101T000000Z.stage') crashAt = index;
-    });
-    await (await world.archiver(probe.wrap)).run(target());
-    expect(crashAt).toBeGreaterThan(0);
-    world.close();
-    world = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
-    await expect(
-      (await world.archiver(new Faults({ at: crashAt, when: 'after' }).wrap)).run(target()),
-    ).rejects.toThrow(CRASHED);
-    expect(crashed.calls).toEqual([]);
+    // given a run that died right after its stage transaction
+    await crashAfter('transaction 20260101T000000Z.stage');
+    // when a run with another id and cutoff starts, then it finishes the unfinished one instead
     const report = await (
       await world.archiver()
     ).run(target('20270101T000000Z', parseCalendarDate('2027-01-01', 'test')));
@@ -318,16 +314,7 @@ describe('verification and abort', () => {
   test("abort before publish moves staged rows back and removes the run's partitions and files", async () => {
     const invariants = await Invariants.capture(world, CUTOFF);
     const before = await world.rows('contabyx.transactions');
-    let stop = -1;
-    const probe = new Faults(undefined, async (label, index) => {
-      if (label === 'transaction 20260101T000000Z.verify') stop = index;
-    });
-    const scratch = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
-    await (await scratch.archiver(probe.wrap)).run(target());
-    scratch.close();
-    await expect(
-      (await world.archiver(new Faults({ at: stop, when: 'after' }).wrap)).run(target()),
-    ).rejects.toThrow(CRASHED);
+    await crashAfter('transaction 20260101T000000Z.verify');
     const aborted = await (await world.archiver()).abort();
     expect(aborted?.runId).toBe('20260101T000000Z');
     expect(await world.rows('contabyx.transactions')).toEqual(before);
@@ -338,16 +325,7 @@ describe('verification and abort', () => {
   });
 
   test('fails to abort a published run', async () => {
-    let stop = -1;
-    const probe = new Faults(undefined, async (label, index) => {
-      if (label === 'transaction 20260101T000000Z.publish') stop = index;
-    });
-    const scratch = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
-    await (await scratch.archiver(probe.wrap)).run(target());
-    scratch.close();
-    await expect(
-      (await world.archiver(new Faults({ at: stop, when: 'after' }).wrap)).run(target()),
-    ).rejects.toThrow(CRASHED);
+    await crashAfter('transaction 20260101T000000Z.publish');
     const abort = (await world.archiver()).abort();
     await expect(abort).rejects.toBeInstanceOf(InputError);
     await expect(abort).rejects.toThrow(

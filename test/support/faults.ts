@@ -9,9 +9,9 @@ export class CrashError extends Error {
 /** What a run that was crashed rejects with: the crash itself, or the failure it caused. */
 export const CRASHED = /crash (before|after)|process is gone/;
 
-/** Where to crash: before or after the call with this index (0-based, over all ports). */
+/** Where to crash: before or after the call with this index (0-based, over all ports) or label. */
 export interface CrashPoint {
-  readonly at: number;
+  readonly at: number | string;
   readonly when: 'before' | 'after';
 }
 
@@ -33,12 +33,13 @@ export class Faults {
     const index = this.calls.length;
     this.calls.push(label);
     if (this.crashed) throw new CrashError(`process is gone (${label})`);
-    if (this.crash?.at === index && this.crash.when === 'before') {
+    const here = this.crash?.at === index || this.crash?.at === label;
+    if (here && this.crash?.when === 'before') {
       this.crashed = true;
       throw new CrashError(`crash before ${label}`);
     }
     const result = await run();
-    if (this.crash?.at === index && this.crash.when === 'after') {
+    if (here && this.crash?.when === 'after') {
       this.crashed = true;
       throw new CrashError(`crash after ${label}`);
     }
