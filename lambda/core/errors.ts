@@ -16,6 +16,20 @@ export class RunFailedError extends Error {
 /** A read-back of the archive did not match the stage tables; nothing was published. */
 export class VerificationError extends RunFailedError {}
 
+/**
+ * The engine accepted a statement that is still running when the invocation must stop waiting.
+ * Not a failure: the statement's completion event invokes the job again, which resumes the run.
+ */
+export class StillRunningError extends Error {
+  override readonly name = 'StillRunningError';
+  constructor(
+    readonly statementId: string,
+    readonly step: string,
+  ) {
+    super(`statement ${statementId} (${step}) is still running; its completion event resumes the run`);
+  }
+}
+
 /** Renders a value for an error message: short, quoted like JSON, never multi-line. */
 export function show(value: unknown): string {
   let text: string;

@@ -1,6 +1,6 @@
 import { ArchiveConfig, isRootTable, PARTITION_KEYS, TableConfig } from '../config/config';
 import type { RunTarget } from '../core/cutoff';
-import { InputError, RunFailedError, show, VerificationError } from '../core/errors';
+import { InputError, RunFailedError, show, StillRunningError, VerificationError } from '../core/errors';
 import { ArchiveSql } from '../sql/statements';
 import { count, ExportRecord, LedgerView, readExports, readLedger, RunRecord } from './ledger';
 import type { Catalog, Lake, Manifest, Row, Warehouse } from './ports';
@@ -232,6 +232,33 @@ export class Archiver {
     return this.advance(run, resumed);
   }
 
+  /**
+   * Advances the unfinished run, if there is one; never starts a run. What a completion event of
+   * one of the run's statements does.
+   * @returns undefined when there is no unfinished run (a stale or repeated event)
+   */
+  async resume(): Promise<RunReport | undefined> {
+    const active = (await readLedger(this.deps.warehouse, this.sql)).active;
+    if (!active) return undefined;
+    this.emit({
+      phase: 'stage',
+      runId: active.runId,
+      message: `resuming run ${active.runId} (${active.state})`,
+    });
+    return this.advance(active, true);
+  }
+
+  /** Records why the unfinished run stopped (a statement that failed outside this process). */
+  async recordFailure(reason: string): Promise<RunRecord | undefined> {
+    const active = (await readLedger(this.deps.warehouse, this.sql)).active;
+    if (active)
+      await this.deps.warehouse.execute(
+        this.sql.recordFailure(active.runId, reason),
+        `${active.runId}.failed`,
+      );
+    return active;
+  }
+
   private async stage(target: RunTarget, ledger: LedgerView): Promise<LedgerView> {
     const statements = this.sql.stageTransaction(target.runId, target.cutoff, (t) =>
       ledger.publishedRuns(t.name),
@@ -239,6 +266,7 @@ export class Archiver {
     try {
       await this.deps.warehouse.transaction(statements, `${target.runId}.stage`);
     } catch (error) {
+      if (error instanceof StillRunningError) throw error;
       await this.explainStageFailure(target, ledger, error);
     }
     const after = await readLedger(this.deps.warehouse, this.sql);
@@ -313,7 +341,7 @@ export class Archiver {
         }
       }
     } catch (error) {
-      if (error instanceof InputError) throw error;
+      if (error instanceof InputError || error instanceof StillRunningError) throw error;
       const reason = `run ${run.runId} failed in phase ${phase}: ${message(error)}`;
       try {
         await this.deps.warehouse.execute(
@@ -407,6 +435,10 @@ export class Archiver {
         );
         const archived = await this.yearCounts(this.sql.archiveYearsQuery(table, run.runId), step);
         expectSame(`${table.name}: rows per year read back through the external table`, archived, years);
+        if (catalog.countRows) {
+          const counted = await catalog.countRows(table.name, run.runId);
+          expectSame(`${table.name}: rows per year counted through the catalog`, counted, years);
+        }
         const [stageSum] = await warehouse.query(this.sql.stageChecksumQuery(table, run.runId), step);
         const [archiveSum] = await warehouse.query(this.sql.archiveChecksumQuery(table, run.runId), step);
         const differing = Object.keys(stageSum).filter((k) => stageSum[k] !== archiveSum[k]);
@@ -428,7 +460,8 @@ export class Archiver {
         });
       } catch (error) {
         // The next attempt exports this table again instead of trusting files that did not match.
-        await warehouse.execute(this.sql.forgetExport(run.runId, table), step);
+        if (!(error instanceof StillRunningError))
+          await warehouse.execute(this.sql.forgetExport(run.runId, table), step);
         throw error;
       }
     }
@@ -460,6 +493,7 @@ export class Archiver {
       try {
         await this.deps.warehouse.execute(statement, `${run.runId}.finish.maintenance`);
       } catch (error) {
+        if (error instanceof StillRunningError) throw error;
         // Space is reclaimed by the next maintenance; the archive itself is complete.
         warnings.push(`maintenance skipped (${statement}): ${message(error)}`);
       }

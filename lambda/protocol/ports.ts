@@ -73,4 +73,9 @@ export interface Catalog {
   addPartitions(table: string, partitions: readonly Partition[]): Promise<void>;
   /** Removes the partitions of one run (abort); the files are the lake's business. */
   removePartitions(table: string, runId: string): Promise<void>;
+  /**
+   * Optional second reader: rows per year of one run's partitions, counted by another engine
+   * than the warehouse (Athena). Verification then requires both to match.
+   */
+  countRows?(table: string, runId: string): Promise<{ year: number; rows: number }[]>;
 }

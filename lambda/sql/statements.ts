@@ -54,6 +54,16 @@ export class ArchiveSql {
     return qualify(this.config.catalog.externalSchema, table.name.toLowerCase());
   }
 
+  /** Drops a union view; the rows it showed stay where they are. */
+  dropView(table: TableConfig): string {
+    return `DROP VIEW IF EXISTS ${this.viewName(table)}`;
+  }
+
+  /** Drops the external schema: only Redshift's mapping of the catalog, never the catalog or the lake. */
+  dropExternalSchema(): string {
+    return `DROP SCHEMA IF EXISTS ${quoteIdent(this.config.catalog.externalSchema)}`;
+  }
+
   viewName(table: TableConfig): string {
     return qualify(this.config.views.schema, `${this.config.views.prefix}${table.name}`);
   }
@@ -195,7 +205,7 @@ export class ArchiveSql {
       );
     }
     return [
-      `DROP VIEW IF EXISTS ${this.viewName(table)}`,
+      this.dropView(table),
       this.dialect.createView(this.viewName(table), branches.join(' UNION ALL ')),
     ];
   }

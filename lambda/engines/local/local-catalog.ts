@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ArchiveConfig, PARTITION_KEYS, tableNamed } from '../../config/config';
-import { typeMapping } from '../../core/column-types';
+import { glueColumns } from '../../core/glue-schema';
 import { RunFailedError, show } from '../../core/errors';
 import type { Catalog, Partition } from '../../protocol/ports';
 import { duckdbDialect } from '../../sql/duckdb-dialect';
@@ -75,10 +75,7 @@ export class LocalCatalog implements Catalog {
     const catalog = await this.read();
     const config = tableNamed(this.config, table);
     const name = config.name.toLowerCase();
-    const columns = config.columns.map((c) => ({
-      name: c.name.toLowerCase(),
-      type: typeMapping(c.type).glue,
-    }));
+    const columns = glueColumns(config);
     const existing = catalog.tables[name];
     if (JSON.stringify(existing?.columns) !== JSON.stringify(columns)) {
       catalog.tables[name] = { columns, partitions: existing?.partitions ?? [] };

@@ -1,0 +1,232 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import {
+  BatchCreatePartitionCommand,
+  BatchDeletePartitionCommand,
+  GetPartitionCommand,
+  GetPartitionsCommand,
+  GetTableCommand,
+  GlueClient,
+} from '@aws-sdk/client-glue';
+import { ArchiveConfig, PARTITION_KEYS, tableNamed } from '../../config/config';
+import { isRunId } from '../../core/cutoff';
+import { InputError, RunFailedError, show } from '../../core/errors';
+import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE, partitionValues } from '../../core/glue-schema';
+import type { Catalog, Partition } from '../../protocol/ports';
+import { quoteIdent } from '../../sql/identifiers';
+import { Sleep, sleep as realSleep, withRetry } from './retry';
+
+/** BatchCreatePartition takes at most 100 partitions, BatchDeletePartition 25. */
+const CREATE_CHUNK = 100;
+const DELETE_CHUNK = 25;
+
+/** Athena, as a second reader of the archive. */
+export interface AthenaReader {
+  readonly client: AthenaClient;
+  readonly workgroup: string;
+  /** Milliseconds this invocation may still wait for a query. */
+  readonly remainingMs: () => number;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * The catalog on Glue: tables are the stack's (this only checks them); partitions are
+ * registered with explicit locations, since Spectrum ignores partition projection. With an
+ * Athena workgroup, verification also counts the run's rows through Athena.
+ */
+export class GlueCatalog implements Catalog {
+  private readonly sleep: Sleep;
+  /** Present when an Athena workgroup is configured. */
+  readonly countRows?: Catalog['countRows'];
+
+  constructor(
+    private readonly glue: GlueClient,
+    private readonly config: ArchiveConfig,
+    athena?: AthenaReader,
+    sleep?: Sleep,
+  ) {
+    this.sleep = sleep ?? realSleep;
+    if (athena) this.countRows = (table, runId) => this.countWithAthena(athena, table, runId);
+  }
+
+  private send<T>(call: (client: GlueClient) => Promise<T>): Promise<T> {
+    return withRetry(() => call(this.glue), this.sleep);
+  }
+
+  private get database(): string {
+    return this.config.catalog.database;
+  }
+
+  async ensureTable(table: string): Promise<void> {
+    const name = tableNamed(this.config, table).name.toLowerCase();
+    let found;
+    try {
+      found = await this.send((c) =>
+        c.send(new GetTableCommand({ DatabaseName: this.database, Name: name })),
+      );
+    } catch (error) {
+      if ((error as { name?: string }).name === 'EntityNotFoundException') {
+        throw new RunFailedError(
+          `catalog: Glue table ${this.database}.${name} does not exist; deploy the stack first`,
+        );
+      }
+      throw error;
+    }
+    const actual = (found.Table?.StorageDescriptor?.Columns ?? [])
+      .map((c) => `${c.Name} ${c.Type}`)
+      .join(', ');
+    const expected = glueColumns(tableNamed(this.config, table))
+      .map((c) => `${c.name} ${c.type}`)
+      .join(', ');
+    const keys = (found.Table?.PartitionKeys ?? []).map((c) => `${c.Name} ${c.Type}`).join(', ');
+    const expectedKeys = GLUE_PARTITION_KEYS.map((k) => `${k.name} ${k.type}`).join(', ');
+    if (actual !== expected || keys !== expectedKeys) {
+      throw new RunFailedError(
+        `catalog: Glue table ${this.database}.${name} has columns (${actual}) and partition keys (${keys}); ` +
+          `the configuration needs (${expected}) and (${expectedKeys}); deploy the stack with this configuration`,
+      );
+    }
+  }
+
+  async addPartitions(table: string, partitions: readonly Partition[]): Promise<void> {
+    const config = tableNamed(this.config, table);
+    const name = config.name.toLowerCase();
+    const columns = glueColumns(config).map((c) => ({ Name: c.name, Type: c.type }));
+    for (const chunk of chunks(partitions, CREATE_CHUNK)) {
+      const result = await this.send((c) =>
+        c.send(
+          new BatchCreatePartitionCommand({
+            DatabaseName: this.database,
+            TableName: name,
+            PartitionInputList: chunk.map((p) => ({
+              Values: partitionValues(p.year, p.runId),
+              StorageDescriptor: {
+                Columns: columns,
+                Location: p.location,
+                InputFormat: PARQUET_STORAGE.inputFormat,
+                OutputFormat: PARQUET_STORAGE.outputFormat,
+                SerdeInfo: { SerializationLibrary: PARQUET_STORAGE.serializationLibrary },
+              },
+            })),
+          }),
+        ),
+      );
+      for (const error of result.Errors ?? []) {
+        const values = error.PartitionValues ?? [];
+        const wanted = chunk.find((p) => partitionValues(p.year, p.runId).join('/') === values.join('/'));
+        if (error.ErrorDetail?.ErrorCode !== 'AlreadyExistsException' || !wanted) {
+          throw new RunFailedError(
+            `catalog: partition ${values.join('/')} of ${name}: ${error.ErrorDetail?.ErrorCode} ${error.ErrorDetail?.ErrorMessage}`,
+          );
+        }
+        const existing = await this.send((c) =>
+          c.send(
+            new GetPartitionCommand({
+              DatabaseName: this.database,
+              TableName: name,
+              PartitionValues: values,
+            }),
+          ),
+        );
+        const location = existing.Partition?.StorageDescriptor?.Location;
+        if (location !== wanted.location) {
+          throw new RunFailedError(
+            `catalog: partition ${PARTITION_KEYS.year}=${wanted.year}/${PARTITION_KEYS.run}=${wanted.runId} of ${name} ` +
+              `exists at ${location}, not ${wanted.location}`,
+          );
+        }
+      }
+    }
+  }
+
+  async removePartitions(table: string, runId: string): Promise<void> {
+    if (!isRunId(runId)) throw new InputError(`no partitions for run ${show(runId)}`);
+    const name = tableNamed(this.config, table).name.toLowerCase();
+    const values: string[][] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.send((c) =>
+        c.send(
+          new GetPartitionsCommand({
+            DatabaseName: this.database,
+            TableName: name,
+            Expression: `${PARTITION_KEYS.run} = '${runId}'`,
+            NextToken: token,
+          }),
+        ),
+      );
+      values.push(...(page.Partitions ?? []).map((p) => p.Values ?? []));
+      token = page.NextToken;
+    } while (token);
+    for (const chunk of chunks(values, DELETE_CHUNK)) {
+      await this.send((c) =>
+        c.send(
+          new BatchDeletePartitionCommand({
+            DatabaseName: this.database,
+            TableName: name,
+            PartitionsToDelete: chunk.map((v) => ({ Values: v })),
+          }),
+        ),
+      );
+    }
+  }
+
+  /** Rows per year of one run, counted by Athena with result reuse off (a stale answer proves nothing). */
+  private async countWithAthena(
+    athena: AthenaReader,
+    table: string,
+    runId: string,
+  ): Promise<{ year: number; rows: number }[]> {
+    if (!isRunId(runId)) throw new InputError(`no rows for run ${show(runId)}`);
+    const name = tableNamed(this.config, table).name.toLowerCase();
+    const year = quoteIdent(PARTITION_KEYS.year);
+    const sql =
+      `SELECT ${year}, COUNT(*) FROM ${quoteIdent(this.database)}.${quoteIdent(name)} ` +
+      `WHERE ${quoteIdent(PARTITION_KEYS.run)} = '${runId}' GROUP BY ${year} ORDER BY ${year}`;
+    const { QueryExecutionId: id } = await withRetry(
+      () =>
+        athena.client.send(
+          new StartQueryExecutionCommand({
+            QueryString: sql,
+            WorkGroup: athena.workgroup,
+            ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
+          }),
+        ),
+      this.sleep,
+    );
+    for (let delay = 200; ; delay = Math.min(delay * 2, 5_000)) {
+      const execution = await withRetry(
+        () => athena.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })),
+        this.sleep,
+      );
+      const state = execution.QueryExecution?.Status?.State;
+      if (state === 'SUCCEEDED') break;
+      if (state === 'FAILED' || state === 'CANCELLED') {
+        throw new RunFailedError(
+          `Athena count of ${name}: ${state}: ${execution.QueryExecution?.Status?.StateChangeReason ?? ''}`,
+        );
+      }
+      if (athena.remainingMs() < delay)
+        throw new RunFailedError(`Athena count of ${name} did not finish in time (query ${id})`);
+      await this.sleep(delay);
+    }
+    const results = await withRetry(
+      () => athena.client.send(new GetQueryResultsCommand({ QueryExecutionId: id })),
+      this.sleep,
+    );
+    // the first row holds the column names
+    return (results.ResultSet?.Rows ?? []).slice(1).map((r) => ({
+      year: Number(r.Data?.[0]?.VarCharValue),
+      rows: Number(r.Data?.[1]?.VarCharValue),
+    }));
+  }
+}

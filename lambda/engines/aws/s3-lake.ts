@@ -1,0 +1,123 @@
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { PARTITION_KEYS } from '../../config/config';
+import { isRunId } from '../../core/cutoff';
+import { InputError, RunFailedError, show } from '../../core/errors';
+import type { Lake, Manifest } from '../../protocol/ports';
+import { isIdentifier } from '../../sql/identifiers';
+import { Sleep, sleep as realSleep, withRetry } from './retry';
+
+/** The manifest UNLOAD writes beside the files: `<prefix>manifest`. */
+interface RedshiftManifest {
+  entries?: { url?: string; meta?: { content_length?: number; record_count?: number } }[];
+  meta?: { record_count?: number };
+}
+
+/**
+ * The lake on S3: `s3://<bucket>/<prefix>/<table>/archive_run=<run>/year=<yyyy>/`. It only ever
+ * deletes under one run's own location, and refuses any other.
+ */
+export class S3Lake implements Lake {
+  private readonly sleep: Sleep;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+    private readonly reportsPrefix: string,
+    sleep?: Sleep,
+  ) {
+    this.sleep = sleep ?? realSleep;
+  }
+
+  private send<T>(call: (client: S3Client) => Promise<T>): Promise<T> {
+    return withRetry(() => call(this.client), this.sleep);
+  }
+
+  runLocation(table: string, runId: string): string {
+    if (!isIdentifier(table) || !isRunId(runId)) {
+      throw new InputError(`no run location for table ${show(table)} and run ${show(runId)}`);
+    }
+    return `s3://${this.bucket}/${this.runKey(table.toLowerCase(), runId)}`;
+  }
+
+  private runKey(table: string, runId: string): string {
+    return `${this.prefix}/${table}/${PARTITION_KEYS.run}=${runId}/`;
+  }
+
+  /** The key prefix of a run location of this lake, or an error. */
+  private keyOf(location: string): string {
+    const head = `s3://${this.bucket}/${this.prefix}/`;
+    const [table, run, rest] = location.startsWith(head) ? location.slice(head.length).split('/') : [];
+    const runId = run?.slice(PARTITION_KEYS.run.length + 1);
+    if (
+      table === undefined ||
+      runId === undefined ||
+      rest !== '' ||
+      this.runLocation(table, runId) !== location
+    ) {
+      throw new InputError(`refusing ${show(location)}: not a run location of this lake`);
+    }
+    return this.runKey(table, runId);
+  }
+
+  async clearRunLocation(location: string): Promise<void> {
+    const prefix = this.keyOf(location);
+    let token: string | undefined;
+    do {
+      const page = await this.send((c) =>
+        c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
+      if (keys.length > 0) {
+        const deleted = await this.send((c) =>
+          c.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } })),
+        );
+        const failed = deleted.Errors?.[0];
+        if (failed)
+          throw new RunFailedError(
+            `lake: could not delete s3://${this.bucket}/${failed.Key}: ${failed.Code} ${failed.Message}`,
+          );
+      }
+      token = page.NextContinuationToken;
+    } while (token);
+  }
+
+  async readManifest(location: string): Promise<Manifest> {
+    const key = `${this.keyOf(location)}manifest`;
+    const object = await this.send((c) => c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+    const manifest = JSON.parse((await object.Body?.transformToString()) ?? '{}') as RedshiftManifest;
+    const entries = (manifest.entries ?? []).map((e) => ({
+      url: e.url ?? '',
+      bytes: e.meta?.content_length ?? 0,
+      rows: e.meta?.record_count ?? 0,
+    }));
+    if (manifest.meta?.record_count === undefined) {
+      throw new RunFailedError(
+        `lake: s3://${this.bucket}/${key} states no record count (was it written by UNLOAD ... MANIFEST VERBOSE?)`,
+      );
+    }
+    return { entries, rows: manifest.meta.record_count };
+  }
+
+  async writeReport(runId: string, report: unknown): Promise<string> {
+    if (!isRunId(runId)) throw new InputError(`no report for run ${show(runId)}`);
+    const key = `${this.reportsPrefix}/${runId}.json`;
+    await this.send((c) =>
+      c.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: `${JSON.stringify(report, null, 2)}\n`,
+          ContentType: 'application/json',
+        }),
+      ),
+    );
+    return `s3://${this.bucket}/${key}`;
+  }
+}

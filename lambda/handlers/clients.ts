@@ -1,0 +1,24 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { GlueClient } from '@aws-sdk/client-glue';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { ProgressEvent } from '../protocol/archive';
+import type { AwsClients } from '../runtime/aws-engine';
+
+/** Created once per container, reused across invocations. */
+export const clients: AwsClients = {
+  redshiftData: new RedshiftDataClient({}),
+  s3: new S3Client({}),
+  glue: new GlueClient({}),
+  athena: new AthenaClient({}),
+};
+
+/** One structured log line per phase and table. */
+export const logger = new Logger({ serviceName: 'redshift-archive' });
+
+/** Sends protocol progress to the log. */
+export const logProgress = (event: ProgressEvent): void => logger.info(event.message, { ...event });
+
+/** Stop waiting for a statement this long before the Lambda's own timeout. */
+export const SAFETY_MARGIN_MS = 60_000;

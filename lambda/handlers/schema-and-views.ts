@@ -1,0 +1,16 @@
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { openAwsEngine } from '../runtime/aws-engine';
+import * as resource from '../runtime/custom-resource';
+import { clients, logProgress, SAFETY_MARGIN_MS } from './clients';
+
+/** Provider framework onEvent: validates the configuration and names the resource. */
+export const onEvent = (event: CloudFormationCustomResourceEvent) => resource.onEvent(event);
+
+/** Provider framework isComplete: creates (or drops) the schemas and views, a step per poll if need be. */
+export const isComplete = (event: CloudFormationCustomResourceEvent, context: Context) =>
+  resource.isComplete(event, (deployment) =>
+    openAwsEngine(deployment, clients, {
+      remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+      progress: logProgress,
+    }),
+  );

@@ -1,0 +1,31 @@
+import { performance } from 'node:perf_hooks';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { deploymentFrom, openAwsEngine } from '../runtime/aws-engine';
+import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../runtime/unload';
+import { clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
+
+const metrics = new Metrics({ namespace: 'RedshiftArchive', serviceName: 'redshift-archive' });
+
+/** The unload Lambda: the yearly schedule, Data API completion events and manual invocations. */
+export async function handler(event: unknown, context: Context): Promise<UnloadOutcome> {
+  const started = performance.now();
+  try {
+    const request = parseUnloadEvent(event);
+    const engine = openAwsEngine(deploymentFrom(process.env), clients, {
+      remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+      progress: logProgress,
+    });
+    const outcome = await handleUnload(request, engine, () => new Date());
+    logger.info('invocation done', { outcome: outcome.outcome });
+    for (const m of outcomeMetrics(outcome, performance.now() - started))
+      metrics.addMetric(m.name, m.unit, m.value);
+    return outcome;
+  } catch (error) {
+    logger.error('invocation failed', error as Error);
+    metrics.addMetric('RunFailures', 'Count', 1);
+    throw error;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,111 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { GlueClient } from '@aws-sdk/client-glue';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ArchiveConfig, parseConfig } from '../config/config';
+import { InputError, show } from '../core/errors';
+import { DataApiWarehouse } from '../engines/aws/data-api-warehouse';
+import { GlueCatalog } from '../engines/aws/glue-catalog';
+import type { Sleep } from '../engines/aws/retry';
+import { S3Lake } from '../engines/aws/s3-lake';
+import type { ArchiveDeps, ProgressEvent } from '../protocol/archive';
+import { checkRedshiftOptions, RedshiftOptions, redshiftDialect } from '../sql/redshift-dialect';
+
+/** What the AWS runtime needs besides configuration: the deployed resources. */
+export interface Deployment extends RedshiftOptions {
+  readonly config: ArchiveConfig;
+  readonly bucket: string;
+  /** Verification counts through Athena in this workgroup as well. */
+  readonly athenaWorkgroup?: string;
+}
+
+/** The AWS SDK clients; tests pass mocked ones. */
+export interface AwsClients {
+  readonly redshiftData: RedshiftDataClient;
+  readonly s3: S3Client;
+  readonly glue: GlueClient;
+  readonly athena: AthenaClient;
+}
+
+/** The protocol's ports on AWS. */
+export interface AwsEngine extends ArchiveDeps {
+  readonly warehouse: DataApiWarehouse;
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const WORKGROUP = /^[A-Za-z0-9._-]{1,128}$/;
+
+function required(
+  env: Record<string, string | undefined>,
+  name: string,
+  allowed: string,
+  test: (v: string) => boolean,
+): string {
+  const value = env[name];
+  if (value === undefined || !test(value)) {
+    throw new InputError(
+      `${name}: ${value === undefined ? 'is missing' : `${show(value)} is not allowed`}; allowed: ${allowed}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Reads the deployment from the Lambda's environment (set by the stack), validating every value:
+ * they reach SQL (the role in UNLOAD) and S3 keys.
+ */
+export function deploymentFrom(env: Record<string, string | undefined>): Deployment {
+  const configText = required(env, 'ARCHIVE_CONFIG', 'the JSON configuration', () => true);
+  let json: unknown;
+  try {
+    json = JSON.parse(configText);
+  } catch (error) {
+    throw new InputError(`ARCHIVE_CONFIG: not valid JSON (${(error as Error).message})`);
+  }
+  const optional = (name: string, allowed: string, test: (v: string) => boolean) =>
+    env[name] === undefined || env[name] === '' ? undefined : required(env, name, allowed, test);
+  const deployment = {
+    config: parseConfig(json, 'ARCHIVE_CONFIG'),
+    bucket: required(env, 'LAKE_BUCKET', 'an S3 bucket name', (v) => BUCKET.test(v)),
+    iamRoleArn: required(env, 'REDSHIFT_ROLE_ARN', 'an IAM role ARN', () => true),
+    kmsKeyId: optional('KMS_KEY_ID', 'a KMS key id or ARN', () => true),
+    athenaWorkgroup: optional('ATHENA_WORKGROUP', 'an Athena workgroup name', (v) => WORKGROUP.test(v)),
+  };
+  checkRedshiftOptions(deployment);
+  return deployment;
+}
+
+/** The ports of the protocol on the Data API, S3 and Glue (with Athena when configured). */
+export function openAwsEngine(
+  deployment: Deployment,
+  clients: AwsClients,
+  options: { remainingMs: () => number; sleep?: Sleep; progress?: (event: ProgressEvent) => void },
+): AwsEngine {
+  const { config } = deployment;
+  const dialect = redshiftDialect(deployment);
+  const warehouse = new DataApiWarehouse({
+    client: clients.redshiftData,
+    target: config.warehouse,
+    dialect,
+    procedureSchema: config.ledger.schema,
+    remainingMs: options.remainingMs,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+  const athena = deployment.athenaWorkgroup
+    ? { client: clients.athena, workgroup: deployment.athenaWorkgroup, remainingMs: options.remainingMs }
+    : undefined;
+  return {
+    config,
+    warehouse,
+    lake: new S3Lake(
+      clients.s3,
+      deployment.bucket,
+      config.lake.prefix,
+      config.lake.reportsPrefix,
+      options.sleep,
+    ),
+    catalog: new GlueCatalog(clients.glue, config, athena, options.sleep),
+    ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  };
+}
