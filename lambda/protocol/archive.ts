@@ -153,8 +153,9 @@ export class Archiver {
   }
 
   /** Read only: what a run with this target would move, and the SQL it would send. */
-  async plan(target: RunTarget): Promise<PlanReport> {
-    const ledger = await readLedger(this.deps.warehouse, this.sql);
+  async plan(target: RunTarget, ledger?: LedgerView): Promise<PlanReport> {
+    ledger ??= await readLedger(this.deps.warehouse, this.sql);
+    const read = ledger;
     const tables = [];
     for (const table of this.tables) {
       const rows = await this.deps.warehouse.query(
@@ -177,8 +178,8 @@ export class Archiver {
         message: `rows older than ${target.cutoff}`,
       });
     }
-    const published = (t: TableConfig) => ledger.publishedRuns(t.name);
-    const withRun = (t: TableConfig) => ledger.publishedRuns(t.name).concat(target.runId);
+    const published = (t: TableConfig) => read.publishedRuns(t.name);
+    const withRun = (t: TableConfig) => read.publishedRuns(t.name).concat(target.runId);
     return {
       runId: target.runId,
       cutoff: target.cutoff,
@@ -216,20 +217,15 @@ export class Archiver {
    */
   async run(target: RunTarget): Promise<RunReport> {
     await this.prepare();
-    let ledger = await readLedger(this.deps.warehouse, this.sql);
-    let run = ledger.active;
-    const resumed = run !== undefined;
-    if (run) {
-      this.emit({ phase: 'stage', runId: run.runId, message: `resuming run ${run.runId} (${run.state})` });
-    } else {
-      const done = ledger.run(target.runId);
-      if (done) return this.report(ledger, done, 'already-done', false, []);
-      const plan = await this.plan(target);
-      if (plan.rows === 0) return this.emptyReport(target);
-      ledger = await this.stage(target, ledger);
-      run = ledger.run(target.runId) as RunRecord;
-    }
-    return this.advance(run, resumed);
+    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    const resumed = await this.resume(ledger);
+    if (resumed) return resumed;
+    const done = ledger.run(target.runId);
+    if (done) return this.report(ledger, done, 'already-done', false, []);
+    const plan = await this.plan(target, ledger);
+    if (plan.rows === 0) return this.emptyReport(target);
+    const staged = await this.stage(target, ledger);
+    return this.advance(staged.run(target.runId) as RunRecord, false, staged);
   }
 
   /**
@@ -237,15 +233,16 @@ export class Archiver {
    * one of the run's statements does.
    * @returns undefined when there is no unfinished run (a stale or repeated event)
    */
-  async resume(): Promise<RunReport | undefined> {
-    const active = (await readLedger(this.deps.warehouse, this.sql)).active;
+  async resume(read?: LedgerView): Promise<RunReport | undefined> {
+    const ledger = read ?? (await readLedger(this.deps.warehouse, this.sql));
+    const active = ledger.active;
     if (!active) return undefined;
     this.emit({
       phase: 'stage',
       runId: active.runId,
       message: `resuming run ${active.runId} (${active.state})`,
     });
-    return this.advance(active, true);
+    return this.advance(active, true, ledger);
   }
 
   /** Records why the unfinished run stopped (a statement that failed outside this process). */
@@ -304,14 +301,14 @@ export class Archiver {
     }
   }
 
-  private async advance(start: RunRecord, resumed: boolean): Promise<RunReport> {
+  private async advance(start: RunRecord, resumed: boolean, read: LedgerView): Promise<RunReport> {
     let run = start;
     let phase: Phase = 'export';
     const warnings: string[] = [];
     let reportLocation: string | undefined;
+    let ledger = read;
     try {
-      for (;;) {
-        const ledger = await readLedger(this.deps.warehouse, this.sql);
+      for (; ; ledger = await readLedger(this.deps.warehouse, this.sql)) {
         run = ledger.run(run.runId) as RunRecord;
         switch (run.state) {
           case 'staged':
