@@ -103,7 +103,15 @@ const configSchema = strict({
       .regex(/^[A-Za-z0-9._-]{1,128}$/)
       .optional(),
   }),
-  views: strict({ schema: identifier, prefix: z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]*)?$/) }),
+  views: strict({
+    schema: identifier,
+    prefix: z
+      .string()
+      .regex(
+        /^([A-Za-z_][A-Za-z0-9_$]*)?$/,
+        'allowed: empty, or letters, digits, _ or $, not starting with a digit',
+      ),
+  }),
   retention: strict({
     keepYears: z.number().int().min(1).max(100).default(1),
     timeZone: z

@@ -303,7 +303,7 @@ export class Archiver {
 
   private async advance(start: RunRecord, resumed: boolean, read: LedgerView): Promise<RunReport> {
     let run = start;
-    let phase: Phase = 'export';
+    let phase: Phase | undefined;
     const warnings: string[] = [];
     let reportLocation: string | undefined;
     let ledger = read;
@@ -339,7 +339,7 @@ export class Archiver {
       }
     } catch (error) {
       if (error instanceof InputError || error instanceof StillRunningError) throw error;
-      const reason = `run ${run.runId} failed in phase ${phase}: ${message(error)}`;
+      const reason = `run ${run.runId} failed in phase ${phase ?? 'export'}: ${message(error)}`;
       try {
         await this.deps.warehouse.execute(
           this.sql.recordFailure(run.runId, reason),

@@ -1,43 +1,25 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AthenaClient,
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { BatchCreatePartitionCommand, GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
-import {
-  BatchExecuteStatementCommand,
-  DescribeStatementCommand,
-  ExecuteStatementCommand,
-  GetStatementResultCommand,
-  ListStatementsCommand,
-  RedshiftDataClient,
-} from '@aws-sdk/client-redshift-data';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
-import { isRootTable, tableNamed } from '../../lambda/config/config';
-import { LocalLake } from '../../lambda/engines/local/local-lake';
+import { BatchCreatePartitionCommand } from '@aws-sdk/client-glue';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { isRootTable } from '../../lambda/config/config';
 import { runTarget } from '../../lambda/core/cutoff';
-import { glueColumns, GLUE_PARTITION_KEYS } from '../../lambda/core/glue-schema';
+import { LocalLake } from '../../lambda/engines/local/local-lake';
 import type { Row } from '../../lambda/protocol/ports';
-import { openAwsEngine } from '../../lambda/runtime/aws-engine';
 import { handleUnload, parseUnloadEvent } from '../../lambda/runtime/unload';
 import { duckdbDialect } from '../../lambda/sql/duckdb-dialect';
 import { redshiftDialect } from '../../lambda/sql/redshift-dialect';
 import { ArchiveSql } from '../../lambda/sql/statements';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+import { BUCKET, ROLE, ScriptedAws } from './support/scripted';
 
 const GOLDEN = join(__dirname, 'golden', 'contabyx-run.sql');
-const ROLE = 'arn:aws:iam::123456789012:role/contabyx-archive-redshift';
-const BUCKET = 'contabyx-archive-lake';
 const SCHEDULE = { source: 'aws.events', 'detail-type': 'Scheduled Event', time: '2026-01-01T00:00:00Z' };
-
-const rsd = mockClient(RedshiftDataClient);
-const s3 = mockClient(S3Client);
-const glue = mockClient(GlueClient);
-const athena = mockClient(AthenaClient);
 
 /**
  * Every query the protocol can send, in both dialects: the embedded run's answer to the DuckDB
@@ -66,11 +48,6 @@ function queryPairs(runId: string, cutoff: Parameters<ArchiveSql['planQuery']>[1
   return pairs;
 }
 
-const records = (rows: Row[]) => ({
-  ColumnMetadata: Object.keys(rows[0] ?? {}).map((label) => ({ label })),
-  Records: rows.map((r) => Object.values(r).map((v) => (v === null ? { isNull: true } : { stringValue: v }))),
-});
-
 let world: World;
 afterEach(() => world.close());
 
@@ -97,31 +74,14 @@ test('a contabyx run sends, through the AWS adapters, the statements of the prot
   const pairs = queryPairs(target.runId, target.cutoff);
 
   // and mocked AWS services that answer as the embedded engine did
-  const sent: string[] = [];
-  const results = new Map<string, Row[]>();
-  let ids = 0;
-  rsd.reset();
-  rsd.on(ListStatementsCommand).resolves({ Statements: [] });
-  rsd.on(ExecuteStatementCommand).callsFake(({ Sql, StatementName }) => {
-    const id = `st-${++ids}`;
-    const duck = pairs.get(Sql);
-    sent.push(`-- ${StatementName}${duck ? ' (read)' : ''}\n${Sql};`);
-    if (duck) {
-      const rows = answers.get(duck)?.shift();
-      if (!rows) throw new Error(`the protocol sent a query the embedded run did not: ${Sql}`);
-      results.set(id, JSON.parse(toS3(JSON.stringify(rows))));
-    }
-    return { Id: id };
+  const aws = new ScriptedAws((_name, sql) => {
+    const duck = pairs.get(sql);
+    if (!duck) return undefined;
+    const rows = answers.get(duck)?.shift();
+    if (!rows) throw new Error(`the protocol sent a query the embedded run did not: ${sql}`);
+    return JSON.parse(toS3(JSON.stringify(rows))) as Row[];
   });
-  rsd.on(BatchExecuteStatementCommand).callsFake(({ Sqls, StatementName }) => {
-    sent.push(`-- ${StatementName} (one transaction)\n${(Sqls as string[]).map((s) => `${s};`).join('\n')}`);
-    return { Id: `bt-${++ids}` };
-  });
-  rsd
-    .on(DescribeStatementCommand)
-    .callsFake(({ Id }) => ({ Status: 'FINISHED', HasResultSet: results.has(Id) }));
-  rsd.on(GetStatementResultCommand).callsFake(({ Id }) => records(results.get(Id) as Row[]));
-  s3.reset();
+  const { s3, glue, athena } = aws;
   s3.on(ListObjectsV2Command).resolves({ Contents: [] });
   s3.on(PutObjectCommand).resolves({});
   s3.on(GetObjectCommand).callsFake(async ({ Key }) => {
@@ -139,18 +99,7 @@ test('a contabyx run sends, through the AWS adapters, the statements of the prot
     // the adapter reads the body with transformToString, as the SDK's stream offers it
     return { Body: { transformToString: async () => JSON.stringify(body) } as never };
   });
-  glue.reset();
-  glue.on(GetTableCommand).callsFake(({ Name }) => ({
-    Table: {
-      Name,
-      StorageDescriptor: {
-        Columns: glueColumns(tableNamed(CONTABYX, Name)).map((c) => ({ Name: c.name, Type: c.type })),
-      },
-      PartitionKeys: GLUE_PARTITION_KEYS.map((k) => ({ Name: k.name, Type: k.type })),
-    },
-  }));
   glue.on(BatchCreatePartitionCommand).resolves({ Errors: [] });
-  athena.reset();
   const counted: string[] = [];
   athena.on(StartQueryExecutionCommand).callsFake(({ QueryString }) => {
     counted.push(QueryString);
@@ -173,19 +122,13 @@ test('a contabyx run sends, through the AWS adapters, the statements of the prot
   });
 
   // when the yearly schedule invokes the Lambda's runtime
-  const engine = openAwsEngine(
-    { config: CONTABYX, bucket: BUCKET, iamRoleArn: ROLE, athenaWorkgroup: 'contabyx-archive' },
-    {
-      redshiftData: new RedshiftDataClient({}),
-      s3: new S3Client({}),
-      glue: new GlueClient({}),
-      athena: new AthenaClient({}),
+  const outcome = await handleUnload(
+    parseUnloadEvent(SCHEDULE),
+    aws.engine(() => 600_000, 'contabyx-archive'),
+    () => {
+      throw new Error('a scheduled run reads no clock');
     },
-    { remainingMs: () => 600_000, sleep: async () => undefined },
   );
-  const outcome = await handleUnload(parseUnloadEvent(SCHEDULE), engine, () => {
-    throw new Error('a scheduled run reads no clock');
-  });
 
   // then it archived what the embedded engine archived, verified through Spectrum and Athena
   expect(outcome.outcome).toBe('run');
@@ -205,6 +148,11 @@ test('a contabyx run sends, through the AWS adapters, the statements of the prot
   });
   expect([...answers.values()].flat()).toEqual([]);
   // and every statement it sent, in order, is the golden one
+  const sent = aws.sent.map(
+    (st) =>
+      `-- redshift-archive.${st.name}${st.batch ? ' (one transaction)' : pairs.has(st.sql[0]) ? ' (read)' : ''}\n` +
+      st.sql.map((q) => `${q};`).join('\n'),
+  );
   const log = `${sent.join('\n\n')}\n`;
   if (process.env.UPDATE_GOLDEN === '1' || !existsSync(GOLDEN)) writeFileSync(GOLDEN, log);
   expect(log).toBe(readFileSync(GOLDEN, 'utf8'));

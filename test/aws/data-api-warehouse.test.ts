@@ -219,11 +219,9 @@ describe('the Data API warehouse', () => {
 
   test("lists the app's statements that are still running", async () => {
     rsd.on(ListStatementsCommand).resolves({ Statements: [] });
-    rsd
-      .on(ListStatementsCommand, { Status: 'STARTED' })
-      .resolves({
-        Statements: [{ Id: 'u-1', StatementName: 'redshift-archive.r.export.tax', Status: 'STARTED' }],
-      });
+    rsd.on(ListStatementsCommand, { Status: 'STARTED' }).resolves({
+      Statements: [{ Id: 'u-1', StatementName: 'redshift-archive.r.export.tax', Status: 'STARTED' }],
+    });
     expect(await warehouse().inFlight()).toEqual([
       { id: 'u-1', name: 'redshift-archive.r.export.tax', status: 'STARTED' },
     ]);

@@ -1,0 +1,232 @@
+import {
+  BatchCreatePartitionCommand,
+  BatchDeletePartitionCommand,
+  GetPartitionCommand,
+  GetPartitionsCommand,
+  GetTableCommand,
+  GlueClient,
+} from '@aws-sdk/client-glue';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { GlueCatalog } from '../../lambda/engines/aws/glue-catalog';
+import { S3Lake } from '../../lambda/engines/aws/s3-lake';
+import { CONTABYX } from '../support/world';
+
+const s3 = mockClient(S3Client);
+const glue = mockClient(GlueClient);
+const noWait = async () => undefined;
+const lake = () => new S3Lake(new S3Client({}), 'lake-bucket', 'contabyx-parquet', 'archive-reports', noWait);
+const catalog = () => new GlueCatalog(new GlueClient({}), CONTABYX, undefined, noWait);
+const RUN = 's3://lake-bucket/contabyx-parquet/tax/archive_run=20260101T000000Z/';
+
+beforeEach(() => {
+  s3.reset();
+  glue.reset();
+});
+
+describe('the S3 lake', () => {
+  test('gives each run and table a location of its own', () => {
+    expect(lake().runLocation('Tax', '20260101T000000Z')).toBe(RUN);
+  });
+
+  test("empties only the run's own prefix, page by page", async () => {
+    s3.on(ListObjectsV2Command)
+      .resolvesOnce({
+        Contents: [
+          { Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/year=2024/0000_part_00.parquet' },
+        ],
+        NextContinuationToken: 't2',
+      })
+      .resolvesOnce({ Contents: [{ Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest' }] });
+    s3.on(DeleteObjectsCommand).resolves({});
+    await lake().clearRunLocation(RUN);
+    expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input)).toEqual([
+      {
+        Bucket: 'lake-bucket',
+        Prefix: 'contabyx-parquet/tax/archive_run=20260101T000000Z/',
+        ContinuationToken: undefined,
+      },
+      {
+        Bucket: 'lake-bucket',
+        Prefix: 'contabyx-parquet/tax/archive_run=20260101T000000Z/',
+        ContinuationToken: 't2',
+      },
+    ]);
+    expect(s3.commandCalls(DeleteObjectsCommand).map((c) => c.args[0].input.Delete?.Objects)).toEqual([
+      [{ Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/year=2024/0000_part_00.parquet' }],
+      [{ Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest' }],
+    ]);
+  });
+
+  test.each([
+    's3://lake-bucket/contabyx-parquet/tax/',
+    's3://lake-bucket/contabyx-parquet/tax/archive_run=20260101T000000Z/year=2024/',
+    's3://other-bucket/contabyx-parquet/tax/archive_run=20260101T000000Z/',
+    's3://lake-bucket/contabyx-parquet/',
+  ])('fails to clear %s, which is not a run location, and deletes nothing', async (location) => {
+    await expect(lake().clearRunLocation(location)).rejects.toThrow(
+      `refusing "${location}": not a run location of this lake`,
+    );
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  test('fails when S3 could not delete an object', async () => {
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest' }],
+    });
+    s3.on(DeleteObjectsCommand).resolves({
+      Errors: [
+        {
+          Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest',
+          Code: 'AccessDenied',
+          Message: 'denied',
+        },
+      ],
+    });
+    await expect(lake().clearRunLocation(RUN)).rejects.toThrow(
+      'lake: could not delete s3://lake-bucket/contabyx-parquet/tax/archive_run=20260101T000000Z/manifest: AccessDenied denied',
+    );
+  });
+
+  test("reads the files, sizes and row counts of UNLOAD's verbose manifest", async () => {
+    const manifest = {
+      entries: [
+        { url: `${RUN}year=2024/0000_part_00.parquet`, meta: { content_length: 1200, record_count: 30 } },
+        { url: `${RUN}year=2025/0000_part_00.parquet`, meta: { content_length: 800, record_count: 12 } },
+      ],
+      schema: { elements: [{ name: 'transactionid', type: { base: 'integer' } }] },
+      author: { name: 'Amazon Redshift', version: '1.0.0' },
+      meta: { content_length: 2000, record_count: 42 },
+    };
+    s3.on(GetObjectCommand).resolves({
+      Body: { transformToString: async () => JSON.stringify(manifest) } as never,
+    });
+    expect(await lake().readManifest(RUN)).toEqual({
+      entries: [
+        { url: `${RUN}year=2024/0000_part_00.parquet`, bytes: 1200, rows: 30 },
+        { url: `${RUN}year=2025/0000_part_00.parquet`, bytes: 800, rows: 12 },
+      ],
+      rows: 42,
+    });
+    expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({
+      Bucket: 'lake-bucket',
+      Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest',
+    });
+  });
+
+  test('writes the run report under its own prefix', async () => {
+    s3.on(PutObjectCommand).resolves({});
+    expect(await lake().writeReport('20260101T000000Z', { rows: 1 })).toBe(
+      's3://lake-bucket/archive-reports/20260101T000000Z.json',
+    );
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({
+      Key: 'archive-reports/20260101T000000Z.json',
+      ContentType: 'application/json',
+    });
+  });
+});
+
+describe('the Glue catalog', () => {
+  const partition = (year: number) => ({
+    year,
+    runId: '20260101T000000Z',
+    location: `${RUN}year=${year}/`,
+  });
+
+  test('registers partitions with explicit locations, at most 100 per call', async () => {
+    glue.on(BatchCreatePartitionCommand).resolves({ Errors: [] });
+    const years = Array.from({ length: 150 }, (_, i) => partition(1900 + i));
+    await catalog().addPartitions('tax', years);
+    const calls = glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => c.PartitionInputList?.length)).toEqual([100, 50]);
+    expect(calls[0].PartitionInputList?.[0]).toEqual({
+      Values: ['1900', '20260101T000000Z'],
+      StorageDescriptor: {
+        Columns: [
+          { Name: 'transactionid', Type: 'int' },
+          { Name: 'taxtypeid', Type: 'int' },
+          { Name: 'fee', Type: 'double' },
+        ],
+        Location: `${RUN}year=1900/`,
+        InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+        OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+        SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+      },
+    });
+    expect(calls[0]).toMatchObject({ DatabaseName: 'contabyx', TableName: 'tax' });
+  });
+
+  test('accepts a partition that already exists at the same location', async () => {
+    glue.on(BatchCreatePartitionCommand).resolves({
+      Errors: [
+        {
+          PartitionValues: ['2024', '20260101T000000Z'],
+          ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'exists' },
+        },
+      ],
+    });
+    glue
+      .on(GetPartitionCommand)
+      .resolves({ Partition: { StorageDescriptor: { Location: `${RUN}year=2024/` } } });
+    await expect(catalog().addPartitions('tax', [partition(2024)])).resolves.toBeUndefined();
+  });
+
+  test('fails for a partition that exists at another location', async () => {
+    glue.on(BatchCreatePartitionCommand).resolves({
+      Errors: [
+        {
+          PartitionValues: ['2024', '20260101T000000Z'],
+          ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'exists' },
+        },
+      ],
+    });
+    glue
+      .on(GetPartitionCommand)
+      .resolves({ Partition: { StorageDescriptor: { Location: 's3://elsewhere/tax/' } } });
+    await expect(catalog().addPartitions('tax', [partition(2024)])).rejects.toThrow(
+      `catalog: partition year=2024/archive_run=20260101T000000Z of tax exists at s3://elsewhere/tax/, not ${RUN}year=2024/`,
+    );
+  });
+
+  test("removes one run's partitions, at most 25 per call", async () => {
+    const values = Array.from({ length: 30 }, (_, i) => ({ Values: [String(1990 + i), '20260101T000000Z'] }));
+    glue
+      .on(GetPartitionsCommand)
+      .resolvesOnce({ Partitions: values.slice(0, 20), NextToken: 'n' })
+      .resolvesOnce({ Partitions: values.slice(20) });
+    glue.on(BatchDeletePartitionCommand).resolves({});
+    await catalog().removePartitions('tax', '20260101T000000Z');
+    expect(glue.commandCalls(GetPartitionsCommand)[0].args[0].input.Expression).toBe(
+      "archive_run = '20260101T000000Z'",
+    );
+    expect(
+      glue.commandCalls(BatchDeletePartitionCommand).map((c) => c.args[0].input.PartitionsToDelete?.length),
+    ).toEqual([25, 5]);
+  });
+
+  test('fails when the Glue table is missing or differs from the configuration', async () => {
+    glue
+      .on(GetTableCommand)
+      .rejectsOnce(Object.assign(new Error('not found'), { name: 'EntityNotFoundException' }));
+    await expect(catalog().ensureTable('tax')).rejects.toThrow(
+      'catalog: Glue table contabyx.tax does not exist; deploy the stack first',
+    );
+    glue.on(GetTableCommand).resolves({
+      Table: {
+        Name: 'tax',
+        StorageDescriptor: { Columns: [{ Name: 'fee', Type: 'float' }] },
+        PartitionKeys: [],
+      },
+    });
+    await expect(catalog().ensureTable('tax')).rejects.toThrow(
+      'catalog: Glue table contabyx.tax has columns (fee float) and partition keys (); the configuration needs ' +
+        '(transactionid int, taxtypeid int, fee double) and (year int, archive_run string); deploy the stack with this configuration',
+    );
+  });
+});
