@@ -372,6 +372,17 @@ export function parseConfig(input: unknown, source = 'config'): ArchiveConfig {
   return (result as { data: ArchiveConfig }).data;
 }
 
+/** The JSON form of a validated configuration: what {@link parseConfig} reads back unchanged. */
+export function configJson(config: ArchiveConfig): string {
+  return JSON.stringify({
+    ...config,
+    tables: config.tables.map((t) => ({
+      ...t,
+      columns: t.columns.map((c) => ({ name: c.name, type: typeName(c.type) })),
+    })),
+  });
+}
+
 /** Reads and validates a configuration file. */
 export function loadConfig(file: string): ArchiveConfig {
   let text: string;

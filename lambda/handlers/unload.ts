@@ -12,7 +12,9 @@ export async function handler(event: unknown, context: Context): Promise<UnloadO
   const started = performance.now();
   try {
     const request = parseUnloadEvent(event);
-    const engine = openAwsEngine(deploymentFrom(process.env), clients, {
+    // The stack inlines the configuration at bundle time (no 4 KB environment limit).
+    const environment = { ...process.env, ARCHIVE_CONFIG: process.env.ARCHIVE_CONFIG };
+    const engine = openAwsEngine(deploymentFrom(environment), clients, {
       remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
       progress: logProgress,
     });

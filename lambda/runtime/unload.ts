@@ -149,6 +149,10 @@ export function outcomeMetrics(
   const metrics: { name: string; unit: 'Count' | 'Bytes' | 'Milliseconds'; value: number }[] = [
     { name: 'InvocationDuration', unit: 'Milliseconds', value: Math.round(durationMs) },
   ];
+  if (outcome.outcome === 'status') {
+    // The daily watchdog asks for status: an alarm on this says a run has not finished for days.
+    metrics.push({ name: 'UnfinishedRun', unit: 'Count', value: outcome.status.active ? 1 : 0 });
+  }
   if (outcome.outcome === 'run' && outcome.report.outcome === 'finished') {
     metrics.push(
       { name: 'RowsArchived', unit: 'Count', value: outcome.report.rows },

@@ -1,7 +1,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { archiveOrder, loadConfig, parseConfig } from '../../lambda/config/config';
+import { archiveOrder, configJson, loadConfig, parseConfig } from '../../lambda/config/config';
 import contabyx from '../../config/contabyx.json';
 
 type Json = Record<string, unknown>;
@@ -156,5 +156,14 @@ describe('configuration', () => {
     expect(() => loadConfig(join(dir, 'broken.json'))).toThrow(
       `${join(dir, 'broken.json')}: not valid JSON (`,
     );
+  });
+});
+
+test('writes a configuration back as JSON that reads back the same', () => {
+  const config = parseConfig(sample());
+  expect(parseConfig(JSON.parse(configJson(config)))).toEqual(config);
+  expect(JSON.parse(configJson(config)).tables[0].columns[4]).toEqual({
+    name: 'amount',
+    type: 'double precision',
   });
 });

@@ -1,0 +1,729 @@
+import { join } from 'node:path';
+import {
+  Arn,
+  ArnFormat,
+  CustomResource,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  aws_athena as athena,
+  aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as actions,
+  aws_events as events,
+  aws_events_targets as targets,
+  aws_glue as glue,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_lambda as lambda,
+  aws_lambda_nodejs as nodejs,
+  aws_logs as logs,
+  aws_s3 as s3,
+  aws_sns as sns,
+  aws_sns_subscriptions as subscriptions,
+  aws_sqs as sqs,
+  custom_resources as cr,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { ArchiveConfig, configJson } from '../lambda/config/config';
+import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE } from '../lambda/core/glue-schema';
+import { STATEMENT_PREFIX } from '../lambda/engines/aws/data-api-warehouse';
+import { acknowledgeRule, acknowledgeWildcards } from './nag-acknowledgments';
+import { yearlySchedule } from './yearly-schedule';
+
+/** Where Athena writes query results in the lake bucket; no archive table reads it. */
+export const ATHENA_RESULTS_PREFIX = 'athena-results';
+
+/** Storage classes that Athena and Spectrum can still read without a restore. */
+const READABLE_CLASSES = [
+  s3.StorageClass.INFREQUENT_ACCESS,
+  s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+  s3.StorageClass.INTELLIGENT_TIERING,
+];
+
+/** When the archive's objects move to a cheaper storage class. */
+export interface ArchiveTransition {
+  /** One of Standard-IA, Glacier Instant Retrieval or Intelligent-Tiering (without its archive tiers). */
+  readonly storageClass: s3.StorageClass;
+  /** Age of an object when it moves. */
+  readonly after: Duration;
+}
+
+/** Properties of {@link RedshiftArchive}. */
+export interface RedshiftArchiveProps {
+  /** The validated configuration (`loadConfig` or `parseConfig`). */
+  readonly config: ArchiveConfig;
+  /**
+   * An existing bucket for the lake; its own settings (encryption, versioning, lifecycle) stay the owner's.
+   * @default - a new bucket: no public access, TLS only, encrypted, versioned, retained
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * Encrypt the new bucket, the exported files, the queues and the topic with this key.
+   * @default - S3-managed keys for the bucket and exported files, AWS-managed keys elsewhere
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * What happens to the bucket, the Glue database and tables when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * When archived files move to a cheaper storage class that Athena and Spectrum can still read.
+   * @default - Standard-IA after 90 days
+   */
+  readonly archiveTransition?: ArchiveTransition;
+  /**
+   * Send alarms to this address too.
+   * @default - no e-mail subscription; subscribe to the topic yourself
+   */
+  readonly alarmEmail?: string;
+  /**
+   * The most bytes one Athena query in the archive's workgroup may scan.
+   * @default - 10 GiB
+   */
+  readonly athenaBytesScannedCutoffPerQuery?: number;
+  /**
+   * Associate the Redshift role with the provisioned cluster (adds it; other roles stay).
+   * @default false - associate it yourself (see the README); required for Serverless
+   */
+  readonly associateRoleWithCluster?: boolean;
+  /**
+   * Timeout of the unload Lambda; it stops waiting for Redshift a minute before it.
+   * @default Duration.minutes(15)
+   */
+  readonly unloadTimeout?: Duration;
+}
+
+function invalid(field: string, value: unknown, allowed: string): never {
+  throw new Error(
+    `RedshiftArchive props: ${field}: ${JSON.stringify(value)} is not allowed; allowed: ${allowed}`,
+  );
+}
+
+function validateProps(props: RedshiftArchiveProps): void {
+  const { config } = props;
+  const transition = props.archiveTransition;
+  if (transition && !READABLE_CLASSES.includes(transition.storageClass)) {
+    invalid(
+      'archiveTransition.storageClass',
+      transition.storageClass.value,
+      'STANDARD_IA, GLACIER_IR or INTELLIGENT_TIERING (Athena and Spectrum cannot read Glacier Flexible Retrieval or Deep Archive)',
+    );
+  }
+  if (
+    transition &&
+    transition.after.toDays() < 30 &&
+    transition.storageClass === s3.StorageClass.INFREQUENT_ACCESS
+  ) {
+    invalid(
+      'archiveTransition.after',
+      `${transition.after.toDays()} days`,
+      'at least 30 days for STANDARD_IA (an S3 rule)',
+    );
+  }
+  if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
+    invalid('alarmEmail', props.alarmEmail, 'an e-mail address');
+  }
+  const cutoff = props.athenaBytesScannedCutoffPerQuery;
+  if (cutoff !== undefined && (!Number.isInteger(cutoff) || cutoff < 10_000_000)) {
+    invalid(
+      'athenaBytesScannedCutoffPerQuery',
+      cutoff,
+      'a whole number of bytes, at least 10000000 (an Athena rule)',
+    );
+  }
+  if (props.associateRoleWithCluster && config.warehouse.type !== 'provisioned') {
+    invalid(
+      'associateRoleWithCluster',
+      true,
+      "only with a provisioned warehouse; associate a Serverless namespace's roles yourself",
+    );
+  }
+  const timeout = props.unloadTimeout?.toSeconds();
+  if (timeout !== undefined && (timeout < 180 || timeout > 900)) {
+    invalid('unloadTimeout', `${timeout} seconds`, 'from 3 to 15 minutes');
+  }
+  const prefixes = [config.lake.prefix, config.lake.reportsPrefix, ATHENA_RESULTS_PREFIX];
+  for (const [i, a] of prefixes.entries()) {
+    for (const b of prefixes.slice(i + 1)) {
+      if (a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)) {
+        invalid(
+          'config.lake',
+          { prefix: config.lake.prefix, reportsPrefix: config.lake.reportsPrefix },
+          `prefixes that do not overlap each other or ${ATHENA_RESULTS_PREFIX}`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * The whole yearly archival of Redshift tables to an S3 Parquet lake: the bucket, the Glue
+ * database and tables, an Athena workgroup, the role Redshift uses for UNLOAD and Spectrum, the
+ * unload Lambda and its triggers, the custom resource that creates the schemas and union views,
+ * and the alarms.
+ */
+export class RedshiftArchive extends Construct {
+  /** The lake. */
+  readonly bucket: s3.IBucket;
+  /** The role that Redshift assumes for UNLOAD and Spectrum; associate it with the warehouse. */
+  readonly redshiftRole: iam.Role;
+  /** The Lambda that runs the archive protocol. */
+  readonly unloadFunction: nodejs.NodejsFunction;
+  /** Alarms go here. */
+  readonly alarmTopic: sns.Topic;
+  /** The Athena workgroup for querying the archive. */
+  readonly workgroup: athena.CfnWorkGroup;
+  /** The Glue database of the archive tables. */
+  readonly database: glue.CfnDatabase;
+
+  constructor(scope: Construct, id: string, props: RedshiftArchiveProps) {
+    super(scope, id);
+    validateProps(props);
+    const { config } = props;
+    const stack = Stack.of(this);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const key = props.encryptionKey;
+
+    this.bucket = props.bucket ?? this.createBucket(props, removalPolicy);
+    const lakeArn = (prefix: string) => this.bucket.arnForObjects(`${prefix}/*`);
+
+    // Glue: one database, one external table per archived table, partitions registered by the job.
+    this.database = new glue.CfnDatabase(this, 'Database', {
+      catalogId: stack.account,
+      databaseInput: {
+        name: config.catalog.database,
+        description: 'Archived Redshift rows (redshift-archive)',
+      },
+    });
+    this.database.applyRemovalPolicy(removalPolicy);
+    const tables = config.tables.map((table) => {
+      const name = table.name.toLowerCase();
+      const cfn = new glue.CfnTable(this, `Table${table.name}`, {
+        catalogId: stack.account,
+        databaseName: config.catalog.database,
+        tableInput: {
+          name,
+          tableType: 'EXTERNAL_TABLE',
+          parameters: { classification: 'parquet', EXTERNAL: 'TRUE', 'parquet.compression': 'SNAPPY' },
+          partitionKeys: GLUE_PARTITION_KEYS.map((k) => ({ name: k.name, type: k.type })),
+          storageDescriptor: {
+            columns: glueColumns(table),
+            location: this.bucket.s3UrlForObject(`${config.lake.prefix}/${name}/`),
+            inputFormat: PARQUET_STORAGE.inputFormat,
+            outputFormat: PARQUET_STORAGE.outputFormat,
+            serdeInfo: { serializationLibrary: PARQUET_STORAGE.serializationLibrary },
+          },
+        },
+      });
+      cfn.addResourceDependency(this.database);
+      cfn.applyRemovalPolicy(removalPolicy);
+      return cfn;
+    });
+    const glueArns = [
+      stack.formatArn({ service: 'glue', resource: 'catalog' }),
+      stack.formatArn({ service: 'glue', resource: 'database', resourceName: config.catalog.database }),
+      stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${config.catalog.database}/*` }),
+    ];
+
+    // Athena: results in the lake bucket under their own prefix; the settings are enforced.
+    const workgroupName = config.catalog.athenaWorkgroup ?? `${config.catalog.database}-archive`;
+    this.workgroup = new athena.CfnWorkGroup(this, 'Workgroup', {
+      name: workgroupName,
+      description: 'Queries of the Redshift archive',
+      state: 'ENABLED',
+      recursiveDeleteOption: false,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: props.athenaBytesScannedCutoffPerQuery ?? 10 * 1024 ** 3,
+        resultConfiguration: {
+          outputLocation: this.bucket.s3UrlForObject(`${ATHENA_RESULTS_PREFIX}/`),
+          encryptionConfiguration: key
+            ? { encryptionOption: 'SSE_KMS', kmsKey: key.keyArn }
+            : { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+    const workgroupArn = stack.formatArn({
+      service: 'athena',
+      resource: 'workgroup',
+      resourceName: workgroupName,
+    });
+
+    // The role Redshift assumes: write and read the lake prefix only, read the catalog.
+    this.redshiftRole = new iam.Role(this, 'RedshiftRole', {
+      assumedBy: new iam.CompositePrincipal(
+        new iam.ServicePrincipal('redshift.amazonaws.com'),
+        new iam.ServicePrincipal('redshift-serverless.amazonaws.com'),
+      ),
+      description: 'Redshift UNLOAD to the archive lake and Spectrum reads of it (redshift-archive)',
+    });
+    this.redshiftRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'UnloadAndReadTheLake',
+        actions: ['s3:PutObject', 's3:GetObject'],
+        resources: [lakeArn(config.lake.prefix)],
+      }),
+    );
+    this.redshiftRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListTheLake',
+        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${config.lake.prefix}/*`, `${config.lake.prefix}/`] } },
+      }),
+    );
+    this.redshiftRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTheCatalog',
+        actions: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetTables',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchGetPartition',
+        ],
+        resources: glueArns,
+      }),
+    );
+    key?.grantEncryptDecrypt(this.redshiftRole);
+
+    const dataApi = this.dataApiStatements(config);
+
+    // The unload Lambda: one run at a time; failed async invocations land in a dead-letter queue.
+    const deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
+      encryptionMasterKey: key,
+    });
+    const timeout = props.unloadTimeout ?? Duration.minutes(15);
+    const environment = {
+      LAKE_BUCKET: this.bucket.bucketName,
+      REDSHIFT_ROLE_ARN: this.redshiftRole.roleArn,
+      ATHENA_WORKGROUP: workgroupName,
+      ...(key ? { KMS_KEY_ID: key.keyArn } : {}),
+    };
+    this.unloadFunction = this.handler('Unload', 'unload.ts', 'handler', config, {
+      timeout,
+      reservedConcurrentExecutions: 1,
+      deadLetterQueueEnabled: true,
+      deadLetterQueue: deadLetters,
+      environment,
+      description: 'Runs the yearly Redshift archive protocol (redshift-archive)',
+    });
+    for (const statement of dataApi) this.unloadFunction.addToRolePolicy(statement);
+    this.unloadFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'RegisterPartitions',
+        actions: [
+          'glue:GetTable',
+          'glue:GetDatabase',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchCreatePartition',
+          'glue:BatchDeletePartition',
+        ],
+        resources: glueArns,
+      }),
+    );
+    this.unloadFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ManageRunFilesAndReports',
+        actions: ['s3:GetObject', 's3:DeleteObject', 's3:PutObject'],
+        resources: [
+          lakeArn(config.lake.prefix),
+          lakeArn(config.lake.reportsPrefix),
+          lakeArn(ATHENA_RESULTS_PREFIX),
+        ],
+      }),
+    );
+    this.unloadFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ListRunFiles',
+        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+        resources: [this.bucket.bucketArn],
+      }),
+    );
+    this.unloadFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'CountThroughAthena',
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
+        resources: [workgroupArn],
+      }),
+    );
+    key?.grantEncryptDecrypt(this.unloadFunction);
+
+    // Triggers: the yearly schedule (UTC cron at local midnight), statement completions, a daily watchdog.
+    const cron = yearlySchedule(config.retention.timeZone);
+    const invoke = (input?: Record<string, string>) =>
+      new targets.LambdaFunction(this.unloadFunction, {
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(6),
+        deadLetterQueue: deadLetters,
+        ...(input ? { event: events.RuleTargetInput.fromObject(input) } : {}),
+      });
+    new events.Rule(this, 'Yearly', {
+      description: `Archive rows older than the current year (${config.retention.timeZone} midnight of 1 January)`,
+      schedule: events.Schedule.cron({ ...cron, year: '*' }),
+      targets: [invoke()],
+    });
+    new events.Rule(this, 'StatementFinished', {
+      description: 'Resume the archive run when one of its Redshift statements ends',
+      eventPattern: {
+        source: ['aws.redshift-data'],
+        detailType: ['Redshift Data Statement Status Change'],
+        detail: { statementName: [{ prefix: STATEMENT_PREFIX }] },
+      },
+      targets: [invoke()],
+    });
+    new events.Rule(this, 'Watchdog', {
+      description: 'Daily status of the archive, for the unfinished-run alarm',
+      schedule: events.Schedule.rate(Duration.days(1)),
+      targets: [invoke({ action: 'status' })],
+    });
+
+    // Schemas and views, through the provider framework (long statements are polled).
+    const onEvent = this.handler('SchemaOnEvent', 'schema-and-views.ts', 'onEvent', config, {
+      timeout: Duration.minutes(1),
+      description: 'Validates and names the schema-and-views resource (redshift-archive)',
+    });
+    const isComplete = this.handler('SchemaIsComplete', 'schema-and-views.ts', 'isComplete', config, {
+      timeout: Duration.minutes(5),
+      description: 'Creates the ledger, the external schema and the union views (redshift-archive)',
+    });
+    for (const statement of dataApi) isComplete.addToRolePolicy(statement);
+    isComplete.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'CheckTables', actions: ['glue:GetTable'], resources: glueArns }),
+    );
+    const provider = new cr.Provider(this, 'SchemaProvider', {
+      onEventHandler: onEvent,
+      isCompleteHandler: isComplete,
+      queryInterval: Duration.seconds(15),
+      totalTimeout: Duration.hours(1),
+    });
+    const schema = new CustomResource(this, 'SchemaAndViews', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::RedshiftArchiveSchemaAndViews',
+      properties: {
+        Config: configJson(config),
+        LakeBucket: this.bucket.bucketName,
+        RedshiftRoleArn: this.redshiftRole.roleArn,
+        ...(key ? { KmsKeyId: key.keyArn } : {}),
+        AthenaWorkgroup: workgroupName,
+      },
+    });
+    for (const table of tables) schema.node.addDependency(table);
+    if (props.associateRoleWithCluster && config.warehouse.type === 'provisioned') {
+      this.associateRole(config.warehouse.clusterIdentifier, schema);
+    }
+
+    // Failure is loud: function errors, dead letters, and a run that has not finished for three days.
+    this.alarmTopic = new sns.Topic(this, 'Alarms', {
+      displayName: 'Redshift archive alarms',
+      enforceSSL: true,
+      masterKey: key ?? kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+    });
+    if (props.alarmEmail)
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    const alarm = (name: string, description: string, metric: cloudwatch.IMetric, periods = 1) => {
+      const created = new cloudwatch.Alarm(this, name, {
+        alarmDescription: description,
+        metric,
+        threshold: 1,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      created.addAlarmAction(new actions.SnsAction(this.alarmTopic));
+      return created;
+    };
+    alarm(
+      'UnloadErrorsAlarm',
+      'The archive job failed: the ledger says why (status), the data is safe; fix the cause and invoke {"action": "run"} to resume',
+      this.unloadFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+    );
+    alarm(
+      'DeadLettersAlarm',
+      'An invocation of the archive job failed all its retries; see the dead-letter queue',
+      deadLetters.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+    );
+    alarm(
+      'UnfinishedRunAlarm',
+      'An archive run has been unfinished for three days: invoke {"action": "status"}, then resume or abort it',
+      new cloudwatch.Metric({
+        namespace: 'RedshiftArchive',
+        metricName: 'UnfinishedRun',
+        dimensionsMap: { service: 'redshift-archive' },
+        period: Duration.days(1),
+        statistic: 'Maximum',
+      }),
+      3,
+    );
+    this.acknowledgeNagFindings(config, deadLetters, provider, [this.unloadFunction, onEvent, isComplete]);
+  }
+
+  /** The cdk-nag (AwsSolutions) findings this construct causes on purpose, each with its reason. */
+  private acknowledgeNagFindings(
+    config: ArchiveConfig,
+    deadLetters: sqs.Queue,
+    provider: cr.Provider,
+    functions: lambda.IFunction[],
+  ): void {
+    const prefixes = [config.lake.prefix, config.lake.reportsPrefix, ATHENA_RESULTS_PREFIX].map((p) =>
+      p.replace(/[.]/g, '\\.'),
+    );
+    acknowledgeWildcards(
+      this,
+      [
+        {
+          resource: new RegExp(`^(<[A-Za-z0-9]+\\.Arn>|arn:[^*]+)/(${prefixes.join('|')})/\\*$`),
+          reason:
+            "Object keys under one of the lake's own prefixes (archive, reports, Athena results): run locations are only known at run time.",
+        },
+        {
+          resource: new RegExp(`:table/${config.catalog.database}/\\*$`),
+          reason: "Tables of the archive's own Glue database: one per configured table.",
+        },
+        {
+          resource: /^\*$/,
+          reason:
+            'redshift-data DescribeStatement, GetStatementResult, ListStatements and CancelStatement allow no resource-level permission.',
+        },
+        {
+          resource: /:redshift-serverless:.*:workgroup\/\*$/,
+          reason:
+            "A Serverless workgroup's ARN holds its id, which the configuration (a name) does not know at synth time.",
+        },
+        {
+          resource: /^<[A-Za-z0-9]+\.Arn>:\*$/,
+          reason: 'The CDK provider framework invokes the versions of its own handler functions.',
+        },
+      ],
+      'AWSLambdaBasicExecutionRole only lets a function write its own logs.',
+    );
+    for (const fn of functions) {
+      acknowledgeRule(
+        fn,
+        'AwsSolutions-L1',
+        'Node.js 22 is the newest runtime the pinned aws-cdk-lib offers and the one the code is tested on.',
+      );
+    }
+    acknowledgeRule(
+      deadLetters,
+      'AwsSolutions-SQS3',
+      'This queue is the dead-letter queue of the unload Lambda and its rules.',
+    );
+    acknowledgeRule(
+      provider,
+      'AwsSolutions-L1',
+      'The provider framework chooses the runtime of its own functions.',
+    );
+    acknowledgeRule(
+      provider,
+      'AwsSolutions-SF1',
+      "The provider framework's waiter state machine logs through its Lambda functions.",
+    );
+    acknowledgeRule(
+      provider,
+      'AwsSolutions-SF2',
+      'X-Ray tracing of a deploy-time waiter state machine is not needed.',
+    );
+    if (this.bucket instanceof s3.Bucket) {
+      acknowledgeRule(
+        this.bucket,
+        'AwsSolutions-S1',
+        "Server access logs need a second bucket whose retention is the owner's policy; CloudTrail data events audit the lake, and a bucket with logging can be passed in as `bucket`.",
+      );
+    }
+  }
+
+  private createBucket(props: RedshiftArchiveProps, removalPolicy: RemovalPolicy): s3.Bucket {
+    const { config } = props;
+    const transition = props.archiveTransition ?? {
+      storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+      after: Duration.days(90),
+    };
+    return new s3.Bucket(this, 'Lake', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: props.encryptionKey ? true : undefined,
+      removalPolicy,
+      lifecycleRules: [
+        {
+          id: 'ArchiveToReadableColdStorage',
+          prefix: `${config.lake.prefix}/`,
+          transitions: [{ storageClass: transition.storageClass, transitionAfter: transition.after }],
+          // Versions replaced or deleted by a retried export are not archive: they go after 30 days.
+          noncurrentVersionExpiration: Duration.days(30),
+        },
+        {
+          id: 'ExpireAthenaResults',
+          prefix: `${ATHENA_RESULTS_PREFIX}/`,
+          expiration: Duration.days(30),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+    });
+  }
+
+  /** What both Lambdas need of the Data API: statements on this warehouse, and its credentials. */
+  private dataApiStatements(config: ArchiveConfig): iam.PolicyStatement[] {
+    const stack = Stack.of(this);
+    const w = config.warehouse;
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'FollowOwnStatements',
+        // These four actions support no resource-level permissions (Data API authorization).
+        actions: [
+          'redshift-data:DescribeStatement',
+          'redshift-data:GetStatementResult',
+          'redshift-data:ListStatements',
+          'redshift-data:CancelStatement',
+        ],
+        resources: ['*'],
+      }),
+    ];
+    if (w.type === 'serverless') {
+      // A workgroup's ARN holds its id, which the configuration (a name) does not know.
+      const workgroups = stack.formatArn({
+        service: 'redshift-serverless',
+        resource: 'workgroup',
+        resourceName: '*',
+      });
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'RunStatements',
+          actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],
+          resources: [workgroups],
+        }),
+        new iam.PolicyStatement({
+          sid: 'Credentials',
+          actions: ['redshift-serverless:GetCredentials'],
+          resources: [workgroups],
+        }),
+      );
+      return statements;
+    }
+    const cluster = stack.formatArn({
+      service: 'redshift',
+      resource: 'cluster',
+      resourceName: w.clusterIdentifier,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'RunStatements',
+        actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],
+        resources: [cluster],
+      }),
+    );
+    if (w.secretArn) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'Credentials',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [w.secretArn],
+        }),
+      );
+    } else {
+      const arn = (resource: string, name: string) =>
+        stack.formatArn({
+          service: 'redshift',
+          resource,
+          resourceName: name,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'Credentials',
+          actions: ['redshift:GetClusterCredentials'],
+          resources: [
+            arn('dbuser', `${w.clusterIdentifier}/${w.dbUser}`),
+            arn('dbname', `${w.clusterIdentifier}/${w.database}`),
+          ],
+        }),
+      );
+    }
+    return statements;
+  }
+
+  private handler(
+    id: string,
+    file: string,
+    exported: string,
+    config: ArchiveConfig,
+    options: Omit<nodejs.NodejsFunctionProps, 'entry' | 'handler'>,
+  ): nodejs.NodejsFunction {
+    const { environment, ...rest } = options;
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    return new nodejs.NodejsFunction(this, id, {
+      entry: join(__dirname, '..', 'lambda', 'handlers', file),
+      handler: exported,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        ...environment,
+        POWERTOOLS_SERVICE_NAME: 'redshift-archive',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        // The configuration is inlined into the bundle: a Lambda's environment holds at most 4 KB.
+        define: { 'process.env.ARCHIVE_CONFIG': JSON.stringify(configJson(config)) },
+      },
+      ...rest,
+    });
+  }
+
+  /** Adds the Redshift role to the cluster's roles (other roles stay), and removes it on delete. */
+  private associateRole(clusterIdentifier: string, after: Construct): void {
+    const call = (method: string, key: 'AddIamRoles' | 'RemoveIamRoles'): cr.AwsSdkCall => ({
+      service: 'Redshift',
+      action: method,
+      parameters: { ClusterIdentifier: clusterIdentifier, [key]: [this.redshiftRole.roleArn] },
+      physicalResourceId: cr.PhysicalResourceId.of(`${clusterIdentifier}:${this.redshiftRole.roleName}`),
+    });
+    const association = new cr.AwsCustomResource(this, 'AssociateRole', {
+      onCreate: call('modifyClusterIamRoles', 'AddIamRoles'),
+      onDelete: call('modifyClusterIamRoles', 'RemoveIamRoles'),
+      installLatestAwsSdk: false,
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({
+          actions: ['redshift:ModifyClusterIamRoles'],
+          resources: [
+            Arn.format(
+              {
+                service: 'redshift',
+                resource: 'cluster',
+                resourceName: clusterIdentifier,
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              },
+              Stack.of(this),
+            ),
+          ],
+        }),
+        new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [this.redshiftRole.roleArn] }),
+      ]),
+    });
+    after.node.addDependency(association);
+  }
+}

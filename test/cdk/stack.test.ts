@@ -1,0 +1,464 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duration, Stack, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { configJson } from '../../lambda/config/config';
+import { config, stackOf, statementsOf, templateOf, unitApp } from './support';
+
+const template = templateOf();
+/** An ARN as the template holds it: the partition is left to CloudFormation. */
+const arn = (text: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, text.replace(/^arn:aws/, '')]],
+});
+const CLUSTER = arn('arn:aws:redshift:eu-west-1:123456789012:cluster:contabyx');
+const GLUE = [
+  arn('arn:aws:glue:eu-west-1:123456789012:catalog'),
+  arn('arn:aws:glue:eu-west-1:123456789012:database/contabyx'),
+  arn('arn:aws:glue:eu-west-1:123456789012:table/contabyx/*'),
+];
+
+/** The archive with a KMS key from a sibling stack. */
+function withKey(): Template {
+  const app = unitApp();
+  const keys = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const key = new kms.Key(keys, 'Key', { enableKeyRotation: true });
+  return Template.fromStack(stackOf({ encryptionKey: key }, app));
+}
+
+describe('the lake bucket', () => {
+  test('blocks public access, denies plain HTTP, is encrypted, versioned and retained', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('moves the archive only to storage classes Athena and Spectrum can read, and expires old versions', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: 'ArchiveToReadableColdStorage',
+            Prefix: 'contabyx-parquet/',
+            Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 90 }],
+            NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+          }),
+          Match.objectLike({ Id: 'ExpireAthenaResults', Prefix: 'athena-results/', ExpirationInDays: 30 }),
+        ]),
+      },
+    });
+  });
+
+  test('is encrypted with a given KMS key, which UNLOAD and Athena use too', () => {
+    const keyed = withKey();
+    keyed.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() },
+            BucketKeyEnabled: true,
+          },
+        ],
+      },
+    });
+    keyed.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ KMS_KEY_ID: Match.anyValue() }) },
+    });
+    keyed.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({
+        ResultConfiguration: Match.objectLike({
+          EncryptionConfiguration: Match.objectLike({ EncryptionOption: 'SSE_KMS' }),
+        }),
+      }),
+    });
+  });
+
+  test('an existing bucket is used as it is, and no bucket is created', () => {
+    const app = unitApp();
+    const other = new Stack(app, 'Data', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const imported = s3.Bucket.fromBucketName(other, 'Existing', 'company-data-lake');
+    const t = Template.fromStack(stackOf({ bucket: imported }, app));
+    t.resourceCountIs('AWS::S3::Bucket', 0);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LAKE_BUCKET: 'company-data-lake' }) },
+    });
+  });
+});
+
+describe('the catalog', () => {
+  test('one retained Glue database and one Parquet table per archived table, partitioned by year and run', () => {
+    template.hasResource('AWS::Glue::Database', {
+      DeletionPolicy: 'Retain',
+      Properties: { CatalogId: '123456789012', DatabaseInput: Match.objectLike({ Name: 'contabyx' }) },
+    });
+    template.resourceCountIs('AWS::Glue::Table', 3);
+    template.hasResource('AWS::Glue::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        CatalogId: '123456789012',
+        DatabaseName: 'contabyx',
+        TableInput: {
+          Name: 'transactions',
+          TableType: 'EXTERNAL_TABLE',
+          Parameters: { classification: 'parquet', EXTERNAL: 'TRUE', 'parquet.compression': 'SNAPPY' },
+          PartitionKeys: [
+            { Name: 'year', Type: 'int' },
+            { Name: 'archive_run', Type: 'string' },
+          ],
+          StorageDescriptor: {
+            Columns: [
+              { Name: 'transactionid', Type: 'int' },
+              { Name: 'clientid', Type: 'int' },
+              { Name: 'typeid', Type: 'int' },
+              { Name: 'time', Type: 'timestamp' },
+              { Name: 'amount', Type: 'double' },
+            ],
+            Location: {
+              'Fn::Join': [
+                '',
+                ['s3://', { Ref: Match.stringLikeRegexp('ArchiveLake') }, '/contabyx-parquet/transactions/'],
+              ],
+            },
+            InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+            OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+            SerdeInfo: {
+              SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+            },
+          },
+        },
+      },
+    });
+  });
+
+  test('an Athena workgroup with enforced settings, its results location and a per-query scan limit', () => {
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      Name: 'contabyx-archive',
+      WorkGroupConfiguration: {
+        EnforceWorkGroupConfiguration: true,
+        PublishCloudWatchMetricsEnabled: true,
+        BytesScannedCutoffPerQuery: 10737418240,
+        ResultConfiguration: {
+          OutputLocation: {
+            'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('ArchiveLake') }, '/athena-results/']],
+          },
+          EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+  });
+});
+
+describe('the role Redshift assumes', () => {
+  test("writes and reads the lake prefix only and reads the archive's catalog", () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'redshift.amazonaws.com' } },
+          {
+            Action: 'sts:AssumeRole',
+            Effect: 'Allow',
+            Principal: { Service: 'redshift-serverless.amazonaws.com' },
+          },
+        ],
+      },
+    });
+    const statements = statementsOf(template, 'ArchiveRedshiftRole');
+    expect(statements.map((s) => s.Sid)).toEqual(['UnloadAndReadTheLake', 'ListTheLake', 'ReadTheCatalog']);
+    expect(statements[0]).toMatchObject({
+      Action: ['s3:PutObject', 's3:GetObject'],
+      Resource: {
+        'Fn::Join': [
+          '',
+          [{ 'Fn::GetAtt': [expect.stringMatching(/^ArchiveLake/), 'Arn'] }, '/contabyx-parquet/*'],
+        ],
+      },
+    });
+    expect(statements[1]).toMatchObject({
+      Condition: { StringLike: { 's3:prefix': ['contabyx-parquet/*', 'contabyx-parquet/'] } },
+    });
+    expect(statements[2].Resource).toEqual(GLUE);
+  });
+});
+
+describe('the unload Lambda', () => {
+  test('runs one at a time, with a dead-letter queue, on Node.js 22, for 15 minutes', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Runtime: 'nodejs22.x',
+      Timeout: 900,
+      ReservedConcurrentExecutions: 1,
+      DeadLetterConfig: {
+        TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveDeadLetters'), 'Arn'] },
+      },
+      Environment: {
+        Variables: {
+          LAKE_BUCKET: { Ref: Match.stringLikeRegexp('ArchiveLake') },
+          REDSHIFT_ROLE_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveRedshiftRole'), 'Arn'] },
+          ATHENA_WORKGROUP: 'contabyx-archive',
+          POWERTOOLS_SERVICE_NAME: 'redshift-archive',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
+  });
+
+  test('may only do what the job needs, on the configured cluster, user and database', () => {
+    const statements = statementsOf(template, 'ArchiveUnloadServiceRole');
+    const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+    expect(bySid.FollowOwnStatements).toMatchObject({
+      Action: [
+        'redshift-data:DescribeStatement',
+        'redshift-data:GetStatementResult',
+        'redshift-data:ListStatements',
+        'redshift-data:CancelStatement',
+      ],
+      Resource: '*',
+    });
+    expect(bySid.RunStatements).toMatchObject({
+      Action: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],
+      Resource: CLUSTER,
+    });
+    expect(bySid.Credentials).toMatchObject({
+      Action: 'redshift:GetClusterCredentials',
+      Resource: [
+        arn('arn:aws:redshift:eu-west-1:123456789012:dbuser:contabyx/archiver'),
+        arn('arn:aws:redshift:eu-west-1:123456789012:dbname:contabyx/dev'),
+      ],
+    });
+    expect(bySid.RegisterPartitions.Resource).toEqual(GLUE);
+    expect(bySid.CountThroughAthena).toMatchObject({
+      Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
+      Resource: arn('arn:aws:athena:eu-west-1:123456789012:workgroup/contabyx-archive'),
+    });
+    expect(
+      (bySid.ManageRunFilesAndReports.Resource as { 'Fn::Join': [string, unknown[]] }[]).map(
+        (r) => r['Fn::Join'][1][1],
+      ),
+    ).toEqual(['/contabyx-parquet/*', '/archive-reports/*', '/athena-results/*']);
+    const wildcards = statements.filter((s) => s.Resource === '*');
+    expect(wildcards.map((s) => s.Sid)).toEqual(['FollowOwnStatements']);
+  });
+
+  test('a Serverless workgroup gets Data API and credentials on workgroups, a secret only that secret', () => {
+    const serverless = templateOf({
+      config: config((c) => ({
+        ...c,
+        warehouse: { type: 'serverless', workgroupName: 'analytics', database: 'dev' },
+      })),
+    });
+    const s = Object.fromEntries(statementsOf(serverless, 'ArchiveUnloadServiceRole').map((x) => [x.Sid, x]));
+    expect(s.RunStatements.Resource).toEqual(
+      arn('arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/*'),
+    );
+    expect(s.Credentials).toMatchObject({ Action: 'redshift-serverless:GetCredentials' });
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:archiver-AbCdEf';
+    const secret = templateOf({
+      config: config((c) => ({
+        ...c,
+        warehouse: { type: 'provisioned', clusterIdentifier: 'contabyx', database: 'dev', secretArn },
+      })),
+    });
+    const t = Object.fromEntries(statementsOf(secret, 'ArchiveUnloadServiceRole').map((x) => [x.Sid, x]));
+    expect(t.Credentials).toMatchObject({ Action: 'secretsmanager:GetSecretValue', Resource: secretArn });
+  });
+});
+
+describe('the triggers', () => {
+  test('the yearly rule fires at midnight of 1 January, with retries and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(0 0 1 JAN ? *)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveUnload'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveDeadLetters'), 'Arn'] } },
+        }),
+      ],
+    });
+  });
+
+  test("in another zone the UTC cron fires at that zone's midnight", () => {
+    const berlin = templateOf({
+      config: config((c) => ({ ...c, retention: { keepYears: 1, timeZone: 'Europe/Berlin' } })),
+    });
+    berlin.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 23 31 DEC ? *)' });
+  });
+
+  test("completion events of the app's statements resume the run, and a daily watchdog asks for status", () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.redshift-data'],
+        'detail-type': ['Redshift Data Statement Status Change'],
+        detail: { statementName: [{ prefix: 'redshift-archive.' }] },
+      },
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveUnload'), 'Arn'] } }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 day)',
+      Targets: [Match.objectLike({ Input: '{"action":"status"}' })],
+    });
+  });
+});
+
+describe('the schema-and-views custom resource and the alarms', () => {
+  test('the custom resource gets the validated configuration and the deployed names, after the Glue tables', () => {
+    const resources = template.findResources('Custom::RedshiftArchiveSchemaAndViews');
+    const [resource] = Object.values(resources);
+    expect(resource.Properties).toMatchObject({
+      Config: configJson(config()),
+      LakeBucket: { Ref: expect.stringMatching(/^ArchiveLake/) },
+      RedshiftRoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveRedshiftRole/), 'Arn'] },
+      AthenaWorkgroup: 'contabyx-archive',
+    });
+    expect((resource.DependsOn as string[]).filter((d) => d.startsWith('ArchiveTable'))).toHaveLength(3);
+  });
+
+  test('alarms on function errors, dead letters and a run unfinished for three days, to an encrypted topic', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('ArchiveAlarms') }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'UnfinishedRun',
+      Namespace: 'RedshiftArchive',
+      Dimensions: [{ Name: 'service', Value: 'redshift-archive' }],
+      Period: 86400,
+      EvaluationPeriods: 3,
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    const email = templateOf({ alarmEmail: 'data-platform@example.com' });
+    email.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'data-platform@example.com',
+    });
+  });
+
+  test('an opt-in custom resource adds the Redshift role to the cluster', () => {
+    const associated = templateOf({ associateRoleWithCluster: true });
+    const [association] = Object.values(associated.findResources('Custom::AWS'));
+    const create = JSON.stringify(association.Properties.Create);
+    expect(create).toContain('\\"service\\":\\"Redshift\\",\\"action\\":\\"modifyClusterIamRoles\\"');
+    expect(create).toContain('\\"ClusterIdentifier\\":\\"contabyx\\",\\"AddIamRoles\\":[\\"');
+    expect(JSON.stringify(association.Properties.Delete)).toContain('RemoveIamRoles');
+  });
+});
+
+describe('checks', () => {
+  test('cdk-nag (AwsSolutions) finds nothing unacknowledged, and every acknowledgement has a reason', () => {
+    const app = unitApp();
+    stackOf({}, app);
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(
+      report.violations.map(
+        (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
+    // metadata entries map "Annotation::<rule id>" to the reason
+    const acknowledged = app.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(new Set(acknowledged.map(([id]) => id.replace(/^Annotation::/, '').replace(/\[.*$/, '')))).toEqual(
+      new Set([
+        'AwsSolutions-S1',
+        'AwsSolutions-IAM4',
+        'AwsSolutions-IAM5',
+        'AwsSolutions-L1',
+        'AwsSolutions-SQS3',
+        'AwsSolutions-SF1',
+        'AwsSolutions-SF2',
+      ]),
+    );
+    expect(acknowledged.filter(([, reason]) => reason.length < 40)).toEqual([]);
+  });
+
+  test('synthesis is deterministic', () => {
+    expect(templateOf().toJSON()).toEqual(templateOf().toJSON());
+  });
+
+  test.each([
+    [
+      { archiveTransition: { storageClass: s3.StorageClass.DEEP_ARCHIVE, after: Duration.days(180) } },
+      'archiveTransition.storageClass: "DEEP_ARCHIVE" is not allowed; allowed: STANDARD_IA, GLACIER_IR or INTELLIGENT_TIERING (Athena and Spectrum cannot read Glacier Flexible Retrieval or Deep Archive)',
+    ],
+    [
+      { archiveTransition: { storageClass: s3.StorageClass.INFREQUENT_ACCESS, after: Duration.days(7) } },
+      'archiveTransition.after: "7 days" is not allowed; allowed: at least 30 days for STANDARD_IA (an S3 rule)',
+    ],
+    [{ alarmEmail: 'ops' }, 'alarmEmail: "ops" is not allowed; allowed: an e-mail address'],
+    [
+      { athenaBytesScannedCutoffPerQuery: 1000 },
+      'athenaBytesScannedCutoffPerQuery: 1000 is not allowed; allowed: a whole number of bytes, at least 10000000 (an Athena rule)',
+    ],
+    [
+      { unloadTimeout: Duration.minutes(30) },
+      'unloadTimeout: "1800 seconds" is not allowed; allowed: from 3 to 15 minutes',
+    ],
+  ])('fails for invalid props %#, naming the prop, the value and what is allowed', (props, message) => {
+    expect(() => stackOf(props)).toThrow(`RedshiftArchive props: ${message}`);
+  });
+
+  test('fails to associate a role with a Serverless warehouse', () => {
+    const serverless = config((c) => ({
+      ...c,
+      warehouse: { type: 'serverless', workgroupName: 'analytics', database: 'dev' },
+    }));
+    expect(() => stackOf({ config: serverless, associateRoleWithCluster: true })).toThrow(
+      "RedshiftArchive props: associateRoleWithCluster: true is not allowed; allowed: only with a provisioned warehouse; associate a Serverless namespace's roles yourself",
+    );
+  });
+
+  test('an invalid configuration file fails synth with the field, the value and what is allowed', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'bad.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(configJson(config())), retention: { keepYears: 0 } }));
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, [require.resolve('tsx/cli'), 'bin/app.ts'], {
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: file }) },
+        stdio: 'pipe',
+      });
+    } catch (error) {
+      stderr = String((error as { stderr: Buffer }).stderr);
+    }
+    expect(stderr).toBe(
+      `${file}: invalid configuration\n  retention.keepYears: 0 is not allowed; allowed: at least 1\n`,
+    );
+  });
+});
