@@ -16,6 +16,8 @@ export interface YearRecord {
   readonly table: string;
   readonly year: number;
   readonly rows: number;
+  /** Per-column checksums of the rows moved, computed in the stage transaction. */
+  readonly checksum: string;
 }
 
 /** One table's export of one run, from its manifest. */
@@ -27,7 +29,6 @@ export interface ExportRecord {
   readonly rows: number;
   /** Files and bytes per year, from the manifest. */
   readonly yearFiles: Readonly<Record<string, { files: number; bytes: number }>>;
-  readonly checksum: string | null;
 }
 
 const UNFINISHED: readonly RunState[] = ['staged', 'verified', 'published'];
@@ -88,6 +89,7 @@ export async function readLedger(warehouse: Warehouse, sql: ArchiveSql): Promise
       table: text(y.table_name),
       year: count(y.year),
       rows: count(y.row_count),
+      checksum: text(y.checksum),
     })),
   );
 }
@@ -106,7 +108,6 @@ export async function readExports(
     bytes: count(r.byte_count),
     rows: count(r.row_count),
     yearFiles: JSON.parse(text(r.year_files)) as ExportRecord['yearFiles'],
-    checksum: r.checksum ?? null,
   }));
 }
 

@@ -150,11 +150,11 @@ export class ArchiveSql {
       `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('runs')} ("run_id" VARCHAR(16) NOT NULL, "cutoff" DATE NOT NULL, ` +
         `"state" VARCHAR(16) NOT NULL, "error" VARCHAR(1024))`,
       `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('run_years')} ("run_id" VARCHAR(16) NOT NULL, ` +
-        `"table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "row_count" BIGINT NOT NULL)`,
+        `"table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "row_count" BIGINT NOT NULL, ` +
+        `"checksum" VARCHAR(65535) NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('run_exports')} ("run_id" VARCHAR(16) NOT NULL, ` +
         `"table_name" VARCHAR(127) NOT NULL, "location" VARCHAR(1024) NOT NULL, "file_count" INTEGER NOT NULL, ` +
-        `"byte_count" BIGINT NOT NULL, "row_count" BIGINT NOT NULL, "year_files" VARCHAR(65535) NOT NULL, ` +
-        `"checksum" VARCHAR(65535))`,
+        `"byte_count" BIGINT NOT NULL, "row_count" BIGINT NOT NULL, "year_files" VARCHAR(65535) NOT NULL)`,
     ];
   }
 
@@ -177,8 +177,8 @@ export class ArchiveSql {
       `INSERT INTO ${this.ledgerTable('runs')} VALUES (${run}, DATE '${cutoff}', 'staged', NULL)`,
       ...tables.map(
         (t) =>
-          `INSERT INTO ${this.ledgerTable('run_years')} SELECT ${run}, ${this.dialect.literal(t.name)}, ${YEAR}, COUNT(*) ` +
-          `FROM ${this.stageTable(t, runId)} GROUP BY ${YEAR}`,
+          `INSERT INTO ${this.ledgerTable('run_years')} SELECT ${run}, ${this.dialect.literal(t.name)}, ${YEAR}, COUNT(*), ` +
+          `${this.checksumText(t)} FROM ${this.stageTable(t, runId)} GROUP BY ${YEAR}`,
       ),
       ...tables.flatMap((t) => this.viewStatements(t, { stageRunId: runId, publishedRuns: published(t) })),
     ];
@@ -218,37 +218,29 @@ export class ArchiveSql {
     );
   }
 
-  /** Rows per year of a stage table. */
-  stageYearsQuery(table: TableConfig, runId: string): string {
-    return `SELECT ${YEAR} AS year, COUNT(*) AS row_count FROM ${this.stageTable(table, runId)} GROUP BY ${YEAR} ORDER BY ${YEAR}`;
+  /**
+   * Per-column checksums of a group of rows as one text, `count:checksum` per column joined by
+   * `|`: exact and independent of row order, so the rows moved and the rows read back can be
+   * compared column by column.
+   */
+  private checksumText(table: TableConfig): string {
+    return table.columns
+      .map((c) => {
+        const col = quoteIdent(c.name);
+        return `CAST(COUNT(${col}) AS VARCHAR) || ':' || CAST(${this.dialect.checksum(col)} AS VARCHAR)`;
+      })
+      .join(" || '|' || ");
   }
 
-  /** Rows per year of one run's partitions, read through the external table. */
-  archiveYearsQuery(table: TableConfig, runId: string): string {
+  /**
+   * Rows and checksums per year of one run's partitions, read back through the external table
+   * and cast to the hot types as the view does: what verification compares with the ledger.
+   */
+  archiveCheckQuery(table: TableConfig, runId: string): string {
     return (
-      `SELECT ${YEAR} AS year, COUNT(*) AS row_count FROM ${this.externalTable(table)} ` +
-      `WHERE ${RUN} = ${this.dialect.literal(runId)} GROUP BY ${YEAR} ORDER BY ${YEAR}`
-    );
-  }
-
-  private checksumOf(table: TableConfig, source: string): string {
-    const parts = table.columns.flatMap((c, i) => {
-      const col = quoteIdent(c.name);
-      return [`COUNT(${col}) AS n${i}`, `${this.dialect.checksum(col)} AS h${i}`];
-    });
-    return `SELECT COUNT(*) AS row_count, ${parts.join(', ')} FROM (${source}) s`;
-  }
-
-  /** Row count and per-column checksums of a stage table. */
-  stageChecksumQuery(table: TableConfig, runId: string): string {
-    return this.checksumOf(table, `SELECT ${this.columns(table)} FROM ${this.stageTable(table, runId)}`);
-  }
-
-  /** The same checksums over one run's archived rows, cast back to the hot types as the view does. */
-  archiveChecksumQuery(table: TableConfig, runId: string): string {
-    return this.checksumOf(
-      table,
-      `SELECT ${this.archiveColumns(table)} FROM ${this.externalTable(table)} WHERE ${RUN} = ${this.dialect.literal(runId)}`,
+      `SELECT ${YEAR} AS year, COUNT(*) AS row_count, ${this.checksumText(table)} AS checksum FROM (SELECT ` +
+      `${this.archiveColumns(table)}, ${YEAR} FROM ${this.externalTable(table)} WHERE ${RUN} = ${this.dialect.literal(runId)}) s ` +
+      `GROUP BY ${YEAR} ORDER BY ${YEAR}`
     );
   }
 
@@ -300,14 +292,14 @@ export class ArchiveSql {
 
   /** Per-table, per-year counts of every run. */
   runYearsQuery(): string {
-    return `SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count FROM ${this.ledgerTable('run_years')} ORDER BY "run_id", "table_name", "year"`;
+    return `SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM ${this.ledgerTable('run_years')} ORDER BY "run_id", "table_name", "year"`;
   }
 
   /** The exports recorded for one run. */
   runExportsQuery(runId: string): string {
     return (
       `SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, ` +
-      `"row_count" AS row_count, "year_files" AS year_files, "checksum" AS checksum FROM ${this.ledgerTable('run_exports')} WHERE "run_id" = ${this.dialect.literal(runId)}`
+      `"row_count" AS row_count, "year_files" AS year_files FROM ${this.ledgerTable('run_exports')} WHERE "run_id" = ${this.dialect.literal(runId)}`
     );
   }
 
@@ -325,21 +317,13 @@ export class ArchiveSql {
     const lit = (s: string) => this.dialect.literal(s);
     return (
       `INSERT INTO ${this.ledgerTable('run_exports')} VALUES (${lit(runId)}, ${lit(table.name)}, ${lit(location)}, ` +
-      `${int(totals.files)}, ${int(totals.bytes)}, ${int(totals.rows)}, ${lit(yearFiles)}, NULL)`
+      `${int(totals.files)}, ${int(totals.bytes)}, ${int(totals.rows)}, ${lit(yearFiles)})`
     );
   }
 
   /** Forgets an export, so that the next attempt writes it again. */
   forgetExport(runId: string, table: TableConfig): string {
     return `DELETE FROM ${this.ledgerTable('run_exports')} WHERE "run_id" = ${this.dialect.literal(runId)} AND "table_name" = ${this.dialect.literal(table.name)}`;
-  }
-
-  /** Stores the verified checksums of one table's export. */
-  recordChecksum(runId: string, table: TableConfig, checksum: string): string {
-    return (
-      `UPDATE ${this.ledgerTable('run_exports')} SET "checksum" = ${this.dialect.literal(checksum)} ` +
-      `WHERE "run_id" = ${this.dialect.literal(runId)} AND "table_name" = ${this.dialect.literal(table.name)}`
-    );
   }
 
   /** Statements that reclaim space in the hot tables after a run. */

@@ -1,7 +1,7 @@
 import { ListStatementsCommand } from '@aws-sdk/client-redshift-data';
 import { isComplete, onEvent, physicalId } from '../../lambda/runtime/custom-resource';
 import contabyx from '../../config/contabyx.json';
-import { BUCKET, ledgerAnswers, ROLE, ScriptedAws } from './support/scripted';
+import { BUCKET, ledgerAnswers, ROLE, ScriptedAws } from '../support/scripted-aws';
 import { CONTABYX } from '../support/world';
 
 const props = (config: unknown = contabyx) => ({

@@ -3,7 +3,7 @@ import { ListStatementsCommand } from '@aws-sdk/client-redshift-data';
 import { handler } from '../../lambda/handlers/unload';
 import { isComplete, onEvent } from '../../lambda/handlers/schema-and-views';
 import contabyx from '../../config/contabyx.json';
-import { BUCKET, ledgerAnswers, ROLE, ScriptedAws } from './support/scripted';
+import { BUCKET, ledgerAnswers, ROLE, ScriptedAws } from '../support/scripted-aws';
 
 const context = { getRemainingTimeInMillis: () => 900_000 } as Context;
 const ENV = { ARCHIVE_CONFIG: JSON.stringify(contabyx), LAKE_BUCKET: BUCKET, REDSHIFT_ROLE_ARN: ROLE };

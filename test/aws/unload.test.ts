@@ -2,7 +2,7 @@ import { ListStatementsCommand } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { InputError, RunFailedError } from '../../lambda/core/errors';
 import { handleUnload, outcomeMetrics, parseUnloadEvent } from '../../lambda/runtime/unload';
-import { ledgerAnswers, ScriptedAws } from './support/scripted';
+import { ledgerAnswers, ScriptedAws } from '../support/scripted-aws';
 
 const NOW = () => new Date('2026-03-04T05:06:07Z');
 const event = (state: string, name = 'redshift-archive.20260101T000000Z.stage') => ({

@@ -51,7 +51,7 @@ describe('redshift-archive', () => {
     expect(stdout.split('\n')[0]).toBe('run 20260101T000005Z finished: cutoff 2026-01-01');
     expect(stdout).toMatch(/^transactions {2}2025 +\d+ +1 +[\d,]+ +yes$/m);
     expect(stdout).toMatch(/^total: [\d,]+ rows, 9 files, [\d,]+ bytes$/m);
-    expect(stderr).toContain('[verify ] transactions   counts and checksums match');
+    expect(stderr).toContain('[verify ] transactions   rows and checksums match');
     const status = await cli(['status', ...local()]);
     expect(status.stdout).toMatch(/^20260101T000005Z {2}2026-01-01 {2}finished/m);
   });

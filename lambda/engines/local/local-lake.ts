@@ -7,9 +7,12 @@ import type { Lake, Manifest, ManifestEntry } from '../../protocol/ports';
 import { MANIFEST_NAME } from '../../sql/duckdb-dialect';
 import { isIdentifier } from '../../sql/identifiers';
 
+let writes = 0;
+
 /** Writes a file so that readers see the old or the new content, never half of one. */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
+  // Unique per write: two sessions of one process may write the same file at once.
+  const temporary = `${file}.${process.pid}.${++writes}.tmp`;
   await writeFile(temporary, content);
   await rename(temporary, file);
 }

@@ -3,14 +3,14 @@ CREATE SCHEMA IF NOT EXISTS "archive_meta";
 CREATE SCHEMA IF NOT EXISTS "archive_stage";
 CREATE SCHEMA IF NOT EXISTS "contabyx";
 CREATE TABLE IF NOT EXISTS "archive_meta"."runs" ("run_id" VARCHAR(16) NOT NULL, "cutoff" DATE NOT NULL, "state" VARCHAR(16) NOT NULL, "error" VARCHAR(1024));
-CREATE TABLE IF NOT EXISTS "archive_meta"."run_years" ("run_id" VARCHAR(16) NOT NULL, "table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "row_count" BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS "archive_meta"."run_exports" ("run_id" VARCHAR(16) NOT NULL, "table_name" VARCHAR(127) NOT NULL, "location" VARCHAR(1024) NOT NULL, "file_count" INTEGER NOT NULL, "byte_count" BIGINT NOT NULL, "row_count" BIGINT NOT NULL, "year_files" VARCHAR(65535) NOT NULL, "checksum" VARCHAR(65535));
+CREATE TABLE IF NOT EXISTS "archive_meta"."run_years" ("run_id" VARCHAR(16) NOT NULL, "table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "row_count" BIGINT NOT NULL, "checksum" VARCHAR(65535) NOT NULL);
+CREATE TABLE IF NOT EXISTS "archive_meta"."run_exports" ("run_id" VARCHAR(16) NOT NULL, "table_name" VARCHAR(127) NOT NULL, "location" VARCHAR(1024) NOT NULL, "file_count" INTEGER NOT NULL, "byte_count" BIGINT NOT NULL, "row_count" BIGINT NOT NULL, "year_files" VARCHAR(65535) NOT NULL);
 
 -- redshift-archive.ledger.runs (read)
 SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM "archive_meta"."runs" ORDER BY "run_id";
 
 -- redshift-archive.ledger.years (read)
-SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
+SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
 
 -- redshift-archive.plan.transactions (read)
 SELECT "year" AS year, COUNT(*) AS row_count FROM (SELECT "transactionid", "clientid", "typeid", "time", "amount", CAST(EXTRACT(YEAR FROM "time") AS INTEGER) AS "year" FROM "contabyx"."transactions" WHERE "time" < CAST('2026-01-01 00:00:00' AS TIMESTAMP)) m GROUP BY "year" ORDER BY "year";
@@ -34,9 +34,9 @@ DELETE FROM "contabyx"."tax" WHERE "transactionid" IN (SELECT "transactionid" FR
 DELETE FROM "contabyx"."transfers" WHERE "expense_transactionid" IN (SELECT "transactionid" FROM "archive_stage"."transactions__20260101T000000Z");
 DELETE FROM "contabyx"."transactions" WHERE "time" < CAST('2026-01-01 00:00:00' AS TIMESTAMP);
 INSERT INTO "archive_meta"."runs" VALUES ('20260101T000000Z', DATE '2026-01-01', 'staged', NULL);
-INSERT INTO "archive_meta"."run_years" SELECT '20260101T000000Z', 'transactions', "year", COUNT(*) FROM "archive_stage"."transactions__20260101T000000Z" GROUP BY "year";
-INSERT INTO "archive_meta"."run_years" SELECT '20260101T000000Z', 'transfers', "year", COUNT(*) FROM "archive_stage"."transfers__20260101T000000Z" GROUP BY "year";
-INSERT INTO "archive_meta"."run_years" SELECT '20260101T000000Z', 'tax', "year", COUNT(*) FROM "archive_stage"."tax__20260101T000000Z" GROUP BY "year";
+INSERT INTO "archive_meta"."run_years" SELECT '20260101T000000Z', 'transactions', "year", COUNT(*), CAST(COUNT("transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("transactionid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("clientid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("clientid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("typeid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("typeid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("time") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("time") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("amount") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("amount") AS DECIMAL(38,0))), 0) AS VARCHAR) FROM "archive_stage"."transactions__20260101T000000Z" GROUP BY "year";
+INSERT INTO "archive_meta"."run_years" SELECT '20260101T000000Z', 'transfers', "year", COUNT(*), CAST(COUNT("transferid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("transferid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("expense_transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("expense_transactionid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("income_transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("income_transactionid") AS DECIMAL(38,0))), 0) AS VARCHAR) FROM "archive_stage"."transfers__20260101T000000Z" GROUP BY "year";
+INSERT INTO "archive_meta"."run_years" SELECT '20260101T000000Z', 'tax', "year", COUNT(*), CAST(COUNT("transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("transactionid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("taxtypeid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("taxtypeid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("fee") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("fee") AS DECIMAL(38,0))), 0) AS VARCHAR) FROM "archive_stage"."tax__20260101T000000Z" GROUP BY "year";
 DROP VIEW IF EXISTS "contabyx"."spectrum_transactions";
 CREATE VIEW "contabyx"."spectrum_transactions" AS SELECT "transactionid", "clientid", "typeid", "time", "amount" FROM "contabyx"."transactions" UNION ALL SELECT "transactionid", "clientid", "typeid", "time", "amount" FROM "archive_stage"."transactions__20260101T000000Z" WITH NO SCHEMA BINDING;
 DROP VIEW IF EXISTS "contabyx"."spectrum_transfers";
@@ -48,79 +48,49 @@ CREATE VIEW "contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "f
 SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM "archive_meta"."runs" ORDER BY "run_id";
 
 -- redshift-archive.ledger.years (read)
-SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
+SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
 
 -- redshift-archive.20260101T000000Z.ledger.exports (read)
-SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, "row_count" AS row_count, "year_files" AS year_files, "checksum" AS checksum FROM "archive_meta"."run_exports" WHERE "run_id" = '20260101T000000Z';
+SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, "row_count" AS row_count, "year_files" AS year_files FROM "archive_meta"."run_exports" WHERE "run_id" = '20260101T000000Z';
 
 -- redshift-archive.20260101T000000Z.export.transactions
 UNLOAD ('SELECT "transactionid", "clientid", "typeid", "time", "amount", "year" FROM "archive_stage"."transactions__20260101T000000Z"') TO 's3://contabyx-archive-lake/contabyx-parquet/transactions/archive_run=20260101T000000Z/' IAM_ROLE 'arn:aws:iam::123456789012:role/contabyx-archive-redshift' FORMAT AS PARQUET PARTITION BY ("year") MANIFEST VERBOSE;
 
 -- redshift-archive.20260101T000000Z.export.transactions
-INSERT INTO "archive_meta"."run_exports" VALUES ('20260101T000000Z', 'transactions', 's3://contabyx-archive-lake/contabyx-parquet/transactions/archive_run=20260101T000000Z/', 3, 8821, 369, '{"2023":{"files":1,"bytes":2936},"2024":{"files":1,"bytes":2947},"2025":{"files":1,"bytes":2938}}', NULL);
+INSERT INTO "archive_meta"."run_exports" VALUES ('20260101T000000Z', 'transactions', 's3://contabyx-archive-lake/contabyx-parquet/transactions/archive_run=20260101T000000Z/', 3, 8821, 369, '{"2023":{"files":1,"bytes":2936},"2024":{"files":1,"bytes":2947},"2025":{"files":1,"bytes":2938}}');
 
 -- redshift-archive.20260101T000000Z.export.transfers
 UNLOAD ('SELECT "transferid", "expense_transactionid", "income_transactionid", "year" FROM "archive_stage"."transfers__20260101T000000Z"') TO 's3://contabyx-archive-lake/contabyx-parquet/transfers/archive_run=20260101T000000Z/' IAM_ROLE 'arn:aws:iam::123456789012:role/contabyx-archive-redshift' FORMAT AS PARQUET PARTITION BY ("year") MANIFEST VERBOSE;
 
 -- redshift-archive.20260101T000000Z.export.transfers
-INSERT INTO "archive_meta"."run_exports" VALUES ('20260101T000000Z', 'transfers', 's3://contabyx-archive-lake/contabyx-parquet/transfers/archive_run=20260101T000000Z/', 3, 3677, 184, '{"2023":{"files":1,"bytes":1208},"2024":{"files":1,"bytes":1247},"2025":{"files":1,"bytes":1222}}', NULL);
+INSERT INTO "archive_meta"."run_exports" VALUES ('20260101T000000Z', 'transfers', 's3://contabyx-archive-lake/contabyx-parquet/transfers/archive_run=20260101T000000Z/', 3, 3677, 184, '{"2023":{"files":1,"bytes":1208},"2024":{"files":1,"bytes":1247},"2025":{"files":1,"bytes":1222}}');
 
 -- redshift-archive.20260101T000000Z.export.tax
 UNLOAD ('SELECT "transactionid", "taxtypeid", "fee", "year" FROM "archive_stage"."tax__20260101T000000Z"') TO 's3://contabyx-archive-lake/contabyx-parquet/tax/archive_run=20260101T000000Z/' IAM_ROLE 'arn:aws:iam::123456789012:role/contabyx-archive-redshift' FORMAT AS PARQUET PARTITION BY ("year") MANIFEST VERBOSE;
 
 -- redshift-archive.20260101T000000Z.export.tax
-INSERT INTO "archive_meta"."run_exports" VALUES ('20260101T000000Z', 'tax', 's3://contabyx-archive-lake/contabyx-parquet/tax/archive_run=20260101T000000Z/', 3, 2713, 123, '{"2023":{"files":1,"bytes":912},"2024":{"files":1,"bytes":903},"2025":{"files":1,"bytes":898}}', NULL);
+INSERT INTO "archive_meta"."run_exports" VALUES ('20260101T000000Z', 'tax', 's3://contabyx-archive-lake/contabyx-parquet/tax/archive_run=20260101T000000Z/', 3, 2713, 123, '{"2023":{"files":1,"bytes":912},"2024":{"files":1,"bytes":903},"2025":{"files":1,"bytes":898}}');
 
 -- redshift-archive.20260101T000000Z.ledger.exports (read)
-SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, "row_count" AS row_count, "year_files" AS year_files, "checksum" AS checksum FROM "archive_meta"."run_exports" WHERE "run_id" = '20260101T000000Z';
+SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, "row_count" AS row_count, "year_files" AS year_files FROM "archive_meta"."run_exports" WHERE "run_id" = '20260101T000000Z';
 
 -- redshift-archive.20260101T000000Z.verify.transactions (read)
-SELECT "year" AS year, COUNT(*) AS row_count FROM "archive_stage"."transactions__20260101T000000Z" GROUP BY "year" ORDER BY "year";
-
--- redshift-archive.20260101T000000Z.verify.transactions (read)
-SELECT "year" AS year, COUNT(*) AS row_count FROM "ext_contabyx"."transactions" WHERE "archive_run" = '20260101T000000Z' GROUP BY "year" ORDER BY "year";
-
--- redshift-archive.20260101T000000Z.verify.transactions (read)
-SELECT COUNT(*) AS row_count, COUNT("transactionid") AS n0, COALESCE(SUM(CAST(FNV_HASH("transactionid") AS DECIMAL(38,0))), 0) AS h0, COUNT("clientid") AS n1, COALESCE(SUM(CAST(FNV_HASH("clientid") AS DECIMAL(38,0))), 0) AS h1, COUNT("typeid") AS n2, COALESCE(SUM(CAST(FNV_HASH("typeid") AS DECIMAL(38,0))), 0) AS h2, COUNT("time") AS n3, COALESCE(SUM(CAST(FNV_HASH("time") AS DECIMAL(38,0))), 0) AS h3, COUNT("amount") AS n4, COALESCE(SUM(CAST(FNV_HASH("amount") AS DECIMAL(38,0))), 0) AS h4 FROM (SELECT "transactionid", "clientid", "typeid", "time", "amount" FROM "archive_stage"."transactions__20260101T000000Z") s;
-
--- redshift-archive.20260101T000000Z.verify.transactions (read)
-SELECT COUNT(*) AS row_count, COUNT("transactionid") AS n0, COALESCE(SUM(CAST(FNV_HASH("transactionid") AS DECIMAL(38,0))), 0) AS h0, COUNT("clientid") AS n1, COALESCE(SUM(CAST(FNV_HASH("clientid") AS DECIMAL(38,0))), 0) AS h1, COUNT("typeid") AS n2, COALESCE(SUM(CAST(FNV_HASH("typeid") AS DECIMAL(38,0))), 0) AS h2, COUNT("time") AS n3, COALESCE(SUM(CAST(FNV_HASH("time") AS DECIMAL(38,0))), 0) AS h3, COUNT("amount") AS n4, COALESCE(SUM(CAST(FNV_HASH("amount") AS DECIMAL(38,0))), 0) AS h4 FROM (SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("clientid" AS INTEGER) AS "clientid", CAST("typeid" AS INTEGER) AS "typeid", CAST("time" AS TIMESTAMP) AS "time", CAST("amount" AS DOUBLE PRECISION) AS "amount" FROM "ext_contabyx"."transactions" WHERE "archive_run" = '20260101T000000Z') s;
+SELECT "year" AS year, COUNT(*) AS row_count, CAST(COUNT("transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("transactionid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("clientid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("clientid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("typeid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("typeid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("time") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("time") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("amount") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("amount") AS DECIMAL(38,0))), 0) AS VARCHAR) AS checksum FROM (SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("clientid" AS INTEGER) AS "clientid", CAST("typeid" AS INTEGER) AS "typeid", CAST("time" AS TIMESTAMP) AS "time", CAST("amount" AS DOUBLE PRECISION) AS "amount", "year" FROM "ext_contabyx"."transactions" WHERE "archive_run" = '20260101T000000Z') s GROUP BY "year" ORDER BY "year";
 
 -- redshift-archive.20260101T000000Z.verify.transfers (read)
-SELECT "year" AS year, COUNT(*) AS row_count FROM "archive_stage"."transfers__20260101T000000Z" GROUP BY "year" ORDER BY "year";
-
--- redshift-archive.20260101T000000Z.verify.transfers (read)
-SELECT "year" AS year, COUNT(*) AS row_count FROM "ext_contabyx"."transfers" WHERE "archive_run" = '20260101T000000Z' GROUP BY "year" ORDER BY "year";
-
--- redshift-archive.20260101T000000Z.verify.transfers (read)
-SELECT COUNT(*) AS row_count, COUNT("transferid") AS n0, COALESCE(SUM(CAST(FNV_HASH("transferid") AS DECIMAL(38,0))), 0) AS h0, COUNT("expense_transactionid") AS n1, COALESCE(SUM(CAST(FNV_HASH("expense_transactionid") AS DECIMAL(38,0))), 0) AS h1, COUNT("income_transactionid") AS n2, COALESCE(SUM(CAST(FNV_HASH("income_transactionid") AS DECIMAL(38,0))), 0) AS h2 FROM (SELECT "transferid", "expense_transactionid", "income_transactionid" FROM "archive_stage"."transfers__20260101T000000Z") s;
-
--- redshift-archive.20260101T000000Z.verify.transfers (read)
-SELECT COUNT(*) AS row_count, COUNT("transferid") AS n0, COALESCE(SUM(CAST(FNV_HASH("transferid") AS DECIMAL(38,0))), 0) AS h0, COUNT("expense_transactionid") AS n1, COALESCE(SUM(CAST(FNV_HASH("expense_transactionid") AS DECIMAL(38,0))), 0) AS h1, COUNT("income_transactionid") AS n2, COALESCE(SUM(CAST(FNV_HASH("income_transactionid") AS DECIMAL(38,0))), 0) AS h2 FROM (SELECT CAST("transferid" AS INTEGER) AS "transferid", CAST("expense_transactionid" AS INTEGER) AS "expense_transactionid", CAST("income_transactionid" AS INTEGER) AS "income_transactionid" FROM "ext_contabyx"."transfers" WHERE "archive_run" = '20260101T000000Z') s;
+SELECT "year" AS year, COUNT(*) AS row_count, CAST(COUNT("transferid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("transferid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("expense_transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("expense_transactionid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("income_transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("income_transactionid") AS DECIMAL(38,0))), 0) AS VARCHAR) AS checksum FROM (SELECT CAST("transferid" AS INTEGER) AS "transferid", CAST("expense_transactionid" AS INTEGER) AS "expense_transactionid", CAST("income_transactionid" AS INTEGER) AS "income_transactionid", "year" FROM "ext_contabyx"."transfers" WHERE "archive_run" = '20260101T000000Z') s GROUP BY "year" ORDER BY "year";
 
 -- redshift-archive.20260101T000000Z.verify.tax (read)
-SELECT "year" AS year, COUNT(*) AS row_count FROM "archive_stage"."tax__20260101T000000Z" GROUP BY "year" ORDER BY "year";
+SELECT "year" AS year, COUNT(*) AS row_count, CAST(COUNT("transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("transactionid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("taxtypeid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("taxtypeid") AS DECIMAL(38,0))), 0) AS VARCHAR) || '|' || CAST(COUNT("fee") AS VARCHAR) || ':' || CAST(COALESCE(SUM(CAST(FNV_HASH("fee") AS DECIMAL(38,0))), 0) AS VARCHAR) AS checksum FROM (SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", CAST("fee" AS DOUBLE PRECISION) AS "fee", "year" FROM "ext_contabyx"."tax" WHERE "archive_run" = '20260101T000000Z') s GROUP BY "year" ORDER BY "year";
 
--- redshift-archive.20260101T000000Z.verify.tax (read)
-SELECT "year" AS year, COUNT(*) AS row_count FROM "ext_contabyx"."tax" WHERE "archive_run" = '20260101T000000Z' GROUP BY "year" ORDER BY "year";
-
--- redshift-archive.20260101T000000Z.verify.tax (read)
-SELECT COUNT(*) AS row_count, COUNT("transactionid") AS n0, COALESCE(SUM(CAST(FNV_HASH("transactionid") AS DECIMAL(38,0))), 0) AS h0, COUNT("taxtypeid") AS n1, COALESCE(SUM(CAST(FNV_HASH("taxtypeid") AS DECIMAL(38,0))), 0) AS h1, COUNT("fee") AS n2, COALESCE(SUM(CAST(FNV_HASH("fee") AS DECIMAL(38,0))), 0) AS h2 FROM (SELECT "transactionid", "taxtypeid", "fee" FROM "archive_stage"."tax__20260101T000000Z") s;
-
--- redshift-archive.20260101T000000Z.verify.tax (read)
-SELECT COUNT(*) AS row_count, COUNT("transactionid") AS n0, COALESCE(SUM(CAST(FNV_HASH("transactionid") AS DECIMAL(38,0))), 0) AS h0, COUNT("taxtypeid") AS n1, COALESCE(SUM(CAST(FNV_HASH("taxtypeid") AS DECIMAL(38,0))), 0) AS h1, COUNT("fee") AS n2, COALESCE(SUM(CAST(FNV_HASH("fee") AS DECIMAL(38,0))), 0) AS h2 FROM (SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", CAST("fee" AS DOUBLE PRECISION) AS "fee" FROM "ext_contabyx"."tax" WHERE "archive_run" = '20260101T000000Z') s;
-
--- redshift-archive.20260101T000000Z.verify (one transaction)
-UPDATE "archive_meta"."run_exports" SET "checksum" = '{"row_count":"369","n0":"369","h0":"3331949355887004195725","n1":"369","h1":"1917730399661356246922","n2":"369","h2":"837911930836089431546","n3":"369","h3":"3391227998664103919746","n4":"369","h4":"3522435170769452423853"}' WHERE "run_id" = '20260101T000000Z' AND "table_name" = 'transactions';
-UPDATE "archive_meta"."run_exports" SET "checksum" = '{"row_count":"184","n0":"184","h0":"1622134770755586728126","n1":"184","h1":"1688108103663103477711","n2":"184","h2":"1629861550309075320456"}' WHERE "run_id" = '20260101T000000Z' AND "table_name" = 'transfers';
-UPDATE "archive_meta"."run_exports" SET "checksum" = '{"row_count":"123","n0":"123","h0":"1082929920860474462100","n1":"123","h1":"456753607182326401744","n2":"123","h2":"1163712990290906392944"}' WHERE "run_id" = '20260101T000000Z' AND "table_name" = 'tax';
+-- redshift-archive.20260101T000000Z.verify
 UPDATE "archive_meta"."runs" SET "state" = 'verified', "error" = NULL WHERE "run_id" = '20260101T000000Z';
 
 -- redshift-archive.ledger.runs (read)
 SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM "archive_meta"."runs" ORDER BY "run_id";
 
 -- redshift-archive.ledger.years (read)
-SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
+SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
 
 -- redshift-archive.20260101T000000Z.publish (one transaction)
 DROP VIEW IF EXISTS "contabyx"."spectrum_transactions";
@@ -138,7 +108,7 @@ UPDATE "archive_meta"."runs" SET "state" = 'published', "error" = NULL WHERE "ru
 SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM "archive_meta"."runs" ORDER BY "run_id";
 
 -- redshift-archive.ledger.years (read)
-SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
+SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
 
 -- redshift-archive.20260101T000000Z.finish.maintenance
 VACUUM DELETE ONLY "contabyx"."transactions";
@@ -159,7 +129,7 @@ VACUUM DELETE ONLY "contabyx"."tax";
 ANALYZE "contabyx"."tax";
 
 -- redshift-archive.20260101T000000Z.ledger.exports (read)
-SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, "row_count" AS row_count, "year_files" AS year_files, "checksum" AS checksum FROM "archive_meta"."run_exports" WHERE "run_id" = '20260101T000000Z';
+SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, "row_count" AS row_count, "year_files" AS year_files FROM "archive_meta"."run_exports" WHERE "run_id" = '20260101T000000Z';
 
 -- redshift-archive.20260101T000000Z.finish (one transaction)
 DROP TABLE "archive_meta"."active_run";
@@ -169,13 +139,13 @@ UPDATE "archive_meta"."runs" SET "state" = 'finished', "error" = NULL WHERE "run
 SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM "archive_meta"."runs" ORDER BY "run_id";
 
 -- redshift-archive.ledger.years (read)
-SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
+SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
 
 -- redshift-archive.ledger.runs (read)
 SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM "archive_meta"."runs" ORDER BY "run_id";
 
 -- redshift-archive.ledger.years (read)
-SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
+SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
 
 -- redshift-archive.20260101T000000Z.ledger.exports (read)
-SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, "row_count" AS row_count, "year_files" AS year_files, "checksum" AS checksum FROM "archive_meta"."run_exports" WHERE "run_id" = '20260101T000000Z';
+SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, "row_count" AS row_count, "year_files" AS year_files FROM "archive_meta"."run_exports" WHERE "run_id" = '20260101T000000Z';

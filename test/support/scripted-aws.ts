@@ -10,11 +10,11 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { tableNamed } from '../../../lambda/config/config';
-import { glueColumns, GLUE_PARTITION_KEYS } from '../../../lambda/core/glue-schema';
-import type { Row } from '../../../lambda/protocol/ports';
-import { AwsEngine, openAwsEngine } from '../../../lambda/runtime/aws-engine';
-import { CONTABYX } from '../../support/world';
+import { ArchiveConfig, tableNamed } from '../../lambda/config/config';
+import { glueColumns, GLUE_PARTITION_KEYS } from '../../lambda/core/glue-schema';
+import type { Row } from '../../lambda/protocol/ports';
+import { AwsEngine, openAwsEngine } from '../../lambda/runtime/aws-engine';
+import { CONTABYX } from './world';
 
 export const ROLE = 'arn:aws:iam::123456789012:role/contabyx-archive-redshift';
 export const BUCKET = 'contabyx-archive-lake';
@@ -41,7 +41,10 @@ export class ScriptedAws {
   /** Called when a transaction is submitted (a test's ledger can follow it). */
   afterBatch: (name: string) => void = () => undefined;
 
-  constructor(answers: (name: string, sql: string) => Row[] | undefined) {
+  constructor(
+    answers: (name: string, sql: string) => Row[] | undefined,
+    private readonly config: ArchiveConfig = CONTABYX,
+  ) {
     this.rsd.reset();
     this.s3.reset();
     this.glue.reset();
@@ -82,7 +85,7 @@ export class ScriptedAws {
     this.glue.on(GetTableCommand).callsFake(({ Name }) => ({
       Table: {
         StorageDescriptor: {
-          Columns: glueColumns(tableNamed(CONTABYX, Name)).map((c) => ({ Name: c.name, Type: c.type })),
+          Columns: glueColumns(tableNamed(this.config, Name)).map((c) => ({ Name: c.name, Type: c.type })),
         },
         PartitionKeys: GLUE_PARTITION_KEYS.map((k) => ({ Name: k.name, Type: k.type })),
       },
@@ -94,7 +97,12 @@ export class ScriptedAws {
   /** The engine on these mocks, for the contabyx sample. */
   engine(remainingMs = () => 600_000, athenaWorkgroup?: string): AwsEngine {
     return openAwsEngine(
-      { config: CONTABYX, bucket: BUCKET, iamRoleArn: ROLE, ...(athenaWorkgroup ? { athenaWorkgroup } : {}) },
+      {
+        config: this.config,
+        bucket: BUCKET,
+        iamRoleArn: ROLE,
+        ...(athenaWorkgroup ? { athenaWorkgroup } : {}),
+      },
       {
         redshiftData: new RedshiftDataClient({}),
         s3: new S3Client({}),
@@ -121,6 +129,7 @@ export function ledgerAnswers(
             table_name: t.name,
             year: '2025',
             row_count: '10',
+            checksum: t.columns.map((_, i) => `10:${i}`).join('|'),
           }))
         : [];
     }
