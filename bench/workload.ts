@@ -42,7 +42,9 @@ export function generateSql(rows: number): string {
 }
 
 /** Samples the process's resident memory while `work` runs. */
-export async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; peakRss: number }> {
+export async function withPeakRss<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; ms: number; peakRss: number }> {
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
@@ -68,7 +70,11 @@ export async function measureRun(rows: number): Promise<{
   archived: number;
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'archive-bench-'));
-  const engine = await openLocalEngine({ config: BENCH_CONFIG, warehousePath: join(dir, 'w.duckdb'), lakeRoot: join(dir, 'lake') });
+  const engine = await openLocalEngine({
+    config: BENCH_CONFIG,
+    warehousePath: join(dir, 'w.duckdb'),
+    lakeRoot: join(dir, 'lake'),
+  });
   try {
     await engine.warehouse.execute(generateSql(rows));
     await engine.warehouse.execute('CHECKPOINT');
@@ -80,7 +86,10 @@ export async function measureRun(rows: number): Promise<{
       ),
     );
     const marks: { phase: Phase; at: number }[] = [];
-    const archiver = new Archiver({ ...engine, progress: (e) => marks.push({ phase: e.phase, at: performance.now() }) });
+    const archiver = new Archiver({
+      ...engine,
+      progress: (e) => marks.push({ phase: e.phase, at: performance.now() }),
+    });
     await archiver.setup();
     const started = performance.now();
     const run = await withPeakRss(() => archiver.run({ runId: '20260101T000000Z', cutoff: CUTOFF }));

@@ -1,4 +1,4 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { RedshiftArchive, RedshiftArchiveProps } from './redshift-archive';
 
@@ -13,5 +13,20 @@ export class RedshiftArchiveStack extends Stack {
   constructor(scope: Construct, id: string, props: RedshiftArchiveStackProps) {
     super(scope, id, props);
     this.archive = new RedshiftArchive(this, 'Archive', props);
+    const outputs: Record<string, [string, string]> = {
+      LakeBucketName: [this.archive.bucket.bucketName, 'The lake bucket'],
+      RedshiftRoleArn: [
+        this.archive.redshiftRole.roleArn,
+        'Associate this role with the cluster or namespace',
+      ],
+      UnloadFunctionName: [
+        this.archive.unloadFunction.functionName,
+        'Invoke with {"action": "plan" | "run" | "status" | "abort"}',
+      ],
+      AthenaWorkgroup: [this.archive.workgroup.ref, 'Query the archive from Athena in this workgroup'],
+      AlarmTopicArn: [this.archive.alarmTopic.topicArn, 'Alarms of the archive job'],
+    };
+    for (const [id, [value, description]] of Object.entries(outputs))
+      new CfnOutput(this, id, { value, description });
   }
 }

@@ -409,6 +409,16 @@ describe('checks', () => {
     expect(acknowledged.filter(([, reason]) => reason.length < 40)).toEqual([]);
   });
 
+  test('outputs what a user needs after deploying', () => {
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
+      'AlarmTopicArn',
+      'AthenaWorkgroup',
+      'LakeBucketName',
+      'RedshiftRoleArn',
+      'UnloadFunctionName',
+    ]);
+  });
+
   test('synthesis is deterministic', () => {
     expect(templateOf().toJSON()).toEqual(templateOf().toJSON());
   });

@@ -1,0 +1,201 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildSync } from 'esbuild';
+import { configJson } from '../lambda/config/config';
+import { replayOnAws } from '../test/support/replay';
+import { CONTABYX, CONTABYX_SMALL_DATA } from '../test/support/world';
+import { measureQueries } from './query';
+import { measureRun } from './workload';
+
+/**
+ * `npm run bench`: the archival costs against the engine's own export, what a one-year query
+ * reads, the Lambda bundles, `cdk synth`, and the Data API calls of a run. Prints a table and
+ * writes bench/results.json. Not part of `npm test`.
+ */
+
+const quick = process.argv.includes('--quick');
+// the SDK's notice about Node.js versions would otherwise print in every child process
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const spread = (xs: number[], digits = 0) =>
+  `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
+const mib = (bytes: number) => bytes / 1024 ** 2;
+const rows: string[][] = [];
+const out: Record<string, unknown> = {};
+const say = (...cells: string[]) => {
+  rows.push(cells);
+  console.error(cells.join(' | '));
+};
+
+async function archival(): Promise<void> {
+  const plans = quick
+    ? [[1_000_000, 2]]
+    : [
+        [1_000_000, 5],
+        [10_000_000, 3],
+      ];
+  out.archival = [];
+  for (const [size, repeats] of plans) {
+    const runs: Awaited<ReturnType<typeof measureRun>>[] = [];
+    for (let i = 0; i < repeats; i++) runs.push(await measureRun(size));
+    const ratios = runs.map((r) => r.runMs / r.copyMs);
+    const phases = Object.fromEntries(
+      Object.keys(runs[0].phases).map((p) => [
+        p,
+        Math.round(median(runs.map((r) => r.phases[p as keyof typeof r.phases] ?? 0))),
+      ]),
+    );
+    const figures = {
+      rows: size,
+      repeats,
+      copyMs: Math.round(median(runs.map((r) => r.copyMs))),
+      runMs: Math.round(median(runs.map((r) => r.runMs))),
+      ratio: Number(median(ratios).toFixed(2)),
+      ratioSpread: spread(ratios, 2),
+      rowsPerSecond: Math.round(size / (median(runs.map((r) => r.runMs)) / 1000)),
+      peakRssMiB: Math.round(mib(Math.max(...runs.map((r) => r.runPeakRss)))),
+      copyPeakRssMiB: Math.round(mib(Math.max(...runs.map((r) => r.copyPeakRss)))),
+      phasesMs: phases,
+    };
+    (out.archival as unknown[]).push(figures);
+    say(
+      `archival run of ${size.toLocaleString('en-US')} rows (median of ${repeats})`,
+      `${figures.runMs} ms vs bare COPY ${figures.copyMs} ms: ${figures.ratio}x (range ${figures.ratioSpread}); ` +
+        `${figures.rowsPerSecond.toLocaleString('en-US')} rows/s; peak RSS ${figures.peakRssMiB} MiB (COPY ${figures.copyPeakRssMiB}); ` +
+        `phases ${Object.entries(phases)
+          .map(([p, ms]) => `${p} ${ms}`)
+          .join(', ')} ms`,
+    );
+  }
+}
+
+async function queries(): Promise<void> {
+  const q = await measureQueries(quick ? 500_000 : 2_000_000);
+  out.query = q;
+  say(
+    `one-year query, ${q.rows.toLocaleString('en-US')} rows of ${q.year}`,
+    `archive (year = ${q.year}) reads ${(q.archiveBytesRead / q.partitionBytes).toFixed(2)}x its partition ` +
+      `(${mib(q.archiveBytesRead).toFixed(1)} MiB); union view (filter on time) ${mib(q.viewBytesRead).toFixed(1)} MiB; ` +
+      `unpartitioned Parquet ${mib(q.unpartitionedBytesRead).toFixed(1)} MiB (${(q.unpartitionedBytesRead / q.archiveBytesRead).toFixed(1)}x); ` +
+      `CSV ${mib(q.csvBytesRead).toFixed(1)} MiB (${(q.csvBytesRead / q.archiveBytesRead).toFixed(1)}x); ` +
+      `Parquet/CSV size ${(q.unpartitionedParquetBytes / q.csvBytes).toFixed(2)}`,
+  );
+}
+
+function bundles(): void {
+  const dir = resolve('bench', '.bundles');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  out.bundles = [];
+  for (const name of ['unload', 'schema-and-views']) {
+    const file = join(dir, `${name}.js`);
+    // the options of the stack's NodejsFunction bundling
+    buildSync({
+      entryPoints: [resolve('lambda', 'handlers', `${name}.ts`)],
+      outfile: file,
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      external: ['@aws-sdk/*'],
+      define: { 'process.env.ARCHIVE_CONFIG': JSON.stringify(configJson(CONTABYX)) },
+      logLevel: 'silent',
+    });
+    const times = Array.from({ length: quick ? 3 : 7 }, () =>
+      Number(
+        execFileSync(process.execPath, [
+          '-e',
+          `const t = process.hrtime.bigint(); require(${JSON.stringify(file)}); console.log(Number(process.hrtime.bigint() - t) / 1e6)`,
+        ]).toString(),
+      ),
+    );
+    const figures = {
+      handler: name,
+      bytes: statSync(file).size,
+      importMs: Number(median(times).toFixed(1)),
+      runs: times.length,
+      spread: spread(times, 1),
+    };
+    (out.bundles as unknown[]).push(figures);
+    say(
+      `Lambda bundle ${name}`,
+      `${(figures.bytes / 1024).toFixed(0)} KiB minified; cold import ${figures.importMs} ms (median of ${times.length}, ${figures.spread})`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function synth(): void {
+  const times: number[] = [];
+  for (let i = 0; i < (quick ? 1 : 3); i++) {
+    const outdir = mkdtempSync(join(tmpdir(), 'synth-'));
+    const started = performance.now();
+    execFileSync(resolve('node_modules', '.bin', 'cdk'), ['synth', '--quiet', '-o', outdir], {
+      stdio: 'pipe',
+    });
+    times.push(performance.now() - started);
+    rmSync(outdir, { recursive: true, force: true });
+  }
+  out.synth = { ms: Math.round(median(times)), runs: times.length, spread: spread(times) };
+  say(
+    'cdk synth (offline, bundling, cdk-nag)',
+    `${(median(times) / 1000).toFixed(1)} s (median of ${times.length}, ${spread(
+      times.map((t) => t / 1000),
+      1,
+    )} s)`,
+  );
+}
+
+async function dataApiCalls(): Promise<void> {
+  const tenTimes = CONTABYX_SMALL_DATA.replace('range(1, 400) r(i)', 'range(1, 4000) r(i)')
+    .replace('to_seconds(i * 86400 * 3 + i)', 'to_seconds((i % 400) * 86400 * 3 + i)')
+    .replace('range(1, 200) r(i)', 'range(1, 2000) r(i)')
+    .replace('range(1, 400, 3) r(i)', 'range(1, 4000, 3) r(i)');
+  const cases: [string, typeof CONTABYX, string][] = [
+    ['contabyx, 3 tables, 3 years', CONTABYX, CONTABYX_SMALL_DATA],
+    ['contabyx, 10x the rows', CONTABYX, tenTimes],
+    ['2 tables', { ...CONTABYX, tables: CONTABYX.tables.slice(0, 2) }, CONTABYX_SMALL_DATA],
+  ];
+  out.dataApi = [];
+  for (const [label, config, data] of cases) {
+    const replay = await replayOnAws(config, data, '2026-01-01T00:00:00Z');
+    const total = Object.values(replay.dataApiCalls).reduce((a, b) => a + b, 0);
+    (out.dataApi as unknown[]).push({ label, rows: replay.local.rows, calls: replay.dataApiCalls, total });
+    say(
+      `Data API calls of a run (no status polls): ${label}`,
+      `${total} (${Object.entries(replay.dataApiCalls)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}) for ${replay.local.rows.toLocaleString('en-US')} rows`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  out.machine = {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    date: new Date().toISOString().slice(0, 10),
+  };
+  await archival();
+  await queries();
+  bundles();
+  synth();
+  await dataApiCalls();
+  out.totalSeconds = Math.round((performance.now() - started) / 1000);
+  const widths = [Math.max(...rows.map((r) => r[0].length))];
+  console.log(`\nredshift-archive benchmark (${JSON.stringify(out.machine)}), ${out.totalSeconds} s\n`);
+  for (const [what, figures] of rows) console.log(`${what.padEnd(widths[0])}  ${figures}`);
+  if (!quick) writeFileSync(resolve('bench', 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
