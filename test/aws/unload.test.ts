@@ -1,5 +1,5 @@
 import { ListStatementsCommand } from '@aws-sdk/client-redshift-data';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { InputError, RunFailedError } from '../../lambda/core/errors';
 import { handleUnload, outcomeMetrics, parseUnloadEvent } from '../../lambda/runtime/unload';
 import { ledgerAnswers, ScriptedAws } from '../support/scripted-aws';
@@ -128,6 +128,23 @@ describe('an invocation', () => {
       '20260101T000000Z.publish',
       '20260101T000000Z.finish',
     ]);
+  });
+
+  test('an event that arrives out of order resumes from the ledger, and sends no earlier phase again', async () => {
+    let state = 'published';
+    const aws = new ScriptedAws((name, sql) =>
+      ledgerAnswers(state, (n) => (n.endsWith('ledger.exports') ? [] : undefined))(name, sql),
+    );
+    aws.afterBatch = (name) => {
+      if (name.endsWith('.finish')) state = 'finished';
+    };
+    aws.s3.on(PutObjectCommand).resolves({});
+    // the stage transaction's event comes after the run was already published
+    const stale = event('FINISHED', 'redshift-archive.20260101T000000Z.stage');
+    const outcome = await handleUnload(parseUnloadEvent(stale), aws.engine(), NOW);
+    expect(outcome.outcome).toBe('run');
+    expect(aws.sent.filter((s) => s.batch).map((s) => s.name)).toEqual(['20260101T000000Z.finish']);
+    expect(aws.sent.some((s) => /\.(stage|export|verify|publish)/.test(s.name))).toBe(false);
   });
 
   test("a FAILED statement marks the run failed with Redshift's reason and fails the invocation", async () => {
