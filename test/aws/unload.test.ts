@@ -144,7 +144,9 @@ describe('an invocation', () => {
     const outcome = await handleUnload(parseUnloadEvent(stale), aws.engine(), NOW);
     expect(outcome.outcome).toBe('run');
     expect(aws.sent.filter((s) => s.batch).map((s) => s.name)).toEqual(['20260101T000000Z.finish']);
-    expect(aws.sent.some((s) => /\.(stage|export|verify|publish)/.test(s.name))).toBe(false);
+    expect(aws.sent.some((s) => /^20260101T000000Z\.(stage|export|verify|publish)(\.|$)/.test(s.name))).toBe(
+      false,
+    );
   });
 
   test("a FAILED statement marks the run failed with Redshift's reason and fails the invocation", async () => {
