@@ -77,11 +77,24 @@ export class LocalCatalog implements Catalog {
     const name = config.name.toLowerCase();
     const columns = glueColumns(config);
     const existing = catalog.tables[name];
-    if (JSON.stringify(existing?.columns) !== JSON.stringify(columns)) {
-      catalog.tables[name] = { columns, partitions: existing?.partitions ?? [] };
-      await this.write(catalog);
+    if (
+      JSON.stringify(existing?.columns) === JSON.stringify(columns) &&
+      (await this.externalTableExists(name))
+    ) {
+      // Like Glue's GetTable: a check that writes nothing, so that sessions can check at once.
+      return;
     }
+    catalog.tables[name] = { columns, partitions: existing?.partitions ?? [] };
+    await this.write(catalog);
     await this.defineExternalTable(name, catalog.tables[name]);
+  }
+
+  private async externalTableExists(name: string): Promise<boolean> {
+    const found = await this.warehouse.query(
+      `SELECT 1 AS found FROM duckdb_views() WHERE schema_name = ${duckdbDialect.literal(this.config.catalog.externalSchema)} ` +
+        `AND view_name = ${duckdbDialect.literal(name)}`,
+    );
+    return found.length > 0;
   }
 
   async addPartitions(table: string, partitions: readonly Partition[]): Promise<void> {
