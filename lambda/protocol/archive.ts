@@ -326,13 +326,7 @@ export class Archiver {
             reportLocation = await this.finish(run, ledger, warnings);
             break;
           default: {
-            const report = await this.report(
-              await readLedger(this.deps.warehouse, this.sql),
-              run,
-              'finished',
-              resumed,
-              warnings,
-            );
+            const report = await this.report(ledger, run, 'finished', resumed, warnings);
             return { ...report, ...(reportLocation ? { reportLocation } : {}) };
           }
         }

@@ -141,11 +141,5 @@ SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS s
 -- redshift-archive.ledger.years (read)
 SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
 
--- redshift-archive.ledger.runs (read)
-SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM "archive_meta"."runs" ORDER BY "run_id";
-
--- redshift-archive.ledger.years (read)
-SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM "archive_meta"."run_years" ORDER BY "run_id", "table_name", "year";
-
 -- redshift-archive.20260101T000000Z.ledger.exports (read)
 SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, "row_count" AS row_count, "year_files" AS year_files FROM "archive_meta"."run_exports" WHERE "run_id" = '20260101T000000Z';
