@@ -370,12 +370,19 @@ export class Archiver {
       if (done.has(table.name.toLowerCase())) continue;
       const step = `${run.runId}.export.${table.name}`;
       const location = lake.runLocation(table.name, run.runId);
-      // A retry starts from an empty prefix that belongs to this run alone.
-      await lake.clearRunLocation(location);
-      for (const statement of this.sql.unloadStatements(table, run.runId, location)) {
-        await warehouse.execute(statement, step);
+      // An export that completed after an earlier invocation stopped waiting for it left its
+      // manifest: it is recorded, not redone (nothing of this run is running now, and verify
+      // reads it all back). Otherwise a retry starts from an empty prefix of this run alone.
+      let manifest = await lake.readManifest(location);
+      if (!manifest) {
+        await lake.clearRunLocation(location);
+        for (const statement of this.sql.unloadStatements(table, run.runId, location)) {
+          await warehouse.execute(statement, step);
+        }
+        manifest = await lake.readManifest(location);
       }
-      const manifest = await lake.readManifest(location);
+      if (!manifest)
+        throw new VerificationError(`${table.name}: the export wrote no manifest under ${location}`);
       checkManifestLocations(manifest, location);
       const totals = { files: manifest.entries.length, bytes: sumOf(manifest, 'bytes'), rows: manifest.rows };
       await warehouse.execute(
@@ -453,8 +460,10 @@ export class Archiver {
         });
       } catch (error) {
         // The next attempt exports this table again instead of trusting files that did not match.
-        if (!(error instanceof StillRunningError))
+        if (!(error instanceof StillRunningError)) {
+          await this.deps.lake.clearRunLocation(this.deps.lake.runLocation(table.name, run.runId));
           await warehouse.execute(this.sql.forgetExport(run.runId, table), step);
+        }
         throw error;
       }
     }

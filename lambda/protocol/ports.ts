@@ -48,8 +48,11 @@ export interface Lake {
    * location that is not a run location of this lake.
    */
   clearRunLocation(location: string): Promise<void>;
-  /** Reads the manifest that an export wrote under `location`. */
-  readManifest(location: string): Promise<Manifest>;
+  /**
+   * Reads the manifest that an export wrote under `location`; undefined when there is none (the
+   * export did not run, or did not complete: UNLOAD writes its manifest after the files).
+   */
+  readManifest(location: string): Promise<Manifest | undefined>;
   /** Writes a run's JSON report under a prefix that no table reads; returns its location. */
   writeReport(runId: string, report: unknown): Promise<string>;
 }

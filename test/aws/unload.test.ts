@@ -149,6 +149,37 @@ describe('an invocation', () => {
     );
   });
 
+  test('an export whose UNLOAD finished after an earlier invocation stopped waiting is recorded, not sent again', async () => {
+    const aws = new ScriptedAws(
+      ledgerAnswers('staged', (name) => (name.endsWith('ledger.exports') ? [] : undefined)),
+    );
+    aws.s3.on(GetObjectCommand).callsFake(async ({ Key }) => {
+      const location = `s3://contabyx-archive-lake/${String(Key).replace(/manifest$/, '')}`;
+      const manifest = {
+        entries: [
+          {
+            url: `${location}year=2025/0000_part_00.parquet`,
+            meta: { content_length: 99, record_count: 10 },
+          },
+        ],
+        meta: { record_count: 10 },
+      };
+      return { Body: { transformToString: async () => JSON.stringify(manifest) } as never };
+    });
+    aws.s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+    // the completion event of the last UNLOAD resumes the run (verification then fails: this script has no read-back)
+    const unloadDone = event('FINISHED', 'redshift-archive.20260101T000000Z.export.tax');
+    await expect(handleUnload(parseUnloadEvent(unloadDone), aws.engine(), NOW)).rejects.toThrow(
+      /failed in phase verify/,
+    );
+    expect(aws.sent.filter((s) => s.sql[0].startsWith('UNLOAD'))).toEqual([]);
+    expect(
+      aws.sent.filter((s) => s.sql[0].startsWith('INSERT INTO "archive_meta"."run_exports"')),
+    ).toHaveLength(3);
+    // the only listing is the failed verification clearing the files it did not trust
+    expect(aws.s3.commandCalls(ListObjectsV2Command)).toHaveLength(1);
+  });
+
   test("a FAILED statement marks the run failed with Redshift's reason and fails the invocation", async () => {
     const aws = new ScriptedAws(ledgerAnswers('staged'));
     const run = handleUnload(

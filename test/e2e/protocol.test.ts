@@ -306,10 +306,31 @@ describe('verification and abort', () => {
     const [run] = await world.ledgerRuns();
     expect(run.state).toBe('staged');
     expect(run.error).toMatch(/failed in phase verify/);
+    // and the files that did not match are gone, so the next attempt cannot reuse them
+    expect([...world.lakeFiles().keys()].filter((p) => p.includes('/tax/'))).toEqual([]);
     await invariants.check('after a failed verification');
     // and the next invocation exports that table again and finishes
     const report = await (await world.archiver()).run(target());
     expect([report.outcome, report.resumed]).toEqual(['finished', true]);
+    await invariants.check('after the resumed run');
+  });
+
+  test('an export that completed unrecorded is recorded from its manifest, not done again', async () => {
+    // given a run whose process died after tax's export wrote its manifest, before recording it
+    const invariants = await Invariants.capture(world, CUTOFF);
+    const manifestWritten = 'execute 20260101T000000Z.export.tax: COPY (SELECT file_name AS url, file_size';
+    await crashAfter(manifestWritten);
+    const files = world.lakeFiles();
+    // when the next invocation resumes it
+    const resumed = new Faults();
+    await (await world.archiver(resumed.wrap)).run(target());
+    // then tax is not exported again: its files are the ones written before the crash
+    expect(resumed.calls.filter((c) => c.startsWith('execute 20260101T000000Z.export.tax: COPY'))).toEqual(
+      [],
+    );
+    const taxFiles = [...files].filter(([path]) => path.includes('/tax/') && path.endsWith('.parquet'));
+    expect(taxFiles.length).toBeGreaterThan(0);
+    for (const [path, hash] of taxFiles) expect(world.lakeFiles().get(path)).toBe(hash);
     await invariants.check('after the resumed run');
   });
 

@@ -84,7 +84,11 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
     ).run(target);
     const toS3 = (text: string) => text.split(`${world.lakeRoot}/`).join(`s3://${BUCKET}/`);
     const pairs = queryPairs(config, target);
+    // a manifest exists in the mocked bucket once the UNLOAD that writes it was sent
+    const unloaded = new Set<string>();
     const aws = new ScriptedAws((_name, sql) => {
+      const target = /^UNLOAD \(.*\) TO '([^']+)'/s.exec(sql)?.[1];
+      if (target) unloaded.add(`${target}manifest`);
       const duck = pairs.get(sql);
       if (!duck) return undefined;
       const rows = answers.get(duck)?.shift();
@@ -94,10 +98,13 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
     aws.s3.on(ListObjectsV2Command).resolves({ Contents: [] });
     aws.s3.on(PutObjectCommand).resolves({});
     aws.s3.on(GetObjectCommand).callsFake(async ({ Key }) => {
+      if (!unloaded.has(`s3://${BUCKET}/${String(Key)}`)) {
+        throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
+      }
       const localLake = new LocalLake(world.lakeRoot, config.lake.prefix, config.lake.reportsPrefix);
-      const manifest = await localLake.readManifest(
+      const manifest = (await localLake.readManifest(
         `${world.lakeRoot}/${String(Key).replace(/manifest$/, '')}`,
-      );
+      )) as NonNullable<Awaited<ReturnType<LocalLake['readManifest']>>>;
       const body = {
         entries: manifest.entries.map((e) => ({
           url: toS3(e.url),

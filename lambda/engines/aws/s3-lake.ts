@@ -88,9 +88,15 @@ export class S3Lake implements Lake {
     } while (token);
   }
 
-  async readManifest(location: string): Promise<Manifest> {
+  async readManifest(location: string): Promise<Manifest | undefined> {
     const key = `${this.keyOf(location)}manifest`;
-    const object = await this.send((c) => c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+    let object;
+    try {
+      object = await this.send((c) => c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
     const manifest = JSON.parse((await object.Body?.transformToString()) ?? '{}') as RedshiftManifest;
     const entries = (manifest.entries ?? []).map((e) => ({
       url: e.url ?? '',

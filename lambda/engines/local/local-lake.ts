@@ -58,9 +58,15 @@ export class LocalLake implements Lake {
     await mkdir(location, { recursive: true });
   }
 
-  async readManifest(location: string): Promise<Manifest> {
+  async readManifest(location: string): Promise<Manifest | undefined> {
     this.checkRunLocation(location);
-    const text = await readFile(location + MANIFEST_NAME, 'utf8');
+    let text: string;
+    try {
+      text = await readFile(location + MANIFEST_NAME, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
     const entries: ManifestEntry[] = text
       .split('\n')
       .filter((line) => line.trim() !== '')
