@@ -160,8 +160,10 @@ export class ArchiveSql {
 
   /**
    * The stage transaction. Creating the `active_run` table first is the lock: a second run's
-   * transaction fails on it, whatever the engine's isolation level. Copies and deletes read
-   * the same snapshot, so what is staged is exactly what is deleted.
+   * transaction fails on it, whatever the engine's isolation level. Every statement reads the
+   * same snapshot, so what is copied, what is checksummed and what is deleted are the same rows;
+   * the checksums are taken from the source rows (before the deletes), so verification compares
+   * the archive with the rows as they were in the hot tables.
    */
   stageTransaction(runId: string, cutoff: CalendarDate, published: (t: TableConfig) => string[]): string[] {
     const tables = this.tables;
@@ -173,13 +175,13 @@ export class ArchiveSql {
       ...tables.map(
         (t) => `CREATE TABLE ${this.stageTable(t, runId)} AS ${this.movingRows(t, cutoff, fromStage)}`,
       ),
-      ...[...tables].reverse().map((t) => this.deleteMoved(t, cutoff, runId)),
-      `INSERT INTO ${this.ledgerTable('runs')} VALUES (${run}, DATE '${cutoff}', 'staged', NULL)`,
       ...tables.map(
         (t) =>
           `INSERT INTO ${this.ledgerTable('run_years')} SELECT ${run}, ${this.dialect.literal(t.name)}, ${YEAR}, COUNT(*), ` +
-          `${this.checksumText(t)} FROM ${this.stageTable(t, runId)} GROUP BY ${YEAR}`,
+          `${this.checksumText(t)} FROM (${this.movingRows(t, cutoff, fromStage)}) m GROUP BY ${YEAR}`,
       ),
+      ...[...tables].reverse().map((t) => this.deleteMoved(t, cutoff, runId)),
+      `INSERT INTO ${this.ledgerTable('runs')} VALUES (${run}, DATE '${cutoff}', 'staged', NULL)`,
       ...tables.flatMap((t) => this.viewStatements(t, { stageRunId: runId, publishedRuns: published(t) })),
     ];
   }

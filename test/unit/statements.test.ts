@@ -11,9 +11,9 @@ const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 const t = (name: string) => tableNamed(config, name);
 
 describe('the statements of a run (DuckDB dialect)', () => {
-  test('stages parents first, deletes children first, records the run and redefines the views, in one transaction', () => {
+  test('stages parents first, checksums the moved rows, deletes children first, records the run and redefines the views, in one transaction', () => {
     const statements = sql.stageTransaction(RUN, CUTOFF, () => []);
-    expect(statements.slice(0, 9)).toEqual([
+    expect(statements.slice(0, 5)).toEqual([
       'CREATE TABLE "archive_meta"."active_run" ("run_id" VARCHAR(16) NOT NULL)',
       `INSERT INTO "archive_meta"."active_run" VALUES ('${RUN}')`,
       `CREATE TABLE "archive_stage"."transactions__${RUN}" AS SELECT "transactionid", "clientid", "typeid", "time", "amount", ` +
@@ -24,6 +24,17 @@ describe('the statements of a run (DuckDB dialect)', () => {
       `CREATE TABLE "archive_stage"."tax__${RUN}" AS SELECT c."transactionid", c."taxtypeid", c."fee", p."year" FROM "contabyx"."tax" c ` +
         `JOIN (SELECT "transactionid", MIN("year") AS "year" FROM "archive_stage"."transactions__${RUN}" GROUP BY "transactionid") p ` +
         `ON c."transactionid" = p."transactionid"`,
+    ]);
+    // the checksums read the same rows as the copy, from the hot table, before it is deleted from
+    expect(statements[7]).toBe(
+      `INSERT INTO "archive_meta"."run_years" SELECT '${RUN}', 'tax', "year", COUNT(*), ` +
+        `CAST(COUNT("transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(hash("transactionid")), 0) AS VARCHAR) || '|' || ` +
+        `CAST(COUNT("taxtypeid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(hash("taxtypeid")), 0) AS VARCHAR) || '|' || ` +
+        `CAST(COUNT("fee") AS VARCHAR) || ':' || CAST(COALESCE(SUM(hash("fee")), 0) AS VARCHAR) FROM (SELECT c."transactionid", ` +
+        `c."taxtypeid", c."fee", p."year" FROM "contabyx"."tax" c JOIN (SELECT "transactionid", MIN("year") AS "year" FROM ` +
+        `"archive_stage"."transactions__${RUN}" GROUP BY "transactionid") p ON c."transactionid" = p."transactionid") m GROUP BY "year"`,
+    );
+    expect(statements.slice(8, 12)).toEqual([
       `DELETE FROM "contabyx"."tax" WHERE "transactionid" IN (SELECT "transactionid" FROM "archive_stage"."transactions__${RUN}")`,
       `DELETE FROM "contabyx"."transfers" WHERE "expense_transactionid" IN (SELECT "transactionid" FROM "archive_stage"."transactions__${RUN}")`,
       `DELETE FROM "contabyx"."transactions" WHERE "time" < TIMESTAMP '2026-01-01 00:00:00'`,
