@@ -166,17 +166,18 @@ describe('the Data API warehouse', () => {
   });
 
   test('reads every page of a result, each value as text, labels in lower case', async () => {
+    const COLUMNS = [
+      { label: 'RUN_ID' },
+      { label: 'row_count' },
+      { label: 'h0' },
+      { label: 'error' },
+      { label: 'ok' },
+    ];
     rsd.on(DescribeStatementCommand).resolves({ Status: 'FINISHED', HasResultSet: true });
     rsd
       .on(GetStatementResultCommand)
       .resolvesOnce({
-        ColumnMetadata: [
-          { label: 'RUN_ID' },
-          { label: 'row_count' },
-          { label: 'h0' },
-          { label: 'error' },
-          { label: 'ok' },
-        ],
+        ColumnMetadata: COLUMNS,
         Records: [
           [
             { stringValue: 'r1' },
@@ -189,13 +190,7 @@ describe('the Data API warehouse', () => {
         NextToken: 'page-2',
       })
       .resolvesOnce({
-        ColumnMetadata: [
-          { label: 'RUN_ID' },
-          { label: 'row_count' },
-          { label: 'h0' },
-          { label: 'error' },
-          { label: 'ok' },
-        ],
+        ColumnMetadata: COLUMNS,
         Records: [
           [
             { stringValue: 'r2' },

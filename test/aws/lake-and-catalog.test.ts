@@ -139,6 +139,19 @@ describe('the Glue catalog', () => {
     location: `${RUN}year=${year}/`,
   });
 
+  /** Glue answers that partition 2024 of the run exists already, at `location`. */
+  const partition2024ExistsAt = (location: string) => {
+    glue.on(BatchCreatePartitionCommand).resolves({
+      Errors: [
+        {
+          PartitionValues: ['2024', '20260101T000000Z'],
+          ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'exists' },
+        },
+      ],
+    });
+    glue.on(GetPartitionCommand).resolves({ Partition: { StorageDescriptor: { Location: location } } });
+  };
+
   test('registers partitions with explicit locations, at most 100 per call', async () => {
     glue.on(BatchCreatePartitionCommand).resolves({ Errors: [] });
     const years = Array.from({ length: 150 }, (_, i) => partition(1900 + i));
@@ -163,32 +176,12 @@ describe('the Glue catalog', () => {
   });
 
   test('accepts a partition that already exists at the same location', async () => {
-    glue.on(BatchCreatePartitionCommand).resolves({
-      Errors: [
-        {
-          PartitionValues: ['2024', '20260101T000000Z'],
-          ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'exists' },
-        },
-      ],
-    });
-    glue
-      .on(GetPartitionCommand)
-      .resolves({ Partition: { StorageDescriptor: { Location: `${RUN}year=2024/` } } });
+    partition2024ExistsAt(`${RUN}year=2024/`);
     await expect(catalog().addPartitions('tax', [partition(2024)])).resolves.toBeUndefined();
   });
 
   test('fails for a partition that exists at another location', async () => {
-    glue.on(BatchCreatePartitionCommand).resolves({
-      Errors: [
-        {
-          PartitionValues: ['2024', '20260101T000000Z'],
-          ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'exists' },
-        },
-      ],
-    });
-    glue
-      .on(GetPartitionCommand)
-      .resolves({ Partition: { StorageDescriptor: { Location: 's3://elsewhere/tax/' } } });
+    partition2024ExistsAt('s3://elsewhere/tax/');
     await expect(catalog().addPartitions('tax', [partition(2024)])).rejects.toThrow(
       `catalog: partition year=2024/archive_run=20260101T000000Z of tax exists at s3://elsewhere/tax/, not ${RUN}year=2024/`,
     );

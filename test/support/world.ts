@@ -34,6 +34,15 @@ INSERT INTO contabyx.tax SELECT i, i % 4, i * 0.5 FROM range(1, 400, 3) r(i);
 INSERT INTO contabyx.tax VALUES (1005, 1, 0.25), (1001, 1, 0.5), (1002, 1, 0.75), (888888, 1, 1.0);
 `;
 
+/** The same data set with ten times the rows over the same years (for "grows with rows" checks). */
+export const CONTABYX_TEN_TIMES_DATA = CONTABYX_SMALL_DATA.replace(
+  'range(1, 400) r(i)',
+  'range(1, 4000) r(i)',
+)
+  .replace('to_seconds(i * 86400 * 3 + i)', 'to_seconds((i % 400) * 86400 * 3 + i)')
+  .replace('range(1, 200) r(i)', 'range(1, 2000) r(i)')
+  .replace('range(1, 400, 3) r(i)', 'range(1, 4000, 3) r(i)');
+
 /** One embedded warehouse and lake in a temporary folder, and sessions on it. */
 export class World {
   readonly dir: string;

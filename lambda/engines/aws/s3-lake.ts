@@ -5,11 +5,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { PARTITION_KEYS } from '../../config/config';
 import { isRunId } from '../../core/cutoff';
 import { InputError, RunFailedError, show } from '../../core/errors';
 import type { Lake, Manifest } from '../../protocol/ports';
-import { isIdentifier } from '../../sql/identifiers';
+import { isRunPrefix, runPrefix } from '../../core/lake-layout';
 import { Sleep, sleep as realSleep, withRetry } from './retry';
 
 /** The manifest UNLOAD writes beside the files: `<prefix>manifest`. */
@@ -40,30 +39,17 @@ export class S3Lake implements Lake {
   }
 
   runLocation(table: string, runId: string): string {
-    if (!isIdentifier(table) || !isRunId(runId)) {
-      throw new InputError(`no run location for table ${show(table)} and run ${show(runId)}`);
-    }
-    return `s3://${this.bucket}/${this.runKey(table.toLowerCase(), runId)}`;
-  }
-
-  private runKey(table: string, runId: string): string {
-    return `${this.prefix}/${table}/${PARTITION_KEYS.run}=${runId}/`;
+    return `s3://${this.bucket}/${runPrefix(this.prefix, table, runId)}`;
   }
 
   /** The key prefix of a run location of this lake, or an error. */
   private keyOf(location: string): string {
-    const head = `s3://${this.bucket}/${this.prefix}/`;
-    const [table, run, rest] = location.startsWith(head) ? location.slice(head.length).split('/') : [];
-    const runId = run?.slice(PARTITION_KEYS.run.length + 1);
-    if (
-      table === undefined ||
-      runId === undefined ||
-      rest !== '' ||
-      this.runLocation(table, runId) !== location
-    ) {
+    const root = `s3://${this.bucket}/`;
+    const key = location.slice(root.length);
+    if (!location.startsWith(root) || !isRunPrefix(this.prefix, key)) {
       throw new InputError(`refusing ${show(location)}: not a run location of this lake`);
     }
-    return this.runKey(table, runId);
+    return key;
   }
 
   async clearRunLocation(location: string): Promise<void> {

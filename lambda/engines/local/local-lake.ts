@@ -1,11 +1,10 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { PARTITION_KEYS } from '../../config/config';
 import { isRunId } from '../../core/cutoff';
 import { InputError, show } from '../../core/errors';
 import type { Lake, Manifest, ManifestEntry } from '../../protocol/ports';
 import { MANIFEST_NAME } from '../../sql/duckdb-dialect';
-import { isIdentifier } from '../../sql/identifiers';
+import { isRunPrefix, runPrefix } from '../../core/lake-layout';
 
 let writes = 0;
 
@@ -34,22 +33,17 @@ export class LocalLake implements Lake {
   }
 
   runLocation(table: string, runId: string): string {
-    if (!isIdentifier(table) || !isRunId(runId)) {
-      throw new InputError(`no run location for table ${show(table)} and run ${show(runId)}`);
-    }
-    return [this.root, this.prefix, table.toLowerCase(), `${PARTITION_KEYS.run}=${runId}`, ''].join(sep);
+    return `${this.root}${sep}${runPrefix(this.prefix, table, runId).split('/').join(sep)}`;
   }
 
   private checkRunLocation(location: string): void {
-    const parts = location.slice(this.root.length + 1).split(sep);
-    const [table, run, ...rest] = parts.slice(this.prefix.split('/').length);
-    const ok =
-      location.startsWith(this.root + sep) &&
-      table !== undefined &&
-      run?.startsWith(`${PARTITION_KEYS.run}=`) &&
-      rest.length === 1 &&
-      this.runLocation(table, run.slice(PARTITION_KEYS.run.length + 1)) === location;
-    if (!ok) throw new InputError(`refusing to clear ${show(location)}: not a run location of this lake`);
+    const key = location
+      .slice(this.root.length + 1)
+      .split(sep)
+      .join('/');
+    if (!location.startsWith(this.root + sep) || !isRunPrefix(this.prefix, key)) {
+      throw new InputError(`refusing to clear ${show(location)}: not a run location of this lake`);
+    }
   }
 
   async clearRunLocation(location: string): Promise<void> {
