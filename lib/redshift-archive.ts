@@ -26,8 +26,8 @@ import {
 import { Construct } from 'constructs';
 import { ArchiveConfig, configJson } from '../lambda/config/config';
 import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE } from '../lambda/core/glue-schema';
-import { STATEMENT_PREFIX } from '../lambda/engines/aws/data-api-warehouse';
 import { acknowledgeRule, acknowledgeWildcards } from './nag-acknowledgments';
+import { statementPrefix } from './statement-prefix';
 import { yearlySchedule } from './yearly-schedule';
 
 /** Where Athena writes query results in the lake bucket; no archive table reads it. */
@@ -184,6 +184,8 @@ export class RedshiftArchive extends Construct {
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const key = props.encryptionKey;
+    // Both functions that send Data API statements name them with it, and the rule matches it.
+    const namePrefix = statementPrefix(stack.stackName);
 
     this.bucket = props.bucket ?? this.createBucket(props, removalPolicy);
     const lakeArn = (prefix: string) => this.bucket.arnForObjects(`${prefix}/*`);
@@ -304,6 +306,7 @@ export class RedshiftArchive extends Construct {
       LAKE_BUCKET: this.bucket.bucketName,
       REDSHIFT_ROLE_ARN: this.redshiftRole.roleArn,
       ATHENA_WORKGROUP: workgroupName,
+      ARCHIVE_STATEMENT_PREFIX: namePrefix,
       ...(key ? { KMS_KEY_ID: key.keyArn } : {}),
     };
     this.unloadFunction = this.handler('Unload', 'unload.ts', 'handler', config, {
@@ -375,7 +378,7 @@ export class RedshiftArchive extends Construct {
       eventPattern: {
         source: ['aws.redshift-data'],
         detailType: ['Redshift Data Statement Status Change'],
-        detail: { statementName: [{ prefix: STATEMENT_PREFIX }] },
+        detail: { statementName: [{ prefix: namePrefix }] },
       },
       targets: [invoke()],
     });
@@ -392,6 +395,7 @@ export class RedshiftArchive extends Construct {
     });
     const isComplete = this.handler('SchemaIsComplete', 'schema-and-views.ts', 'isComplete', config, {
       timeout: Duration.minutes(5),
+      environment: { ARCHIVE_STATEMENT_PREFIX: namePrefix },
       description: 'Creates the ledger, the external schema and the union views (redshift-archive)',
     });
     for (const statement of dataApi) isComplete.addToRolePolicy(statement);

@@ -221,6 +221,7 @@ describe('the unload Lambda', () => {
           LAKE_BUCKET: { Ref: Match.stringLikeRegexp('ArchiveLake') },
           REDSHIFT_ROLE_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveRedshiftRole'), 'Arn'] },
           ATHENA_WORKGROUP: 'contabyx-archive',
+          ARCHIVE_STATEMENT_PREFIX: 'redshift-archive.Archive.',
           POWERTOOLS_SERVICE_NAME: 'redshift-archive',
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         },
@@ -315,12 +316,12 @@ describe('the triggers', () => {
     berlin.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 23 31 DEC ? *)' });
   });
 
-  test("completion events of the app's statements resume the run, and a daily watchdog asks for status", () => {
+  test("completion events of this stack's statements resume the run, and a daily watchdog asks for status", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.redshift-data'],
         'detail-type': ['Redshift Data Statement Status Change'],
-        detail: { statementName: [{ prefix: 'redshift-archive.' }] },
+        detail: { statementName: [{ prefix: 'redshift-archive.Archive.' }] },
       },
       Targets: [
         Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveUnload'), 'Arn'] } }),
@@ -330,6 +331,29 @@ describe('the triggers', () => {
       ScheduleExpression: 'rate(1 day)',
       Targets: [Match.objectLike({ Input: '{"action":"status"}' })],
     });
+  });
+
+  test('both functions that send statements name them with the prefix the rule matches, one per stack', () => {
+    // given two archives deployed as two stacks in one account and Region
+    for (const stackName of ['ArchiveA', 'ArchiveA-2']) {
+      const t = templateOf({ stackName });
+
+      // then each names its statements with its own stack name, and its rule matches only those
+      const prefix = `redshift-archive.${stackName}.`;
+      const named = Object.entries(t.findResources('AWS::Lambda::Function'))
+        .filter(([, f]) => f.Properties.Environment?.Variables?.ARCHIVE_STATEMENT_PREFIX !== undefined)
+        .map(([id, f]) => [
+          id.replace(/[0-9A-F]{8}$/, ''),
+          f.Properties.Environment.Variables.ARCHIVE_STATEMENT_PREFIX,
+        ]);
+      expect(named).toEqual([
+        ['ArchiveUnload', prefix],
+        ['ArchiveSchemaIsComplete', prefix],
+      ]);
+      t.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.objectLike({ detail: { statementName: [{ prefix }] } }),
+      });
+    }
   });
 });
 
