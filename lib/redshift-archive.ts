@@ -222,8 +222,9 @@ export class RedshiftArchive extends Construct {
       cfn.applyRemovalPolicy(removalPolicy);
       return cfn;
     });
+    const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     const glueArns = [
-      stack.formatArn({ service: 'glue', resource: 'catalog' }),
+      catalogArn,
       stack.formatArn({ service: 'glue', resource: 'database', resourceName: config.catalog.database }),
       stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${config.catalog.database}/*` }),
     ];
@@ -261,19 +262,30 @@ export class RedshiftArchive extends Construct {
       ),
       description: 'Redshift UNLOAD to the archive lake and Spectrum reads of it (redshift-archive)',
     });
+    // The actions of the minimal Spectrum policy (Redshift Developer Guide, "IAM policies for Amazon
+    // Redshift Spectrum"), and AbortMultipartUpload so a failed multipart UNLOAD can clean up its parts.
     this.redshiftRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'UnloadAndReadTheLake',
-        actions: ['s3:PutObject', 's3:GetObject'],
+        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
         resources: [lakeArn(config.lake.prefix)],
       }),
     );
     this.redshiftRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ListTheLake',
-        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+        actions: ['s3:ListBucket'],
         resources: [this.bucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${config.lake.prefix}/*`, `${config.lake.prefix}/`] } },
+      }),
+    );
+    // Only ListBucket requests carry s3:prefix; a condition on a key the request lacks is false (IAM
+    // User Guide, "Condition operators"), so these two must not share the statement above.
+    this.redshiftRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'LocateTheLakeAndItsUploads',
+        actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+        resources: [this.bucket.bucketArn],
       }),
     );
     this.redshiftRole.addToPolicy(
@@ -355,6 +367,19 @@ export class RedshiftArchive extends Construct {
         sid: 'CountThroughAthena',
         actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
         resources: [workgroupArn],
+      }),
+    );
+    // Athena says access to the `default` database "must be present" whatever database a query
+    // names (Athena User Guide, "Fine-grained access to databases and tables in the AWS Glue Data
+    // Catalog"); the count names its own database in QueryExecutionContext.
+    this.unloadFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AthenaDefaultDatabase',
+        actions: ['glue:GetDatabase'],
+        resources: [
+          catalogArn,
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: 'default' }),
+        ],
       }),
     );
     key?.grantEncryptDecrypt(this.unloadFunction);

@@ -189,20 +189,39 @@ describe('the role Redshift assumes', () => {
       },
     });
     const statements = statementsOf(template, 'ArchiveRedshiftRole');
-    expect(statements.map((s) => s.Sid)).toEqual(['UnloadAndReadTheLake', 'ListTheLake', 'ReadTheCatalog']);
-    expect(statements[0]).toMatchObject({
-      Action: ['s3:PutObject', 's3:GetObject'],
-      Resource: {
-        'Fn::Join': [
-          '',
-          [{ 'Fn::GetAtt': [expect.stringMatching(/^ArchiveLake/), 'Arn'] }, '/contabyx-parquet/*'],
-        ],
-      },
+    expect(statements.map((s) => s.Sid)).toEqual([
+      'UnloadAndReadTheLake',
+      'ListTheLake',
+      'LocateTheLakeAndItsUploads',
+      'ReadTheCatalog',
+    ]);
+    const bucketArn = { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveLake/), 'Arn'] };
+    expect(statements[0]).toEqual({
+      Sid: 'UnloadAndReadTheLake',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+      Resource: { 'Fn::Join': ['', [bucketArn, '/contabyx-parquet/*']] },
     });
-    expect(statements[1]).toMatchObject({
+    expect(statements[1]).toEqual({
+      Sid: 'ListTheLake',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: bucketArn,
       Condition: { StringLike: { 's3:prefix': ['contabyx-parquet/*', 'contabyx-parquet/'] } },
     });
-    expect(statements[2].Resource).toEqual(GLUE);
+    expect(statements[3].Resource).toEqual(GLUE);
+  });
+
+  test('may locate the bucket and list its multipart uploads with no s3:prefix condition, which those requests never carry', () => {
+    const [locate] = statementsOf(template, 'ArchiveRedshiftRole').filter(
+      (s) => s.Sid === 'LocateTheLakeAndItsUploads',
+    );
+    expect(locate).toEqual({
+      Sid: 'LocateTheLakeAndItsUploads',
+      Effect: 'Allow',
+      Action: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveLake/), 'Arn'] },
+    });
   });
 });
 
@@ -260,6 +279,16 @@ describe('the unload Lambda', () => {
     expect(bySid.CountThroughAthena).toMatchObject({
       Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
       Resource: arn('arn:aws:athena:eu-west-1:123456789012:workgroup/contabyx-archive'),
+    });
+    // Athena requires access to the default database whatever database the query names
+    expect(bySid.AthenaDefaultDatabase).toEqual({
+      Sid: 'AthenaDefaultDatabase',
+      Effect: 'Allow',
+      Action: 'glue:GetDatabase',
+      Resource: [
+        arn('arn:aws:glue:eu-west-1:123456789012:catalog'),
+        arn('arn:aws:glue:eu-west-1:123456789012:database/default'),
+      ],
     });
     expect(
       (bySid.ManageRunFilesAndReports.Resource as { 'Fn::Join': [string, unknown[]] }[]).map(
