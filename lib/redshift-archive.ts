@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  Annotations,
   Arn,
   ArnFormat,
   CustomResource,
@@ -58,10 +59,22 @@ export interface RedshiftArchiveProps {
    */
   readonly bucket?: s3.IBucket;
   /**
-   * Encrypt the new bucket, the exported files, the queues and the topic with this key.
-   * @default - S3-managed keys for the bucket and exported files, AWS-managed keys elsewhere
+   * Encrypt the new bucket, the exported files, the queues and the alarm topic with this key.
+   *
+   * A `kms.Key` of this app gets the key-policy statements that CloudWatch (publishing alarms to
+   * the topic) and EventBridge (sending to the dead-letter queue) need. An imported key's policy
+   * is its owner's: synth warns with the statements to add.
+   * @default - S3-managed keys for the bucket and exported files, SQS-managed keys for the queue,
+   * and a customer managed key of its own for the alarm topic
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * The customer managed key that encrypts `warehouse.secretArn`; both functions that read the
+   * secret get `kms:Decrypt` on it through Secrets Manager. Only with a provisioned warehouse that
+   * names `secretArn`.
+   * @default - the secret uses the AWS managed key `aws/secretsmanager`
+   */
+  readonly secretKey?: kms.IKey;
   /**
    * What happens to the bucket, the Glue database and tables when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -139,6 +152,14 @@ function validateProps(props: RedshiftArchiveProps): void {
       "only with a provisioned warehouse; associate a Serverless namespace's roles yourself",
     );
   }
+  const w = config.warehouse;
+  if (props.secretKey && !(w.type === 'provisioned' && w.secretArn !== undefined)) {
+    invalid(
+      'secretKey',
+      props.secretKey.node.path,
+      'only with a provisioned warehouse that names secretArn (the key that encrypts that secret)',
+    );
+  }
   const timeout = props.unloadTimeout?.toSeconds();
   if (timeout !== undefined && (timeout < 180 || timeout > 900)) {
     invalid('unloadTimeout', `${timeout} seconds`, 'from 3 to 15 minutes');
@@ -176,6 +197,8 @@ export class RedshiftArchive extends Construct {
   readonly workgroup: athena.CfnWorkGroup;
   /** The Glue database of the archive tables. */
   readonly database: glue.CfnDatabase;
+  /** Key-policy statements that an imported `encryptionKey` lacks; synth warns with them. */
+  private readonly ownerKeyStatements: iam.PolicyStatement[] = [];
 
   constructor(scope: Construct, id: string, props: RedshiftArchiveProps) {
     super(scope, id);
@@ -304,7 +327,7 @@ export class RedshiftArchive extends Construct {
     );
     key?.grantEncryptDecrypt(this.redshiftRole);
 
-    const dataApi = this.dataApiStatements(config);
+    const dataApi = this.dataApiStatements(config, props.secretKey);
 
     // The unload Lambda: one run at a time; failed async invocations land in a dead-letter queue.
     const deadLetters = new sqs.Queue(this, 'DeadLetters', {
@@ -313,13 +336,25 @@ export class RedshiftArchive extends Construct {
       encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
       encryptionMasterKey: key,
     });
+    if (key) {
+      // EventBridge sends to a queue under a customer managed key only if the key policy admits it
+      // (SQS Developer Guide, "Configure KMS permissions for AWS services"). No aws:SourceAccount
+      // condition: EventBridge does not document that key in its requests to KMS for a target.
+      this.admitService(key, {
+        sid: 'EventBridgeSendsToTheDeadLetterQueue',
+        service: 'events.amazonaws.com',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      });
+    }
     const timeout = props.unloadTimeout ?? Duration.minutes(15);
     const environment = {
       LAKE_BUCKET: this.bucket.bucketName,
       REDSHIFT_ROLE_ARN: this.redshiftRole.roleArn,
       ATHENA_WORKGROUP: workgroupName,
       ARCHIVE_STATEMENT_PREFIX: namePrefix,
-      ...(key ? { KMS_KEY_ID: key.keyArn } : {}),
+      // UNLOAD's KMS_KEY_ID takes a key id in every example AWS gives (Redshift Database Developer
+      // Guide, UNLOAD); whether it also takes an ARN is not documented.
+      ...(key ? { KMS_KEY_ID: key.keyId } : {}),
     };
     this.unloadFunction = this.handler('Unload', 'unload.ts', 'handler', config, {
       timeout,
@@ -440,7 +475,7 @@ export class RedshiftArchive extends Construct {
         Config: configJson(config),
         LakeBucket: this.bucket.bucketName,
         RedshiftRoleArn: this.redshiftRole.roleArn,
-        ...(key ? { KmsKeyId: key.keyArn } : {}),
+        ...(key ? { KmsKeyId: key.keyId } : {}),
         AthenaWorkgroup: workgroupName,
       },
     });
@@ -450,11 +485,41 @@ export class RedshiftArchive extends Construct {
     }
 
     // Failure is loud: function errors, dead letters, and a run that has not finished for three days.
+    // CloudWatch publishes to an encrypted topic only under a customer managed key whose policy
+    // admits it; the policy of the AWS managed alias/aws/sns cannot (SNS Developer Guide, "Enable
+    // compatibility between event sources from AWS services and encrypted topics"). Encrypted
+    // rather than plain: the key costs little, and the topic stays like the rest of the stack.
+    const topicKey =
+      key ??
+      new kms.Key(this, 'AlarmsKey', {
+        description: 'Encrypts the alarm topic of the Redshift archive (redshift-archive)',
+        enableKeyRotation: true,
+        // It protects only notifications in transit, which never outlive the topic, so it follows
+        // the one switch for what survives the stack instead of outliving a destroyed stack.
+        removalPolicy,
+      });
+    this.admitService(topicKey, {
+      sid: 'CloudWatchPublishesAlarms',
+      service: 'cloudwatch.amazonaws.com',
+      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      sourceAccount: stack.account,
+    });
     this.alarmTopic = new sns.Topic(this, 'Alarms', {
       displayName: 'Redshift archive alarms',
       enforceSSL: true,
-      masterKey: key ?? kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: topicKey,
     });
+    // enforceSSL writes a topic policy, which replaces the default one that let the account's
+    // CloudWatch publish: without this Allow, alarms change state and notify no one.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchPublishesAlarms',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
     if (props.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const alarm = (name: string, description: string, metric: cloudwatch.IMetric, periods = 1) => {
@@ -496,6 +561,34 @@ export class RedshiftArchive extends Construct {
       3,
     );
     this.acknowledgeNagFindings(config, deadLetters, provider, [this.unloadFunction, onEvent, isComplete]);
+    if (this.ownerKeyStatements.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'redshift-archive:encryptionKey.keyPolicy',
+        "encryptionKey is imported, so its key policy is its owner's: add these statements to it, or " +
+          'alarms will not reach the topic and EventBridge cannot use the dead-letter queue: ' +
+          JSON.stringify(this.ownerKeyStatements.map((st) => Stack.of(this).resolve(st.toStatementJson()))),
+      );
+    }
+  }
+
+  /**
+   * Lets an AWS service use `key` on the stack's behalf. A key of this app gets the statement in
+   * its key policy; an imported key cannot, so the statement is kept for the warning.
+   */
+  private admitService(
+    key: kms.IKey,
+    grant: { sid: string; service: string; actions: string[]; sourceAccount?: string },
+  ): void {
+    const statement = new iam.PolicyStatement({
+      sid: grant.sid,
+      principals: [new iam.ServicePrincipal(grant.service)],
+      actions: grant.actions,
+      resources: ['*'],
+      ...(grant.sourceAccount
+        ? { conditions: { StringEquals: { 'aws:SourceAccount': grant.sourceAccount } } }
+        : {}),
+    });
+    if (!key.addToResourcePolicy(statement, true).statementAdded) this.ownerKeyStatements.push(statement);
   }
 
   /** The cdk-nag (AwsSolutions) findings this construct causes on purpose, each with its reason. */
@@ -607,7 +700,7 @@ export class RedshiftArchive extends Construct {
   }
 
   /** What both Lambdas need of the Data API: statements on this warehouse, and its credentials. */
-  private dataApiStatements(config: ArchiveConfig): iam.PolicyStatement[] {
+  private dataApiStatements(config: ArchiveConfig, secretKey?: kms.IKey): iam.PolicyStatement[] {
     const stack = Stack.of(this);
     const w = config.warehouse;
     const statements = [
@@ -665,6 +758,20 @@ export class RedshiftArchive extends Construct {
           resources: [w.secretArn],
         }),
       );
+      if (secretKey) {
+        // GetSecretValue decrypts with the caller's own kms:Decrypt, through Secrets Manager
+        // (Secrets Manager User Guide, "Secret encryption and decryption").
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'DecryptTheSecret',
+            actions: ['kms:Decrypt'],
+            resources: [secretKey.keyArn],
+            conditions: {
+              StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+            },
+          }),
+        );
+      }
     } else {
       const arn = (resource: string, name: string) =>
         stack.formatArn({
