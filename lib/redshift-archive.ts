@@ -687,6 +687,11 @@ export class RedshiftArchive extends Construct {
           transitions: [{ storageClass: transition.storageClass, transitionAfter: transition.after }],
           // Versions replaced or deleted by a retried export are not archive: they go after 30 days.
           noncurrentVersionExpiration: Duration.days(30),
+          // Clearing a run's files leaves delete markers; once their versions expire, the markers go
+          // too. S3 refuses ExpiredObjectDeleteMarker beside Expiration days in one rule (S3 API,
+          // LifecycleExpiration), which this rule has none of; the Athena results rule's days
+          // expiration removes its expired markers itself (S3 User Guide, lifecycle examples).
+          expiredObjectDeleteMarker: true,
         },
         {
           id: 'ExpireAthenaResults',

@@ -90,6 +90,23 @@ describe('the lake bucket', () => {
     });
   });
 
+  test('expires the delete markers that clearing a run leaves, once no version is left behind them', () => {
+    const [bucket] = Object.values(template.findResources('AWS::S3::Bucket'));
+    const rules = bucket.Properties.LifecycleConfiguration.Rules as Record<string, unknown>[];
+    expect(rules.find((r) => r.Id === 'ArchiveToReadableColdStorage')).toEqual({
+      Id: 'ArchiveToReadableColdStorage',
+      Prefix: 'contabyx-parquet/',
+      Status: 'Enabled',
+      Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 90 }],
+      NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+      ExpiredObjectDeleteMarker: true,
+    });
+    // S3 allows ExpiredObjectDeleteMarker in no rule that also expires after a number of days
+    for (const rule of rules.filter((r) => r.ExpiredObjectDeleteMarker !== undefined)) {
+      expect(rule.ExpirationInDays).toBeUndefined();
+    }
+  });
+
   test('is encrypted with a given KMS key, which UNLOAD and Athena use too', () => {
     const keyed = withKey();
     keyed.hasResourceProperties('AWS::S3::Bucket', {
