@@ -480,6 +480,9 @@ export class RedshiftArchive extends Construct {
       },
     });
     for (const table of tables) schema.node.addDependency(table);
+    // CREATE EXTERNAL SCHEMA names the role, and Spectrum reads with it: its policy must be attached
+    // first. A dependency on the role reaches its default policy, a child construct.
+    schema.node.addDependency(this.redshiftRole);
     if (props.associateRoleWithCluster && config.warehouse.type === 'provisioned') {
       this.associateRole(config.warehouse.clusterIdentifier, schema);
     }

@@ -419,6 +419,17 @@ describe('the triggers', () => {
 });
 
 describe('the schema-and-views custom resource and the alarms', () => {
+  test("the custom resource runs after the Redshift role's policy is attached", () => {
+    const [resource] = Object.values(template.findResources('Custom::RedshiftArchiveSchemaAndViews'));
+    const [policy] = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.startsWith('ArchiveRedshiftRoleDefaultPolicy'),
+    );
+    expect(policy).toBeDefined();
+    expect(resource.DependsOn).toEqual(
+      expect.arrayContaining([policy[0], expect.stringMatching(/^ArchiveRedshiftRole[0-9A-F]{8}$/)]),
+    );
+  });
+
   test('the custom resource gets the validated configuration and the deployed names, after the Glue tables', () => {
     const resources = template.findResources('Custom::RedshiftArchiveSchemaAndViews');
     const [resource] = Object.values(resources);
