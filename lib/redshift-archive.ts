@@ -27,7 +27,7 @@ import {
 import { Construct } from 'constructs';
 import { ArchiveConfig, configJson } from '../lambda/config/config';
 import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE } from '../lambda/core/glue-schema';
-import { acknowledgeRule, acknowledgeWildcards } from './nag-acknowledgments';
+import { acknowledgeActionWildcards, acknowledgeRule, acknowledgeWildcards } from './nag-acknowledgments';
 import { statementPrefix } from './statement-prefix';
 import { yearlySchedule } from './yearly-schedule';
 
@@ -633,6 +633,13 @@ export class RedshiftArchive extends Construct {
       ],
       'AWSLambdaBasicExecutionRole only lets a function write its own logs.',
     );
+    acknowledgeActionWildcards(this, [
+      {
+        action: /^kms:(GenerateDataKey|ReEncrypt)\*$/,
+        reason:
+          "CDK's grantEncryptDecrypt, on the given encryptionKey only: SSE-KMS writes, multipart uploads and reads of the lake and Athena results use its data-key actions; ReEncrypt* comes with the grant.",
+      },
+    ]);
     for (const fn of functions) {
       acknowledgeRule(
         fn,

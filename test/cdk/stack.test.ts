@@ -674,6 +674,25 @@ describe('checks', () => {
     expect(acknowledged.filter(([, reason]) => reason.length < 40)).toEqual([]);
   });
 
+  test('cdk-nag finds nothing unacknowledged with a given key and a secret under a key of its own either', () => {
+    const app = unitApp();
+    const keys = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+    stackOf(
+      {
+        config: withSecret(),
+        encryptionKey: new kms.Key(keys, 'Key', { enableKeyRotation: true }),
+        secretKey: kms.Key.fromKeyArn(keys, 'SecretKey', KEY_ARN),
+      },
+      app,
+    );
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(
+      report.violations.map(
+        (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
+  });
+
   test('outputs what a user needs after deploying', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
       'AlarmTopicArn',
