@@ -338,8 +338,9 @@ export class RedshiftArchive extends Construct {
     });
     if (key) {
       // EventBridge sends to a queue under a customer managed key only if the key policy admits it
-      // (SQS Developer Guide, "Configure KMS permissions for AWS services"). No aws:SourceAccount
-      // condition: EventBridge does not document that key in its requests to KMS for a target.
+      // (SQS Developer Guide, "Configure KMS permissions for AWS services"). Without a condition, as
+      // there: AWS documents no aws:Source* key in the KMS calls EventBridge makes for a target, and
+      // a condition on a key the request lacks would silently drop the dead letters.
       this.admitService(key, {
         sid: 'EventBridgeSendsToTheDeadLetterQueue',
         service: 'events.amazonaws.com',
@@ -497,10 +498,11 @@ export class RedshiftArchive extends Construct {
       new kms.Key(this, 'AlarmsKey', {
         description: 'Encrypts the alarm topic of the Redshift archive (redshift-archive)',
         enableKeyRotation: true,
-        // It protects only notifications in transit, which never outlive the topic, so it follows
-        // the one switch for what survives the stack instead of outliving a destroyed stack.
+        // It protects notifications only until they are delivered, never beyond the topic's life,
+        // so it follows the one switch for what survives the stack rather than outlive it alone.
         removalPolicy,
       });
+    // aws:SourceAccount keeps other accounts' alarms from using the key through CloudWatch.
     this.admitService(topicKey, {
       sid: 'CloudWatchPublishesAlarms',
       service: 'cloudwatch.amazonaws.com',
