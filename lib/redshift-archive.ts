@@ -482,8 +482,8 @@ export class RedshiftArchive extends Construct {
     });
     for (const table of tables) schema.node.addDependency(table);
     // CREATE EXTERNAL SCHEMA names the role, and Spectrum reads with it: its policy must be attached
-    // first. A dependency on the role reaches its default policy, a child construct.
-    schema.node.addDependency(this.redshiftRole);
+    // first. The role's ARN already orders the role itself; its policy is a resource of its own.
+    schema.node.addDependency(this.redshiftRole.node.findChild('DefaultPolicy'));
     if (props.associateRoleWithCluster && config.warehouse.type === 'provisioned') {
       this.associateRole(config.warehouse.clusterIdentifier, schema);
     }
