@@ -61,6 +61,37 @@ export function acknowledgeWildcards(
   }
 }
 
+/** A kind of action wildcard that this construct grants on purpose, and why. */
+export interface ActionWildcardReason {
+  /** Matches the action as written in the policy, e.g. `kms:GenerateDataKey*`. */
+  readonly action: RegExp;
+  readonly reason: string;
+}
+
+/**
+ * Acknowledges, finding by finding, the AwsSolutions-IAM5 action wildcards under `scope` that
+ * match a reason; one that matches none is left for cdk-nag to report.
+ */
+export function acknowledgeActionWildcards(
+  scope: IConstruct,
+  reasons: readonly ActionWildcardReason[],
+): void {
+  const stack = Stack.of(scope);
+  for (const node of scope.node.findAll()) {
+    if (!(node instanceof CfnPolicy)) continue;
+    const document = stack.resolve(node.policyDocument) as { Statement?: { Action?: unknown }[] };
+    const actions = (document.Statement ?? []).flatMap((s) => [s.Action ?? []].flat()).map(render);
+    for (const action of new Set(actions.filter((a) => a.includes('*')))) {
+      const match = reasons.find((r) => r.action.test(action));
+      if (match)
+        Validations.of(node).acknowledge({
+          id: `AwsSolutions-IAM5[Action::${action}]`,
+          reason: match.reason,
+        });
+    }
+  }
+}
+
 /** Acknowledges one rule on one resource, with its reason. */
 export function acknowledgeRule(resource: IConstruct | CfnResource, id: string, reason: string): void {
   Validations.of(resource).acknowledge({ id, reason });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  Annotations,
   Arn,
   ArnFormat,
   CustomResource,
@@ -26,8 +27,8 @@ import {
 import { Construct } from 'constructs';
 import { ArchiveConfig, configJson } from '../lambda/config/config';
 import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE } from '../lambda/core/glue-schema';
-import { STATEMENT_PREFIX } from '../lambda/engines/aws/data-api-warehouse';
-import { acknowledgeRule, acknowledgeWildcards } from './nag-acknowledgments';
+import { acknowledgeActionWildcards, acknowledgeRule, acknowledgeWildcards } from './nag-acknowledgments';
+import { statementPrefix } from './statement-prefix';
 import { yearlySchedule } from './yearly-schedule';
 
 /** Where Athena writes query results in the lake bucket; no archive table reads it. */
@@ -58,10 +59,22 @@ export interface RedshiftArchiveProps {
    */
   readonly bucket?: s3.IBucket;
   /**
-   * Encrypt the new bucket, the exported files, the queues and the topic with this key.
-   * @default - S3-managed keys for the bucket and exported files, AWS-managed keys elsewhere
+   * Encrypt the new bucket, the exported files, the queues and the alarm topic with this key.
+   *
+   * A `kms.Key` of this app gets the key-policy statements that CloudWatch (publishing alarms to
+   * the topic) and EventBridge (sending to the dead-letter queue) need. An imported key's policy
+   * is its owner's: synth warns with the statements to add.
+   * @default - S3-managed keys for the bucket and exported files, SQS-managed keys for the queue,
+   * and a customer managed key of its own for the alarm topic
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * The customer managed key that encrypts `warehouse.secretArn`; both functions that read the
+   * secret get `kms:Decrypt` on it through Secrets Manager. Only with a provisioned warehouse that
+   * names `secretArn`.
+   * @default - the secret uses the AWS managed key `aws/secretsmanager`
+   */
+  readonly secretKey?: kms.IKey;
   /**
    * What happens to the bucket, the Glue database and tables when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -139,6 +152,14 @@ function validateProps(props: RedshiftArchiveProps): void {
       "only with a provisioned warehouse; associate a Serverless namespace's roles yourself",
     );
   }
+  const w = config.warehouse;
+  if (props.secretKey && !(w.type === 'provisioned' && w.secretArn !== undefined)) {
+    invalid(
+      'secretKey',
+      props.secretKey.node.path,
+      'only with a provisioned warehouse that names secretArn (the key that encrypts that secret)',
+    );
+  }
   const timeout = props.unloadTimeout?.toSeconds();
   if (timeout !== undefined && (timeout < 180 || timeout > 900)) {
     invalid('unloadTimeout', `${timeout} seconds`, 'from 3 to 15 minutes');
@@ -176,6 +197,8 @@ export class RedshiftArchive extends Construct {
   readonly workgroup: athena.CfnWorkGroup;
   /** The Glue database of the archive tables. */
   readonly database: glue.CfnDatabase;
+  /** Key-policy statements that an imported `encryptionKey` lacks; synth warns with them. */
+  private readonly ownerKeyStatements: iam.PolicyStatement[] = [];
 
   constructor(scope: Construct, id: string, props: RedshiftArchiveProps) {
     super(scope, id);
@@ -184,6 +207,8 @@ export class RedshiftArchive extends Construct {
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const key = props.encryptionKey;
+    // Both functions that send Data API statements name them with it, and the rule matches it.
+    const namePrefix = statementPrefix(stack.stackName);
 
     this.bucket = props.bucket ?? this.createBucket(props, removalPolicy);
     const lakeArn = (prefix: string) => this.bucket.arnForObjects(`${prefix}/*`);
@@ -220,8 +245,9 @@ export class RedshiftArchive extends Construct {
       cfn.applyRemovalPolicy(removalPolicy);
       return cfn;
     });
+    const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     const glueArns = [
-      stack.formatArn({ service: 'glue', resource: 'catalog' }),
+      catalogArn,
       stack.formatArn({ service: 'glue', resource: 'database', resourceName: config.catalog.database }),
       stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${config.catalog.database}/*` }),
     ];
@@ -259,19 +285,30 @@ export class RedshiftArchive extends Construct {
       ),
       description: 'Redshift UNLOAD to the archive lake and Spectrum reads of it (redshift-archive)',
     });
+    // The actions of the minimal Spectrum policy (Redshift Developer Guide, "IAM policies for Amazon
+    // Redshift Spectrum"), and AbortMultipartUpload so a failed multipart UNLOAD can clean up its parts.
     this.redshiftRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'UnloadAndReadTheLake',
-        actions: ['s3:PutObject', 's3:GetObject'],
+        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
         resources: [lakeArn(config.lake.prefix)],
       }),
     );
     this.redshiftRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ListTheLake',
-        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+        actions: ['s3:ListBucket'],
         resources: [this.bucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${config.lake.prefix}/*`, `${config.lake.prefix}/`] } },
+      }),
+    );
+    // Only ListBucket requests carry s3:prefix; a condition on a key the request lacks is false (IAM
+    // User Guide, "Condition operators"), so these two must not share the statement above.
+    this.redshiftRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'LocateTheLakeAndItsUploads',
+        actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+        resources: [this.bucket.bucketArn],
       }),
     );
     this.redshiftRole.addToPolicy(
@@ -290,7 +327,7 @@ export class RedshiftArchive extends Construct {
     );
     key?.grantEncryptDecrypt(this.redshiftRole);
 
-    const dataApi = this.dataApiStatements(config);
+    const dataApi = this.dataApiStatements(config, props.secretKey);
 
     // The unload Lambda: one run at a time; failed async invocations land in a dead-letter queue.
     const deadLetters = new sqs.Queue(this, 'DeadLetters', {
@@ -299,12 +336,26 @@ export class RedshiftArchive extends Construct {
       encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
       encryptionMasterKey: key,
     });
+    if (key) {
+      // EventBridge sends to a queue under a customer managed key only if the key policy admits it
+      // (SQS Developer Guide, "Configure KMS permissions for AWS services"). Without a condition, as
+      // there: AWS documents no aws:Source* key in the KMS calls EventBridge makes for a target, and
+      // a condition on a key the request lacks would silently drop the dead letters.
+      this.admitService(key, {
+        sid: 'EventBridgeSendsToTheDeadLetterQueue',
+        service: 'events.amazonaws.com',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      });
+    }
     const timeout = props.unloadTimeout ?? Duration.minutes(15);
     const environment = {
       LAKE_BUCKET: this.bucket.bucketName,
       REDSHIFT_ROLE_ARN: this.redshiftRole.roleArn,
       ATHENA_WORKGROUP: workgroupName,
-      ...(key ? { KMS_KEY_ID: key.keyArn } : {}),
+      ARCHIVE_STATEMENT_PREFIX: namePrefix,
+      // UNLOAD's KMS_KEY_ID takes a key id in every example AWS gives (Redshift Database Developer
+      // Guide, UNLOAD); whether it also takes an ARN is not documented.
+      ...(key ? { KMS_KEY_ID: key.keyId } : {}),
     };
     this.unloadFunction = this.handler('Unload', 'unload.ts', 'handler', config, {
       timeout,
@@ -354,6 +405,19 @@ export class RedshiftArchive extends Construct {
         resources: [workgroupArn],
       }),
     );
+    // Athena says access to the `default` database "must be present" whatever database a query
+    // names (Athena User Guide, "Fine-grained access to databases and tables in the AWS Glue Data
+    // Catalog"); the count names its own database in QueryExecutionContext.
+    this.unloadFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AthenaDefaultDatabase',
+        actions: ['glue:GetDatabase'],
+        resources: [
+          catalogArn,
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: 'default' }),
+        ],
+      }),
+    );
     key?.grantEncryptDecrypt(this.unloadFunction);
 
     // Triggers: the yearly schedule (UTC cron at local midnight), statement completions, a daily watchdog.
@@ -375,7 +439,7 @@ export class RedshiftArchive extends Construct {
       eventPattern: {
         source: ['aws.redshift-data'],
         detailType: ['Redshift Data Statement Status Change'],
-        detail: { statementName: [{ prefix: STATEMENT_PREFIX }] },
+        detail: { statementName: [{ prefix: namePrefix }] },
       },
       targets: [invoke()],
     });
@@ -392,6 +456,7 @@ export class RedshiftArchive extends Construct {
     });
     const isComplete = this.handler('SchemaIsComplete', 'schema-and-views.ts', 'isComplete', config, {
       timeout: Duration.minutes(5),
+      environment: { ARCHIVE_STATEMENT_PREFIX: namePrefix },
       description: 'Creates the ledger, the external schema and the union views (redshift-archive)',
     });
     for (const statement of dataApi) isComplete.addToRolePolicy(statement);
@@ -411,21 +476,55 @@ export class RedshiftArchive extends Construct {
         Config: configJson(config),
         LakeBucket: this.bucket.bucketName,
         RedshiftRoleArn: this.redshiftRole.roleArn,
-        ...(key ? { KmsKeyId: key.keyArn } : {}),
+        ...(key ? { KmsKeyId: key.keyId } : {}),
         AthenaWorkgroup: workgroupName,
       },
     });
     for (const table of tables) schema.node.addDependency(table);
+    // CREATE EXTERNAL SCHEMA names the role, and Spectrum reads with it: its policy must be attached
+    // first. The role's ARN already orders the role itself; its policy is a resource of its own.
+    schema.node.addDependency(this.redshiftRole.node.findChild('DefaultPolicy'));
     if (props.associateRoleWithCluster && config.warehouse.type === 'provisioned') {
       this.associateRole(config.warehouse.clusterIdentifier, schema);
     }
 
     // Failure is loud: function errors, dead letters, and a run that has not finished for three days.
+    // CloudWatch publishes to an encrypted topic only under a customer managed key whose policy
+    // admits it; the policy of the AWS managed alias/aws/sns cannot (SNS Developer Guide, "Enable
+    // compatibility between event sources from AWS services and encrypted topics"). Encrypted
+    // rather than plain: the key costs little, and the topic stays like the rest of the stack.
+    const topicKey =
+      key ??
+      new kms.Key(this, 'AlarmsKey', {
+        description: 'Encrypts the alarm topic of the Redshift archive (redshift-archive)',
+        enableKeyRotation: true,
+        // It protects notifications only until they are delivered, never beyond the topic's life,
+        // so it follows the one switch for what survives the stack rather than outlive it alone.
+        removalPolicy,
+      });
+    // aws:SourceAccount keeps other accounts' alarms from using the key through CloudWatch.
+    this.admitService(topicKey, {
+      sid: 'CloudWatchPublishesAlarms',
+      service: 'cloudwatch.amazonaws.com',
+      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      sourceAccount: stack.account,
+    });
     this.alarmTopic = new sns.Topic(this, 'Alarms', {
       displayName: 'Redshift archive alarms',
       enforceSSL: true,
-      masterKey: key ?? kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: topicKey,
     });
+    // enforceSSL writes a topic policy, which replaces the default one that let the account's
+    // CloudWatch publish: without this Allow, alarms change state and notify no one.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchPublishesAlarms',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
     if (props.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const alarm = (name: string, description: string, metric: cloudwatch.IMetric, periods = 1) => {
@@ -467,6 +566,34 @@ export class RedshiftArchive extends Construct {
       3,
     );
     this.acknowledgeNagFindings(config, deadLetters, provider, [this.unloadFunction, onEvent, isComplete]);
+    if (this.ownerKeyStatements.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'redshift-archive:encryptionKey.keyPolicy',
+        "encryptionKey is imported, so its key policy is its owner's: add these statements to it, or " +
+          'alarms will not reach the topic and EventBridge cannot use the dead-letter queue: ' +
+          JSON.stringify(this.ownerKeyStatements.map((st) => Stack.of(this).resolve(st.toStatementJson()))),
+      );
+    }
+  }
+
+  /**
+   * Lets an AWS service use `key` on the stack's behalf. A key of this app gets the statement in
+   * its key policy; an imported key cannot, so the statement is kept for the warning.
+   */
+  private admitService(
+    key: kms.IKey,
+    grant: { sid: string; service: string; actions: string[]; sourceAccount?: string },
+  ): void {
+    const statement = new iam.PolicyStatement({
+      sid: grant.sid,
+      principals: [new iam.ServicePrincipal(grant.service)],
+      actions: grant.actions,
+      resources: ['*'],
+      ...(grant.sourceAccount
+        ? { conditions: { StringEquals: { 'aws:SourceAccount': grant.sourceAccount } } }
+        : {}),
+    });
+    if (!key.addToResourcePolicy(statement, true).statementAdded) this.ownerKeyStatements.push(statement);
   }
 
   /** The cdk-nag (AwsSolutions) findings this construct causes on purpose, each with its reason. */
@@ -508,6 +635,13 @@ export class RedshiftArchive extends Construct {
       ],
       'AWSLambdaBasicExecutionRole only lets a function write its own logs.',
     );
+    acknowledgeActionWildcards(this, [
+      {
+        action: /^kms:(GenerateDataKey|ReEncrypt)\*$/,
+        reason:
+          "CDK's grantEncryptDecrypt, on the given encryptionKey only: SSE-KMS writes, multipart uploads and reads of the lake and Athena results use its data-key actions; ReEncrypt* comes with the grant.",
+      },
+    ]);
     for (const fn of functions) {
       acknowledgeRule(
         fn,
@@ -565,6 +699,11 @@ export class RedshiftArchive extends Construct {
           transitions: [{ storageClass: transition.storageClass, transitionAfter: transition.after }],
           // Versions replaced or deleted by a retried export are not archive: they go after 30 days.
           noncurrentVersionExpiration: Duration.days(30),
+          // Clearing a run's files leaves delete markers; once their versions expire, the markers go
+          // too. S3 refuses ExpiredObjectDeleteMarker beside Expiration days in one rule (S3 API,
+          // LifecycleExpiration), which this rule has none of; the Athena results rule's days
+          // expiration removes its expired markers itself (S3 User Guide, lifecycle examples).
+          expiredObjectDeleteMarker: true,
         },
         {
           id: 'ExpireAthenaResults',
@@ -578,7 +717,7 @@ export class RedshiftArchive extends Construct {
   }
 
   /** What both Lambdas need of the Data API: statements on this warehouse, and its credentials. */
-  private dataApiStatements(config: ArchiveConfig): iam.PolicyStatement[] {
+  private dataApiStatements(config: ArchiveConfig, secretKey?: kms.IKey): iam.PolicyStatement[] {
     const stack = Stack.of(this);
     const w = config.warehouse;
     const statements = [
@@ -636,6 +775,20 @@ export class RedshiftArchive extends Construct {
           resources: [w.secretArn],
         }),
       );
+      if (secretKey) {
+        // GetSecretValue decrypts with the caller's own kms:Decrypt, through Secrets Manager
+        // (Secrets Manager User Guide, "Secret encryption and decryption").
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'DecryptTheSecret',
+            actions: ['kms:Decrypt'],
+            resources: [secretKey.keyArn],
+            conditions: {
+              StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+            },
+          }),
+        );
+      }
     } else {
       const arn = (resource: string, name: string) =>
         stack.formatArn({

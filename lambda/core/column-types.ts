@@ -3,8 +3,12 @@
  * type the external table must declare for Spectrum to read that file, and the DuckDB type the
  * embedded engine uses. The traps it encodes: REAL is Parquet FLOAT and Glue `float` while
  * DOUBLE PRECISION is `double`; TIMESTAMPTZ is stored as a UTC timestamp (the zone is lost in
- * Parquet, so views cast it back); DECIMAL keeps precision and scale; VARCHAR lengths are bytes.
+ * Parquet, so views cast it back); DECIMAL keeps precision and scale; VARCHAR lengths are bytes;
+ * CHAR longer than Athena's 255 is `varchar` in Glue.
  */
+
+/** Athena's `char(n)` takes 1 <= n <= 255 (Athena User Guide, "Data types in Amazon Athena"). */
+const ATHENA_CHAR_MAX = 255;
 
 /** A parsed column type from configuration. */
 export type ColumnType =
@@ -89,10 +93,12 @@ export function typeMapping(type: ColumnType): TypeMapping {
     case 'char':
     case 'varchar': {
       const upper = type.kind.toUpperCase();
+      // The union views cast the external column back to CHAR(n), so Redshift's type is kept.
+      const glueKind = type.kind === 'char' && type.length > ATHENA_CHAR_MAX ? 'varchar' : type.kind;
       return {
         redshift: `${upper}(${type.length})`,
         parquet: 'BYTE_ARRAY (UTF8)',
-        glue: `${type.kind}(${type.length})`,
+        glue: `${glueKind}(${type.length})`,
         // DuckDB has one string type; lengths are enforced by Redshift, not by the local engine.
         duckdb: 'VARCHAR',
       };

@@ -1,4 +1,10 @@
 import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import {
   BatchCreatePartitionCommand,
   BatchDeletePartitionCommand,
   GetPartitionCommand,
@@ -20,6 +26,7 @@ import { CONTABYX } from '../support/world';
 
 const s3 = mockClient(S3Client);
 const glue = mockClient(GlueClient);
+const athena = mockClient(AthenaClient);
 const noWait = async () => undefined;
 const lake = () => new S3Lake(new S3Client({}), 'lake-bucket', 'contabyx-parquet', 'archive-reports', noWait);
 const catalog = () => new GlueCatalog(new GlueClient({}), CONTABYX, undefined, noWait);
@@ -28,6 +35,7 @@ const RUN = 's3://lake-bucket/contabyx-parquet/tax/archive_run=20260101T000000Z/
 beforeEach(() => {
   s3.reset();
   glue.reset();
+  athena.reset();
 });
 
 describe('the S3 lake', () => {
@@ -221,5 +229,40 @@ describe('the Glue catalog', () => {
       'catalog: Glue table contabyx.tax has columns (fee float) and partition keys (); the configuration needs ' +
         '(transactionid int, taxtypeid int, fee double) and (year int, archive_run string); deploy the stack with this configuration',
     );
+  });
+
+  test("counts a run's rows per year through Athena, in the archive's own database and workgroup", async () => {
+    // given Athena answers the count query
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+    athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+    athena.on(GetQueryResultsCommand).resolves({
+      ResultSet: {
+        Rows: [
+          { Data: [{ VarCharValue: 'year' }, { VarCharValue: '_col1' }] },
+          { Data: [{ VarCharValue: '2024' }, { VarCharValue: '7' }] },
+        ],
+      },
+    });
+    const withAthena = new GlueCatalog(
+      new GlueClient({}),
+      CONTABYX,
+      { client: new AthenaClient({}), workgroup: 'contabyx-archive', remainingMs: () => 60_000 },
+      noWait,
+    );
+
+    // when verification counts the rows of one run
+    const counts = await withAthena.countRows?.('tax', '20260101T000000Z');
+
+    // then it sent exactly this query, with the catalog and database as the session context
+    expect(athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        QueryString:
+          'SELECT "year", COUNT(*) FROM "contabyx"."tax" WHERE "archive_run" = \'20260101T000000Z\' GROUP BY "year" ORDER BY "year"',
+        WorkGroup: 'contabyx-archive',
+        QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: 'contabyx' },
+        ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
+      },
+    ]);
+    expect(counts).toEqual([{ year: 2024, rows: 7 }]);
   });
 });

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duration, Stack, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Duration, RemovalPolicy, Stack, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { configJson } from '../../lambda/config/config';
 import { config, stackOf, statementsOf, templateOf, unitApp } from './support';
@@ -20,13 +20,28 @@ const GLUE = [
   arn('arn:aws:glue:eu-west-1:123456789012:table/contabyx/*'),
 ];
 
-/** The archive with a KMS key from a sibling stack. */
-function withKey(): Template {
+/** The archive with a KMS key from a sibling stack, and the template of that stack. */
+function keyedStacks(): { archive: Template; keys: Template } {
   const app = unitApp();
   const keys = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
   const key = new kms.Key(keys, 'Key', { enableKeyRotation: true });
-  return Template.fromStack(stackOf({ encryptionKey: key }, app));
+  const archive = Template.fromStack(stackOf({ encryptionKey: key }, app));
+  return { archive, keys: Template.fromStack(keys) };
 }
+
+/** The archive with a KMS key from a sibling stack. */
+function withKey(): Template {
+  return keyedStacks().archive;
+}
+
+const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:archiver-AbCdEf';
+/** The contabyx sample reading its credentials from a secret. */
+const withSecret = () =>
+  config((c) => ({
+    ...c,
+    warehouse: { type: 'provisioned', clusterIdentifier: 'contabyx', database: 'dev', secretArn: SECRET_ARN },
+  }));
 
 describe('the lake bucket', () => {
   test('blocks public access, denies plain HTTP, is encrypted, versioned and retained', () => {
@@ -73,6 +88,23 @@ describe('the lake bucket', () => {
         ]),
       },
     });
+  });
+
+  test('expires the delete markers that clearing a run leaves, once no version is left behind them', () => {
+    const [bucket] = Object.values(template.findResources('AWS::S3::Bucket'));
+    const rules = bucket.Properties.LifecycleConfiguration.Rules as Record<string, unknown>[];
+    expect(rules.find((r) => r.Id === 'ArchiveToReadableColdStorage')).toEqual({
+      Id: 'ArchiveToReadableColdStorage',
+      Prefix: 'contabyx-parquet/',
+      Status: 'Enabled',
+      Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 90 }],
+      NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+      ExpiredObjectDeleteMarker: true,
+    });
+    // S3 allows ExpiredObjectDeleteMarker in no rule that also expires after a number of days
+    for (const rule of rules.filter((r) => r.ExpiredObjectDeleteMarker !== undefined)) {
+      expect(rule.ExpirationInDays).toBeUndefined();
+    }
   });
 
   test('is encrypted with a given KMS key, which UNLOAD and Athena use too', () => {
@@ -189,20 +221,39 @@ describe('the role Redshift assumes', () => {
       },
     });
     const statements = statementsOf(template, 'ArchiveRedshiftRole');
-    expect(statements.map((s) => s.Sid)).toEqual(['UnloadAndReadTheLake', 'ListTheLake', 'ReadTheCatalog']);
-    expect(statements[0]).toMatchObject({
-      Action: ['s3:PutObject', 's3:GetObject'],
-      Resource: {
-        'Fn::Join': [
-          '',
-          [{ 'Fn::GetAtt': [expect.stringMatching(/^ArchiveLake/), 'Arn'] }, '/contabyx-parquet/*'],
-        ],
-      },
+    expect(statements.map((s) => s.Sid)).toEqual([
+      'UnloadAndReadTheLake',
+      'ListTheLake',
+      'LocateTheLakeAndItsUploads',
+      'ReadTheCatalog',
+    ]);
+    const bucketArn = { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveLake/), 'Arn'] };
+    expect(statements[0]).toEqual({
+      Sid: 'UnloadAndReadTheLake',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+      Resource: { 'Fn::Join': ['', [bucketArn, '/contabyx-parquet/*']] },
     });
-    expect(statements[1]).toMatchObject({
+    expect(statements[1]).toEqual({
+      Sid: 'ListTheLake',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: bucketArn,
       Condition: { StringLike: { 's3:prefix': ['contabyx-parquet/*', 'contabyx-parquet/'] } },
     });
-    expect(statements[2].Resource).toEqual(GLUE);
+    expect(statements[3].Resource).toEqual(GLUE);
+  });
+
+  test('may locate the bucket and list its multipart uploads with no s3:prefix condition, which those requests never carry', () => {
+    const [locate] = statementsOf(template, 'ArchiveRedshiftRole').filter(
+      (s) => s.Sid === 'LocateTheLakeAndItsUploads',
+    );
+    expect(locate).toEqual({
+      Sid: 'LocateTheLakeAndItsUploads',
+      Effect: 'Allow',
+      Action: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveLake/), 'Arn'] },
+    });
   });
 });
 
@@ -221,6 +272,7 @@ describe('the unload Lambda', () => {
           LAKE_BUCKET: { Ref: Match.stringLikeRegexp('ArchiveLake') },
           REDSHIFT_ROLE_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveRedshiftRole'), 'Arn'] },
           ATHENA_WORKGROUP: 'contabyx-archive',
+          ARCHIVE_STATEMENT_PREFIX: 'redshift-archive.Archive.',
           POWERTOOLS_SERVICE_NAME: 'redshift-archive',
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         },
@@ -259,6 +311,16 @@ describe('the unload Lambda', () => {
     expect(bySid.CountThroughAthena).toMatchObject({
       Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
       Resource: arn('arn:aws:athena:eu-west-1:123456789012:workgroup/contabyx-archive'),
+    });
+    // Athena requires access to the default database whatever database the query names
+    expect(bySid.AthenaDefaultDatabase).toEqual({
+      Sid: 'AthenaDefaultDatabase',
+      Effect: 'Allow',
+      Action: 'glue:GetDatabase',
+      Resource: [
+        arn('arn:aws:glue:eu-west-1:123456789012:catalog'),
+        arn('arn:aws:glue:eu-west-1:123456789012:database/default'),
+      ],
     });
     expect(
       (bySid.ManageRunFilesAndReports.Resource as { 'Fn::Join': [string, unknown[]] }[]).map(
@@ -315,12 +377,12 @@ describe('the triggers', () => {
     berlin.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 23 31 DEC ? *)' });
   });
 
-  test("completion events of the app's statements resume the run, and a daily watchdog asks for status", () => {
+  test("completion events of this stack's statements resume the run, and a daily watchdog asks for status", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.redshift-data'],
         'detail-type': ['Redshift Data Statement Status Change'],
-        detail: { statementName: [{ prefix: 'redshift-archive.' }] },
+        detail: { statementName: [{ prefix: 'redshift-archive.Archive.' }] },
       },
       Targets: [
         Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveUnload'), 'Arn'] } }),
@@ -331,9 +393,45 @@ describe('the triggers', () => {
       Targets: [Match.objectLike({ Input: '{"action":"status"}' })],
     });
   });
+
+  test('both functions that send statements name them with the prefix the rule matches, one per stack', () => {
+    // given two archives deployed as two stacks in one account and Region
+    for (const stackName of ['ArchiveA', 'ArchiveA-2']) {
+      const t = templateOf({ stackName });
+
+      // then each names its statements with its own stack name, and its rule matches only those
+      const prefix = `redshift-archive.${stackName}.`;
+      const named = Object.entries(t.findResources('AWS::Lambda::Function'))
+        .filter(([, f]) => f.Properties.Environment?.Variables?.ARCHIVE_STATEMENT_PREFIX !== undefined)
+        .map(([id, f]) => [
+          id.replace(/[0-9A-F]{8}$/, ''),
+          f.Properties.Environment.Variables.ARCHIVE_STATEMENT_PREFIX,
+        ]);
+      expect(named).toEqual([
+        ['ArchiveUnload', prefix],
+        ['ArchiveSchemaIsComplete', prefix],
+      ]);
+      t.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.objectLike({ detail: { statementName: [{ prefix }] } }),
+      });
+    }
+  });
 });
 
 describe('the schema-and-views custom resource and the alarms', () => {
+  test("the custom resource runs after the Redshift role's policy is attached", () => {
+    const [resource] = Object.values(template.findResources('Custom::RedshiftArchiveSchemaAndViews'));
+    const [policy] = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.startsWith('ArchiveRedshiftRoleDefaultPolicy'),
+    );
+    expect(policy).toBeDefined();
+    expect(resource.DependsOn).toContain(policy[0]);
+    // the role itself comes first through the ARN the resource reads
+    expect(resource.Properties.RedshiftRoleArn).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^ArchiveRedshiftRole[0-9A-F]{8}$/), 'Arn'],
+    });
+  });
+
   test('the custom resource gets the validated configuration and the deployed names, after the Glue tables', () => {
     const resources = template.findResources('Custom::RedshiftArchiveSchemaAndViews');
     const [resource] = Object.values(resources);
@@ -362,7 +460,6 @@ describe('the schema-and-views custom resource and the alarms', () => {
       Period: 86400,
       EvaluationPeriods: 3,
     });
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     const email = templateOf({ alarmEmail: 'data-platform@example.com' });
     email.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
@@ -377,6 +474,176 @@ describe('the schema-and-views custom resource and the alarms', () => {
     expect(create).toContain('\\"service\\":\\"Redshift\\",\\"action\\":\\"modifyClusterIamRoles\\"');
     expect(create).toContain('\\"ClusterIdentifier\\":\\"contabyx\\",\\"AddIamRoles\\":[\\"');
     expect(JSON.stringify(association.Properties.Delete)).toContain('RemoveIamRoles');
+  });
+});
+
+describe('alarms reach the topic', () => {
+  const CLOUDWATCH_KEY_STATEMENT = {
+    Sid: 'CloudWatchPublishesAlarms',
+    Effect: 'Allow',
+    Principal: { Service: 'cloudwatch.amazonaws.com' },
+    Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+    Resource: '*',
+    Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+  };
+
+  test('the topic is encrypted with a rotated customer managed key of its own whose policy admits CloudWatch', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    const [[keyId, key]] = Object.entries(template.findResources('AWS::KMS::Key'));
+    expect(keyId).toMatch(/^ArchiveAlarmsKey/);
+    expect(key).toMatchObject({ DeletionPolicy: 'Retain', Properties: { EnableKeyRotation: true } });
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(CLOUDWATCH_KEY_STATEMENT);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+  });
+
+  test("the topic's key goes with a destroyed stack when the removal policy says so", () => {
+    const destroyed = templateOf({ removalPolicy: RemovalPolicy.DESTROY });
+    destroyed.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+  });
+
+  test("the topic policy allows this account's CloudWatch to publish, besides denying plain HTTP", () => {
+    const topic = { Ref: Match.stringLikeRegexp('^ArchiveAlarms') };
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [topic],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AllowPublishThroughSSLOnly',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'sns:Publish',
+            Resource: topic,
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+          {
+            Sid: 'CloudWatchPublishesAlarms',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: topic,
+            Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+          },
+        ],
+      },
+    });
+  });
+
+  test('a given key encrypts the topic, and its policy admits CloudWatch and EventBridge', () => {
+    const { archive, keys } = keyedStacks();
+    archive.resourceCountIs('AWS::KMS::Key', 0);
+    archive.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::ImportValue': Match.stringLikeRegexp('^Keys:ExportsOutputFnGetAttKey.*Arn') },
+    });
+    const [key] = Object.values(keys.findResources('AWS::KMS::Key'));
+    expect(key.Properties.KeyPolicy.Statement).toEqual(
+      expect.arrayContaining([
+        CLOUDWATCH_KEY_STATEMENT,
+        {
+          Sid: 'EventBridgeSendsToTheDeadLetterQueue',
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: '*',
+        },
+      ]),
+    );
+    archive.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: { 'Fn::ImportValue': Match.stringLikeRegexp('^Keys:ExportsOutputFnGetAttKey.*Arn') },
+    });
+  });
+
+  test('an imported key cannot be changed, so synth warns with the statements its owner must add', () => {
+    // given a key that another account or stack owns
+    const app = unitApp();
+    const other = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const stack = stackOf({ encryptionKey: kms.Key.fromKeyArn(other, 'Imported', KEY_ARN) }, app);
+
+    // then the archive's template changes no key policy, and synth says what to add
+    Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 0);
+    Annotations.fromStack(stack).hasWarning(
+      '/Archive/Archive',
+      "encryptionKey is imported, so its key policy is its owner's: add these statements to it, or alarms will not " +
+        'reach the topic and EventBridge cannot use the dead-letter queue: ' +
+        JSON.stringify([
+          {
+            Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Resource: '*',
+            Sid: 'EventBridgeSendsToTheDeadLetterQueue',
+          },
+          {
+            Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+            Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Resource: '*',
+            Sid: 'CloudWatchPublishesAlarms',
+          },
+        ]) +
+        ' [ack: redshift-archive:encryptionKey.keyPolicy]',
+    );
+  });
+
+  test('a key of this app gets the statements, and synth does not warn', () => {
+    const app = unitApp();
+    const keys = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const stack = stackOf({ encryptionKey: new kms.Key(keys, 'Key', { enableKeyRotation: true }) }, app);
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('encryptionKey is imported'));
+  });
+});
+
+describe('a KMS key of your own', () => {
+  test("UNLOAD and the custom resource get the key's id, the form AWS documents for KMS_KEY_ID", () => {
+    const keyed = withKey();
+    const keyId = { 'Fn::ImportValue': Match.stringLikeRegexp('^Keys:ExportsOutputRefKey') };
+    keyed.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ KMS_KEY_ID: keyId }) },
+    });
+    keyed.hasResourceProperties('Custom::RedshiftArchiveSchemaAndViews', { KmsKeyId: keyId });
+    const app = unitApp();
+    const other = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const imported = Template.fromStack(
+      stackOf({ encryptionKey: kms.Key.fromKeyArn(other, 'Imported', KEY_ARN) }, app),
+    );
+    imported.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ KMS_KEY_ID: '1234abcd-12ab-34cd-56ef-1234567890ab' }),
+      },
+    });
+    imported.hasResourceProperties('Custom::RedshiftArchiveSchemaAndViews', {
+      KmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+    });
+  });
+
+  test('a secret under a customer managed key: both functions that read it may decrypt it, through Secrets Manager only', () => {
+    const app = unitApp();
+    const other = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const secretKey = kms.Key.fromKeyArn(other, 'SecretKey', KEY_ARN);
+    const t = Template.fromStack(stackOf({ config: withSecret(), secretKey }, app));
+    for (const role of ['ArchiveUnloadServiceRole', 'ArchiveSchemaIsCompleteServiceRole']) {
+      expect(statementsOf(t, role)).toContainEqual({
+        Sid: 'DecryptTheSecret',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: KEY_ARN,
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+      });
+    }
+    const plain = templateOf({ config: withSecret() });
+    expect(statementsOf(plain, 'ArchiveUnloadServiceRole').map((x) => x.Sid)).not.toContain(
+      'DecryptTheSecret',
+    );
+  });
+
+  test('fails with a secret key when the warehouse reads no secret', () => {
+    const app = unitApp();
+    const other = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const secretKey = kms.Key.fromKeyArn(other, 'SecretKey', KEY_ARN);
+    expect(() => stackOf({ secretKey }, app)).toThrow(
+      'RedshiftArchive props: secretKey: "Keys/SecretKey" is not allowed; allowed: only with a provisioned warehouse that names secretArn (the key that encrypts that secret)',
+    );
   });
 });
 
@@ -407,6 +674,25 @@ describe('checks', () => {
       ]),
     );
     expect(acknowledged.filter(([, reason]) => reason.length < 40)).toEqual([]);
+  });
+
+  test('cdk-nag finds nothing unacknowledged with a given key and a secret under a key of its own either', () => {
+    const app = unitApp();
+    const keys = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+    stackOf(
+      {
+        config: withSecret(),
+        encryptionKey: new kms.Key(keys, 'Key', { enableKeyRotation: true }),
+        secretKey: kms.Key.fromKeyArn(keys, 'SecretKey', KEY_ARN),
+      },
+      app,
+    );
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(
+      report.violations.map(
+        (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
   });
 
   test('outputs what a user needs after deploying', () => {

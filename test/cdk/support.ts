@@ -1,8 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ArchiveConfig, parseConfig } from '../../lambda/config/config';
-import { RedshiftArchiveProps } from '../../lib/redshift-archive';
-import { RedshiftArchiveStack } from '../../lib/redshift-archive-stack';
+import { RedshiftArchiveStack, RedshiftArchiveStackProps } from '../../lib/redshift-archive-stack';
 import contabyx from '../../config/contabyx.json';
 
 /** The contabyx sample with changes. */
@@ -16,7 +15,10 @@ export function unitApp(): App {
 }
 
 /** The stack for `props`, in a fixed account and region so ARNs read plainly. */
-export function stackOf(props: Partial<RedshiftArchiveProps> = {}, app = unitApp()): RedshiftArchiveStack {
+export function stackOf(
+  props: Partial<RedshiftArchiveStackProps> = {},
+  app = unitApp(),
+): RedshiftArchiveStack {
   return new RedshiftArchiveStack(app, 'Archive', {
     env: { account: '123456789012', region: 'eu-west-1' },
     config: props.config ?? config(),
@@ -25,7 +27,7 @@ export function stackOf(props: Partial<RedshiftArchiveProps> = {}, app = unitApp
 }
 
 /** The template of the stack for `props`. */
-export function templateOf(props: Partial<RedshiftArchiveProps> = {}): Template {
+export function templateOf(props: Partial<RedshiftArchiveStackProps> = {}): Template {
   return Template.fromStack(stackOf(props));
 }
 

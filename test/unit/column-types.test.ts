@@ -12,6 +12,10 @@ describe('the type mapping', () => {
     ['Double  Precision', 'DOUBLE PRECISION', 'DOUBLE', 'double', 'DOUBLE'],
     ['boolean', 'BOOLEAN', 'BOOLEAN', 'boolean', 'BOOLEAN'],
     ['char(3)', 'CHAR(3)', 'BYTE_ARRAY (UTF8)', 'char(3)', 'VARCHAR'],
+    // Athena's char(n) stops at 255; longer CHAR columns are varchar in the catalog
+    ['char(255)', 'CHAR(255)', 'BYTE_ARRAY (UTF8)', 'char(255)', 'VARCHAR'],
+    ['char(256)', 'CHAR(256)', 'BYTE_ARRAY (UTF8)', 'varchar(256)', 'VARCHAR'],
+    ['char(4096)', 'CHAR(4096)', 'BYTE_ARRAY (UTF8)', 'varchar(4096)', 'VARCHAR'],
     ['varchar(256)', 'VARCHAR(256)', 'BYTE_ARRAY (UTF8)', 'varchar(256)', 'VARCHAR'],
     ['date', 'DATE', 'INT32 (DATE)', 'date', 'DATE'],
     ['timestamp', 'TIMESTAMP', 'INT64 (TIMESTAMP, MICROS)', 'timestamp', 'TIMESTAMP'],

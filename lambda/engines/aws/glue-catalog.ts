@@ -198,6 +198,8 @@ export class GlueCatalog implements Catalog {
           new StartQueryExecutionCommand({
             QueryString: sql,
             WorkGroup: athena.workgroup,
+            // Without a context the session database is `default` (Athena API, QueryExecutionContext).
+            QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: this.database },
             ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
           }),
         ),
