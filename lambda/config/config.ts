@@ -20,8 +20,13 @@ import { IDENTIFIER_RULE, isIdentifier, MAX_IDENTIFIER_BYTES } from '../sql/iden
 /** The Glue partition keys; table columns may not use these names. */
 export const PARTITION_KEYS = { year: 'year', run: 'archive_run' } as const;
 
-/** Characters a run id adds to a stage table name: `__` and `YYYYMMDDTHHMMSSZ`. */
-const STAGE_SUFFIX_BYTES = 18;
+/**
+ * A family's commit is one BatchExecuteStatement of at most 40 statements: for k tables, k checks,
+ * k deletes, k views and the views' version, 3k + 1 <= 40.
+ */
+export const MAX_FAMILY_TABLES = 13;
+
+const READER = /^(user|group|role) [^ ]+$/;
 
 const identifier = z.string().refine(isIdentifier, `allowed: ${IDENTIFIER_RULE}`);
 const lowerIdentifier = identifier.refine(
@@ -72,10 +77,7 @@ const s3Prefix = z
 
 const tableSchema = strict({
   schema: identifier,
-  name: identifier.refine(
-    (s) => Buffer.byteLength(s) <= MAX_IDENTIFIER_BYTES - STAGE_SUFFIX_BYTES,
-    `allowed: at most ${MAX_IDENTIFIER_BYTES - STAGE_SUFFIX_BYTES} bytes, so that stage table names fit`,
-  ),
+  name: identifier,
   archiveBy: z.union([
     strict({ column: identifier }),
     strict({ parent: identifier, foreignKey: identifier, parentKey: identifier }),
@@ -111,6 +113,20 @@ const configSchema = strict({
         /^([A-Za-z_][A-Za-z0-9_$]*)?$/,
         'allowed: empty, or letters, digits, _ or $, not starting with a digit',
       ),
+    readers: z
+      .array(
+        z
+          .string()
+          .refine(
+            (s) => READER.test(s) && isIdentifier(s.split(' ')[1]),
+            `allowed: "user NAME", "group NAME" or "role NAME", NAME ${IDENTIFIER_RULE}`,
+          )
+          .transform((s): Reader => {
+            const [kind, name] = s.split(' ');
+            return { kind: kind as Reader['kind'], name };
+          }),
+      )
+      .default([]),
   }),
   retention: strict({
     keepYears: z.number().int().min(1).max(100).default(1),
@@ -119,6 +135,7 @@ const configSchema = strict({
       .refine(isTimeZone, 'allowed: an IANA time zone such as UTC or Europe/Berlin')
       .default('UTC'),
   }).default({ keepYears: 1, timeZone: 'UTC' }),
+  maxAttempts: z.number().int().min(1).max(10).default(3),
   ledger: strict({
     schema: identifier.default('archive_meta'),
     stageSchema: identifier.default('archive_stage'),
@@ -137,6 +154,12 @@ export type TableConfig = Parsed['tables'][number];
 export interface ColumnConfig {
   readonly name: string;
   readonly type: ColumnType;
+}
+
+/** A database identity that may query the union views (`views.readers`). */
+export interface Reader {
+  readonly kind: 'user' | 'group' | 'role';
+  readonly name: string;
 }
 
 /** Whether a table is archived by its own date or timestamp column. */
@@ -306,7 +329,16 @@ function crossFieldProblems(config: Parsed): string[] {
   });
   if (problems.length === 0) {
     try {
-      archiveOrder(config);
+      for (const family of families(config)) {
+        if (family.length > MAX_FAMILY_TABLES) {
+          const i = config.tables.indexOf(family[0]);
+          problems.push(
+            `tables[${i}]: ${show(family[0].name)} with ${family.length - 1} descendant tables is not allowed; ` +
+              `allowed: at most ${MAX_FAMILY_TABLES} tables per family (a root and its descendants), ` +
+              'as its commit is one Data API batch of at most 40 statements',
+          );
+        }
+      }
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -340,6 +372,25 @@ export function archiveOrder(config: ArchiveConfig): TableConfig[] {
   };
   config.tables.forEach((t) => visit(t, [t.name]));
   return ordered;
+}
+
+/** The root table of `table`'s family: the ancestor archived by its own date column. */
+export function rootOf(config: ArchiveConfig, table: TableConfig): TableConfig {
+  let current = table;
+  while ('parent' in current.archiveBy) current = tableNamed(config, current.archiveBy.parent);
+  return current;
+}
+
+/**
+ * The families of the configuration, each a root table and its descendants, parents before
+ * children; in the order of their roots in the configuration. A family is archived, one year at
+ * a time, as one batch.
+ */
+export function families(config: ArchiveConfig): TableConfig[][] {
+  const ordered = archiveOrder(config);
+  return ordered
+    .filter(isRootTable)
+    .map((root) => ordered.filter((t) => rootOf(config, t) === root));
 }
 
 /** Finds a configured table by name (names are unique, case-insensitively). */
@@ -376,6 +427,7 @@ export function parseConfig(input: unknown, source = 'config'): ArchiveConfig {
 export function configJson(config: ArchiveConfig): string {
   return JSON.stringify({
     ...config,
+    views: { ...config.views, readers: config.views.readers.map((r) => `${r.kind} ${r.name}`) },
     tables: config.tables.map((t) => ({
       ...t,
       columns: t.columns.map((c) => ({ name: c.name, type: typeName(c.type) })),

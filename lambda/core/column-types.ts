@@ -47,7 +47,8 @@ const SIMPLE: Record<Exclude<Kind, 'decimal' | 'char' | 'varchar'>, TypeMapping>
   },
   timestamptz: {
     redshift: 'TIMESTAMPTZ',
-    parquet: 'INT64 (TIMESTAMP, MICROS, adjusted to UTC)',
+    // Exported as its UTC wall-clock TIMESTAMP (see travelType).
+    parquet: 'INT64 (TIMESTAMP, MICROS)',
     glue: 'timestamp',
     duckdb: 'TIMESTAMPTZ',
   },
@@ -134,5 +135,56 @@ export function typeFamily(type: ColumnType): string {
       return 'text';
     default:
       return type.kind;
+  }
+}
+
+/**
+ * The type a column's values travel as, into the Parquet files and into the row hash: a
+ * TIMESTAMPTZ as its UTC TIMESTAMP (Parquet keeps no zone, and no session time zone may shift
+ * it), a CHAR(n) as VARCHAR(n) (so that blank padding never decides whether two rows are equal).
+ * Every other type travels as itself.
+ */
+export function travelType(type: ColumnType): ColumnType {
+  if (type.kind === 'timestamptz') return { kind: 'timestamp' };
+  if (type.kind === 'char') return { kind: 'varchar', length: type.length };
+  return type;
+}
+
+/**
+ * A column type as a warehouse's catalog reports it: a configurable type, or a string type whose
+ * length the engine does not record (DuckDB has one VARCHAR).
+ */
+export type WarehouseType = ColumnType | { kind: 'text' };
+
+const INTEGER_DIGITS: Partial<Record<Kind, number>> = { smallint: 5, integer: 10, bigint: 19 };
+
+/**
+ * Whether every value of a warehouse column of type `actual` is held, unchanged, by the
+ * configured type `configured`: the same type, or a wider one of the same kind (a longer
+ * VARCHAR, a DECIMAL with as many digits on both sides of the point, BIGINT for INTEGER,
+ * DOUBLE PRECISION for REAL). A narrower configured type would change or lose values.
+ */
+export function holds(configured: ColumnType, actual: WarehouseType): boolean {
+  const c = configured;
+  switch (actual.kind) {
+    case 'text':
+      return c.kind === 'varchar' || c.kind === 'char';
+    case 'smallint':
+    case 'integer':
+    case 'bigint': {
+      const digits = INTEGER_DIGITS[actual.kind] as number;
+      if (c.kind === 'decimal') return c.scale === 0 && c.precision >= digits;
+      return c.kind in INTEGER_DIGITS && (INTEGER_DIGITS[c.kind] as number) >= digits;
+    }
+    case 'decimal':
+      return c.kind === 'decimal' && c.scale >= actual.scale && c.precision - c.scale >= actual.precision - actual.scale;
+    case 'real':
+      return c.kind === 'real' || c.kind === 'double precision';
+    case 'char':
+      return (c.kind === 'char' || c.kind === 'varchar') && c.length >= actual.length;
+    case 'varchar':
+      return c.kind === 'varchar' && c.length >= actual.length;
+    default:
+      return c.kind === actual.kind;
   }
 }

@@ -1,23 +1,25 @@
-import { ArchiveConfig, isRootTable, PARTITION_KEYS, TableConfig } from '../config/config';
+import { ArchiveConfig, TableConfig } from '../config/config';
+import type { WarehouseType } from '../core/column-types';
 import type { RunTarget } from '../core/cutoff';
-import { InputError, RunFailedError, show, StillRunningError, VerificationError } from '../core/errors';
-import { ArchiveSql } from '../sql/statements';
-import { count, ExportRecord, LedgerView, readExports, readLedger, RunRecord } from './ledger';
-import type { Catalog, Lake, Manifest, Row, Warehouse } from './ports';
+import { InputError, RunFailedError, StillRunningError } from '../core/errors';
+import { ArchiveSql, BatchKey, PlannedBatch } from '../sql/statements';
+import { BatchSteps } from './batch';
+import { batchOrder, count, LedgerView, readLedger, RunRecord } from './ledger';
+import { migrateLegacyRuns } from './legacy';
+import type { Catalog, Lake, Row, Warehouse } from './ports';
+import {
+  emptyReport,
+  PlanReport,
+  ProgressEvent,
+  runReport,
+  RunReport,
+  statusReport,
+  StatusReport,
+  YearFigures,
+} from './report';
+import { checkSchema } from './schema-guard';
 
-/** The phases of DESIGN section 1, plus the commands around them. */
-export type Phase = 'setup' | 'plan' | 'stage' | 'export' | 'verify' | 'publish' | 'finish' | 'abort';
-
-/** One line of progress: a phase, optionally one table, and its figures. */
-export interface ProgressEvent {
-  readonly phase: Phase;
-  readonly runId?: string;
-  readonly table?: string;
-  readonly message: string;
-  readonly rows?: number;
-  readonly files?: number;
-  readonly bytes?: number;
-}
+export type { Phase, PlanReport, ProgressEvent, RunReport, StatusReport, TableReport } from './report';
 
 /** What the protocol needs; the engine is whatever implements the ports. */
 export interface ArchiveDeps {
@@ -25,207 +27,257 @@ export interface ArchiveDeps {
   readonly warehouse: Warehouse;
   readonly lake: Lake;
   readonly catalog: Catalog;
-  /** Receives one event per phase and table. */
+  /** Receives one event per phase, table and year. */
   readonly progress?: (event: ProgressEvent) => void;
-  /** Waits between attempts of the stage transaction (tests pass a fake). */
+  /** Waits between attempts (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** Ledger reads after a failed stage transaction, looking for a run that started at the same time. */
-const STAGE_CHECKS = 4;
-
-/** Rows of one table and year. */
-export interface YearFigures {
-  readonly year: number;
-  readonly rows: number;
-}
-
-/** Rows, files and bytes of one table and year of a run. */
-export interface YearReport extends YearFigures {
-  readonly files: number;
-  readonly bytes: number;
-}
-
-/** What a run would move, and the exact SQL it would send. Nothing is written to produce it. */
-export interface PlanReport {
-  readonly runId: string;
-  readonly cutoff: string;
-  readonly tables: readonly {
-    readonly table: string;
-    readonly rows: number;
-    readonly years: readonly YearFigures[];
-    /** Root tables only: rows that stay hot because the archive column is NULL. */
-    readonly nullRows?: number;
-  }[];
-  readonly rows: number;
-  /** An unfinished run that a `run` would resume instead of starting this one. */
-  readonly activeRun?: string;
-  readonly statements: readonly {
-    readonly phase: Phase;
-    readonly transactional: boolean;
-    readonly sql: readonly string[];
-  }[];
-}
-
-/** How an invocation of `run` ended. */
-export type Outcome = 'finished' | 'nothing-to-do' | 'already-done';
-
-/** One table of a run: rows, files and bytes per year and in total. */
-export interface TableReport {
-  readonly table: string;
-  readonly rows: number;
-  readonly files: number;
-  readonly bytes: number;
-  readonly location: string | null;
-  readonly verified: boolean;
-  readonly years: readonly YearReport[];
-}
-
-/** The report of a run. */
-export interface RunReport {
-  readonly outcome: Outcome;
-  readonly runId: string;
-  readonly cutoff: string;
-  readonly state: string;
-  readonly resumed: boolean;
-  readonly tables: readonly TableReport[];
-  readonly rows: number;
-  readonly files: number;
-  readonly bytes: number;
-  readonly warnings: readonly string[];
-  /** Where the JSON report was written in the lake. */
-  readonly reportLocation?: string;
-}
-
-/** The ledger, for `status`. */
-export interface StatusReport {
-  readonly active?: RunRecord;
-  readonly runs: readonly (RunRecord & { readonly rows: number })[];
-}
+/** Ledger reads after a failed start, looking for a run that started at the same time. */
+const START_CHECKS = 4;
+/** Transactions that redefine views outside a run are tried this often when they lose a race. */
+const VIEW_RETRIES = 3;
 
 /** A second run that lost the lock to a run started at the same time, and changed nothing. */
 export class RunBusyError extends RunFailedError {
   constructor(readonly active: RunRecord) {
-    super(
-      `run ${active.runId} (cutoff ${active.cutoff}) is active (${active.state}); this invocation changed nothing`,
-    );
+    super(`run ${active.runId} (cutoff ${active.cutoff}) is active (${active.state}); this invocation changed nothing`);
   }
 }
 
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const sum = <T>(items: readonly T[], of: (item: T) => number) => items.reduce((total, item) => total + of(item), 0);
+
 /**
- * The archive protocol of DESIGN section 1, once, for every engine. Each phase reads the ledger
- * to know where the run stands, so any invocation can resume any run after a crash anywhere.
+ * The archive protocol (protocol v2: export, verify, then swap, one family and year at a time),
+ * once, for every engine. Each step reads the ledger to know where the run stands, so any
+ * invocation can resume any run after a crash anywhere.
  */
 export class Archiver {
   private readonly sql: ArchiveSql;
-  private readonly tables: TableConfig[];
+  private readonly steps: BatchSteps;
 
   constructor(private readonly deps: ArchiveDeps) {
     this.sql = new ArchiveSql(deps.config, deps.warehouse.dialect);
-    this.tables = this.sql.tables;
+    this.steps = new BatchSteps({
+      ...deps,
+      sql: this.sql,
+      emit: (event) => this.emit(event),
+      sleep: deps.sleep ?? delay,
+    });
+  }
+
+  private get tables(): TableConfig[] {
+    return this.sql.tables;
   }
 
   private emit(event: ProgressEvent): void {
     this.deps.progress?.(event);
   }
 
-  /**
-   * Idempotent: schemas, ledger tables, external tables and union views as the ledger says
-   * they should be. What the custom resource does at deploy time.
-   */
-  async setup(): Promise<void> {
-    await this.prepare();
-    const ledger = await readLedger(this.deps.warehouse, this.sql);
-    const active = ledger.active;
-    const stageRunId = active && active.state !== 'published' ? active.runId : undefined;
-    await this.deps.warehouse.transaction(
-      this.tables.flatMap((t) =>
-        this.sql.viewStatements(t, { stageRunId, publishedRuns: ledger.publishedRuns(t.name) }),
-      ),
-      'setup.views',
-    );
-    this.emit({ phase: 'setup', message: `views defined for ${this.tables.length} tables` });
-  }
-
+  /** The ledger's schema and tables. Idempotent; writes no data. */
   private async prepare(): Promise<void> {
     await this.deps.warehouse.transaction(this.sql.setupStatements(), 'setup.ledger');
+  }
+
+  /** Reads the ledger, first taking in any run that protocol v1 left. */
+  private async ledger(): Promise<LedgerView> {
+    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    if (!(await migrateLegacyRuns(this.deps, this.sql, ledger))) return ledger;
+    return readLedger(this.deps.warehouse, this.sql);
+  }
+
+  /**
+   * The schema guard, then the catalog's external tables: only a configuration that matches the
+   * warehouse may define what the archive's files are read as.
+   */
+  private async guard(ledger: LedgerView): Promise<void> {
+    await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
     for (const table of this.tables) await this.deps.catalog.ensureTable(table.name);
   }
 
-  /** Read only: what a run with this target would move, and the SQL it would send. */
-  async plan(target: RunTarget, ledger?: LedgerView): Promise<PlanReport> {
-    ledger ??= await readLedger(this.deps.warehouse, this.sql);
-    const read = ledger;
-    const tables = [];
-    for (const table of this.tables) {
-      const rows = await this.deps.warehouse.query(
-        this.sql.planQuery(table, target.cutoff),
-        `plan.${table.name}`,
-      );
-      const years = rows.map((r) => ({ year: count(r.year), rows: count(r.row_count) }));
-      const total = years.reduce((sum, y) => sum + y.rows, 0);
-      const nullRows = isRootTable(table)
-        ? count(
-            (await this.deps.warehouse.query(this.sql.nullRowsQuery(table), `plan.${table.name}.nulls`))[0]
-              .row_count,
-          )
-        : undefined;
-      tables.push({ table: table.name, rows: total, years, ...(nullRows === undefined ? {} : { nullRows }) });
-      this.emit({
-        phase: 'plan',
-        table: table.name,
-        rows: total,
-        message: `rows older than ${target.cutoff}`,
-      });
+  /**
+   * What the custom resource does at deploy time, idempotently: the ledger, the external tables,
+   * and the union views as the ledger says they should be. A view whose columns stay the same is
+   * replaced (its grants stay); one whose columns changed is re-created and granted again. The
+   * views change only in a transaction that raises their version, so this never overwrites a
+   * commit that it did not see.
+   */
+  async setup(): Promise<void> {
+    await this.prepare();
+    let ledger = await this.ledger();
+    await this.guard(ledger);
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.deps.warehouse.query(this.sql.catalogQuery('views'), 'setup.views.columns');
+      const statements = [
+        this.sql.bumpVersion(ledger.version),
+        ...this.tables.flatMap((t) =>
+          this.sameViewColumns(t, existing)
+            ? [this.sql.replaceView(t, ledger.viewState(t))]
+            : this.sql.recreateView(t, ledger.viewState(t)),
+        ),
+      ];
+      try {
+        await this.deps.warehouse.transaction(statements, 'setup.views');
+        break;
+      } catch (error) {
+        if (error instanceof StillRunningError) throw error;
+        const after = await readLedger(this.deps.warehouse, this.sql);
+        if (attempt >= VIEW_RETRIES || after.version === ledger.version) throw error;
+        ledger = after;
+      }
     }
-    const published = (t: TableConfig) => read.publishedRuns(t.name);
-    const withRun = (t: TableConfig) => read.publishedRuns(t.name).concat(target.runId);
+    for (const grant of this.sql.externalSchemaGrants()) await this.deps.warehouse.execute(grant, 'setup.grants');
+    this.emit({ phase: 'setup', message: `views defined for ${this.tables.length} tables` });
+  }
+
+  /** Whether the union view of `table` exists with the configured columns (names and types). */
+  private sameViewColumns(table: TableConfig, catalog: readonly Row[]): boolean {
+    const view = `${this.deps.config.views.prefix}${table.name}`.toLowerCase();
+    const columns = catalog.filter(
+      (r) =>
+        String(r.table_schema).toLowerCase() === this.deps.config.views.schema.toLowerCase() &&
+        String(r.table_name).toLowerCase() === view,
+    );
+    return (
+      columns.length === table.columns.length &&
+      table.columns.every((c, i) => {
+        const real = this.deps.warehouse.dialect.catalogType(columns[i]);
+        return String(columns[i].column_name).toLowerCase() === c.name.toLowerCase() && sameType(c.type, real);
+      })
+    );
+  }
+
+  /** Read only: what each table would move per year, and the batches, for a run with this cutoff. */
+  private async planBatches(target: RunTarget): Promise<{ planned: PlannedBatch[]; nullRows: Map<TableConfig, number> }> {
+    const { warehouse } = this.deps;
+    const planned: PlannedBatch[] = [];
+    const nullRows = new Map<TableConfig, number>();
+    const figures = (rows: Row[]): YearFigures[] => rows.map((r) => ({ year: count(r.year), rows: count(r.row_count) }));
+    for (const family of this.sql.families) {
+      const [root] = family;
+      const rootYears = figures(await warehouse.query(this.sql.rootYearsQuery(root, target.cutoff), `plan.${root.name}`));
+      const [nulls] = await warehouse.query(this.sql.nullRowsQuery(root), `plan.${root.name}.nulls`);
+      nullRows.set(root, count(nulls.row_count));
+      const years = rootYears.map((y) => y.year);
+      for (const table of family) {
+        const counts =
+          table === root || years.length === 0
+            ? rootYears
+            : figures(await warehouse.query(this.sql.yearsQuery(table, years, target.cutoff), `plan.${table.name}`));
+        for (const year of years) {
+          planned.push({ table, year, rows: counts.find((c) => c.year === year)?.rows ?? 0 });
+        }
+      }
+    }
+    return { planned, nullRows };
+  }
+
+  /**
+   * Read only: what a run with this target would move per table and year, the batches, and the
+   * exact SQL of each step (the commit's figures are those verification reads back, shown as
+   * placeholders). Refuses, naming every difference, when the configuration does not match the
+   * warehouse.
+   */
+  async plan(target: RunTarget): Promise<PlanReport> {
+    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
+    const { planned, nullRows } = await this.planBatches(target);
+    for (const table of this.tables) {
+      const rows = sum(
+        planned.filter((p) => p.table === table),
+        (p) => p.rows,
+      );
+      this.emit({ phase: 'plan', table: table.name, rows, message: `rows older than ${target.cutoff}` });
+    }
+    return this.planReport(target, ledger, planned, nullRows);
+  }
+
+  private planReport(
+    target: RunTarget,
+    ledger: LedgerView,
+    planned: readonly PlannedBatch[],
+    nullRows: ReadonlyMap<TableConfig, number>,
+  ): PlanReport {
+    const batches = batchOrder(
+      this.deps.config,
+      planned.map((p) => ({ family: this.sql.familyOf(p.table)[0].name, year: p.year })),
+    );
+    const statements = batches.flatMap(({ family, year }) => {
+      const key: BatchKey = { runId: target.runId, cutoff: target.cutoff, year, source: 'hot' };
+      const name = `${family[0].name} ${year}`;
+      const rows = (t: TableConfig) => planned.find((p) => p.table === t && p.year === year)?.rows ?? 0;
+      return [
+        {
+          phase: 'export' as const,
+          batch: name,
+          transactional: false,
+          sql: family.flatMap((t) =>
+            this.sql.unloadStatements(t, key, this.deps.lake.batchRoot(t.name, year, target.runId)),
+          ),
+        },
+        {
+          phase: 'commit' as const,
+          batch: name,
+          transactional: true,
+          sql: this.sql.commitTransaction(family, key, 1, new Map(), ledger.version, (t) =>
+            ledger.viewState(t, { runId: target.runId, year, rows: rows(t) }),
+          ),
+        },
+      ];
+    });
+    const tables = this.tables.map((table) => {
+      const years = planned.filter((p) => p.table === table).map((p) => ({ year: p.year, rows: p.rows }));
+      const nulls = nullRows.get(table);
+      return { table: table.name, rows: sum(years, (y) => y.rows), years, ...(nulls === undefined ? {} : { nullRows: nulls }) };
+    });
     return {
       runId: target.runId,
       cutoff: target.cutoff,
       tables,
-      rows: tables.reduce((sum, t) => sum + t.rows, 0),
+      rows: sum(tables, (t) => t.rows),
+      batches: batches.map(({ family, year }) => ({
+        family: family[0].name,
+        year,
+        rows: sum(
+          planned.filter((p) => p.year === year && family.includes(p.table)),
+          (p) => p.rows,
+        ),
+      })),
       ...(ledger.active ? { activeRun: ledger.active.runId } : {}),
       statements: [
-        {
-          phase: 'stage',
-          transactional: true,
-          sql: this.sql.stageTransaction(target.runId, target.cutoff, published),
-        },
-        {
-          phase: 'export',
-          transactional: false,
-          sql: this.tables.flatMap((t) =>
-            this.sql.unloadStatements(t, target.runId, this.deps.lake.runLocation(t.name, target.runId)),
-          ),
-        },
-        { phase: 'publish', transactional: true, sql: this.sql.publishTransaction(target.runId, withRun) },
-        { phase: 'finish', transactional: false, sql: this.maintenance() },
+        ...statements,
         { phase: 'finish', transactional: true, sql: this.sql.finishTransaction(target.runId) },
+        ...(this.deps.config.maintenance.vacuum
+          ? [{ phase: 'finish' as const, transactional: false, sql: this.sql.maintenanceStatements() }]
+          : []),
       ],
     };
   }
 
-  private maintenance(): string[] {
-    return this.deps.config.maintenance.vacuum ? this.sql.maintenanceStatements() : [];
-  }
-
   /**
    * Resumes the unfinished run if there is one; otherwise starts `target` if it has rows to move.
+   * An explicit run also gives a batch whose attempts ran out a fresh set.
+   * @throws InputError when the configuration does not match the warehouse (nothing changed)
    * @throws RunBusyError when another invocation started a run at the same time
-   * @throws RunFailedError when a phase fails; the ledger records why, and the data is safe
+   * @throws RunFailedError when a step fails; the ledger records why, and the data is safe
    */
   async run(target: RunTarget): Promise<RunReport> {
     await this.prepare();
-    const ledger = await readLedger(this.deps.warehouse, this.sql);
-    const resumed = await this.resume(ledger);
-    if (resumed) return resumed;
+    const ledger = await this.ledger();
+    await this.guard(ledger);
+    if (ledger.active) return this.advance(ledger.active, true, ledger, true);
     const done = ledger.run(target.runId);
-    if (done) return this.report(ledger, done, 'already-done', false, []);
-    const plan = await this.plan(target, ledger);
-    if (plan.rows === 0) return this.emptyReport(target);
-    const staged = await this.stage(target, ledger);
-    return this.advance(staged.run(target.runId) as RunRecord, false, staged);
+    if (done) return runReport(this.tables, ledger, done, 'already-done', false, []);
+    const { planned } = await this.planBatches(target);
+    const roots = planned.filter((p) => p.table === this.sql.familyOf(p.table)[0]);
+    if (sum(roots, (p) => p.rows) === 0) {
+      this.emit({ phase: 'plan', message: `nothing older than ${target.cutoff} to archive` });
+      return emptyReport(this.tables, target.runId, target.cutoff);
+    }
+    const started = await this.start(target, planned, ledger);
+    return this.advance(started.run(target.runId) as RunRecord, false, started, true);
   }
 
   /**
@@ -233,425 +285,226 @@ export class Archiver {
    * one of the run's statements does.
    * @returns undefined when there is no unfinished run (a stale or repeated event)
    */
-  async resume(read?: LedgerView): Promise<RunReport | undefined> {
-    const ledger = read ?? (await readLedger(this.deps.warehouse, this.sql));
+  async resume(): Promise<RunReport | undefined> {
+    const ledger = await this.ledger();
     const active = ledger.active;
     if (!active) return undefined;
-    this.emit({
-      phase: 'stage',
-      runId: active.runId,
-      message: `resuming run ${active.runId} (${active.state})`,
-    });
-    return this.advance(active, true, ledger);
+    await this.guard(ledger);
+    return this.advance(active, true, ledger, false);
   }
 
   /** Records why the unfinished run stopped (a statement that failed outside this process). */
   async recordFailure(reason: string): Promise<RunRecord | undefined> {
-    const active = (await readLedger(this.deps.warehouse, this.sql)).active;
-    if (active)
-      await this.deps.warehouse.execute(
-        this.sql.recordFailure(active.runId, reason),
-        `${active.runId}.failed`,
-      );
+    const active = (await this.ledger()).active;
+    if (active) await this.deps.warehouse.execute(this.sql.recordFailure(active.runId, reason), `${active.runId}.failed`);
     return active;
   }
 
-  private async stage(target: RunTarget, ledger: LedgerView): Promise<LedgerView> {
-    const statements = this.sql.stageTransaction(target.runId, target.cutoff, (t) =>
-      ledger.publishedRuns(t.name),
-    );
+  private async start(target: RunTarget, planned: readonly PlannedBatch[], before: LedgerView): Promise<LedgerView> {
+    const statements = this.sql.startTransaction(target.runId, target.cutoff, planned);
     try {
-      await this.deps.warehouse.transaction(statements, `${target.runId}.stage`);
+      await this.deps.warehouse.transaction(statements, `${target.runId}.start`);
     } catch (error) {
       if (error instanceof StillRunningError) throw error;
-      await this.explainStageFailure(target, ledger, error);
+      await this.explainStartFailure(target, before, error);
     }
     const after = await readLedger(this.deps.warehouse, this.sql);
-    for (const table of this.tables) {
-      const rows = after.yearsOf(target.runId, table.name).reduce((sum, y) => sum + y.rows, 0);
-      this.emit({
-        phase: 'stage',
-        runId: target.runId,
-        table: table.name,
-        rows,
-        message: `${rows} rows staged`,
-      });
-    }
+    const batches = new Set(planned.filter((p) => p.rows > 0).map((p) => `${p.table.name}/${p.year}`));
+    this.emit({
+      phase: 'start',
+      runId: target.runId,
+      rows: sum(planned, (p) => p.rows),
+      message: `run started: cutoff ${target.cutoff}, ${batchOrder(this.deps.config, after.batchesOf(target.runId)).length} batches (${batches.size} table-years with rows)`,
+    });
     return after;
   }
 
   /**
-   * After a failed stage transaction: it may have committed before the error reached us (then
-   * go on), or lost the lock to a run that started at the same time. Some engines fail at once
-   * on the lock instead of waiting for the other transaction, so the rival may take a moment to
-   * appear in the ledger.
+   * After a failed start: it may have committed before the error reached us (then go on), or
+   * lost the lock to a run that started at the same time. Some engines fail at once on the lock
+   * instead of waiting for the other transaction, so the rival may take a moment to appear.
    */
-  private async explainStageFailure(target: RunTarget, before: LedgerView, error: unknown): Promise<void> {
+  private async explainStartFailure(target: RunTarget, before: LedgerView, error: unknown): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const after = await readLedger(this.deps.warehouse, this.sql);
       if (after.active?.runId === target.runId) return;
       const rival = after.runs.find((r) => r.runId !== target.runId && !before.run(r.runId));
       if (rival) throw new RunBusyError(rival);
-      if (attempt === STAGE_CHECKS) {
-        throw new RunFailedError(
-          `run ${target.runId} failed in phase stage, nothing changed: ${message(error)}`,
-        );
+      if (attempt === START_CHECKS) {
+        throw new RunFailedError(`run ${target.runId} failed to start, nothing changed: ${message(error)}`);
       }
       await (this.deps.sleep ?? delay)(100 * 2 ** attempt);
     }
   }
 
-  private async advance(start: RunRecord, resumed: boolean, read: LedgerView): Promise<RunReport> {
-    let run = start;
-    let phase: Phase | undefined;
-    const warnings: string[] = [];
-    let reportLocation: string | undefined;
+  /**
+   * Takes the run batch by batch, oldest year first, then finishes it. A failure records its
+   * reason in the ledger and leaves every row in exactly one visible place.
+   */
+  private async advance(start: RunRecord, resumed: boolean, read: LedgerView, explicit: boolean): Promise<RunReport> {
+    if (resumed) {
+      this.emit({ phase: 'start', runId: start.runId, message: `resuming run ${start.runId} (cutoff ${start.cutoff})` });
+    }
     let ledger = read;
+    let where = 'start';
     try {
-      for (; ; ledger = await readLedger(this.deps.warehouse, this.sql)) {
-        run = ledger.run(run.runId) as RunRecord;
-        switch (run.state) {
-          case 'staged':
-            phase = 'export';
-            await this.export(run, ledger);
-            phase = 'verify';
-            await this.verify(run, ledger);
-            break;
-          case 'verified':
-            phase = 'publish';
-            await this.publish(run, ledger);
-            break;
-          case 'published':
-            phase = 'finish';
-            reportLocation = await this.finish(run, ledger, warnings);
-            break;
-          default: {
-            const report = await this.report(ledger, run, 'finished', resumed, warnings);
-            return { ...report, ...(reportLocation ? { reportLocation } : {}) };
-          }
+      for (;;) {
+        const run = ledger.run(start.runId) as RunRecord;
+        if (run.state === 'finished' || run.state === 'aborted') {
+          return runReport(this.tables, ledger, run, 'finished', resumed, []);
         }
+        const next = batchOrder(this.deps.config, ledger.batchesOf(run.runId)).find(({ family, year }) =>
+          family.some((t) => {
+            const b = ledger.batch(run.runId, t.name, year);
+            return b !== undefined && !b.committed;
+          }),
+        );
+        if (!next) {
+          where = 'finish';
+          return await this.finish(run, ledger, resumed);
+        }
+        where = `${next.family[0].name} ${next.year}`;
+        const key: BatchKey = {
+          runId: run.runId,
+          cutoff: run.cutoff as BatchKey['cutoff'],
+          year: next.year,
+          source: (ledger.batch(run.runId, next.family[0].name, next.year) ?? ledger.batchesOf(run.runId)[0]).source,
+        };
+        ledger = await this.checkAttempts(key, next.family, ledger, explicit);
+        await this.steps.process(key, next.family, ledger);
+        ledger = await readLedger(this.deps.warehouse, this.sql);
       }
     } catch (error) {
       if (error instanceof InputError || error instanceof StillRunningError) throw error;
-      const reason = `run ${run.runId} failed in phase ${phase ?? 'export'}: ${message(error)}`;
+      const reason = `run ${start.runId} failed at ${where}: ${message(error)}`;
       try {
-        await this.deps.warehouse.execute(
-          this.sql.recordFailure(run.runId, reason),
-          `${run.runId}.${phase}.failed`,
-        );
+        await this.deps.warehouse.execute(this.sql.recordFailure(start.runId, reason), `${start.runId}.failed`);
       } catch {
         // The warehouse is unreachable; the ledger's state is still right, only the reason is lost.
       }
-      throw new RunFailedError(
-        `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
-        { cause: error },
-      );
-    }
-  }
-
-  private tablesWithRows(
-    run: RunRecord,
-    ledger: LedgerView,
-  ): { table: TableConfig; rows: number; years: YearFigures[] }[] {
-    return this.tables
-      .map((table) => {
-        const years = ledger.yearsOf(run.runId, table.name).map((y) => ({ year: y.year, rows: y.rows }));
-        return { table, years, rows: years.reduce((sum, y) => sum + y.rows, 0) };
-      })
-      .filter((t) => t.rows > 0);
-  }
-
-  private async export(run: RunRecord, ledger: LedgerView): Promise<void> {
-    const { warehouse, lake } = this.deps;
-    const done = new Set(
-      (await readExports(warehouse, this.sql, run.runId)).map((e) => e.table.toLowerCase()),
-    );
-    for (const { table } of this.tablesWithRows(run, ledger)) {
-      if (done.has(table.name.toLowerCase())) continue;
-      const step = `${run.runId}.export.${table.name}`;
-      const location = lake.runLocation(table.name, run.runId);
-      // An export that completed after an earlier invocation stopped waiting for it left its
-      // manifest: it is recorded, not redone (nothing of this run is running now, and verify
-      // reads it all back). Otherwise a retry starts from an empty prefix of this run alone.
-      let manifest = await lake.readManifest(location);
-      if (!manifest) {
-        await lake.clearRunLocation(location);
-        for (const statement of this.sql.unloadStatements(table, run.runId, location)) {
-          await warehouse.execute(statement, step);
-        }
-        manifest = await lake.readManifest(location);
-      }
-      if (!manifest)
-        throw new VerificationError(`${table.name}: the export wrote no manifest under ${location}`);
-      checkManifestLocations(manifest, location);
-      const totals = { files: manifest.entries.length, bytes: sumOf(manifest, 'bytes'), rows: manifest.rows };
-      await warehouse.execute(
-        this.sql.recordExport(
-          run.runId,
-          table,
-          location,
-          totals,
-          JSON.stringify(filesPerYear(manifest, location)),
-        ),
-        step,
-      );
-      this.emit({
-        phase: 'export',
-        runId: run.runId,
-        table: table.name,
-        rows: manifest.rows,
-        files: manifest.entries.length,
-        bytes: sumOf(manifest, 'bytes'),
-        message: `exported to ${location}`,
+      throw new RunFailedError(`${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`, {
+        cause: error,
       });
     }
   }
 
   /**
-   * Reads each table's new partitions back through the external table and compares rows and
-   * per-column checksums, year by year, with what the stage transaction recorded of the rows it
-   * moved. Nothing is published unless every table matches.
+   * A batch whose commit check failed `maxAttempts` times stops the run. An explicit `run` (an
+   * operator, the yearly schedule) gives it a fresh set of attempts; a completion event does not.
    */
-  private async verify(run: RunRecord, ledger: LedgerView): Promise<void> {
-    const { warehouse, catalog } = this.deps;
-    const exports = await readExports(warehouse, this.sql, run.runId);
-    for (const { table, rows, years } of this.tablesWithRows(run, ledger)) {
-      const step = `${run.runId}.verify.${table.name}`;
-      const exported = exports.find((e) => e.table.toLowerCase() === table.name.toLowerCase());
-      try {
-        if (!exported) throw new VerificationError(`${table.name}: no export is recorded`);
-        if (exported.rows !== rows) {
-          throw new VerificationError(
-            `${table.name}: the manifest lists ${exported.rows} rows; the run moved ${rows}`,
-          );
-        }
-        await catalog.addPartitions(
-          table.name,
-          years.map((y) => ({
-            year: y.year,
-            runId: run.runId,
-            location: `${exported.location}${PARTITION_KEYS.year}=${y.year}/`,
-          })),
-        );
-        const archived = await warehouse.query(this.sql.archiveCheckQuery(table, run.runId), step);
-        const figures = archived.map((r: Row) => ({ year: count(r.year), rows: count(r.row_count) }));
-        expectSame(`${table.name}: rows per year read back through the external table`, figures, years);
-        for (const moved of ledger.yearsOf(run.runId, table.name)) {
-          const read = archived.find((r) => count(r.year) === moved.year)?.checksum ?? '';
-          const differing = table.columns.filter(
-            (_, i) => read.split('|')[i] !== moved.checksum.split('|')[i],
-          );
-          if (differing.length > 0) {
-            throw new VerificationError(
-              `${table.name}: ${moved.year}: the rows read back differ from the rows moved in ${differing.map((c) => c.name).join(', ')}`,
-            );
-          }
-        }
-        if (catalog.countRows) {
-          const counted = await catalog.countRows(table.name, run.runId);
-          expectSame(`${table.name}: rows per year counted through the catalog`, counted, years);
-        }
-        this.emit({
-          phase: 'verify',
-          runId: run.runId,
-          table: table.name,
-          rows,
-          message: 'rows and checksums match',
-        });
-      } catch (error) {
-        // The next attempt exports this table again instead of trusting files that did not match.
-        if (!(error instanceof StillRunningError)) {
-          await this.deps.lake.clearRunLocation(this.deps.lake.runLocation(table.name, run.runId));
-          await warehouse.execute(this.sql.forgetExport(run.runId, table), step);
-        }
-        throw error;
-      }
+  private async checkAttempts(
+    key: BatchKey,
+    family: readonly TableConfig[],
+    ledger: LedgerView,
+    explicit: boolean,
+  ): Promise<LedgerView> {
+    const records = family.flatMap((t) => ledger.batch(key.runId, t.name, key.year) ?? []);
+    const attempt = Math.max(...records.map((r) => r.attempt));
+    if (attempt <= this.deps.config.maxAttempts) return ledger;
+    const last = records.find((r) => r.error)?.error ?? 'no reason recorded';
+    if (!explicit) {
+      throw new RunFailedError(
+        `${family[0].name} ${key.year}: the commit check failed ${attempt - 1} times (maxAttempts ${this.deps.config.maxAttempts}); ${last}`,
+      );
     }
-    await warehouse.execute(this.sql.setState(run.runId, 'verified'), `${run.runId}.verify`);
+    await this.deps.warehouse.execute(this.sql.resetAttempts(key, family), `${key.runId}.retry.${family[0].name}.${key.year}`);
+    return readLedger(this.deps.warehouse, this.sql);
   }
 
-  private async publish(run: RunRecord, ledger: LedgerView): Promise<void> {
-    await this.deps.warehouse.transaction(
-      this.sql.publishTransaction(run.runId, (t) => ledger.publishedRuns(t.name, run.runId)),
-      `${run.runId}.publish`,
-    );
-    this.emit({
-      phase: 'publish',
-      runId: run.runId,
-      message: 'views read the new batch; stage tables dropped',
-    });
+  /**
+   * Ends the run: its report goes to the lake (again, if a crash came before the end), then ONE
+   * transaction releases the lock (and finishes a v1 run's stage tables); space is reclaimed
+   * last, outside any transaction. A VACUUM that outlasts the invocation is left to finish on its
+   * own: nothing waits for it.
+   */
+  private async finish(run: RunRecord, ledger: LedgerView, resumed: boolean): Promise<RunReport> {
+    const finished = { ...run, state: 'finished' as const };
+    const report = runReport(this.tables, ledger, finished, 'finished', resumed, []);
+    const reportLocation = await this.deps.lake.writeReport(run.runId, report);
+    const legacy =
+      ledger.stageRunId === run.runId
+        ? { version: ledger.version, views: (t: TableConfig) => ({ committed: ledger.committed(t.name) }) }
+        : undefined;
+    await this.deps.warehouse.transaction(this.sql.finishTransaction(run.runId, legacy), `${run.runId}.finish`);
+    this.emit({ phase: 'finish', runId: run.runId, message: `run finished; report written to ${reportLocation}` });
+    const warnings = await this.maintain(run);
+    return { ...report, warnings, reportLocation };
   }
 
-  private async finish(run: RunRecord, ledger: LedgerView, warnings: string[]): Promise<string> {
-    for (const statement of this.maintenance()) {
+  private async maintain(run: RunRecord): Promise<string[]> {
+    const warnings: string[] = [];
+    if (!this.deps.config.maintenance.vacuum) return warnings;
+    for (const statement of this.sql.maintenanceStatements()) {
       try {
-        await this.deps.warehouse.execute(statement, `${run.runId}.finish.maintenance`);
+        await this.deps.warehouse.execute(statement, `${run.runId}.maintenance`);
       } catch (error) {
-        if (error instanceof StillRunningError) throw error;
-        // Space is reclaimed by the next maintenance; the archive itself is complete.
+        // Space is reclaimed by the next maintenance (Redshift also vacuums deletes in the
+        // background); the archive itself is complete.
         warnings.push(`maintenance skipped (${statement}): ${message(error)}`);
+        if (error instanceof StillRunningError) break;
       }
     }
-    const report = await this.report(ledger, { ...run, state: 'finished' }, 'finished', false, warnings);
-    const location = await this.deps.lake.writeReport(run.runId, report);
-    await this.deps.warehouse.transaction(this.sql.finishTransaction(run.runId), `${run.runId}.finish`);
-    this.emit({ phase: 'finish', runId: run.runId, message: `report written to ${location}` });
-    return location;
+    this.emit({ phase: 'finish', runId: run.runId, message: warnings.length ? warnings.join('; ') : 'space reclaimed' });
+    return warnings;
   }
 
   /** The ledger's runs and what each moved. */
   async status(): Promise<StatusReport> {
     await this.prepare();
-    const ledger = await readLedger(this.deps.warehouse, this.sql);
-    return {
-      ...(ledger.active ? { active: ledger.active } : {}),
-      runs: ledger.runs.map((r) => ({
-        ...r,
-        rows: ledger.years.filter((y) => y.runId === r.runId).reduce((sum, y) => sum + y.rows, 0),
-      })),
-    };
+    return statusReport(await this.ledger());
   }
 
   /**
-   * Moves the unfinished run's staged rows back into the hot tables (one transaction), then
-   * removes its partitions and files. A published run is history and is refused.
+   * Ends the unfinished run: its batches that are not committed are discarded (ONE transaction),
+   * then their partitions and files go. Committed batches are history and stay. Also clears
+   * what an earlier abort left behind.
    * @returns the aborted run, or undefined when there was nothing to abort
    */
   async abort(): Promise<RunRecord | undefined> {
+    // No schema guard: abort moves no row, and it must work when a column changed mid-run.
     await this.prepare();
-    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    let ledger = await this.ledger();
     const active = ledger.active;
-    if (active?.state === 'published') {
+    if (active && ledger.stageRunId === active.runId) {
       throw new InputError(
-        `abort: run ${active.runId} is published and is not aborted; allowed: abort before publish. Run again to finish it.`,
+        `abort: run ${active.runId} was started by protocol v1 and holds rows in its stage tables; allowed: run, which finishes it`,
       );
     }
     if (active) {
-      await this.deps.warehouse.transaction(
-        this.sql.abortTransaction(active.runId, (t) => ledger.publishedRuns(t.name)),
-        `${active.runId}.abort`,
-      );
-      this.emit({ phase: 'abort', runId: active.runId, message: 'staged rows moved back to the hot tables' });
+      for (let attempt = 1; ; attempt++) {
+        const uncommitted = ledger
+          .batchesOf(active.runId)
+          .filter((b) => !b.committed)
+          .map((b) => ({ table: this.tables.find((t) => t.name.toLowerCase() === b.table.toLowerCase()) as TableConfig, year: b.year }))
+          .filter((b) => b.table);
+        try {
+          await this.deps.warehouse.transaction(
+            this.sql.abortTransaction(active.runId, uncommitted, ledger.version),
+            `${active.runId}.abort`,
+          );
+          break;
+        } catch (error) {
+          const after = await readLedger(this.deps.warehouse, this.sql);
+          if (attempt >= VIEW_RETRIES || after.version === ledger.version || after.active?.runId !== active.runId) throw error;
+          ledger = after;
+        }
+      }
+      this.emit({ phase: 'abort', runId: active.runId, message: 'uncommitted batches discarded; committed ones stay' });
     }
-    // Also clears what an earlier abort left behind if it stopped after its transaction.
-    const aborted = ledger.runs.filter((r) => r.state === 'aborted' || r.runId === active?.runId);
-    for (const run of aborted) {
-      for (const table of this.tables) {
-        await this.deps.catalog.removePartitions(table.name, run.runId);
-        await this.deps.lake.clearRunLocation(this.deps.lake.runLocation(table.name, run.runId));
+    const after = await readLedger(this.deps.warehouse, this.sql);
+    for (const run of after.runs.filter((r) => r.state === 'aborted')) {
+      for (const b of after.batchesOf(run.runId).filter((x) => x.state === 'discarded')) {
+        await this.deps.catalog.removePartitions(b.table, run.runId, b.year);
+        await this.deps.lake.clear(this.deps.lake.batchRoot(b.table, b.year, run.runId));
       }
     }
     return active && { ...active, state: 'aborted' };
   }
-
-  private async report(
-    ledger: LedgerView,
-    run: RunRecord,
-    outcome: Outcome,
-    resumed: boolean,
-    warnings: string[],
-  ): Promise<RunReport> {
-    const exports: ExportRecord[] = await readExports(this.deps.warehouse, this.sql, run.runId);
-    const tables = this.tables.map((table): TableReport => {
-      const exported = exports.find((e) => e.table.toLowerCase() === table.name.toLowerCase());
-      const years = ledger.yearsOf(run.runId, table.name).map((y) => ({
-        year: y.year,
-        rows: y.rows,
-        files: exported?.yearFiles[y.year]?.files ?? 0,
-        bytes: exported?.yearFiles[y.year]?.bytes ?? 0,
-      }));
-      return {
-        table: table.name,
-        rows: years.reduce((sum, y) => sum + y.rows, 0),
-        files: exported?.files ?? 0,
-        bytes: exported?.bytes ?? 0,
-        location: exported?.location ?? null,
-        verified: years.length > 0 && ['verified', 'published', 'finished'].includes(run.state),
-        years,
-      };
-    });
-    return {
-      outcome,
-      runId: run.runId,
-      cutoff: run.cutoff,
-      state: run.state,
-      resumed,
-      tables,
-      rows: tables.reduce((sum, t) => sum + t.rows, 0),
-      files: tables.reduce((sum, t) => sum + t.files, 0),
-      bytes: tables.reduce((sum, t) => sum + t.bytes, 0),
-      warnings,
-    };
-  }
-
-  private emptyReport(target: RunTarget): RunReport {
-    this.emit({ phase: 'plan', message: `nothing older than ${target.cutoff} to archive` });
-    return {
-      outcome: 'nothing-to-do',
-      runId: target.runId,
-      cutoff: target.cutoff,
-      state: 'none',
-      resumed: false,
-      tables: this.tables.map((t) => ({
-        table: t.name,
-        rows: 0,
-        files: 0,
-        bytes: 0,
-        location: null,
-        verified: false,
-        years: [],
-      })),
-      rows: 0,
-      files: 0,
-      bytes: 0,
-      warnings: [],
-    };
-  }
 }
 
-function sumOf(manifest: Manifest, key: 'bytes' | 'rows'): number {
-  return manifest.entries.reduce((sum, e) => sum + e[key], 0);
-}
-
-function filesPerYear(
-  manifest: Manifest,
-  location: string,
-): Record<string, { files: number; bytes: number }> {
-  const years: Record<string, { files: number; bytes: number }> = {};
-  const partition = new RegExp(`^${PARTITION_KEYS.year}=(\\d{4})/`);
-  for (const entry of manifest.entries) {
-    const year = partition.exec(entry.url.slice(location.length))?.[1];
-    if (year === undefined)
-      throw new VerificationError(`the manifest lists ${show(entry.url)}, outside any year partition`);
-    years[year] = { files: (years[year]?.files ?? 0) + 1, bytes: (years[year]?.bytes ?? 0) + entry.bytes };
-  }
-  return years;
-}
-
-function checkManifestLocations(manifest: Manifest, location: string): void {
-  const stray = manifest.entries.find((e) => !e.url.startsWith(location));
-  if (stray)
-    throw new VerificationError(
-      `the manifest lists ${show(stray.url)}, outside the run location ${location}`,
-    );
-  if (sumOf(manifest, 'rows') !== manifest.rows) {
-    throw new VerificationError(
-      `the manifest's files hold ${sumOf(manifest, 'rows')} rows but it states ${manifest.rows}`,
-    );
-  }
-}
-
-function expectSame(what: string, actual: YearFigures[], expected: YearFigures[]): void {
-  const render = (figures: YearFigures[]) => figures.map((f) => `${f.year}: ${f.rows}`).join(', ') || 'none';
-  if (render(actual) !== render(expected)) {
-    throw new VerificationError(`${what} are ${render(actual)}; the ledger says ${render(expected)}`);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** Whether a view column's type (from the catalog) is the configured type. */
+function sameType(configured: TableConfig['columns'][number]['type'], real: WarehouseType | undefined): boolean {
+  if (!real) return false;
+  if (real.kind === 'text') return configured.kind === 'varchar' || configured.kind === 'char';
+  return JSON.stringify(configured) === JSON.stringify(real);
 }

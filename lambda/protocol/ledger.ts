@@ -1,5 +1,7 @@
-import type { ArchiveSql, RunState } from '../sql/statements';
-import type { Warehouse } from './ports';
+import type { ArchiveConfig, TableConfig } from '../config/config';
+import { families } from '../config/config';
+import type { ArchiveSql, BatchSource, BatchState, CommittedBatch, RunState, ViewState } from '../sql/statements';
+import type { Row, Warehouse } from './ports';
 
 /** One run as the ledger records it. */
 export interface RunRecord {
@@ -10,38 +12,46 @@ export interface RunRecord {
   readonly error: string | null;
 }
 
-/** Rows one run moved for one table and year. */
-export interface YearRecord {
+/** One table's part of one batch (one run, one family, one archive year). */
+export interface BatchRecord {
   readonly runId: string;
   readonly table: string;
+  readonly family: string;
   readonly year: number;
-  readonly rows: number;
-  /** Per-column checksums of the rows moved, computed in the stage transaction. */
-  readonly checksum: string;
+  readonly source: BatchSource;
+  readonly state: BatchState;
+  /** Attempts start at 1; a failed commit check discards the export and adds one. */
+  readonly attempt: number;
+  /** Rows the plan counted when the run started. */
+  readonly plannedRows: number;
+  /** The partition's location, once exported with rows. */
+  readonly location: string | null;
+  /** Rows exported (manifest), then read back (verified). */
+  readonly rows: number | null;
+  /** The archive's checksum, read back through the external table. */
+  readonly checksum: string | null;
+  readonly files: number | null;
+  readonly bytes: number | null;
+  /** The columns the batch's files hold (`name type, ...`); null for a v1 batch. */
+  readonly columns: string | null;
+  readonly error: string | null;
+  /** The commit's check passed: the rows left the hot table and the views read the batch. */
+  readonly committed: boolean;
 }
 
-/** One table's export of one run, from its manifest. */
-export interface ExportRecord {
-  readonly table: string;
-  readonly location: string;
-  readonly files: number;
-  readonly bytes: number;
-  readonly rows: number;
-  /** Files and bytes per year, from the manifest. */
-  readonly yearFiles: Readonly<Record<string, { files: number; bytes: number }>>;
-}
+const UNFINISHED: readonly RunState[] = ['running', 'staged', 'verified', 'published'];
 
-const UNFINISHED: readonly RunState[] = ['staged', 'verified', 'published'];
-const PUBLISHED: readonly RunState[] = ['published', 'finished'];
+const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /**
- * A read of the ledger: the runs and what each moved. Every entry point starts from one, so a
- * run is resumed from what Redshift itself says, never from memory.
+ * A read of the ledger: the runs, their batches and the views' version. Every entry point starts
+ * from one, so a run is resumed from what the warehouse itself says, never from memory.
  */
 export class LedgerView {
   constructor(
     readonly runs: readonly RunRecord[],
-    readonly years: readonly YearRecord[],
+    readonly batches: readonly BatchRecord[],
+    readonly version: number,
   ) {}
 
   /** The unfinished run, if there is one (the lock allows at most one). */
@@ -53,30 +63,43 @@ export class LedgerView {
     return this.runs.find((r) => r.runId === runId);
   }
 
-  /** Rows per year that `runId` moved for `table`. */
-  yearsOf(runId: string, table: string): YearRecord[] {
-    return this.years.filter((y) => y.runId === runId && y.table.toLowerCase() === table.toLowerCase());
+  /** The batch rows of one run, optionally of one table. */
+  batchesOf(runId: string, table?: string): BatchRecord[] {
+    return this.batches.filter((b) => b.runId === runId && (table === undefined || sameName(b.table, table)));
   }
 
-  /** Published runs holding rows of `table`, plus `alsoRunId` if it holds some. */
-  publishedRuns(table: string, alsoRunId?: string): string[] {
-    const published = new Set(
-      this.runs.filter((r) => PUBLISHED.includes(r.state) || r.runId === alsoRunId).map((r) => r.runId),
-    );
-    return [
-      ...new Set(
-        this.years
-          .filter((y) => published.has(y.runId) && y.table.toLowerCase() === table.toLowerCase())
-          .map((y) => y.runId),
-      ),
-    ];
+  /** One table's part of one batch. */
+  batch(runId: string, table: string, year: number): BatchRecord | undefined {
+    return this.batches.find((b) => b.runId === runId && sameName(b.table, table) && b.year === year);
+  }
+
+  /** Committed batches of `table` that hold rows and were not restored: what its view reads. */
+  committed(table: string): CommittedBatch[] {
+    return this.batches
+      .filter((b) => sameName(b.table, table) && b.committed && b.state !== 'restored' && (b.rows ?? 0) > 0)
+      .map((b) => ({ runId: b.runId, year: b.year }));
+  }
+
+  /** The v1 run whose stage tables the views still read, while it is finished. */
+  get stageRunId(): string | undefined {
+    const active = this.active;
+    return active && this.batchesOf(active.runId).some((b) => b.source === 'stage') ? active.runId : undefined;
+  }
+
+  /** What the union view of `table` reads now, optionally with one more committed batch. */
+  viewState(table: TableConfig, also?: CommittedBatch & { rows: number }): ViewState {
+    const committed = this.committed(table.name);
+    if (also && also.rows > 0) committed.push({ runId: also.runId, year: also.year });
+    const stageRunId = this.stageRunId;
+    return { committed, ...(stageRunId ? { stageRunId } : {}) };
   }
 }
 
 /** Reads the whole ledger (it holds a few rows per table and year). */
 export async function readLedger(warehouse: Warehouse, sql: ArchiveSql): Promise<LedgerView> {
   const runs = await warehouse.query(sql.runsQuery(), 'ledger.runs');
-  const years = await warehouse.query(sql.runYearsQuery(), 'ledger.years');
+  const batches = await warehouse.query(sql.batchesQuery(), 'ledger.batches');
+  const [version] = await warehouse.query(sql.versionQuery(), 'ledger.version');
   return new LedgerView(
     runs.map((r) => ({
       runId: text(r.run_id),
@@ -84,43 +107,55 @@ export async function readLedger(warehouse: Warehouse, sql: ArchiveSql): Promise
       state: text(r.state) as RunState,
       error: r.error ?? null,
     })),
-    years.map((y) => ({
-      runId: text(y.run_id),
-      table: text(y.table_name),
-      year: count(y.year),
-      rows: count(y.row_count),
-      checksum: text(y.checksum),
-    })),
+    batches.map(batchRecord),
+    count(version?.version ?? '0'),
   );
 }
 
-/** Reads the exports recorded for one run. */
-export async function readExports(
-  warehouse: Warehouse,
-  sql: ArchiveSql,
-  runId: string,
-): Promise<ExportRecord[]> {
-  const rows = await warehouse.query(sql.runExportsQuery(runId), `${runId}.ledger.exports`);
-  return rows.map((r) => ({
+function batchRecord(r: Row): BatchRecord {
+  const optional = (value: string | null | undefined) => (value === null || value === undefined ? null : count(value));
+  return {
+    runId: text(r.run_id),
     table: text(r.table_name),
-    location: text(r.location),
-    files: count(r.file_count),
-    bytes: count(r.byte_count),
-    rows: count(r.row_count),
-    yearFiles: JSON.parse(text(r.year_files)) as ExportRecord['yearFiles'],
-  }));
+    family: text(r.family),
+    year: count(r.year),
+    source: text(r.source) as BatchSource,
+    state: text(r.state) as BatchState,
+    attempt: count(r.attempt),
+    plannedRows: count(r.planned_rows),
+    location: r.location ?? null,
+    rows: optional(r.row_count),
+    checksum: r.checksum ?? null,
+    files: optional(r.file_count),
+    bytes: optional(r.byte_count),
+    columns: r.columns ?? null,
+    error: r.error ?? null,
+    committed: count(r.committed) === 1,
+  };
+}
+
+/** The batches of a run in the order the protocol takes them: oldest year first, then family. */
+export function batchOrder(
+  config: ArchiveConfig,
+  batches: readonly { readonly family: string; readonly year: number }[],
+): { family: TableConfig[]; year: number }[] {
+  const all = families(config);
+  const keys = new Map<string, { family: TableConfig[]; year: number }>();
+  for (const b of batches) {
+    const family = all.find((f) => sameName(f[0].name, b.family));
+    if (family) keys.set(`${b.year}/${family[0].name}`, { family, year: b.year });
+  }
+  return [...keys.values()].sort((a, b) => a.year - b.year || all.indexOf(a.family) - all.indexOf(b.family));
 }
 
 function text(value: string | null | undefined): string {
-  if (value === null || value === undefined)
-    throw new Error('the ledger holds NULL where a value is required');
+  if (value === null || value === undefined) throw new Error('the ledger holds NULL where a value is required');
   return value;
 }
 
 /** Parses a count or year that the warehouse returned as text. */
 export function count(value: string | null | undefined): number {
   const n = Number(text(value));
-  if (!Number.isSafeInteger(n))
-    throw new Error(`the warehouse returned ${value} where a whole number was expected`);
+  if (!Number.isSafeInteger(n)) throw new Error(`the warehouse returned ${value} where a whole number was expected`);
   return n;
 }

@@ -8,7 +8,17 @@ import type { Dialect } from '../sql/dialect';
 /** One result row; every value as text (or null), with lower-case column labels. */
 export type Row = Readonly<Record<string, string | null>>;
 
-/** A database that holds the hot tables, the stage tables, the ledger and the union views. */
+/** How long a statement may take. */
+export interface StatementOptions {
+  /**
+   * The statement may outlive the invocation that sends it (an export, a commit, a VACUUM): the
+   * engine then announces its end (on AWS, a Data API event that resumes the run). Reads and
+   * setup never do, so that the flow of events goes quiet.
+   */
+  readonly outlives?: boolean;
+}
+
+/** A database that holds the hot tables, the ledger and the union views. */
 export interface Warehouse {
   readonly dialect: Dialect;
   /**
@@ -17,9 +27,9 @@ export interface Warehouse {
    */
   query(sql: string, step: string): Promise<Row[]>;
   /** Runs one statement on its own, outside any transaction. */
-  execute(sql: string, step: string): Promise<void>;
+  execute(sql: string, step: string, options?: StatementOptions): Promise<void>;
   /** Runs the statements in order as ONE transaction: all of them take effect, or none. */
-  transaction(sqls: readonly string[], step: string): Promise<void>;
+  transaction(sqls: readonly string[], step: string, options?: StatementOptions): Promise<void>;
 }
 
 /** One file listed in an export's manifest. */
@@ -36,32 +46,35 @@ export interface Manifest {
   readonly rows: number;
 }
 
-/** Object storage laid out as `<prefix>/<table>/archive_run=<run>/year=<yyyy>/`. */
+/** Object storage laid out as the lake layout module says (`core/lake-layout.ts`). */
 export interface Lake {
   /**
-   * The location (URI with a trailing `/`) that one run's export of one table writes to. No
-   * other run ever writes under it, and no other partition's location contains it.
+   * The root (URI with a trailing `/`) that one batch's export of one table writes to. No other
+   * batch ever writes under it, and no other batch's root contains it.
    */
-  runLocation(table: string, runId: string): string;
+  batchRoot(table: string, year: number, runId: string): string;
   /**
-   * Deletes everything under a run location and makes it ready to be written. Refuses any
-   * location that is not a run location of this lake.
+   * Deletes everything under a batch root (or a v1 run's prefix) and makes it ready to be
+   * written. Refuses any other location.
    */
-  clearRunLocation(location: string): Promise<void>;
+  clear(root: string): Promise<void>;
   /**
-   * Reads the manifest that an export wrote under `location`; undefined when there is none (the
-   * export did not run, or did not complete: UNLOAD writes its manifest after the files).
+   * Reads the manifest that an export wrote at `root`; undefined when there is none (the export
+   * did not run, did not complete, or, on Redshift, wrote no rows: UNLOAD writes its manifest
+   * after the files).
    */
-  readManifest(location: string): Promise<Manifest | undefined>;
+  readManifest(root: string): Promise<Manifest | undefined>;
   /** Writes a run's JSON report under a prefix that no table reads; returns its location. */
   writeReport(runId: string, report: unknown): Promise<string>;
+  /** Where protocol v1 wrote a run of a table (to clear what an unfinished v1 run exported). */
+  legacyRunLocation(table: string, runId: string): string;
 }
 
-/** A registered partition of an archive table. */
+/** A registered partition of an archive table: one batch of one table. */
 export interface Partition {
   readonly year: number;
   readonly runId: string;
-  /** The partition's own folder, `<run location>year=<yyyy>/`. */
+  /** The partition's own folder of Parquet files. */
   readonly location: string;
 }
 
@@ -70,15 +83,15 @@ export interface Catalog {
   /** Makes sure the external table for `table` exists with the configured columns. */
   ensureTable(table: string): Promise<void>;
   /**
-   * Registers partitions with their explicit locations. A partition that exists with the same
-   * location is fine; one with a different location is an error.
+   * Registers a partition with its explicit location. One that exists with the same location is
+   * fine; one with a different location is an error.
    */
-  addPartitions(table: string, partitions: readonly Partition[]): Promise<void>;
-  /** Removes the partitions of one run (abort); the files are the lake's business. */
-  removePartitions(table: string, runId: string): Promise<void>;
+  addPartition(table: string, partition: Partition): Promise<void>;
+  /** Removes the partitions of one run, of one year or of all its years; the files are the lake's business. */
+  removePartitions(table: string, runId: string, year?: number): Promise<void>;
   /**
-   * Optional second reader: rows per year of one run's partitions, counted by another engine
-   * than the warehouse (Athena). Verification then requires both to match.
+   * Optional second reader: rows of one batch's partition, counted by another engine than the
+   * warehouse (Athena). Verification then requires both to match.
    */
-  countRows?(table: string, runId: string): Promise<{ year: number; rows: number }[]>;
+  countRows?(table: string, runId: string, year: number): Promise<number>;
 }

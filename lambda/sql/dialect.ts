@@ -1,5 +1,23 @@
-import type { ColumnType } from '../core/column-types';
+import type { ColumnType, WarehouseType } from '../core/column-types';
 import type { CalendarDate } from '../core/cutoff';
+import type { Reader } from '../config/config';
+
+/** One value that goes into a row hash: an expression and the type it has there. */
+export interface HashInput {
+  readonly expr: string;
+  readonly type: ColumnType;
+}
+
+/** A column as the warehouse's own catalog describes it. */
+export interface CatalogColumn {
+  readonly schema: string;
+  readonly table: string;
+  readonly name: string;
+  /** The type as the catalog spells it, for messages. */
+  readonly typeText: string;
+  /** The type, when it is one this project can archive. */
+  readonly type?: WarehouseType;
+}
 
 /**
  * Everything the protocol's SQL needs that Redshift and DuckDB spell differently. The protocol
@@ -11,22 +29,46 @@ export interface Dialect {
   literal(text: string): string;
   /** The engine's spelling of a configured column type, for casts. */
   columnType(type: ColumnType): string;
-  /** The cutoff as a literal comparable with a column of `type` (zone maps stay usable). */
-  cutoffLiteral(type: ColumnType, cutoff: CalendarDate, timeZone: string): string;
-  /** An INTEGER expression: the calendar year of `expr` (a column of `type`) in `timeZone`. */
-  yearOf(expr: string, type: ColumnType, timeZone: string): string;
   /**
-   * An aggregate over `expr` that is equal for equal multisets of values, whatever the order,
-   * and exact (no floating point): the per-column checksum of verification.
+   * The first instant of `date` in `timeZone`, as a literal comparable with a column of `type`
+   * (a constant, so zone maps and sort keys stay usable). TIMESTAMPTZ literals carry an explicit
+   * UTC offset, so no session time zone changes them.
    */
-  checksum(expr: string): string;
-  /** CREATE VIEW for a union view. */
+  boundLiteral(type: ColumnType, date: CalendarDate, timeZone: string): string;
+  /** A TIMESTAMPTZ expression as its UTC wall-clock TIMESTAMP. */
+  utcTimestamp(expr: string): string;
+  /** A TIMESTAMP expression that holds UTC wall-clock time, as the TIMESTAMPTZ it stands for. */
+  fromUtcTimestamp(expr: string): string;
+  /**
+   * An exact hash of one row: equal for equal rows, and (short of a collision) different
+   * otherwise. NULL differs from every value, and string boundaries are part of the hash.
+   */
+  rowHash(values: readonly HashInput[]): string;
+  /** An aggregate over `rowHash`: the exact, order-independent sum of the hashes, as text. */
+  checksum(rowHash: string): string;
+  /** CREATE OR REPLACE VIEW: keeps the view's owner and grants; the columns must stay the same. */
+  replaceView(name: string, select: string): string;
+  /** CREATE VIEW, for a view that does not exist or was dropped because its columns changed. */
   createView(name: string, select: string): string;
   /**
    * Statements that export `select` (whose last column is `year`) as Parquet partitioned by
-   * year into `location`, with a manifest of files and row counts.
+   * year into `location`, with a manifest of files and row counts at `location`.
    */
   unload(select: string, location: string): string[];
   /** Statements that reclaim space and refresh statistics after deletes (not transactional). */
   maintenance(table: string): string[];
+  /**
+   * A read of the catalog: the columns of the given tables, in their order, with columns
+   * `table_schema`, `table_name`, `column_name`, `data_type`, `char_length`, `num_precision`,
+   * `num_scale` (names compared in lower case).
+   */
+  catalogColumnsQuery(tables: readonly { schema: string; name: string }[]): string;
+  /** The type of a row of {@link catalogColumnsQuery}, when it is one this project knows. */
+  catalogType(row: Readonly<Record<string, string | null>>): WarehouseType | undefined;
+  /** GRANTs that let `reader` query a view: none where the engine has no users. */
+  grantSelect(view: string, reader: Reader): string[];
+  /** GRANT USAGE on a schema to `reader`: none where the engine has no users. */
+  grantUsage(schema: string, reader: Reader): string[];
+  /** Whether a failed transaction lost to a concurrent one (and may simply be tried again). */
+  isConflict(message: string): boolean;
 }

@@ -1,12 +1,30 @@
-import { ColumnType, typeMapping } from '../core/column-types';
-import { CalendarDate, startOfDayUtc } from '../core/cutoff';
+import { parseColumnType, typeMapping, WarehouseType } from '../core/column-types';
+import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
+import { MANIFEST_NAME } from '../core/lake-layout';
+import { PARTITION_KEYS } from '../config/config';
 import type { Dialect } from './dialect';
 import { quoteIdent } from './identifiers';
-import { PARTITION_KEYS } from '../config/config';
 
-/** Name of the manifest file an export writes beside its partitions, as UNLOAD does. */
-export const MANIFEST_NAME = 'manifest';
+function literal(text: string): string {
+  if (text.includes('\0')) throw new InputError(`refusing a literal with a NUL character: ${show(text)}`);
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** How DuckDB's catalog spells the types this project archives. */
+const CATALOG_TYPES: Record<string, WarehouseType> = {
+  SMALLINT: { kind: 'smallint' },
+  INTEGER: { kind: 'integer' },
+  BIGINT: { kind: 'bigint' },
+  FLOAT: { kind: 'real' },
+  DOUBLE: { kind: 'double precision' },
+  BOOLEAN: { kind: 'boolean' },
+  DATE: { kind: 'date' },
+  TIMESTAMP: { kind: 'timestamp' },
+  'TIMESTAMP WITH TIME ZONE': { kind: 'timestamptz' },
+  // DuckDB keeps no length: lengths are Redshift's to enforce, not the embedded engine's.
+  VARCHAR: { kind: 'text' },
+};
 
 /**
  * DuckDB playing Redshift: `COPY ... TO (FORMAT PARQUET, PARTITION_BY)` plays UNLOAD, and a
@@ -14,44 +32,76 @@ export const MANIFEST_NAME = 'manifest';
  */
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
-  literal(text) {
-    if (text.includes('\0')) throw new InputError(`refusing a literal with a NUL character: ${show(text)}`);
-    return `'${text.replace(/'/g, "''")}'`;
-  },
+  literal,
   columnType(type) {
     return typeMapping(type).duckdb;
   },
-  cutoffLiteral(type: ColumnType, cutoff: CalendarDate, timeZone: string) {
+  boundLiteral(type, date, timeZone) {
     switch (type.kind) {
       case 'date':
-        return `DATE '${cutoff}'`;
+        return `DATE '${date}'`;
       case 'timestamptz':
-        return `TIMESTAMPTZ '${startOfDayUtc(cutoff, timeZone)}+00'`;
+        return `TIMESTAMPTZ '${startOfDayUtc(date, timeZone)}+00'`;
       default:
-        return `TIMESTAMP '${cutoff} 00:00:00'`;
+        return `TIMESTAMP '${date} 00:00:00'`;
     }
   },
-  yearOf(expr, type, timeZone) {
-    const local = type.kind === 'timestamptz' ? `timezone(${this.literal(timeZone)}, ${expr})` : expr;
-    return `CAST(EXTRACT(YEAR FROM ${local}) AS INTEGER)`;
+  utcTimestamp(expr) {
+    return `(${expr} AT TIME ZONE 'UTC')`;
   },
-  checksum(expr) {
-    // hash() is a UBIGINT of the value's bits; its SUM is a HUGEINT, so nothing rounds or wraps.
-    return `COALESCE(SUM(hash(${expr})), 0)`;
+  fromUtcTimestamp(expr) {
+    return `(${expr} AT TIME ZONE 'UTC')`;
+  },
+  rowHash(values) {
+    // hash() combines the hashes of its arguments by position, so string boundaries count; the
+    // IS NULL tag before each value keeps NULL apart from every value.
+    return `hash(${values.map((v) => `${v.expr} IS NULL, ${v.expr}`).join(', ')})`;
+  },
+  checksum(rowHash) {
+    // hash() is a UBIGINT; its SUM is a HUGEINT, so nothing rounds or wraps.
+    return `CAST(COALESCE(SUM(${rowHash}), 0) AS VARCHAR)`;
+  },
+  replaceView(name, select) {
+    return `CREATE OR REPLACE VIEW ${name} AS ${select}`;
   },
   createView(name, select) {
     return `CREATE VIEW ${name} AS ${select}`;
   },
   unload(select, location) {
-    const files = `${location}*/*.parquet`;
+    // COPY fails on a folder that holds files, as UNLOAD does without ALLOWOVERWRITE. With no
+    // rows it writes no file, and the manifest's COPY then fails: the protocol counts first and
+    // exports no empty batch.
     return [
-      `COPY (${select}) TO ${this.literal(location)} (FORMAT PARQUET, PARTITION_BY (${quoteIdent(PARTITION_KEYS.year)}))`,
+      `COPY (${select}) TO ${literal(location)} (FORMAT PARQUET, PARTITION_BY (${quoteIdent(PARTITION_KEYS.year)}))`,
       `COPY (SELECT file_name AS url, file_size_bytes AS bytes, num_rows AS "rows" ` +
-        `FROM parquet_file_metadata(${this.literal(files)})) TO ${this.literal(location + MANIFEST_NAME)} (FORMAT JSON)`,
+        `FROM parquet_file_metadata(${literal(`${location}*/*.parquet`)})) TO ${literal(location + MANIFEST_NAME)} (FORMAT JSON)`,
     ];
   },
   maintenance() {
     // DuckDB reclaims deleted rows' space at a checkpoint; it keeps statistics up to date itself.
     return ['CHECKPOINT'];
+  },
+  catalogColumnsQuery(tables) {
+    const which = tables
+      .map((t) => `(lower(table_schema) = ${literal(t.schema.toLowerCase())} AND lower(table_name) = ${literal(t.name.toLowerCase())})`)
+      .join(' OR ');
+    return (
+      'SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, ' +
+      'numeric_precision AS num_precision, numeric_scale AS num_scale FROM information_schema.columns ' +
+      `WHERE ${which} ORDER BY table_schema, table_name, ordinal_position`
+    );
+  },
+  catalogType(row) {
+    const text = String(row.data_type);
+    return CATALOG_TYPES[text] ?? (text.startsWith('DECIMAL') ? parseColumnType(text) : undefined);
+  },
+  grantSelect() {
+    return [];
+  },
+  grantUsage() {
+    return [];
+  },
+  isConflict(message) {
+    return /conflict/i.test(message);
   },
 };

@@ -1,5 +1,5 @@
-import { PARTITION_KEYS, ArchiveConfig } from '../config/config';
-import { typeMapping } from '../core/column-types';
+import { ArchiveConfig, PARTITION_KEYS, Reader } from '../config/config';
+import { ColumnType, parseColumnType, typeMapping, WarehouseType } from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
 import type { Dialect } from './dialect';
@@ -35,6 +35,45 @@ function literal(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
+/** Where the chain of FNV_HASH calls of a row hash stands: the hash so far, or none yet. */
+function fnv(value: string, seed?: string): string {
+  return seed === undefined ? `FNV_HASH(${value})` : `FNV_HASH(${value}, ${seed})`;
+}
+
+/** A constant of `type` that stands in for NULL inside the hash (the NULL tag tells them apart). */
+function zero(type: ColumnType): string {
+  switch (type.kind) {
+    case 'date':
+      return "CAST('1970-01-01' AS DATE)";
+    case 'timestamp':
+    case 'timestamptz':
+      return "CAST('1970-01-01 00:00:00' AS TIMESTAMP)";
+    default:
+      return `CAST(0 AS ${typeMapping(type).redshift})`;
+  }
+}
+
+const NULL_TAG = (expr: string) => `CASE WHEN ${expr} IS NULL THEN CAST(0 AS SMALLINT) ELSE CAST(1 AS SMALLINT) END`;
+
+/** How SVV_COLUMNS spells the types this project archives (`data_type`). */
+const CATALOG_TYPES: Record<string, WarehouseType> = {
+  smallint: { kind: 'smallint' },
+  integer: { kind: 'integer' },
+  bigint: { kind: 'bigint' },
+  real: { kind: 'real' },
+  'double precision': { kind: 'double precision' },
+  boolean: { kind: 'boolean' },
+  date: { kind: 'date' },
+  'timestamp without time zone': { kind: 'timestamp' },
+  'timestamp with time zone': { kind: 'timestamptz' },
+};
+
+/** The grantee of a GRANT: a user, a group or a role. */
+function grantee(reader: Reader): string {
+  const name = quoteIdent(reader.name);
+  return reader.kind === 'user' ? name : `${reader.kind.toUpperCase()} ${name}`;
+}
+
 /** The Redshift dialect of the archive protocol, sent through the Data API. */
 export function redshiftDialect(options: RedshiftOptions): Dialect {
   const { iamRoleArn, kmsKeyId } = checkRedshiftOptions(options);
@@ -42,27 +81,50 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
     name: 'redshift',
     literal,
     columnType: (type) => typeMapping(type).redshift,
-    cutoffLiteral(type, cutoff, timeZone) {
+    boundLiteral(type, date, timeZone) {
       switch (type.kind) {
         case 'date':
-          return `CAST('${cutoff}' AS DATE)`;
+          return `CAST('${date}' AS DATE)`;
         case 'timestamptz':
-          return `CAST('${startOfDayUtc(cutoff, timeZone)}+00' AS TIMESTAMPTZ)`;
+          return `CAST('${startOfDayUtc(date, timeZone)}+00' AS TIMESTAMPTZ)`;
         default:
-          return `CAST('${cutoff} 00:00:00' AS TIMESTAMP)`;
+          return `CAST('${date} 00:00:00' AS TIMESTAMP)`;
       }
     },
-    yearOf(expr, type, timeZone) {
-      const local = type.kind === 'timestamptz' ? `CONVERT_TIMEZONE(${literal(timeZone)}, ${expr})` : expr;
-      return `CAST(EXTRACT(YEAR FROM ${local}) AS INTEGER)`;
+    // AT TIME ZONE converts explicitly; a cast would use the session's time zone, which a
+    // database user can set (ALTER USER ... SET timezone).
+    utcTimestamp: (expr) => `(${expr} AT TIME ZONE 'UTC')`,
+    fromUtcTimestamp: (expr) => `(${expr} AT TIME ZONE 'UTC')`,
+    rowHash(values) {
+      // FNV_HASH(value, seed) continues the hash over the value's bytes: a chain hashes the
+      // concatenation, so each value is preceded by its NULL tag (or, for strings, its byte
+      // length, -1 for NULL), and no NULL ever reaches FNV_HASH (its result for NULL is undocumented).
+      let hash: string | undefined;
+      for (const { expr, type } of values) {
+        if (type.kind === 'varchar' || type.kind === 'char') {
+          hash = fnv(`COALESCE(OCTET_LENGTH(${expr}), -1)`, hash);
+          hash = fnv(`COALESCE(${expr}, '')`, hash);
+        } else if (type.kind === 'boolean') {
+          hash = fnv(NULL_TAG(expr), hash);
+          hash = fnv(`CASE WHEN ${expr} THEN CAST(1 AS SMALLINT) ELSE CAST(0 AS SMALLINT) END`, hash);
+        } else {
+          hash = fnv(NULL_TAG(expr), hash);
+          hash = fnv(`COALESCE(${expr}, ${zero(type)})`, hash);
+        }
+      }
+      return hash ?? fnv("''");
     },
-    checksum(expr) {
-      // FNV_HASH hashes the value's binary form (CHAR trailing blanks included) into a BIGINT;
-      // summed as DECIMAL(38,0) it cannot overflow for any table Redshift can hold.
-      return `COALESCE(SUM(CAST(FNV_HASH(${expr}) AS DECIMAL(38,0))), 0)`;
+    checksum(rowHash) {
+      // FNV_HASH is a BIGINT: a BIGINT sum overflows, a DECIMAL(38,0) one cannot for any table
+      // Redshift holds. As text, because the Data API returns numbers as JavaScript doubles.
+      return `CAST(COALESCE(SUM(CAST(${rowHash} AS DECIMAL(38,0))), 0) AS VARCHAR(40))`;
+    },
+    replaceView(name, select) {
+      // Late binding: the view survives the external table being replaced. OR REPLACE keeps the
+      // view's owner and its grants, where DROP and CREATE would lose them (CREATE VIEW reference).
+      return `CREATE OR REPLACE VIEW ${name} AS ${select} WITH NO SCHEMA BINDING`;
     },
     createView(name, select) {
-      // Late binding: the view survives the external table and the stage tables being replaced.
       return `CREATE VIEW ${name} AS ${select} WITH NO SCHEMA BINDING`;
     },
     unload(select, location) {
@@ -75,6 +137,40 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
     maintenance(table) {
       return [`VACUUM DELETE ONLY ${table}`, `ANALYZE ${table}`];
     },
+    catalogColumnsQuery(tables) {
+      // SVV_COLUMNS, not PG_TABLE_DEF, which shows only the schemas on the search path.
+      const which = tables
+        .map(
+          (t) =>
+            `(table_schema = ${literal(t.schema.toLowerCase())} AND table_name = ${literal(t.name.toLowerCase())})`,
+        )
+        .join(' OR ');
+      return (
+        'SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, ' +
+        'numeric_precision AS num_precision, numeric_scale AS num_scale FROM svv_columns ' +
+        `WHERE ${which} ORDER BY table_schema, table_name, ordinal_position`
+      );
+    },
+    catalogType(row) {
+      const text = String(row.data_type).toLowerCase();
+      const length = Number(row.char_length);
+      switch (text) {
+        case 'numeric':
+          return parseColumnType(`decimal(${row.num_precision},${row.num_scale})`);
+        case 'character':
+          return parseColumnType(`char(${length})`);
+        case 'character varying':
+          return parseColumnType(`varchar(${length})`);
+        default:
+          return CATALOG_TYPES[text];
+      }
+    },
+    grantSelect: (view, reader) => [`GRANT SELECT ON ${view} TO ${grantee(reader)}`],
+    grantUsage: (schema, reader) => [`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${grantee(reader)}`],
+    // SERIALIZABLE databases report error 1023, SNAPSHOT ones (the default of new clusters and
+    // workgroups) a conflict with a concurrent transaction; AWS's remedy for both is to retry.
+    isConflict: (message) =>
+      /\b1023\b|serializable isolation violation|conflict with concurrent transaction/i.test(message),
   };
 }
 

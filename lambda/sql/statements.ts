@@ -3,33 +3,99 @@ import {
   ArchiveConfig,
   ColumnConfig,
   columnNamed,
+  families,
   isRootTable,
   PARTITION_KEYS,
+  rootOf,
   TableConfig,
   tableNamed,
 } from '../config/config';
+import { travelType } from '../core/column-types';
 import type { CalendarDate } from '../core/cutoff';
-import type { Dialect } from './dialect';
+import type { Dialect, HashInput } from './dialect';
 import { qualify, quoteIdent } from './identifiers';
 
-/** The states a run goes through, as the ledger records them. */
-export type RunState = 'staged' | 'verified' | 'published' | 'finished' | 'aborted';
+/** The states a run goes through, as the ledger records them (v1's are resumed to the end). */
+export type RunState = 'running' | 'finished' | 'aborted' | 'staged' | 'verified' | 'published';
 
-/** What the union view of a table shows besides the hot table. */
+/** The states of one table's part of a batch. Committed is recorded apart, by the commit's check. */
+export type BatchState = 'pending' | 'exported' | 'verified' | 'discarded' | 'restored';
+
+/**
+ * Where a batch's rows are before its commit: in the hot table (protocol v2), or in a stage table
+ * that protocol v1 left behind in an unfinished run, which v2 finishes.
+ */
+export type BatchSource = 'hot' | 'stage';
+
+/** One batch: one family's rows of one archive year, in one run. */
+export interface BatchKey {
+  readonly runId: string;
+  readonly cutoff: CalendarDate;
+  readonly year: number;
+  readonly source: BatchSource;
+}
+
+/** Rows and checksum of one table's part of a batch (the checksum as exact decimal text). */
+export interface Figures {
+  readonly rows: number;
+  readonly checksum: string;
+}
+
+/** One committed batch of a table, as the union view lists it. */
+export interface CommittedBatch {
+  readonly runId: string;
+  readonly year: number;
+}
+
+/** What a union view reads besides the hot table. */
 export interface ViewState {
-  /** The run whose stage table the view includes, while one is unfinished. */
+  readonly committed: readonly CommittedBatch[];
+  /** The run whose v1 stage tables still hold rows, while it is being finished. */
   readonly stageRunId?: string;
-  /** Published runs that hold rows of this table. */
-  readonly publishedRuns: readonly string[];
+}
+
+/** A planned batch row of the ledger, written when a run starts. */
+export interface PlannedBatch {
+  readonly table: TableConfig;
+  readonly year: number;
+  readonly rows: number;
+}
+
+/** What an export found: the manifest's figures, or zero rows and no files. */
+export interface ExportFigures {
+  readonly location: string | null;
+  readonly rows: number;
+  readonly files: number;
+  readonly bytes: number;
 }
 
 const YEAR = quoteIdent(PARTITION_KEYS.year);
 const RUN = quoteIdent(PARTITION_KEYS.run);
+const ZONE_UTC = "'UTC'";
+
+type LedgerTable = 'runs' | 'batches' | 'commit_checks' | 'views_version' | 'active_run' | 'run_years' | 'run_exports';
+
+/** The first day of a year, as a calendar date. */
+function newYear(year: number): CalendarDate {
+  return `${String(year).padStart(4, '0')}-01-01` as CalendarDate;
+}
+
+/** A whole number that is about to reach SQL. */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not a whole number: ${n}`);
+  return String(n);
+}
+
+/** An exact decimal checksum that is about to reach SQL (as a string literal). */
+function decimalText(text: string): string {
+  if (!/^-?\d{1,40}$/.test(text)) throw new Error(`not a checksum: ${text}`);
+  return `'${text}'`;
+}
 
 /**
  * Every statement of the archive protocol, rendered from configuration through one dialect.
- * Identifiers go through {@link quoteIdent}; values are validated (run ids, dates) or rendered
- * with the dialect's literal function. Nothing else reaches SQL.
+ * Identifiers go through {@link quoteIdent}; values are validated (run ids, dates, numbers) or
+ * rendered with the dialect's literal function. Nothing else reaches SQL.
  */
 export class ArchiveSql {
   constructor(
@@ -37,21 +103,500 @@ export class ArchiveSql {
     readonly dialect: Dialect,
   ) {}
 
-  /** The tables in stage order: parents before children. */
+  /** The tables, parents before children. */
   get tables(): TableConfig[] {
     return archiveOrder(this.config);
+  }
+
+  /** The families, each a root and its descendants (parents first). */
+  get families(): TableConfig[][] {
+    return families(this.config);
+  }
+
+  /** The root table of a table's family. */
+  familyOf(table: TableConfig): TableConfig[] {
+    const root = rootOf(this.config, table);
+    return this.families.find((f) => f[0] === root) as TableConfig[];
   }
 
   hotTable(table: TableConfig): string {
     return qualify(table.schema, table.name);
   }
 
+  externalTable(table: TableConfig): string {
+    return qualify(this.config.catalog.externalSchema, table.name.toLowerCase());
+  }
+
+  viewName(table: TableConfig): string {
+    return qualify(this.config.views.schema, `${this.config.views.prefix}${table.name}`);
+  }
+
+  /** A stage table that protocol v1 created for a run (read and dropped, never created, by v2). */
   stageTable(table: TableConfig, runId: string): string {
     return qualify(this.config.ledger.stageSchema, `${table.name}__${runId}`);
   }
 
-  externalTable(table: TableConfig): string {
-    return qualify(this.config.catalog.externalSchema, table.name.toLowerCase());
+  ledgerTable(name: LedgerTable): string {
+    return qualify(this.config.ledger.schema, name);
+  }
+
+  private lit(text: string): string {
+    return this.dialect.literal(text);
+  }
+
+  // ---- columns ------------------------------------------------------------------------------
+
+  private column(c: ColumnConfig, qualifier = ''): string {
+    return `${qualifier}${quoteIdent(c.name)}`;
+  }
+
+  private columns(table: TableConfig): string {
+    return table.columns.map((c) => this.column(c)).join(', ');
+  }
+
+  /**
+   * A hot column as its value travels (into the files and into the row hash): TIMESTAMPTZ as
+   * its UTC TIMESTAMP, CHAR as VARCHAR, every other type cast to its configured type.
+   */
+  private hotValue(c: ColumnConfig): HashInput {
+    const type = travelType(c.type);
+    const expr =
+      c.type.kind === 'timestamptz'
+        ? `(${this.column(c)} AT TIME ZONE ${ZONE_UTC})`
+        : `CAST(${this.column(c)} AS ${this.dialect.columnType(type)})`;
+    return { expr, type };
+  }
+
+  /** An archived column (the external table's, as the catalog declares it) as its value travels. */
+  private archivedValue(c: ColumnConfig): HashInput {
+    const type = travelType(c.type);
+    return { expr: `CAST(${quoteIdent(c.name.toLowerCase())} AS ${this.dialect.columnType(type)})`, type };
+  }
+
+  /** An archived column as the hot table types it, for the union view. */
+  private archivedAsHot(c: ColumnConfig): string {
+    const name = quoteIdent(c.name.toLowerCase());
+    const value =
+      c.type.kind === 'timestamptz'
+        ? `(CAST(${name} AS TIMESTAMP) AT TIME ZONE ${ZONE_UTC})`
+        : `CAST(${name} AS ${this.dialect.columnType(c.type)})`;
+    return `${value} AS ${this.column(c)}`;
+  }
+
+  // ---- which rows a batch moves ---------------------------------------------------------------
+
+  private archiveColumn(table: TableConfig): ColumnConfig {
+    if (!isRootTable(table)) throw new Error(`table ${table.name} is archived with its parent`);
+    return columnNamed(table, table.archiveBy.column);
+  }
+
+  private bound(table: TableConfig, date: CalendarDate): string {
+    const column = this.archiveColumn(table);
+    return this.dialect.boundLiteral(column.type, date, this.config.retention.timeZone);
+  }
+
+  /** The end of a batch's year: the next new year, or the cutoff if that comes first. */
+  private yearEnd(year: number, cutoff: CalendarDate): CalendarDate {
+    const next = newYear(year + 1);
+    return next < cutoff ? next : cutoff;
+  }
+
+  private parentOf(table: TableConfig): { parent: TableConfig; fk: ColumnConfig; pk: ColumnConfig } {
+    const by = table.archiveBy;
+    if (!('parent' in by)) throw new Error(`table ${table.name} has no parent`);
+    const parent = tableNamed(this.config, by.parent);
+    return { parent, fk: columnNamed(table, by.foreignKey), pk: columnNamed(parent, by.parentKey) };
+  }
+
+  /**
+   * The condition on a row of `table` (columns under `qualifier`) that puts it in the batch of
+   * `year`: a root's archive column lies in that year and before the cutoff (a range on the bare
+   * column, so zone maps and sort keys work; NULL never matches). A child goes with the earliest
+   * year of its parents, and only if every parent row with its key is archived by this run: it
+   * has a parent in this year and none that stays hot (NULL, after the cutoff) or belongs to an
+   * earlier year. Subqueries are uncorrelated and their keys never NULL, so IN and NOT IN are
+   * exact.
+   */
+  private moving(table: TableConfig, year: number, cutoff: CalendarDate, qualifier = '', depth = 0): string {
+    if (isRootTable(table)) {
+      const column = this.column(this.archiveColumn(table), qualifier);
+      return `${column} >= ${this.bound(table, newYear(year))} AND ${column} < ${this.bound(table, this.yearEnd(year, cutoff))}`;
+    }
+    const { parent, fk, pk } = this.parentOf(table);
+    const a = `p${depth + 1}`;
+    const key = this.column(pk, `${a}.`);
+    const from = `FROM ${this.hotTable(parent)} ${a}`;
+    return (
+      `${this.column(fk, qualifier)} IN (SELECT ${key} ${from} WHERE ${this.moving(parent, year, cutoff, `${a}.`, depth + 1)}) AND ` +
+      `${this.column(fk, qualifier)} NOT IN (SELECT ${key} ${from} WHERE ${key} IS NOT NULL AND ${this.notArchived(parent, year, cutoff, `${a}.`, depth + 1)})`
+    );
+  }
+
+  /**
+   * The condition that a row of `table` is NOT archived by this run in `year` or later: it stays
+   * hot, or it belongs to an earlier year. Never NULL, so it can be negated safely.
+   */
+  private notArchived(table: TableConfig, year: number, cutoff: CalendarDate, qualifier: string, depth: number): string {
+    if (isRootTable(table)) {
+      const column = this.column(this.archiveColumn(table), qualifier);
+      return `(${column} IS NULL OR ${column} < ${this.bound(table, newYear(year))} OR ${column} >= ${this.bound(table, cutoff)})`;
+    }
+    const { parent, fk, pk } = this.parentOf(table);
+    const a = `p${depth + 1}`;
+    const key = this.column(pk, `${a}.`);
+    const from = `FROM ${this.hotTable(parent)} ${a} WHERE ${key} IS NOT NULL`;
+    const ref = this.column(fk, qualifier);
+    return (
+      `(${ref} IS NULL OR ${ref} NOT IN (SELECT ${key} ${from}) OR ` +
+      `${ref} IN (SELECT ${key} ${from} AND ${this.notArchived(parent, year, cutoff, `${a}.`, depth + 1)}))`
+    );
+  }
+
+  /** FROM and WHERE of one table's rows in a batch (without the keywords' leading space). */
+  private batchRows(table: TableConfig, batch: BatchKey): { from: string; where: string } {
+    if (batch.source === 'stage') {
+      return { from: this.stageTable(table, batch.runId), where: `${YEAR} = ${int(batch.year)}` };
+    }
+    return { from: this.hotTable(table), where: this.moving(table, batch.year, batch.cutoff) };
+  }
+
+  // ---- plan ---------------------------------------------------------------------------------
+
+  /** Read only: a root table's rows older than the cutoff, per year of the configured time zone. */
+  rootYearsQuery(table: TableConfig, cutoff: CalendarDate): string {
+    const column = this.archiveColumn(table);
+    const zone = this.lit(this.config.retention.timeZone);
+    const wallClock =
+      column.type.kind === 'timestamptz' ? `(${this.column(column)} AT TIME ZONE ${zone})` : this.column(column);
+    return (
+      `SELECT CAST(EXTRACT(YEAR FROM ${wallClock}) AS INTEGER) AS year, COUNT(*) AS row_count FROM ${this.hotTable(table)} ` +
+      `WHERE ${this.column(column)} < ${this.bound(table, cutoff)} GROUP BY 1 ORDER BY 1`
+    );
+  }
+
+  /** Read only: rows of a root table that stay hot because the archive column is NULL. */
+  nullRowsQuery(table: TableConfig): string {
+    return `SELECT COUNT(*) AS row_count FROM ${this.hotTable(table)} WHERE ${this.column(this.archiveColumn(table))} IS NULL`;
+  }
+
+  /** Read only: rows of a (child) table per batch year, for the given years. */
+  yearsQuery(table: TableConfig, years: readonly number[], cutoff: CalendarDate): string {
+    return years
+      .map(
+        (year) =>
+          `SELECT ${int(year)} AS year, COUNT(*) AS row_count FROM ${this.hotTable(table)} WHERE ${this.moving(table, year, cutoff)}`,
+      )
+      .join(' UNION ALL ');
+  }
+
+  /** Read only: the rows of one table's part of a batch, counted just before its export. */
+  countQuery(table: TableConfig, batch: BatchKey): string {
+    const { from, where } = this.batchRows(table, batch);
+    return `SELECT COUNT(*) AS row_count FROM ${from} WHERE ${where}`;
+  }
+
+  // ---- ledger -------------------------------------------------------------------------------
+
+  /** Idempotent: the schemas and the ledger tables, and the views' version row. */
+  setupStatements(): string[] {
+    const { ledger, views } = this.config;
+    const schemas = [...new Set([ledger.schema, views.schema])];
+    const version = this.ledgerTable('views_version');
+    return [
+      ...schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)}`),
+      `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('runs')} ("run_id" VARCHAR(16) NOT NULL, "cutoff" DATE NOT NULL, ` +
+        `"state" VARCHAR(16) NOT NULL, "error" VARCHAR(1024))`,
+      `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('batches')} ("run_id" VARCHAR(16) NOT NULL, ` +
+        `"table_name" VARCHAR(127) NOT NULL, "family" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, ` +
+        `"source" VARCHAR(8) NOT NULL, "state" VARCHAR(16) NOT NULL, "attempt" INTEGER NOT NULL, ` +
+        `"planned_rows" BIGINT NOT NULL, "location" VARCHAR(1024), "row_count" BIGINT, "checksum" VARCHAR(40), ` +
+        `"file_count" INTEGER, "byte_count" BIGINT, "columns" VARCHAR(65535), "error" VARCHAR(1024))`,
+      `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('commit_checks')} ("run_id" VARCHAR(16) NOT NULL, ` +
+        `"table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "attempt" INTEGER NOT NULL, ` +
+        `"row_count" BIGINT NOT NULL, "checksum" VARCHAR(40) NOT NULL, "passed" SMALLINT NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${version} ("version" BIGINT NOT NULL)`,
+      `INSERT INTO ${version} ("version") SELECT 0 FROM (SELECT COUNT(*) AS n FROM ${version}) v WHERE v.n = 0`,
+    ];
+  }
+
+  /** Every run, oldest first. */
+  runsQuery(): string {
+    return `SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM ${this.ledgerTable('runs')} ORDER BY "run_id"`;
+  }
+
+  /**
+   * Every batch row, with whether its commit's check passed (that row is the commit's record).
+   * Big numbers travel as text: the Data API returns BIGINT as a JavaScript double.
+   */
+  batchesQuery(): string {
+    const text = (column: string) => `CAST(b."${column}" AS VARCHAR(20)) AS ${column}`;
+    return (
+      `SELECT b."run_id" AS run_id, b."table_name" AS table_name, b."family" AS family, b."year" AS year, ` +
+      `b."source" AS source, b."state" AS state, b."attempt" AS attempt, ${text('planned_rows')}, b."location" AS location, ` +
+      `${text('row_count')}, b."checksum" AS checksum, b."file_count" AS file_count, ${text('byte_count')}, ` +
+      `b."columns" AS columns, b."error" AS error, CASE WHEN c."run_id" IS NULL THEN 0 ELSE 1 END AS committed ` +
+      `FROM ${this.ledgerTable('batches')} b LEFT JOIN (SELECT DISTINCT "run_id", "table_name", "year" FROM ` +
+      `${this.ledgerTable('commit_checks')}) c ON c."run_id" = b."run_id" AND c."table_name" = b."table_name" AND c."year" = b."year" ` +
+      `ORDER BY b."run_id", b."year", b."family", b."table_name"`
+    );
+  }
+
+  /** The views' version: every transaction that redefines a view raises it by one. */
+  versionQuery(): string {
+    return `SELECT CAST(MAX("version") AS VARCHAR(20)) AS version FROM ${this.ledgerTable('views_version')}`;
+  }
+
+  /**
+   * Raises the views' version from `version`, and fails (NOT NULL) if another transaction raised
+   * it first: two transactions that redefine views from different reads of the ledger never
+   * both commit.
+   */
+  bumpVersion(version: number): string {
+    return `UPDATE ${this.ledgerTable('views_version')} SET "version" = CASE WHEN "version" = ${int(version)} THEN ${int(version + 1)} END`;
+  }
+
+  /**
+   * The start of a run, ONE transaction. Creating `active_run` is the lock: a second run's
+   * transaction fails on it, whatever the engine's isolation level. The planned batches are
+   * written at once, so every later step knows the run's whole plan from the ledger.
+   */
+  startTransaction(runId: string, cutoff: CalendarDate, planned: readonly PlannedBatch[]): string[] {
+    const run = this.lit(runId);
+    const rows = planned.map(
+      (p) =>
+        `(${run}, ${this.lit(p.table.name)}, ${this.lit(rootOf(this.config, p.table).name)}, ${int(p.year)}, 'hot', 'pending', 1, ` +
+        `${int(p.rows)}, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+    );
+    const chunks: string[] = [];
+    // Keeps each statement far below the Data API's 100 KB.
+    for (let i = 0; i < rows.length; i += 200) chunks.push(rows.slice(i, i + 200).join(', '));
+    return [
+      `CREATE TABLE ${this.ledgerTable('active_run')} ("run_id" VARCHAR(16) NOT NULL)`,
+      `INSERT INTO ${this.ledgerTable('active_run')} VALUES (${run})`,
+      `INSERT INTO ${this.ledgerTable('runs')} VALUES (${run}, DATE '${cutoff}', 'running', NULL)`,
+      ...chunks.map((values) => `INSERT INTO ${this.ledgerTable('batches')} VALUES ${values}`),
+    ];
+  }
+
+  private batchWhere(runId: string, table: TableConfig, year: number): string {
+    return `"run_id" = ${this.lit(runId)} AND "table_name" = ${this.lit(table.name)} AND "year" = ${int(year)}`;
+  }
+
+  /** The columns a batch's files hold, as its ledger row records them (`name type, ...`). */
+  columnsSignature(table: TableConfig): string {
+    return table.columns.map((c) => `${c.name} ${this.dialect.columnType(c.type).toLowerCase()}`).join(', ');
+  }
+
+  /** Records one table's export: where it wrote and the manifest's figures. */
+  recordExport(batch: BatchKey, table: TableConfig, figures: ExportFigures): string {
+    const location = figures.location === null ? 'NULL' : this.lit(figures.location);
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET "state" = 'exported', "location" = ${location}, ` +
+      `"row_count" = ${int(figures.rows)}, "file_count" = ${int(figures.files)}, "byte_count" = ${int(figures.bytes)}, ` +
+      `"columns" = ${this.lit(this.columnsSignature(table))}, "error" = NULL WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
+    );
+  }
+
+  /** Records what verification read back from the lake: the figures the commit must find hot. */
+  recordVerified(batch: BatchKey, table: TableConfig, figures: Figures): string {
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET "state" = 'verified', "row_count" = ${int(figures.rows)}, ` +
+      `"checksum" = ${decimalText(figures.checksum)} WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
+    );
+  }
+
+  /**
+   * After a failed commit check: the family's part of the batch goes back to pending for another
+   * export, its figures forgotten and the reason kept.
+   */
+  discardBatch(batch: BatchKey, family: readonly TableConfig[], reason: string): string {
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET "state" = 'pending', "attempt" = "attempt" + 1, "location" = NULL, ` +
+      `"row_count" = NULL, "checksum" = NULL, "file_count" = NULL, "byte_count" = NULL, "error" = ${this.lit(safeText(reason))} ` +
+      `WHERE "run_id" = ${this.lit(batch.runId)} AND "family" = ${this.lit(family[0].name)} AND "year" = ${int(batch.year)}`
+    );
+  }
+
+  /** An explicit run gives a batch whose attempts ran out a fresh set. */
+  resetAttempts(batch: BatchKey, family: readonly TableConfig[]): string {
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET "attempt" = 1 WHERE "run_id" = ${this.lit(batch.runId)} ` +
+      `AND "family" = ${this.lit(family[0].name)} AND "year" = ${int(batch.year)}`
+    );
+  }
+
+  /** A single-statement state change of a run; clears any recorded failure. */
+  setState(runId: string, state: RunState): string {
+    return `UPDATE ${this.ledgerTable('runs')} SET "state" = '${state}', "error" = NULL WHERE "run_id" = ${this.lit(runId)}`;
+  }
+
+  /** Records why a run failed; the state stays where it was, so a later invocation resumes. */
+  recordFailure(runId: string, message: string): string {
+    return `UPDATE ${this.ledgerTable('runs')} SET "error" = ${this.lit(safeText(message))} WHERE "run_id" = ${this.lit(runId)}`;
+  }
+
+  // ---- export, verify, commit ---------------------------------------------------------------
+
+  /** The export of one table's part of a batch to its root, partitioned by the batch's year. */
+  unloadStatements(table: TableConfig, batch: BatchKey, root: string): string[] {
+    const { from, where } = this.batchRows(table, batch);
+    const values = table.columns.map((c) => `${this.hotValue(c).expr} AS ${this.column(c)}`);
+    return this.dialect.unload(
+      `SELECT ${values.join(', ')}, CAST(${int(batch.year)} AS INTEGER) AS ${YEAR} FROM ${from} WHERE ${where}`,
+      root,
+    );
+  }
+
+  private checksumOf(values: readonly HashInput[]): string {
+    return this.dialect.checksum(this.dialect.rowHash(values));
+  }
+
+  /** Read only: rows and checksum of one batch's partition, read back through the external table. */
+  archiveFiguresQuery(table: TableConfig, batch: { runId: string; year: number }): string {
+    return (
+      `SELECT COUNT(*) AS row_count, ${this.checksumOf(table.columns.map((c) => this.archivedValue(c)))} AS checksum ` +
+      `FROM ${this.externalTable(table)} WHERE ${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`
+    );
+  }
+
+  /**
+   * Read only, after figures differed: rows, checksum and one checksum per column (`c0`, `c1`,
+   * ...), of the hot rows of a batch or of its partition, to name the columns that differ.
+   */
+  columnFiguresQuery(table: TableConfig, batch: BatchKey, side: 'hot' | 'archive'): string {
+    const values = table.columns.map((c) => (side === 'hot' ? this.hotValue(c) : this.archivedValue(c)));
+    const perColumn = values.map((v, i) => `${this.checksumOf([v])} AS c${i}`);
+    const source =
+      side === 'hot'
+        ? `FROM ${this.batchRows(table, batch).from} WHERE ${this.batchRows(table, batch).where}`
+        : `FROM ${this.externalTable(table)} WHERE ${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`;
+    return `SELECT COUNT(*) AS row_count, ${this.checksumOf(values)} AS checksum, ${perColumn.join(', ')} ${source}`;
+  }
+
+  /**
+   * The check of one table in a commit: it inserts the commit's record, whose NOT NULL column
+   * `passed` gets NULL, failing the whole transaction, unless the hot rows of the batch (in the
+   * transaction's own snapshot) have exactly the verified archive's rows and checksum, and the
+   * ledger still holds that verified attempt. With no GROUP BY exactly one row is inserted, so an
+   * empty batch cannot pass by inserting nothing. For a hot source, a column-count guard (a UNION
+   * of the table's columns with as many NULLs as configured) makes the statement fail if a column
+   * was added to the table since the guard read it; a removed or renamed column fails the hash.
+   */
+  commitCheck(table: TableConfig, batch: BatchKey, attempt: number, archived: Figures | undefined): string {
+    const { from, where } = this.batchRows(table, batch);
+    // A plan shows the commit before there are figures: placeholders stand for them.
+    const rows = archived ? int(archived.rows) : ':archived_rows';
+    const checksum = archived ? decimalText(archived.checksum) : ':archived_checksum';
+    const hot = this.checksumOf(table.columns.map((c) => this.hotValue(c)));
+    const ledger =
+      `SELECT COUNT(*) AS n FROM ${this.ledgerTable('batches')} WHERE ${this.batchWhere(batch.runId, table, batch.year)} ` +
+      `AND "attempt" = ${int(attempt)} AND "state" = 'verified' AND "row_count" = ${rows} AND "checksum" = ${checksum}`;
+    const guard = batch.source === 'hot' ? `, (${this.columnGuard(table)}) g` : '';
+    return (
+      `INSERT INTO ${this.ledgerTable('commit_checks')} ("run_id", "table_name", "year", "attempt", "row_count", "checksum", "passed") ` +
+      `SELECT ${this.lit(batch.runId)}, ${this.lit(table.name)}, ${int(batch.year)}, ${int(attempt)}, h.n, h.s, ` +
+      `CASE WHEN h.n = ${rows} AND h.s = ${checksum} AND b.n = 1 THEN 1 END ` +
+      `FROM (SELECT COUNT(*) AS n, ${hot} AS s FROM ${from} WHERE ${where}) h, (${ledger}) b${guard}`
+    );
+  }
+
+  /**
+   * Read only, and part of every commit check: fails (at bind time, before any row is read) if the
+   * table has more or fewer columns than configured, or one of another kind. The real table comes
+   * first and every NULL is typed: untyped NULLs in a UNION are a known Redshift trap.
+   */
+  columnGuard(table: TableConfig): string {
+    const hot = this.hotTable(table);
+    const typed = table.columns.map((c) => `CAST(NULL AS ${this.dialect.columnType(c.type)})`).join(', ');
+    return `SELECT COUNT(*) AS n FROM (SELECT * FROM ${hot} WHERE 1 = 0 UNION ALL SELECT ${typed} FROM ${hot} WHERE 1 = 0) u`;
+  }
+
+  /** Deletes one table's part of a batch from where it was (the hot table, or a v1 stage table). */
+  deleteStatement(table: TableConfig, batch: BatchKey): string {
+    const { from, where } = this.batchRows(table, batch);
+    return `DELETE FROM ${from} WHERE ${where}`;
+  }
+
+  /**
+   * The commit of a family's batch, ONE transaction: the views' version, each table's check
+   * (which records the commit), the deletes (children before parents), then the views, which
+   * lock readers out until the commit and so come last.
+   */
+  commitTransaction(
+    family: readonly TableConfig[],
+    batch: BatchKey,
+    attempt: number,
+    archived: ReadonlyMap<TableConfig, Figures>,
+    version: number,
+    views: (table: TableConfig) => ViewState,
+  ): string[] {
+    return [
+      this.bumpVersion(version),
+      ...family.map((t) => this.commitCheck(t, batch, attempt, archived.get(t))),
+      ...[...family].reverse().map((t) => this.deleteStatement(t, batch)),
+      ...family.map((t) => this.replaceView(t, views(t))),
+    ];
+  }
+
+  // ---- views --------------------------------------------------------------------------------
+
+  /**
+   * The union view's query: the hot table, the stage table of a v1 run being finished, and the
+   * committed batches of the external table (always present, so the view's columns and types
+   * never change with the batches; with none it reads no partition). Batches are literals, so
+   * Spectrum prunes partitions and the list changes only in the transactions that move rows.
+   */
+  viewQuery(table: TableConfig, state: ViewState): string {
+    const branches = [`SELECT ${this.columns(table)} FROM ${this.hotTable(table)}`];
+    if (state.stageRunId) branches.push(`SELECT ${this.columns(table)} FROM ${this.stageTable(table, state.stageRunId)}`);
+    branches.push(
+      `SELECT ${table.columns.map((c) => this.archivedAsHot(c)).join(', ')} FROM ${this.externalTable(table)} ` +
+        `WHERE ${this.committedFilter(state.committed)}`,
+    );
+    return branches.join(' UNION ALL ');
+  }
+
+  private committedFilter(committed: readonly CommittedBatch[]): string {
+    if (committed.length === 0) return '1 = 0';
+    const byRun = new Map<string, number[]>();
+    for (const b of committed) byRun.set(b.runId, [...(byRun.get(b.runId) ?? []), b.year]);
+    return [...byRun.keys()]
+      .sort()
+      .map((run) => {
+        const years = [...new Set(byRun.get(run))].sort((a, b) => a - b).map(int);
+        return `(${RUN} = ${this.lit(run)} AND ${YEAR} IN (${years.join(', ')}))`;
+      })
+      .join(' OR ');
+  }
+
+  /** Redefines a union view with the same columns: owner and grants stay. */
+  replaceView(table: TableConfig, state: ViewState): string {
+    return this.dialect.replaceView(this.viewName(table), this.viewQuery(table, state));
+  }
+
+  /**
+   * Re-creates a union view whose columns changed (or that does not exist), and grants it to
+   * `views.readers`: a dropped view loses its grants, so they are given again in the same
+   * transaction. USAGE on the external schema is granted apart (no GRANT on an external
+   * resource runs in a transaction).
+   */
+  recreateView(table: TableConfig, state: ViewState): string[] {
+    const view = this.viewName(table);
+    const readers = this.config.views.readers;
+    const schemas = [...new Set([this.config.views.schema, table.schema])];
+    return [
+      `DROP VIEW IF EXISTS ${view}`,
+      this.dialect.createView(view, this.viewQuery(table, state)),
+      ...readers.flatMap((r) => [
+        ...this.dialect.grantSelect(view, r),
+        ...schemas.flatMap((s) => this.dialect.grantUsage(s, r)),
+      ]),
+    ];
+  }
+
+  /** GRANT USAGE on the external schema to `views.readers`: each its own statement. */
+  externalSchemaGrants(): string[] {
+    return this.config.views.readers.flatMap((r) => this.dialect.grantUsage(this.config.catalog.externalSchema, r));
   }
 
   /** Drops a union view; the rows it showed stay where they are. */
@@ -64,277 +609,102 @@ export class ArchiveSql {
     return `DROP SCHEMA IF EXISTS ${quoteIdent(this.config.catalog.externalSchema)}`;
   }
 
-  viewName(table: TableConfig): string {
-    return qualify(this.config.views.schema, `${this.config.views.prefix}${table.name}`);
-  }
+  // ---- finish and abort ---------------------------------------------------------------------
 
-  ledgerTable(name: 'runs' | 'run_years' | 'run_exports' | 'active_run'): string {
-    return qualify(this.config.ledger.schema, name);
-  }
-
-  private columns(table: TableConfig, alias?: string): string {
-    const prefix = alias ? `${alias}.` : '';
-    return table.columns.map((c) => prefix + quoteIdent(c.name)).join(', ');
-  }
-
-  /** The archived columns cast back to their hot types, as read from the external table. */
-  private archiveColumns(table: TableConfig): string {
-    return table.columns
-      .map(
-        (c) =>
-          `CAST(${quoteIdent(c.name.toLowerCase())} AS ${this.dialect.columnType(c.type)}) AS ${quoteIdent(c.name)}`,
-      )
-      .join(', ');
-  }
-
-  private archiveColumn(table: TableConfig): ColumnConfig {
-    if (!isRootTable(table)) throw new Error(`table ${table.name} is archived with its parent`);
-    return columnNamed(table, table.archiveBy.column);
-  }
-
-  /** The condition that selects a root table's rows older than the cutoff; NULLs never match. */
-  private rootPredicate(table: TableConfig, cutoff: CalendarDate): string {
-    const column = this.archiveColumn(table);
-    const literal = this.dialect.cutoffLiteral(column.type, cutoff, this.config.retention.timeZone);
-    return `${quoteIdent(column.name)} < ${literal}`;
-  }
-
-  private parentOf(table: TableConfig): { parent: TableConfig; fk: string; pk: string } {
-    const by = table.archiveBy;
-    if (!('parent' in by)) throw new Error(`table ${table.name} has no parent`);
-    const { parent, foreignKey, parentKey } = by;
-    return { parent: tableNamed(this.config, parent), fk: quoteIdent(foreignKey), pk: quoteIdent(parentKey) };
+  /**
+   * The last transaction of a run: the lock goes and the run is history. A v1 run being finished
+   * also loses its stage tables, and its views stop reading them, in the same transaction.
+   */
+  finishTransaction(runId: string, legacy?: { version: number; views: (table: TableConfig) => ViewState }): string[] {
+    const stage = legacy
+      ? [
+          this.bumpVersion(legacy.version),
+          ...this.tables.map((t) => this.replaceView(t, legacy.views(t))),
+          ...this.tables.map((t) => `DROP TABLE IF EXISTS ${this.stageTable(t, runId)}`),
+        ]
+      : [];
+    return [...stage, `DROP TABLE ${this.ledgerTable('active_run')}`, this.setState(runId, 'finished')];
   }
 
   /**
-   * The rows of `table` that a run with this cutoff moves, with their archive year as the last
-   * column. A child follows the moving rows of its parent (read from `parentRows`) and takes their
-   * year; grouping by key first means duplicate parent keys never duplicate a child row.
+   * Abort, ONE transaction: the run's batches that are not committed are discarded and the run
+   * ends. It raises the views' version, so it never passes a commit of the same run that it did
+   * not see: one of the two fails.
    */
-  private movingRows(
-    table: TableConfig,
-    cutoff: CalendarDate,
-    parentRows: (parent: TableConfig) => string,
-  ): string {
-    if (isRootTable(table)) {
-      const column = this.archiveColumn(table);
-      const year = this.dialect.yearOf(quoteIdent(column.name), column.type, this.config.retention.timeZone);
-      return `SELECT ${this.columns(table)}, ${year} AS ${YEAR} FROM ${this.hotTable(table)} WHERE ${this.rootPredicate(table, cutoff)}`;
-    }
-    const { parent, fk, pk } = this.parentOf(table);
-    return (
-      `SELECT ${this.columns(table, 'c')}, p.${YEAR} FROM ${this.hotTable(table)} c ` +
-      `JOIN (SELECT ${pk}, MIN(${YEAR}) AS ${YEAR} FROM ${parentRows(parent)} GROUP BY ${pk}) p ON c.${fk} = p.${pk}`
-    );
-  }
-
-  /** Read only: rows that a run with this cutoff would move, per year. */
-  planQuery(table: TableConfig, cutoff: CalendarDate): string {
-    const nested = (t: TableConfig): string =>
-      `(${this.movingRows(t, cutoff, nested)}) m_${t.name.toLowerCase()}`;
-    return `SELECT ${YEAR} AS year, COUNT(*) AS row_count FROM (${this.movingRows(table, cutoff, nested)}) m GROUP BY ${YEAR} ORDER BY ${YEAR}`;
-  }
-
-  /** Read only: rows of a root table that stay hot because the archive column is NULL. */
-  nullRowsQuery(table: TableConfig): string {
-    const column = this.archiveColumn(table);
-    return `SELECT COUNT(*) AS row_count FROM ${this.hotTable(table)} WHERE ${quoteIdent(column.name)} IS NULL`;
-  }
-
-  /** Idempotent: the schemas and the ledger tables. */
-  setupStatements(): string[] {
-    const { ledger, views } = this.config;
-    const schemas = [...new Set([ledger.schema, ledger.stageSchema, views.schema])];
+  abortTransaction(runId: string, uncommitted: readonly { table: TableConfig; year: number }[], version: number): string[] {
+    const which = uncommitted.map((b) => `(${this.batchWhere(runId, b.table, b.year)})`);
     return [
-      ...schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)}`),
-      `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('runs')} ("run_id" VARCHAR(16) NOT NULL, "cutoff" DATE NOT NULL, ` +
-        `"state" VARCHAR(16) NOT NULL, "error" VARCHAR(1024))`,
-      `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('run_years')} ("run_id" VARCHAR(16) NOT NULL, ` +
-        `"table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "row_count" BIGINT NOT NULL, ` +
-        `"checksum" VARCHAR(65535) NOT NULL)`,
-      `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('run_exports')} ("run_id" VARCHAR(16) NOT NULL, ` +
-        `"table_name" VARCHAR(127) NOT NULL, "location" VARCHAR(1024) NOT NULL, "file_count" INTEGER NOT NULL, ` +
-        `"byte_count" BIGINT NOT NULL, "row_count" BIGINT NOT NULL, "year_files" VARCHAR(65535) NOT NULL)`,
-    ];
-  }
-
-  /**
-   * The stage transaction. Creating the `active_run` table first is the lock: a second run's
-   * transaction fails on it, whatever the engine's isolation level. Every statement reads the
-   * same snapshot, so what is copied, what is checksummed and what is deleted are the same rows;
-   * the checksums are taken from the source rows (before the deletes), so verification compares
-   * the archive with the rows as they were in the hot tables.
-   */
-  stageTransaction(runId: string, cutoff: CalendarDate, published: (t: TableConfig) => string[]): string[] {
-    const tables = this.tables;
-    const fromStage = (parent: TableConfig) => `${this.stageTable(parent, runId)}`;
-    const run = this.dialect.literal(runId);
-    return [
-      `CREATE TABLE ${this.ledgerTable('active_run')} ("run_id" VARCHAR(16) NOT NULL)`,
-      `INSERT INTO ${this.ledgerTable('active_run')} VALUES (${run})`,
-      ...tables.map(
-        (t) => `CREATE TABLE ${this.stageTable(t, runId)} AS ${this.movingRows(t, cutoff, fromStage)}`,
-      ),
-      ...tables.map(
-        (t) =>
-          `INSERT INTO ${this.ledgerTable('run_years')} SELECT ${run}, ${this.dialect.literal(t.name)}, ${YEAR}, COUNT(*), ` +
-          `${this.checksumText(t)} FROM (${this.movingRows(t, cutoff, fromStage)}) m GROUP BY ${YEAR}`,
-      ),
-      ...[...tables].reverse().map((t) => this.deleteMoved(t, cutoff, runId)),
-      `INSERT INTO ${this.ledgerTable('runs')} VALUES (${run}, DATE '${cutoff}', 'staged', NULL)`,
-      ...tables.flatMap((t) => this.viewStatements(t, { stageRunId: runId, publishedRuns: published(t) })),
-    ];
-  }
-
-  private deleteMoved(table: TableConfig, cutoff: CalendarDate, runId: string): string {
-    if (isRootTable(table)) {
-      return `DELETE FROM ${this.hotTable(table)} WHERE ${this.rootPredicate(table, cutoff)}`;
-    }
-    const { parent, fk, pk } = this.parentOf(table);
-    return `DELETE FROM ${this.hotTable(table)} WHERE ${fk} IN (SELECT ${pk} FROM ${this.stageTable(parent, runId)})`;
-  }
-
-  /** DROP and CREATE of a union view (columns may change, so never CREATE OR REPLACE). */
-  viewStatements(table: TableConfig, state: ViewState): string[] {
-    const branches = [`SELECT ${this.columns(table)} FROM ${this.hotTable(table)}`];
-    if (state.stageRunId) {
-      branches.push(`SELECT ${this.columns(table)} FROM ${this.stageTable(table, state.stageRunId)}`);
-    }
-    if (state.publishedRuns.length > 0) {
-      const runs = [...state.publishedRuns].sort().map((r) => this.dialect.literal(r));
-      branches.push(
-        `SELECT ${this.archiveColumns(table)} FROM ${this.externalTable(table)} WHERE ${RUN} IN (${runs.join(', ')})`,
-      );
-    }
-    return [
-      this.dropView(table),
-      this.dialect.createView(this.viewName(table), branches.join(' UNION ALL ')),
-    ];
-  }
-
-  /** The export of one stage table to its run location. */
-  unloadStatements(table: TableConfig, runId: string, location: string): string[] {
-    return this.dialect.unload(
-      `SELECT ${this.columns(table)}, ${YEAR} FROM ${this.stageTable(table, runId)}`,
-      location,
-    );
-  }
-
-  /**
-   * Per-column checksums of a group of rows as one text, `count:checksum` per column joined by
-   * `|`: exact and independent of row order, so the rows moved and the rows read back can be
-   * compared column by column.
-   */
-  private checksumText(table: TableConfig): string {
-    return table.columns
-      .map((c) => {
-        const col = quoteIdent(c.name);
-        return `CAST(COUNT(${col}) AS VARCHAR) || ':' || CAST(${this.dialect.checksum(col)} AS VARCHAR)`;
-      })
-      .join(" || '|' || ");
-  }
-
-  /**
-   * Rows and checksums per year of one run's partitions, read back through the external table
-   * and cast to the hot types as the view does: what verification compares with the ledger.
-   */
-  archiveCheckQuery(table: TableConfig, runId: string): string {
-    return (
-      `SELECT ${YEAR} AS year, COUNT(*) AS row_count, ${this.checksumText(table)} AS checksum FROM (SELECT ` +
-      `${this.archiveColumns(table)}, ${YEAR} FROM ${this.externalTable(table)} WHERE ${RUN} = ${this.dialect.literal(runId)}) s ` +
-      `GROUP BY ${YEAR} ORDER BY ${YEAR}`
-    );
-  }
-
-  /** The publish transaction: views read the new batch instead of the stage tables, which go. */
-  publishTransaction(runId: string, published: (t: TableConfig) => string[]): string[] {
-    return [
-      ...this.tables.flatMap((t) => this.viewStatements(t, { publishedRuns: published(t) })),
-      ...this.tables.map((t) => `DROP TABLE ${this.stageTable(t, runId)}`),
-      this.setState(runId, 'published'),
-    ];
-  }
-
-  /** The last transaction of a run: the lock goes and the run is history. */
-  finishTransaction(runId: string): string[] {
-    return [`DROP TABLE ${this.ledgerTable('active_run')}`, this.setState(runId, 'finished')];
-  }
-
-  /** Abort before publish: staged rows go back to the hot tables, in one transaction. */
-  abortTransaction(runId: string, published: (t: TableConfig) => string[]): string[] {
-    const tables = this.tables;
-    return [
-      ...tables.map(
-        (t) =>
-          `INSERT INTO ${this.hotTable(t)} (${this.columns(t)}) SELECT ${this.columns(t)} FROM ${this.stageTable(t, runId)}`,
-      ),
-      ...tables.flatMap((t) => this.viewStatements(t, { publishedRuns: published(t) })),
-      ...tables.map((t) => `DROP TABLE ${this.stageTable(t, runId)}`),
-      `DELETE FROM ${this.ledgerTable('run_exports')} WHERE "run_id" = ${this.dialect.literal(runId)}`,
+      this.bumpVersion(version),
+      ...(which.length
+        ? [`UPDATE ${this.ledgerTable('batches')} SET "state" = 'discarded' WHERE ${which.join(' OR ')}`]
+        : []),
       `DROP TABLE ${this.ledgerTable('active_run')}`,
       this.setState(runId, 'aborted'),
     ];
-  }
-
-  /** A single-statement state change; clears any recorded failure. */
-  setState(runId: string, state: RunState): string {
-    return `UPDATE ${this.ledgerTable('runs')} SET "state" = '${state}', "error" = NULL WHERE "run_id" = ${this.dialect.literal(runId)}`;
-  }
-
-  /** Records why a run failed; the state stays where it was, so a later invocation resumes. */
-  recordFailure(runId: string, message: string): string {
-    const safe = message.replace(/[^\x20-\x7e]+/g, ' ').slice(0, 1000);
-    return `UPDATE ${this.ledgerTable('runs')} SET "error" = ${this.dialect.literal(safe)} WHERE "run_id" = ${this.dialect.literal(runId)}`;
-  }
-
-  /** Every run, oldest first. */
-  runsQuery(): string {
-    return `SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM ${this.ledgerTable('runs')} ORDER BY "run_id"`;
-  }
-
-  /** Per-table, per-year counts of every run. */
-  runYearsQuery(): string {
-    return `SELECT "run_id" AS run_id, "table_name" AS table_name, "year" AS year, "row_count" AS row_count, "checksum" AS checksum FROM ${this.ledgerTable('run_years')} ORDER BY "run_id", "table_name", "year"`;
-  }
-
-  /** The exports recorded for one run. */
-  runExportsQuery(runId: string): string {
-    return (
-      `SELECT "table_name" AS table_name, "location" AS location, "file_count" AS file_count, "byte_count" AS byte_count, ` +
-      `"row_count" AS row_count, "year_files" AS year_files FROM ${this.ledgerTable('run_exports')} WHERE "run_id" = ${this.dialect.literal(runId)}`
-    );
-  }
-
-  /**
-   * Records a finished export of one table: its manifest's figures, in total and per year
-   * (`yearFiles` is JSON that the protocol built from numbers).
-   */
-  recordExport(
-    runId: string,
-    table: TableConfig,
-    location: string,
-    totals: { files: number; bytes: number; rows: number },
-    yearFiles: string,
-  ): string {
-    const lit = (s: string) => this.dialect.literal(s);
-    return (
-      `INSERT INTO ${this.ledgerTable('run_exports')} VALUES (${lit(runId)}, ${lit(table.name)}, ${lit(location)}, ` +
-      `${int(totals.files)}, ${int(totals.bytes)}, ${int(totals.rows)}, ${lit(yearFiles)})`
-    );
-  }
-
-  /** Forgets an export, so that the next attempt writes it again. */
-  forgetExport(runId: string, table: TableConfig): string {
-    return `DELETE FROM ${this.ledgerTable('run_exports')} WHERE "run_id" = ${this.dialect.literal(runId)} AND "table_name" = ${this.dialect.literal(table.name)}`;
   }
 
   /** Statements that reclaim space in the hot tables after a run. */
   maintenanceStatements(): string[] {
     return [...new Set(this.tables.flatMap((t) => this.dialect.maintenance(this.hotTable(t))))];
   }
+
+  // ---- the warehouse's own catalog ----------------------------------------------------------
+
+  /** Read only: the real columns of every configured table (and, optionally, of the union views). */
+  catalogQuery(what: 'tables' | 'views' = 'tables'): string {
+    const names =
+      what === 'tables'
+        ? this.tables.map((t) => ({ schema: t.schema, name: t.name }))
+        : this.tables.map((t) => ({ schema: this.config.views.schema, name: `${this.config.views.prefix}${t.name}` }));
+    return this.dialect.catalogColumnsQuery(names);
+  }
+
+  /** Read only: the columns of protocol v1's per-year table, if it exists (a v1 ledger). */
+  legacyLedgerQuery(): string {
+    return this.dialect.catalogColumnsQuery([{ schema: this.config.ledger.schema, name: 'run_years' }]);
+  }
+
+  /** Read only: what v1 recorded per run, table and year, and per run and table. */
+  legacyYearsQuery(): string {
+    return (
+      `SELECT y."run_id" AS run_id, y."table_name" AS table_name, y."year" AS year, CAST(y."row_count" AS VARCHAR(20)) AS row_count, ` +
+      `e."location" AS location, e."year_files" AS year_files FROM ${this.ledgerTable('run_years')} y LEFT JOIN ` +
+      `${this.ledgerTable('run_exports')} e ON e."run_id" = y."run_id" AND e."table_name" = y."table_name" ` +
+      `ORDER BY y."run_id", y."table_name", y."year"`
+    );
+  }
+
+  /**
+   * Takes a v1 run into the v2 ledger, ONE transaction: a batch row per table and year (committed
+   * ones with their commit's record), and an unfinished v1 run becomes a running v2 run whose
+   * batches still sit in its stage tables.
+   */
+  migrateLegacyRun(
+    runId: string,
+    finished: boolean,
+    rows: readonly { table: TableConfig; year: number; rows: number; location: string | null; files: number; bytes: number }[],
+  ): string[] {
+    const run = this.lit(runId);
+    const values = rows.map((r) => {
+      const family = this.lit(rootOf(this.config, r.table).name);
+      return finished
+        ? `(${run}, ${this.lit(r.table.name)}, ${family}, ${int(r.year)}, 'hot', 'verified', 1, ${int(r.rows)}, ` +
+            `${r.location === null ? 'NULL' : this.lit(r.location)}, ${int(r.rows)}, NULL, ${int(r.files)}, ${int(r.bytes)}, NULL, NULL)`
+        : `(${run}, ${this.lit(r.table.name)}, ${family}, ${int(r.year)}, 'stage', 'pending', 1, ${int(r.rows)}, ` +
+            'NULL, NULL, NULL, NULL, NULL, NULL, NULL)';
+    });
+    const checks = finished
+      ? rows.map((r) => `(${run}, ${this.lit(r.table.name)}, ${int(r.year)}, 1, ${int(r.rows)}, '', 1)`)
+      : [];
+    return [
+      ...(values.length ? [`INSERT INTO ${this.ledgerTable('batches')} VALUES ${values.join(', ')}`] : []),
+      ...(checks.length ? [`INSERT INTO ${this.ledgerTable('commit_checks')} VALUES ${checks.join(', ')}`] : []),
+      `UPDATE ${this.ledgerTable('runs')} SET "state" = 'running' WHERE "run_id" = ${run} AND "state" IN ('staged', 'verified', 'published')`,
+    ];
+  }
 }
 
-function int(n: number): string {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a count: ${n}`);
-  return String(n);
+/** Text for the ledger: printable ASCII, at most 1000 characters. */
+function safeText(message: string): string {
+  return message.replace(/[^\x20-\x7e]+/g, ' ').slice(0, 1000);
 }

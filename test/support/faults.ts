@@ -9,7 +9,7 @@ export class CrashError extends Error {
 /** What a run that was crashed rejects with: the crash itself, or the failure it caused. */
 export const CRASHED = /crash (before|after)|process is gone/;
 
-/** Where to crash: before or after the call with this index (0-based, over all ports) or label. */
+/** Where to crash: before or after the call with this index (0-based, over all ports), or the first whose label starts so. */
 export interface CrashPoint {
   readonly at: number | string;
   readonly when: 'before' | 'after';
@@ -33,7 +33,8 @@ export class Faults {
     const index = this.calls.length;
     this.calls.push(label);
     if (this.crashed) throw new CrashError(`process is gone (${label})`);
-    const here = this.crash?.at === index || this.crash?.at === label;
+    const at = this.crash?.at;
+    const here = at === index || (typeof at === 'string' && label.startsWith(at));
     if (here && this.crash?.when === 'before') {
       this.crashed = true;
       throw new CrashError(`crash before ${label}`);
@@ -53,24 +54,23 @@ export class Faults {
     const warehouse: Warehouse = {
       dialect: w.dialect,
       query: (sql, step) => this.call(`query ${step}`, () => w.query(sql, step)),
-      execute: (sql, step) => this.call(`execute ${step}: ${sql.slice(0, 40)}`, () => w.execute(sql, step)),
-      transaction: (sqls, step) => this.call(`transaction ${step}`, () => w.transaction(sqls, step)),
+      execute: (sql, step, options) =>
+        this.call(`execute ${step}: ${sql.slice(0, 40)}`, () => w.execute(sql, step, options)),
+      transaction: (sqls, step, options) => this.call(`transaction ${step}`, () => w.transaction(sqls, step, options)),
     };
+    const short = (location: string) => location.split('/').slice(-4).join('/');
     const lake: Lake = {
-      runLocation: (table, runId) => l.runLocation(table, runId),
-      clearRunLocation: (location) =>
-        this.call(`lake.clear ${location.split('/').slice(-3).join('/')}`, () =>
-          l.clearRunLocation(location),
-        ),
-      readManifest: (location) =>
-        this.call(`lake.manifest ${location.split('/').slice(-3).join('/')}`, () => l.readManifest(location)),
+      batchRoot: (table, year, runId) => l.batchRoot(table, year, runId),
+      legacyRunLocation: (table, runId) => l.legacyRunLocation(table, runId),
+      clear: (location) => this.call(`lake.clear ${short(location)}`, () => l.clear(location)),
+      readManifest: (location) => this.call(`lake.manifest ${short(location)}`, () => l.readManifest(location)),
       writeReport: (runId, report) => this.call(`lake.report ${runId}`, () => l.writeReport(runId, report)),
     };
     const catalog: Catalog = {
       ensureTable: (table) => this.call(`catalog.ensure ${table}`, () => c.ensureTable(table)),
-      addPartitions: (table, parts) => this.call(`catalog.add ${table}`, () => c.addPartitions(table, parts)),
-      removePartitions: (table, runId) =>
-        this.call(`catalog.remove ${table}`, () => c.removePartitions(table, runId)),
+      addPartition: (table, p) => this.call(`catalog.add ${table} ${p.year}`, () => c.addPartition(table, p)),
+      removePartitions: (table, runId, year) =>
+        this.call(`catalog.remove ${table} ${year ?? ''}`.trim(), () => c.removePartitions(table, runId, year)),
     };
     return { ...deps, warehouse, lake, catalog };
   };

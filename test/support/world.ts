@@ -47,7 +47,7 @@ export const CONTABYX_TEN_TIMES_DATA = CONTABYX_SMALL_DATA.replace(
 export class World {
   readonly dir: string;
   readonly lakeRoot: string;
-  private readonly engines: LocalEngine[] = [];
+  private engines: LocalEngine[] = [];
 
   private constructor(
     readonly config: ArchiveConfig,
@@ -59,13 +59,23 @@ export class World {
     this.lakeRoot = join(dir, 'lake');
   }
 
-  /** A fresh world holding `seedSql`, with the schemas and views set up. */
-  static async create(config: ArchiveConfig, seedSql: string): Promise<World> {
+  /**
+   * A fresh world holding `seedSql`, with the schemas and views set up (unless `setup` is false:
+   * a test of a configuration that setup would refuse).
+   */
+  static async create(config: ArchiveConfig, seedSql: string, options: { setup?: boolean } = {}): Promise<World> {
     const dir = mkdtempSync(join(tmpdir(), 'archive-test-'));
     const { instance, warehouse } = await DuckDbWarehouse.open(join(dir, 'warehouse.duckdb'));
     await warehouse.execute(seedSql);
     const world = new World(config, instance, warehouse, dir);
-    await new Archiver(await world.session()).setup();
+    if (options.setup !== false) await new Archiver(await world.session()).setup();
+    return world;
+  }
+
+  /** The same warehouse and lake, seen through another configuration (say, after an edit). */
+  withConfig(config: ArchiveConfig): World {
+    const world = new World(config, this.instance, this.admin, this.dir);
+    world.engines = this.engines;
     return world;
   }
 
@@ -112,11 +122,31 @@ export class World {
     }[];
   }
 
-  async stageTables(): Promise<string[]> {
-    const rows = await this.admin.query(
-      `SELECT table_name FROM duckdb_tables() WHERE schema_name = ${this.admin.dialect.literal(this.config.ledger.stageSchema)} ORDER BY 1`,
-    );
-    return rows.map((r) => String(r.table_name));
+  /** The committed batches of every run, as the ledger records them. */
+  async committedBatches(): Promise<{ runId: string; table: string; year: number }[]> {
+    const rows = await this.admin.query(this.sql.batchesQuery());
+    return rows
+      .filter((r) => r.committed === '1' && r.state !== 'restored' && Number(r.row_count ?? 0) > 0)
+      .map((r) => ({ runId: String(r.run_id), table: String(r.table_name), year: Number(r.year) }));
+  }
+
+  /** The batch rows of the ledger, as it holds them. */
+  async batches(): Promise<Record<string, string | null>[]> {
+    return (await this.admin.query(this.sql.batchesQuery())) as Record<string, string | null>[];
+  }
+
+  /** The run whose v1 stage tables the views still read, if any. */
+  async stageRunId(): Promise<string | undefined> {
+    const rows = await this.batches();
+    const runs = await this.ledgerRuns();
+    const active = runs.find((r) => r.state === 'running');
+    return active && rows.some((b) => b.run_id === active.run_id && b.source === 'stage') ? active.run_id : undefined;
+  }
+
+  /** Every base table of the warehouse, as `schema.table`. */
+  async tableNames(): Promise<string[]> {
+    const rows = await this.admin.query(`SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() ORDER BY 1`);
+    return rows.map((r) => String(r.name));
   }
 
   /** Every file of the lake with a hash of its content. */

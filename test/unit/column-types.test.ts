@@ -19,7 +19,7 @@ describe('the type mapping', () => {
     ['varchar(256)', 'VARCHAR(256)', 'BYTE_ARRAY (UTF8)', 'varchar(256)', 'VARCHAR'],
     ['date', 'DATE', 'INT32 (DATE)', 'date', 'DATE'],
     ['timestamp', 'TIMESTAMP', 'INT64 (TIMESTAMP, MICROS)', 'timestamp', 'TIMESTAMP'],
-    ['timestamptz', 'TIMESTAMPTZ', 'INT64 (TIMESTAMP, MICROS, adjusted to UTC)', 'timestamp', 'TIMESTAMPTZ'],
+    ['timestamptz', 'TIMESTAMPTZ', 'INT64 (TIMESTAMP, MICROS)', 'timestamp', 'TIMESTAMPTZ'],
   ])('maps %s to Redshift %s, Parquet %s, Glue %s and DuckDB %s', (text, redshift, parquet, glue, duckdb) => {
     const type = parseColumnType(text);
     expect(type).toBeDefined();

@@ -138,7 +138,52 @@ describe('configuration', () => {
       'lake.prefix: "/data/" is not allowed; allowed: an S3 key prefix of letters, digits, . _ - separated by /, no leading or trailing /',
       'retention.keepYears: 0 is not allowed; allowed: at least 1',
       'retention.timeZone: "Mars/Olympus" is not allowed; allowed: an IANA time zone such as UTC or Europe/Berlin',
-      'extra: unknown key; allowed keys: warehouse, lake, catalog, views, retention, ledger, maintenance, tables',
+      'extra: unknown key; allowed keys: warehouse, lake, catalog, views, retention, maxAttempts, ledger, maintenance, tables',
+    );
+  });
+
+  test('takes readers of the views and a number of attempts, with defaults', () => {
+    const config = sample();
+    (config.views as Json).readers = ['group analysts', 'user "bob"'.replace(/"/g, ''), 'role auditor'];
+    config.maxAttempts = 5;
+    const parsed = parseConfig(config);
+    expect(parsed.views.readers).toEqual([
+      { kind: 'group', name: 'analysts' },
+      { kind: 'user', name: 'bob' },
+      { kind: 'role', name: 'auditor' },
+    ]);
+    expect(parsed.maxAttempts).toBe(5);
+    expect(parseConfig(sample())).toMatchObject({ maxAttempts: 3, views: { readers: [] } });
+    expect(JSON.parse(configJson(parsed)).views.readers).toEqual(['group analysts', 'user bob', 'role auditor']);
+  });
+
+  test('fails for a reader that is not a user, group or role, and for attempts out of range', () => {
+    fails(
+      (c) => {
+        (c.views as Json).readers = ['analysts', 'group x; DROP TABLE t'];
+        c.maxAttempts = 0;
+      },
+      'views.readers[0]: "analysts" is not allowed; allowed: "user NAME", "group NAME" or "role NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      'views.readers[1]: "group x; DROP TABLE t" is not allowed; allowed: "user NAME", "group NAME" or "role NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      'maxAttempts: 0 is not allowed; allowed: at least 1',
+    );
+  });
+
+  test('fails for a family of more tables than one commit holds', () => {
+    fails(
+      (c) => {
+        c.tables = [
+          tables(c)[0],
+          ...Array.from({ length: 13 }, (_, i) => ({
+            schema: 'contabyx',
+            name: `child${i}`,
+            archiveBy: { parent: 'transactions', foreignKey: 'transactionid', parentKey: 'transactionid' },
+            columns: [{ name: 'transactionid', type: 'integer' }],
+          })),
+        ];
+      },
+      'tables[0]: "transactions" with 13 descendant tables is not allowed; allowed: at most 13 tables per family ' +
+        '(a root and its descendants), as its commit is one Data API batch of at most 40 statements',
     );
   });
 

@@ -1,7 +1,7 @@
 import { parseConfig, tableNamed } from '../../lambda/config/config';
 import { parseCalendarDate } from '../../lambda/core/cutoff';
 import { duckdbDialect } from '../../lambda/sql/duckdb-dialect';
-import { ArchiveSql } from '../../lambda/sql/statements';
+import { ArchiveSql, BatchKey } from '../../lambda/sql/statements';
 import contabyx from '../../config/contabyx.json';
 
 const config = parseConfig(contabyx);
@@ -9,94 +9,139 @@ const sql = new ArchiveSql(config, duckdbDialect);
 const RUN = '20260101T000000Z';
 const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 const t = (name: string) => tableNamed(config, name);
+const batch = (year: number, source: BatchKey['source'] = 'hot'): BatchKey => ({ runId: RUN, cutoff: CUTOFF, year, source });
 
-describe('the statements of a run (DuckDB dialect)', () => {
-  test('stages parents first, checksums the moved rows, deletes children first, records the run and redefines the views, in one transaction', () => {
-    const statements = sql.stageTransaction(RUN, CUTOFF, () => []);
-    expect(statements.slice(0, 5)).toEqual([
+/** The rows of a transaction's children that the 2024 batch moves. */
+const CHILD_OF_2024 = (fk: string) =>
+  `"${fk}" IN (SELECT p1."transactionid" FROM "contabyx"."transactions" p1 WHERE p1."time" >= TIMESTAMP '2024-01-01 00:00:00' ` +
+  `AND p1."time" < TIMESTAMP '2025-01-01 00:00:00') AND "${fk}" NOT IN (SELECT p1."transactionid" FROM "contabyx"."transactions" p1 ` +
+  `WHERE p1."transactionid" IS NOT NULL AND (p1."time" IS NULL OR p1."time" < TIMESTAMP '2024-01-01 00:00:00' ` +
+  `OR p1."time" >= TIMESTAMP '2026-01-01 00:00:00'))`;
+
+const HASH_TAX =
+  'hash(CAST("transactionid" AS INTEGER) IS NULL, CAST("transactionid" AS INTEGER), CAST("taxtypeid" AS INTEGER) IS NULL, ' +
+  'CAST("taxtypeid" AS INTEGER), CAST("fee" AS DOUBLE) IS NULL, CAST("fee" AS DOUBLE))';
+
+describe('the statements of a batch (DuckDB dialect)', () => {
+  test('a root moves the rows of its year before the cutoff: a range on the bare column, NULLs never match', () => {
+    expect(sql.deleteStatement(t('transactions'), batch(2024))).toBe(
+      `DELETE FROM "contabyx"."transactions" WHERE "time" >= TIMESTAMP '2024-01-01 00:00:00' AND "time" < TIMESTAMP '2025-01-01 00:00:00'`,
+    );
+    // the last year ends at the cutoff, wherever in the year it is
+    const july = { ...batch(2025), cutoff: parseCalendarDate('2025-07-01', 'test') };
+    expect(sql.countQuery(t('transactions'), july)).toBe(
+      `SELECT COUNT(*) AS row_count FROM "contabyx"."transactions" WHERE "time" >= TIMESTAMP '2025-01-01 00:00:00' AND "time" < TIMESTAMP '2025-07-01 00:00:00'`,
+    );
+  });
+
+  test('a child goes with its parents of the year, unless a parent stays hot or belongs to an earlier year', () => {
+    expect(sql.deleteStatement(t('transfers'), batch(2024))).toBe(
+      `DELETE FROM "contabyx"."transfers" WHERE ${CHILD_OF_2024('expense_transactionid')}`,
+    );
+  });
+
+  test('exports one table of a batch straight from the hot table, values as they travel, to the batch root, with a manifest', () => {
+    const root = `/lake/contabyx-parquet/tax/year=2024/archive_run=${RUN}/`;
+    expect(sql.unloadStatements(t('tax'), batch(2024), root)).toEqual([
+      `COPY (SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ` +
+        `CAST("fee" AS DOUBLE) AS "fee", CAST(2024 AS INTEGER) AS "year" FROM "contabyx"."tax" WHERE ${CHILD_OF_2024('transactionid')}) ` +
+        `TO '${root}' (FORMAT PARQUET, PARTITION_BY ("year"))`,
+      `COPY (SELECT file_name AS url, file_size_bytes AS bytes, num_rows AS "rows" FROM parquet_file_metadata('${root}*/*.parquet')) ` +
+        `TO '${root}manifest' (FORMAT JSON)`,
+    ]);
+  });
+
+  test('reads a partition back through the external table: rows and the checksum of one hash per row', () => {
+    expect(sql.archiveFiguresQuery(t('tax'), batch(2024))).toBe(
+      `SELECT COUNT(*) AS row_count, CAST(COALESCE(SUM(${HASH_TAX}), 0) AS VARCHAR) AS checksum FROM "ext_contabyx"."tax" ` +
+        `WHERE "archive_run" = '${RUN}' AND "year" = 2024`,
+    );
+  });
+
+  test('commits a family in one transaction: the version, a check per table, deletes children first, then the views', () => {
+    const family = sql.families[0];
+    const figures = new Map(family.map((table, i) => [table, { rows: 10 + i, checksum: `-${123 + i}` }]));
+    const statements = sql.commitTransaction(family, batch(2024), 2, figures, 7, () => ({
+      committed: [
+        { runId: '20250101T000000Z', year: 2023 },
+        { runId: RUN, year: 2024 },
+      ],
+    }));
+    expect(statements).toHaveLength(10);
+    expect(statements[0]).toBe(`UPDATE "archive_meta"."views_version" SET "version" = CASE WHEN "version" = 7 THEN 8 END`);
+    expect(statements[3]).toBe(
+      `INSERT INTO "archive_meta"."commit_checks" ("run_id", "table_name", "year", "attempt", "row_count", "checksum", "passed") ` +
+        `SELECT '${RUN}', 'tax', 2024, 2, h.n, h.s, CASE WHEN h.n = 12 AND h.s = '-125' AND b.n = 1 THEN 1 END ` +
+        `FROM (SELECT COUNT(*) AS n, CAST(COALESCE(SUM(${HASH_TAX}), 0) AS VARCHAR) AS s FROM "contabyx"."tax" WHERE ${CHILD_OF_2024('transactionid')}) h, ` +
+        `(SELECT COUNT(*) AS n FROM "archive_meta"."batches" WHERE "run_id" = '${RUN}' AND "table_name" = 'tax' AND "year" = 2024 ` +
+        `AND "attempt" = 2 AND "state" = 'verified' AND "row_count" = 12 AND "checksum" = '-125') b, ` +
+        `(SELECT COUNT(*) AS n FROM (SELECT * FROM "contabyx"."tax" WHERE 1 = 0 UNION ALL SELECT CAST(NULL AS INTEGER), ` +
+        `CAST(NULL AS INTEGER), CAST(NULL AS DOUBLE) FROM "contabyx"."tax" WHERE 1 = 0) u) g`,
+    );
+    expect(statements.slice(4, 7).map((s) => s.slice(0, 40))).toEqual([
+      'DELETE FROM "contabyx"."tax" WHERE "tran',
+      'DELETE FROM "contabyx"."transfers" WHERE',
+      'DELETE FROM "contabyx"."transactions" WH',
+    ]);
+    expect(statements[9]).toBe(
+      'CREATE OR REPLACE VIEW "contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee" FROM "contabyx"."tax" ' +
+        'UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ' +
+        `CAST("fee" AS DOUBLE) AS "fee" FROM "ext_contabyx"."tax" WHERE ("archive_run" = '20250101T000000Z' AND "year" IN (2023)) ` +
+        `OR ("archive_run" = '${RUN}' AND "year" IN (2024))`,
+    );
+  });
+
+  test('a union view with no committed batch still reads the external table, which then yields nothing', () => {
+    expect(sql.replaceView(t('tax'), { committed: [] })).toBe(
+      'CREATE OR REPLACE VIEW "contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee" FROM "contabyx"."tax" ' +
+        'UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ' +
+        'CAST("fee" AS DOUBLE) AS "fee" FROM "ext_contabyx"."tax" WHERE 1 = 0',
+    );
+  });
+
+  test('a v1 run being finished: its stage table is the source, and the view reads it until the end', () => {
+    expect(sql.deleteStatement(t('tax'), batch(2024, 'stage'))).toBe(`DELETE FROM "archive_stage"."tax__${RUN}" WHERE "year" = 2024`);
+    expect(sql.replaceView(t('tax'), { committed: [], stageRunId: RUN })).toContain(
+      `FROM "contabyx"."tax" UNION ALL SELECT "transactionid", "taxtypeid", "fee" FROM "archive_stage"."tax__${RUN}" UNION ALL`,
+    );
+    expect(sql.commitCheck(t('tax'), batch(2024, 'stage'), 1, { rows: 1, checksum: '2' })).not.toContain('UNION ALL');
+  });
+
+  test('starts a run in one transaction: the lock, the run, and every planned batch', () => {
+    const planned = [
+      { table: t('transactions'), year: 2024, rows: 5 },
+      { table: t('tax'), year: 2024, rows: 0 },
+    ];
+    expect(sql.startTransaction(RUN, CUTOFF, planned)).toEqual([
       'CREATE TABLE "archive_meta"."active_run" ("run_id" VARCHAR(16) NOT NULL)',
       `INSERT INTO "archive_meta"."active_run" VALUES ('${RUN}')`,
-      `CREATE TABLE "archive_stage"."transactions__${RUN}" AS SELECT "transactionid", "clientid", "typeid", "time", "amount", ` +
-        `CAST(EXTRACT(YEAR FROM "time") AS INTEGER) AS "year" FROM "contabyx"."transactions" WHERE "time" < TIMESTAMP '2026-01-01 00:00:00'`,
-      `CREATE TABLE "archive_stage"."transfers__${RUN}" AS SELECT c."transferid", c."expense_transactionid", c."income_transactionid", ` +
-        `p."year" FROM "contabyx"."transfers" c JOIN (SELECT "transactionid", MIN("year") AS "year" FROM ` +
-        `"archive_stage"."transactions__${RUN}" GROUP BY "transactionid") p ON c."expense_transactionid" = p."transactionid"`,
-      `CREATE TABLE "archive_stage"."tax__${RUN}" AS SELECT c."transactionid", c."taxtypeid", c."fee", p."year" FROM "contabyx"."tax" c ` +
-        `JOIN (SELECT "transactionid", MIN("year") AS "year" FROM "archive_stage"."transactions__${RUN}" GROUP BY "transactionid") p ` +
-        `ON c."transactionid" = p."transactionid"`,
+      `INSERT INTO "archive_meta"."runs" VALUES ('${RUN}', DATE '2026-01-01', 'running', NULL)`,
+      `INSERT INTO "archive_meta"."batches" VALUES ('${RUN}', 'transactions', 'transactions', 2024, 'hot', 'pending', 1, 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL), ` +
+        `('${RUN}', 'tax', 'transactions', 2024, 'hot', 'pending', 1, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
     ]);
-    // the checksums read the same rows as the copy, from the hot table, before it is deleted from
-    expect(statements[7]).toBe(
-      `INSERT INTO "archive_meta"."run_years" SELECT '${RUN}', 'tax', "year", COUNT(*), ` +
-        `CAST(COUNT("transactionid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(hash("transactionid")), 0) AS VARCHAR) || '|' || ` +
-        `CAST(COUNT("taxtypeid") AS VARCHAR) || ':' || CAST(COALESCE(SUM(hash("taxtypeid")), 0) AS VARCHAR) || '|' || ` +
-        `CAST(COUNT("fee") AS VARCHAR) || ':' || CAST(COALESCE(SUM(hash("fee")), 0) AS VARCHAR) FROM (SELECT c."transactionid", ` +
-        `c."taxtypeid", c."fee", p."year" FROM "contabyx"."tax" c JOIN (SELECT "transactionid", MIN("year") AS "year" FROM ` +
-        `"archive_stage"."transactions__${RUN}" GROUP BY "transactionid") p ON c."transactionid" = p."transactionid") m GROUP BY "year"`,
-    );
-    expect(statements.slice(8, 12)).toEqual([
-      `DELETE FROM "contabyx"."tax" WHERE "transactionid" IN (SELECT "transactionid" FROM "archive_stage"."transactions__${RUN}")`,
-      `DELETE FROM "contabyx"."transfers" WHERE "expense_transactionid" IN (SELECT "transactionid" FROM "archive_stage"."transactions__${RUN}")`,
-      `DELETE FROM "contabyx"."transactions" WHERE "time" < TIMESTAMP '2026-01-01 00:00:00'`,
-      `INSERT INTO "archive_meta"."runs" VALUES ('${RUN}', DATE '2026-01-01', 'staged', NULL)`,
-    ]);
-    expect(statements).toHaveLength(18);
-    expect(statements[12]).toBe('DROP VIEW IF EXISTS "contabyx"."spectrum_transactions"');
   });
 
-  test('a union view lists its columns, includes the stage table while a run is unfinished, and names published runs', () => {
-    expect(
-      sql.viewStatements(t('tax'), {
-        stageRunId: RUN,
-        publishedRuns: ['20250101T000000Z', '20240101T000000Z'],
-      }),
-    ).toEqual([
-      'DROP VIEW IF EXISTS "contabyx"."spectrum_tax"',
-      'CREATE VIEW "contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee" FROM "contabyx"."tax" ' +
-        `UNION ALL SELECT "transactionid", "taxtypeid", "fee" FROM "archive_stage"."tax__${RUN}" ` +
-        'UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ' +
-        `CAST("fee" AS DOUBLE) AS "fee" FROM "ext_contabyx"."tax" WHERE "archive_run" IN ('20240101T000000Z', '20250101T000000Z')`,
+  test('abort discards what is not committed and raises the views version, so it never passes a commit it did not see', () => {
+    expect(sql.abortTransaction(RUN, [{ table: t('tax'), year: 2025 }], 3)).toEqual([
+      `UPDATE "archive_meta"."views_version" SET "version" = CASE WHEN "version" = 3 THEN 4 END`,
+      `UPDATE "archive_meta"."batches" SET "state" = 'discarded' WHERE ("run_id" = '${RUN}' AND "table_name" = 'tax' AND "year" = 2025)`,
+      'DROP TABLE "archive_meta"."active_run"',
+      `UPDATE "archive_meta"."runs" SET "state" = 'aborted', "error" = NULL WHERE "run_id" = '${RUN}'`,
     ]);
-    expect(sql.viewStatements(t('tax'), { publishedRuns: [] })[1]).toBe(
-      'CREATE VIEW "contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee" FROM "contabyx"."tax"',
+  });
+
+  test('a plan counts a root per year of the configured zone, and a child per batch year', () => {
+    expect(sql.rootYearsQuery(t('transactions'), CUTOFF)).toBe(
+      `SELECT CAST(EXTRACT(YEAR FROM "time") AS INTEGER) AS year, COUNT(*) AS row_count FROM "contabyx"."transactions" ` +
+        `WHERE "time" < TIMESTAMP '2026-01-01 00:00:00' GROUP BY 1 ORDER BY 1`,
+    );
+    expect(sql.yearsQuery(t('tax'), [2024], CUTOFF)).toBe(
+      `SELECT 2024 AS year, COUNT(*) AS row_count FROM "contabyx"."tax" WHERE ${CHILD_OF_2024('transactionid')}`,
     );
   });
 
-  test('exports a stage table as Parquet partitioned by year, with a manifest', () => {
-    expect(sql.unloadStatements(t('tax'), RUN, '/lake/p/tax/archive_run=x/')).toEqual([
-      `COPY (SELECT "transactionid", "taxtypeid", "fee", "year" FROM "archive_stage"."tax__${RUN}") TO '/lake/p/tax/archive_run=x/' ` +
-        '(FORMAT PARQUET, PARTITION_BY ("year"))',
-      `COPY (SELECT file_name AS url, file_size_bytes AS bytes, num_rows AS "rows" FROM parquet_file_metadata('/lake/p/tax/archive_run=x/*/*.parquet')) ` +
-        `TO '/lake/p/tax/archive_run=x/manifest' (FORMAT JSON)`,
-    ]);
-  });
-
-  test('publishes in one transaction: views first, then the stage tables go, then the state', () => {
-    const statements = sql.publishTransaction(RUN, () => [RUN]);
-    expect(statements.slice(6)).toEqual([
-      `DROP TABLE "archive_stage"."transactions__${RUN}"`,
-      `DROP TABLE "archive_stage"."transfers__${RUN}"`,
-      `DROP TABLE "archive_stage"."tax__${RUN}"`,
-      `UPDATE "archive_meta"."runs" SET "state" = 'published', "error" = NULL WHERE "run_id" = '${RUN}'`,
-    ]);
-  });
-
-  test('a TIMESTAMPTZ archive column is cut at the instant the year begins in the configured zone', () => {
-    const berlin = parseConfig({
-      ...contabyx,
-      retention: { keepYears: 1, timeZone: 'Europe/Berlin' },
-      tables: [{ ...contabyx.tables[0], columns: [{ name: 'time', type: 'timestamptz' }] }],
-    });
-    const statements = new ArchiveSql(berlin, duckdbDialect).stageTransaction(RUN, CUTOFF, () => []);
-    expect(statements[2]).toBe(
-      `CREATE TABLE "archive_stage"."transactions__${RUN}" AS SELECT "time", CAST(EXTRACT(YEAR FROM timezone('Europe/Berlin', "time")) AS INTEGER) ` +
-        `AS "year" FROM "contabyx"."transactions" WHERE "time" < TIMESTAMPTZ '2025-12-31 23:00:00+00'`,
-    );
-  });
-
-  test('records a failure as a literal that cannot break out of its quotes', () => {
-    expect(sql.recordFailure(RUN, "it's\nbroken \u00e9")).toBe(
-      `UPDATE "archive_meta"."runs" SET "error" = 'it''s broken  ' WHERE "run_id" = '${RUN}'`,
-    );
+  test('fails to render a figure that is not a whole number or a checksum', () => {
+    expect(() => sql.commitCheck(t('tax'), batch(2024), 1, { rows: 1.5, checksum: '1' })).toThrow('not a whole number: 1.5');
+    expect(() => sql.commitCheck(t('tax'), batch(2024), 1, { rows: 1, checksum: "1' OR '1" })).toThrow("not a checksum: 1' OR '1");
   });
 });

@@ -20,8 +20,7 @@ import type { Catalog, Partition } from '../../protocol/ports';
 import { quoteIdent } from '../../sql/identifiers';
 import { Sleep, sleep as realSleep, withRetry } from './retry';
 
-/** BatchCreatePartition takes at most 100 partitions, BatchDeletePartition 25. */
-const CREATE_CHUNK = 100;
+/** BatchDeletePartition takes at most 25 partitions. */
 const DELETE_CHUNK = 25;
 
 /** Athena, as a second reader of the archive. */
@@ -55,7 +54,7 @@ export class GlueCatalog implements Catalog {
     sleep?: Sleep,
   ) {
     this.sleep = sleep ?? realSleep;
-    if (athena) this.countRows = (table, runId) => this.countWithAthena(athena, table, runId);
+    if (athena) this.countRows = (table, runId, year) => this.countWithAthena(athena, table, runId, year);
   }
 
   private send<T>(call: (client: GlueClient) => Promise<T>): Promise<T> {
@@ -97,18 +96,19 @@ export class GlueCatalog implements Catalog {
     }
   }
 
-  async addPartitions(table: string, partitions: readonly Partition[]): Promise<void> {
+  async addPartition(table: string, p: Partition): Promise<void> {
     const config = tableNamed(this.config, table);
     const name = config.name.toLowerCase();
     const columns = glueColumns(config).map((c) => ({ Name: c.name, Type: c.type }));
-    for (const chunk of chunks(partitions, CREATE_CHUNK)) {
-      const result = await this.send((c) =>
-        c.send(
-          new BatchCreatePartitionCommand({
-            DatabaseName: this.database,
-            TableName: name,
-            PartitionInputList: chunk.map((p) => ({
-              Values: partitionValues(p.year, p.runId),
+    const values = partitionValues(p.year, p.runId);
+    const result = await this.send((c) =>
+      c.send(
+        new BatchCreatePartitionCommand({
+          DatabaseName: this.database,
+          TableName: name,
+          PartitionInputList: [
+            {
+              Values: values,
               StorageDescriptor: {
                 Columns: columns,
                 Location: p.location,
@@ -116,41 +116,36 @@ export class GlueCatalog implements Catalog {
                 OutputFormat: PARQUET_STORAGE.outputFormat,
                 SerdeInfo: { SerializationLibrary: PARQUET_STORAGE.serializationLibrary },
               },
-            })),
-          }),
-        ),
+            },
+          ],
+        }),
+      ),
+    );
+    const error = result.Errors?.[0];
+    if (!error) return;
+    if (error.ErrorDetail?.ErrorCode !== 'AlreadyExistsException') {
+      throw new RunFailedError(
+        `catalog: partition ${values.join('/')} of ${name}: ${error.ErrorDetail?.ErrorCode} ${error.ErrorDetail?.ErrorMessage}`,
       );
-      for (const error of result.Errors ?? []) {
-        const values = error.PartitionValues ?? [];
-        const wanted = chunk.find((p) => partitionValues(p.year, p.runId).join('/') === values.join('/'));
-        if (error.ErrorDetail?.ErrorCode !== 'AlreadyExistsException' || !wanted) {
-          throw new RunFailedError(
-            `catalog: partition ${values.join('/')} of ${name}: ${error.ErrorDetail?.ErrorCode} ${error.ErrorDetail?.ErrorMessage}`,
-          );
-        }
-        const existing = await this.send((c) =>
-          c.send(
-            new GetPartitionCommand({
-              DatabaseName: this.database,
-              TableName: name,
-              PartitionValues: values,
-            }),
-          ),
-        );
-        const location = existing.Partition?.StorageDescriptor?.Location;
-        if (location !== wanted.location) {
-          throw new RunFailedError(
-            `catalog: partition ${PARTITION_KEYS.year}=${wanted.year}/${PARTITION_KEYS.run}=${wanted.runId} of ${name} ` +
-              `exists at ${location}, not ${wanted.location}`,
-          );
-        }
-      }
+    }
+    const existing = await this.send((c) =>
+      c.send(new GetPartitionCommand({ DatabaseName: this.database, TableName: name, PartitionValues: values })),
+    );
+    const location = existing.Partition?.StorageDescriptor?.Location;
+    if (location !== p.location) {
+      throw new RunFailedError(
+        `catalog: partition ${PARTITION_KEYS.year}=${p.year}/${PARTITION_KEYS.run}=${p.runId} of ${name} ` +
+          `exists at ${location}, not ${p.location}`,
+      );
     }
   }
 
-  async removePartitions(table: string, runId: string): Promise<void> {
+  async removePartitions(table: string, runId: string, year?: number): Promise<void> {
     if (!isRunId(runId)) throw new InputError(`no partitions for run ${show(runId)}`);
+    if (year !== undefined && !Number.isInteger(year)) throw new InputError(`no partitions for year ${show(year)}`);
     const name = tableNamed(this.config, table).name.toLowerCase();
+    const expression =
+      `${PARTITION_KEYS.run} = '${runId}'` + (year === undefined ? '' : ` AND ${PARTITION_KEYS.year} = ${year}`);
     const values: string[][] = [];
     let token: string | undefined;
     do {
@@ -159,7 +154,7 @@ export class GlueCatalog implements Catalog {
           new GetPartitionsCommand({
             DatabaseName: this.database,
             TableName: name,
-            Expression: `${PARTITION_KEYS.run} = '${runId}'`,
+            Expression: expression,
             NextToken: token,
           }),
         ),
@@ -180,18 +175,13 @@ export class GlueCatalog implements Catalog {
     }
   }
 
-  /** Rows per year of one run, counted by Athena with result reuse off (a stale answer proves nothing). */
-  private async countWithAthena(
-    athena: AthenaReader,
-    table: string,
-    runId: string,
-  ): Promise<{ year: number; rows: number }[]> {
-    if (!isRunId(runId)) throw new InputError(`no rows for run ${show(runId)}`);
+  /** Rows of one batch's partition, counted by Athena with result reuse off (a stale answer proves nothing). */
+  private async countWithAthena(athena: AthenaReader, table: string, runId: string, year: number): Promise<number> {
+    if (!isRunId(runId) || !Number.isInteger(year)) throw new InputError(`no rows for run ${show(runId)}, year ${show(year)}`);
     const name = tableNamed(this.config, table).name.toLowerCase();
-    const year = quoteIdent(PARTITION_KEYS.year);
     const sql =
-      `SELECT ${year}, COUNT(*) FROM ${quoteIdent(this.database)}.${quoteIdent(name)} ` +
-      `WHERE ${quoteIdent(PARTITION_KEYS.run)} = '${runId}' GROUP BY ${year} ORDER BY ${year}`;
+      `SELECT COUNT(*) FROM ${quoteIdent(this.database)}.${quoteIdent(name)} ` +
+      `WHERE ${quoteIdent(PARTITION_KEYS.run)} = '${runId}' AND ${quoteIdent(PARTITION_KEYS.year)} = ${year}`;
     const { QueryExecutionId: id } = await withRetry(
       () =>
         athena.client.send(
@@ -226,9 +216,8 @@ export class GlueCatalog implements Catalog {
       this.sleep,
     );
     // the first row holds the column names
-    return (results.ResultSet?.Rows ?? []).slice(1).map((r) => ({
-      year: Number(r.Data?.[0]?.VarCharValue),
-      rows: Number(r.Data?.[1]?.VarCharValue),
-    }));
+    const counted = Number(results.ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue);
+    if (!Number.isSafeInteger(counted)) throw new RunFailedError(`Athena count of ${name}: no count in the result`);
+    return counted;
   }
 }

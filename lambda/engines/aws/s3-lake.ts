@@ -8,7 +8,7 @@ import {
 import { isRunId } from '../../core/cutoff';
 import { InputError, RunFailedError, show } from '../../core/errors';
 import type { Lake, Manifest } from '../../protocol/ports';
-import { isRunPrefix, runPrefix } from '../../core/lake-layout';
+import { batchRoot, isClearable, legacyRunPrefix, MANIFEST_NAME } from '../../core/lake-layout';
 import { Sleep, sleep as realSleep, withRetry } from './retry';
 
 /** The manifest UNLOAD writes beside the files: `<prefix>manifest`. */
@@ -18,8 +18,8 @@ interface RedshiftManifest {
 }
 
 /**
- * The lake on S3: `s3://<bucket>/<prefix>/<table>/archive_run=<run>/year=<yyyy>/`. It only ever
- * deletes under one run's own location, and refuses any other.
+ * The lake on S3, laid out as `core/lake-layout.ts` says. It only ever deletes under one batch's
+ * own root (or a v1 run's prefix), and refuses any other location.
  */
 export class S3Lake implements Lake {
   private readonly sleep: Sleep;
@@ -38,21 +38,25 @@ export class S3Lake implements Lake {
     return withRetry(() => call(this.client), this.sleep);
   }
 
-  runLocation(table: string, runId: string): string {
-    return `s3://${this.bucket}/${runPrefix(this.prefix, table, runId)}`;
+  batchRoot(table: string, year: number, runId: string): string {
+    return `s3://${this.bucket}/${batchRoot(this.prefix, table, year, runId)}`;
   }
 
-  /** The key prefix of a run location of this lake, or an error. */
+  legacyRunLocation(table: string, runId: string): string {
+    return `s3://${this.bucket}/${legacyRunPrefix(this.prefix, table, runId)}`;
+  }
+
+  /** The key prefix of a batch root of this lake, or an error. */
   private keyOf(location: string): string {
     const root = `s3://${this.bucket}/`;
     const key = location.slice(root.length);
-    if (!location.startsWith(root) || !isRunPrefix(this.prefix, key)) {
-      throw new InputError(`refusing ${show(location)}: not a run location of this lake`);
+    if (!location.startsWith(root) || !isClearable(this.prefix, key)) {
+      throw new InputError(`refusing ${show(location)}: not a batch root of this lake`);
     }
     return key;
   }
 
-  async clearRunLocation(location: string): Promise<void> {
+  async clear(location: string): Promise<void> {
     const prefix = this.keyOf(location);
     let token: string | undefined;
     do {
@@ -75,7 +79,7 @@ export class S3Lake implements Lake {
   }
 
   async readManifest(location: string): Promise<Manifest | undefined> {
-    const key = `${this.keyOf(location)}manifest`;
+    const key = `${this.keyOf(location)}${MANIFEST_NAME}`;
     let object;
     try {
       object = await this.send((c) => c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));

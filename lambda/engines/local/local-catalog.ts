@@ -97,57 +97,59 @@ export class LocalCatalog implements Catalog {
     return found.length > 0;
   }
 
-  async addPartitions(table: string, partitions: readonly Partition[]): Promise<void> {
+  async addPartition(table: string, p: Partition): Promise<void> {
     const catalog = await this.read();
     const name = table.toLowerCase();
     const entry = catalog.tables[name];
     if (!entry)
+      throw new RunFailedError(`catalog: table ${show(name)} does not exist in ${this.config.catalog.database}`);
+    const same = entry.partitions.find((q) => q.year === p.year && q.runId === p.runId);
+    if (same && same.location !== p.location) {
       throw new RunFailedError(
-        `catalog: table ${show(name)} does not exist in ${this.config.catalog.database}`,
+        `catalog: partition ${PARTITION_KEYS.year}=${p.year}/${PARTITION_KEYS.run}=${p.runId} of ${name} exists at ` +
+          `${same.location}, not ${p.location}`,
       );
-    for (const p of partitions) {
-      const same = entry.partitions.find((q) => q.year === p.year && q.runId === p.runId);
-      if (same && same.location !== p.location) {
-        throw new RunFailedError(
-          `catalog: partition ${PARTITION_KEYS.year}=${p.year}/${PARTITION_KEYS.run}=${p.runId} of ${name} exists at ` +
-            `${same.location}, not ${p.location}`,
-        );
-      }
-      if (!same) entry.partitions.push({ year: p.year, runId: p.runId, location: p.location });
     }
+    if (same) return;
+    entry.partitions.push({ year: p.year, runId: p.runId, location: p.location });
     await this.write(catalog);
     await this.defineExternalTable(name, entry);
   }
 
-  async removePartitions(table: string, runId: string): Promise<void> {
+  async removePartitions(table: string, runId: string, year?: number): Promise<void> {
     const catalog = await this.read();
     const name = table.toLowerCase();
     const entry = catalog.tables[name];
     if (!entry) return;
-    entry.partitions = entry.partitions.filter((p) => p.runId !== runId);
+    const kept = entry.partitions.filter((p) => p.runId !== runId || (year !== undefined && p.year !== year));
+    if (kept.length === entry.partitions.length) return;
+    entry.partitions = kept;
     await this.write(catalog);
     await this.defineExternalTable(name, entry);
   }
 
+  /**
+   * The external table as a view: each registered partition's files with the partition's values
+   * (as Glue gives Spectrum), columns matched by name, and a column that older files lack read as
+   * NULL (the typed, empty first branch holds every declared column).
+   */
   private async defineExternalTable(name: string, entry: CatalogTable): Promise<void> {
     const schema = this.config.catalog.externalSchema;
+    const year = quoteIdent(PARTITION_KEYS.year);
+    const run = quoteIdent(PARTITION_KEYS.run);
+    const typed = entry.columns.map((c) => `CAST(NULL AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`);
+    const branches = [
+      `SELECT ${typed.join(', ')}, CAST(NULL AS INTEGER) AS ${year}, CAST(NULL AS VARCHAR) AS ${run} WHERE false`,
+      ...entry.partitions.map(
+        (p) =>
+          `SELECT *, CAST(${p.year} AS INTEGER) AS ${year}, ${duckdbDialect.literal(p.runId)} AS ${run} ` +
+          `FROM read_parquet(${duckdbDialect.literal(`${p.location}*.parquet`)}, hive_partitioning = false)`,
+      ),
+    ];
     const columns = entry.columns.map(
       (c) => `CAST(${quoteIdent(c.name)} AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`,
     );
-    const year = quoteIdent(PARTITION_KEYS.year);
-    const run = quoteIdent(PARTITION_KEYS.run);
-    let select: string;
-    if (entry.partitions.length === 0) {
-      const typed = entry.columns.map(
-        (c) => `CAST(NULL AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`,
-      );
-      select = `SELECT ${typed.join(', ')}, CAST(NULL AS INTEGER) AS ${year}, CAST(NULL AS VARCHAR) AS ${run} WHERE false`;
-    } else {
-      const files = entry.partitions.map((p) => duckdbDialect.literal(`${p.location}*.parquet`)).join(', ');
-      select =
-        `SELECT ${columns.join(', ')}, ${year}, ${run} FROM read_parquet([${files}], hive_partitioning = true, ` +
-        `hive_types = {'${PARTITION_KEYS.year}': INTEGER, '${PARTITION_KEYS.run}': VARCHAR})`;
-    }
+    const select = `SELECT ${columns.join(', ')}, ${year}, ${run} FROM (${branches.join(' UNION ALL BY NAME ')}) f`;
     await this.warehouse.execute(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await this.warehouse.execute(`CREATE OR REPLACE VIEW ${qualify(schema, name)} AS ${select}`);
   }

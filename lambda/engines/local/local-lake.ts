@@ -1,10 +1,9 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { isRunId } from '../../core/cutoff';
 import { InputError, show } from '../../core/errors';
 import type { Lake, Manifest, ManifestEntry } from '../../protocol/ports';
-import { MANIFEST_NAME } from '../../sql/duckdb-dialect';
-import { isRunPrefix, runPrefix } from '../../core/lake-layout';
+import { batchRoot, isClearable, legacyRunPrefix, MANIFEST_NAME } from '../../core/lake-layout';
 
 let writes = 0;
 
@@ -17,9 +16,8 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
 }
 
 /**
- * A local folder playing the S3 bucket, with the same layout:
- * `<root>/<prefix>/<table>/archive_run=<run>/year=<yyyy>/*.parquet`, the manifest beside the
- * partitions, and run reports under their own prefix.
+ * A local folder playing the S3 bucket, with the same layout (`core/lake-layout.ts`): batch roots
+ * with their manifests and partitions of Parquet files, and run reports under their own prefix.
  */
 export class LocalLake implements Lake {
   readonly root: string;
@@ -32,28 +30,33 @@ export class LocalLake implements Lake {
     this.root = resolve(root);
   }
 
-  runLocation(table: string, runId: string): string {
-    return `${this.root}${sep}${runPrefix(this.prefix, table, runId).split('/').join(sep)}`;
+  private location(key: string): string {
+    return `${this.root}/${key}`;
   }
 
-  private checkRunLocation(location: string): void {
-    const key = location
-      .slice(this.root.length + 1)
-      .split(sep)
-      .join('/');
-    if (!location.startsWith(this.root + sep) || !isRunPrefix(this.prefix, key)) {
-      throw new InputError(`refusing to clear ${show(location)}: not a run location of this lake`);
+  batchRoot(table: string, year: number, runId: string): string {
+    return this.location(batchRoot(this.prefix, table, year, runId));
+  }
+
+  legacyRunLocation(table: string, runId: string): string {
+    return this.location(legacyRunPrefix(this.prefix, table, runId));
+  }
+
+  private checkClearable(location: string): void {
+    const key = location.slice(this.root.length + 1);
+    if (!location.startsWith(`${this.root}/`) || !isClearable(this.prefix, key)) {
+      throw new InputError(`refusing to clear ${show(location)}: not a batch root of this lake`);
     }
   }
 
-  async clearRunLocation(location: string): Promise<void> {
-    this.checkRunLocation(location);
+  async clear(location: string): Promise<void> {
+    this.checkClearable(location);
     await rm(location, { recursive: true, force: true });
     await mkdir(location, { recursive: true });
   }
 
   async readManifest(location: string): Promise<Manifest | undefined> {
-    this.checkRunLocation(location);
+    this.checkClearable(location);
     let text: string;
     try {
       text = await readFile(location + MANIFEST_NAME, 'utf8');

@@ -1,0 +1,299 @@
+import type { ArchiveConfig, TableConfig } from '../config/config';
+import { RunFailedError, StillRunningError, VerificationError } from '../core/errors';
+import { partitionLocation } from '../core/lake-layout';
+import type { ArchiveSql, BatchKey, ExportFigures, Figures } from '../sql/statements';
+import { BatchRecord, count, LedgerView, readLedger } from './ledger';
+import type { Catalog, Lake, Manifest, Row, Warehouse } from './ports';
+import type { ProgressEvent } from './report';
+import { checkSchema } from './schema-guard';
+
+/** What the batch steps need: the ports, the SQL, and where progress goes. */
+export interface BatchDeps {
+  readonly config: ArchiveConfig;
+  readonly warehouse: Warehouse;
+  readonly lake: Lake;
+  readonly catalog: Catalog;
+  readonly sql: ArchiveSql;
+  readonly emit: (event: ProgressEvent) => void;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** Commits that lost to a concurrent transaction are tried again this many times. */
+const CONFLICT_RETRIES = 5;
+
+/** One table's figures as a batch step knows them. */
+interface TablePart {
+  readonly table: TableConfig;
+  record: BatchRecord;
+}
+
+/**
+ * One batch: one family's rows of one archive year in one run, exported, verified and committed
+ * on its own. Export writes the files; verify reads them back and records the archive's figures;
+ * the commit, ONE transaction, deletes the hot rows only if they still have exactly those figures.
+ */
+export class BatchSteps {
+  constructor(private readonly deps: BatchDeps) {}
+
+  private step(key: BatchKey, phase: string, table?: TableConfig, attempt?: number): string {
+    return [key.runId, phase, table?.name, key.year, attempt === undefined ? undefined : `a${attempt}`]
+      .filter((p) => p !== undefined)
+      .join('.');
+  }
+
+  /**
+   * Takes the batch as far as it goes: exports what is pending, verifies what is exported, then
+   * commits. Returns when the batch committed, or was discarded for another export (the caller
+   * reads the ledger and calls again).
+   */
+  async process(key: BatchKey, family: readonly TableConfig[], ledger: LedgerView): Promise<void> {
+    const parts: TablePart[] = family.flatMap((table) => {
+      const record = ledger.batch(key.runId, table.name, key.year);
+      return record ? [{ table, record }] : [];
+    });
+    const attempt = Math.max(...parts.map((p) => p.record.attempt));
+    const figures = new Map<TableConfig, Figures>();
+    for (const part of parts) {
+      if (part.record.state === 'pending') {
+        const exported = await this.export(key, part.table, attempt);
+        part.record = { ...part.record, state: 'exported', ...exported };
+      }
+      if (part.record.state === 'exported') {
+        figures.set(part.table, await this.verify(key, parts, part, attempt));
+      } else {
+        figures.set(part.table, { rows: part.record.rows ?? 0, checksum: part.record.checksum ?? '0' });
+      }
+    }
+    await this.commit(
+      key,
+      parts.map((p) => p.table),
+      attempt,
+      figures,
+      ledger,
+    );
+  }
+
+  /**
+   * Exports one table's part of the batch straight from where its rows are, to the batch's own
+   * root. An export that completed after an earlier invocation stopped waiting left its manifest
+   * (written last): it is recorded, not repeated. Otherwise the rows are counted first: an empty
+   * part exports nothing (UNLOAD may then write no manifest at all), and a retry starts from an
+   * empty root.
+   */
+  private async export(key: BatchKey, table: TableConfig, attempt: number): Promise<ExportFigures> {
+    const { warehouse, lake, sql } = this.deps;
+    const step = this.step(key, 'export', table, attempt);
+    const root = lake.batchRoot(table.name, key.year, key.runId);
+    let manifest = await lake.readManifest(root);
+    if (!manifest) {
+      const [counted] = await warehouse.query(sql.countQuery(table, key), `${step}.count`);
+      if (count(counted.row_count) > 0) {
+        await lake.clear(root);
+        for (const statement of sql.unloadStatements(table, key, root)) {
+          await warehouse.execute(statement, step, { outlives: true });
+        }
+        manifest = await lake.readManifest(root);
+      }
+    }
+    const figures = exportFigures(manifest, partitionLocation(root, key.year));
+    await warehouse.execute(sql.recordExport(key, table, figures), step);
+    this.deps.emit({
+      phase: 'export',
+      runId: key.runId,
+      table: table.name,
+      year: key.year,
+      rows: figures.rows,
+      files: figures.files,
+      bytes: figures.bytes,
+      message: figures.location ? `exported to ${figures.location}` : 'no rows to export',
+    });
+    return figures;
+  }
+
+  /**
+   * Registers the part's partition and reads it back through the external table: rows and
+   * checksum (and rows through Athena where configured). Records the archive's figures, which the
+   * commit compares with the hot rows. A read-back that disagrees with the manifest discards the
+   * batch's files, so that the next attempt exports it again.
+   */
+  private async verify(key: BatchKey, parts: TablePart[], part: TablePart, attempt: number): Promise<Figures> {
+    const { warehouse, catalog, sql } = this.deps;
+    const { table, record } = part;
+    const step = this.step(key, 'verify', table, attempt);
+    const exported = record.rows ?? 0;
+    let read: Figures = { rows: 0, checksum: '0' };
+    if (exported > 0 && record.location) {
+      await catalog.addPartition(table.name, { year: key.year, runId: key.runId, location: record.location });
+      const [row] = await warehouse.query(sql.archiveFiguresQuery(table, key), step);
+      read = { rows: count(row.row_count), checksum: checksumText(row) };
+      const counted = catalog.countRows ? await catalog.countRows(table.name, key.runId, key.year) : read.rows;
+      if (read.rows !== exported || counted !== exported) {
+        const reason =
+          `${table.name} ${key.year}: the manifest lists ${exported} rows; read back through the external table: ` +
+          `${read.rows}${catalog.countRows ? `, counted through the catalog: ${counted}` : ''}`;
+        await this.discard(
+          key,
+          parts.map((p) => p.table),
+          reason,
+        );
+        throw new VerificationError(reason);
+      }
+    }
+    await warehouse.execute(sql.recordVerified(key, table, read), step);
+    this.deps.emit({
+      phase: 'verify',
+      runId: key.runId,
+      table: table.name,
+      year: key.year,
+      rows: read.rows,
+      message: `read back: ${read.rows} rows, checksum ${read.checksum}`,
+    });
+    return read;
+  }
+
+  /**
+   * The commit, ONE transaction (see {@link ArchiveSql.commitTransaction}). When it fails, the
+   * ledger says whether it committed after all; otherwise the hot rows are compared with the
+   * archive: if they changed, the batch is discarded and exported again (at most `maxAttempts`
+   * exports); if they did not and another transaction won a conflict, the same commit is tried
+   * again after a pause; anything else fails the run, after the schema guard names any column
+   * that changed meanwhile.
+   */
+  private async commit(
+    key: BatchKey,
+    family: readonly TableConfig[],
+    attempt: number,
+    figures: ReadonlyMap<TableConfig, Figures>,
+    read: LedgerView,
+  ): Promise<void> {
+    const { warehouse, sql, config } = this.deps;
+    const step = this.step(key, 'commit', family[0], attempt);
+    let ledger = read;
+    for (let conflicts = 0; ; conflicts++) {
+      const version = ledger.version;
+      const statements = sql.commitTransaction(family, key, attempt, figures, version, (t) =>
+        ledger.viewState(t, { runId: key.runId, year: key.year, rows: figures.get(t)?.rows ?? 0 }),
+      );
+      try {
+        await warehouse.transaction(statements, step, { outlives: true });
+        const rows = [...figures.values()].reduce((sum, f) => sum + f.rows, 0);
+        this.deps.emit({
+          phase: 'commit',
+          runId: key.runId,
+          table: family[0].name,
+          year: key.year,
+          rows,
+          message: `committed: ${family.map((t) => t.name).join(', ')} ${key.year} left the hot tables; the views read the batch`,
+        });
+        return;
+      } catch (error) {
+        if (error instanceof StillRunningError) throw error;
+        ledger = await readLedger(warehouse, sql);
+        if (family.every((t) => ledger.batch(key.runId, t.name, key.year)?.committed)) return;
+        if (ledger.active?.runId !== key.runId) {
+          throw new RunFailedError(`run ${key.runId} is no longer active (aborted?); its batch ${key.year} was not committed`);
+        }
+        const changed = await this.changes(key, family, figures);
+        if (changed.length > 0) {
+          const reason = `the hot rows changed since the export: ${changed.join('; ')}`;
+          await this.discard(key, family, reason);
+          if (attempt >= config.maxAttempts) {
+            throw new RunFailedError(
+              `${family[0].name} ${key.year}: the commit check failed ${attempt} times (maxAttempts ${config.maxAttempts}); ${reason}. ` +
+                'Nothing was deleted; run again to try once more',
+            );
+          }
+          return;
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        const conflict = warehouse.dialect.isConflict(message) || ledger.version !== version;
+        if (!conflict || conflicts >= CONFLICT_RETRIES) {
+          await checkSchema(config, warehouse, sql);
+          throw error;
+        }
+        this.deps.emit({
+          phase: 'commit',
+          runId: key.runId,
+          table: family[0].name,
+          year: key.year,
+          message: `lost to a concurrent transaction; trying the same commit again (${conflicts + 1} of ${CONFLICT_RETRIES})`,
+        });
+        await this.deps.sleep(1000 * 2 ** conflicts);
+      }
+    }
+  }
+
+  /**
+   * After a failed commit: each table whose hot rows no longer have the archive's figures, with
+   * both figures and the columns whose checksums differ.
+   */
+  private async changes(
+    key: BatchKey,
+    family: readonly TableConfig[],
+    figures: ReadonlyMap<TableConfig, Figures>,
+  ): Promise<string[]> {
+    const { warehouse, sql } = this.deps;
+    const changed: string[] = [];
+    for (const table of family) {
+      const archived = figures.get(table) as Figures;
+      const step = this.step(key, 'diagnose', table);
+      const [hot] = await warehouse.query(sql.columnFiguresQuery(table, key, 'hot'), step);
+      const now = { rows: count(hot.row_count), checksum: checksumText(hot) };
+      if (now.rows === archived.rows && now.checksum === archived.checksum) continue;
+      const [lake] = await warehouse.query(sql.columnFiguresQuery(table, key, 'archive'), step);
+      const columns = table.columns.filter((_, i) => hot[`c${i}`] !== lake[`c${i}`]).map((c) => c.name);
+      changed.push(
+        `${table.name} ${key.year}: ${now.rows} rows (checksum ${now.checksum}) in the warehouse, ` +
+          `${archived.rows} rows (checksum ${archived.checksum}) in the archive` +
+          (columns.length ? `; columns that differ: ${columns.join(', ')}` : ''),
+      );
+    }
+    return changed;
+  }
+
+  /**
+   * Discards a family's batch for another export. The ledger first: once it says pending, no
+   * commit can use the old figures (the check requires the verified attempt); only then the
+   * partitions and files go. A crash in between leaves old files that the next export may
+   * record, and that verification and the commit's check judge like any others.
+   */
+  async discard(key: BatchKey, family: readonly TableConfig[], reason: string): Promise<void> {
+    const { warehouse, lake, catalog, sql } = this.deps;
+    await warehouse.execute(sql.discardBatch(key, family, reason), this.step(key, 'discard', family[0]));
+    for (const table of family) {
+      await catalog.removePartitions(table.name, key.runId, key.year);
+      await lake.clear(lake.batchRoot(table.name, key.year, key.runId));
+    }
+    this.deps.emit({
+      phase: 'commit',
+      runId: key.runId,
+      table: family[0].name,
+      year: key.year,
+      message: `discarded for another export: ${reason}`,
+    });
+  }
+}
+
+/** The figures of an export from its manifest; none (or an empty one) means no rows. */
+function exportFigures(manifest: Manifest | undefined, location: string): ExportFigures {
+  if (!manifest || manifest.rows === 0) return { location: null, rows: 0, files: 0, bytes: 0 };
+  const stray = manifest.entries.find((e) => !e.url.startsWith(location));
+  if (stray) throw new VerificationError(`the manifest lists ${stray.url}, outside the partition ${location}`);
+  const rows = manifest.entries.reduce((sum, e) => sum + e.rows, 0);
+  if (rows !== manifest.rows) {
+    throw new VerificationError(`the manifest's files hold ${rows} rows but it states ${manifest.rows}`);
+  }
+  return {
+    location,
+    rows,
+    files: manifest.entries.length,
+    bytes: manifest.entries.reduce((sum, e) => sum + e.bytes, 0),
+  };
+}
+
+/** A checksum the warehouse returned as text: exact decimal digits. */
+function checksumText(row: Row): string {
+  const text = String(row.checksum ?? '');
+  if (!/^-?\d{1,40}$/.test(text)) throw new Error(`the warehouse returned ${text} where a checksum was expected`);
+  return text;
+}
