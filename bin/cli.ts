@@ -25,7 +25,7 @@ const USAGE = `usage: redshift-archive <plan|run|status|abort> --config <file> -
   plan    count what a run would move and print the exact SQL; changes nothing
   run     archive everything older than the cutoff, or resume the unfinished run
   status  show the ledger: runs, states, rows
-  abort   move an unfinished run's rows back to the hot tables (only before publish)
+  abort   discard an unfinished run's uncommitted batches (committed ones stay)
 exit codes: 0 done or nothing to do, 1 the run failed (data safe), 2 bad input`;
 
 const COMMANDS = ['plan', 'run', 'status', 'abort'] as const;
@@ -97,7 +97,8 @@ function progressLine(event: ProgressEvent): string {
     event.files === undefined ? '' : `${number(event.files)} files`,
     event.bytes === undefined ? '' : `${number(event.bytes)} bytes`,
   ].filter(Boolean);
-  return `[${event.phase.padEnd(7)}] ${(event.table ?? '').padEnd(14)} ${event.message}${figures.length ? ` (${figures.join(', ')})` : ''}`;
+  const where = `${event.table ?? ''} ${event.year ?? ''}`.trim();
+  return `[${event.phase.padEnd(6)}] ${where.padEnd(18)} ${event.message}${figures.length ? ` (${figures.join(', ')})` : ''}`;
 }
 
 /** Renders rows as an aligned text table; numbers right-aligned. */
@@ -123,10 +124,10 @@ function renderPlan(plan: PlanReport): string {
     .map((t) => `${t.table}: ${number(t.nullRows ?? 0)} rows with a NULL archive column stay hot`);
   const sql = plan.statements.map(
     (s) =>
-      `-- ${s.phase}${s.transactional ? ' (one transaction)' : ''}\n${s.sql.map((q) => `${q};`).join('\n')}`,
+      `-- ${s.phase}${s.batch ? ` ${s.batch}` : ''}${s.transactional ? ' (one transaction)' : ''}\n${s.sql.map((q) => `${q};`).join('\n')}`,
   );
   return [
-    `plan for run ${plan.runId}: rows older than ${plan.cutoff}`,
+    `plan for run ${plan.runId}: rows older than ${plan.cutoff}, ${plan.batches.length} batches (one per family and year, oldest first)`,
     plan.activeRun
       ? `note: run ${plan.activeRun} is unfinished; \`run\` resumes it instead of starting this one`
       : '',
@@ -134,26 +135,38 @@ function renderPlan(plan: PlanReport): string {
     `total: ${number(plan.rows)} rows`,
     ...nulls,
     '',
+    '-- the commit of each batch compares the hot rows with the figures read back from the lake (:archived_rows, :archived_checksum)',
     ...sql,
   ]
-    .filter((l) => l !== '')
+    .filter((l, i, all) => l !== '' || all[i - 1] !== '')
     .join('\n');
 }
 
 function renderRun(report: RunReport): string {
   const headline: Record<RunReport['outcome'], string> = {
-    finished: `run ${report.runId} ${report.resumed ? 'resumed and ' : ''}finished: cutoff ${report.cutoff}`,
+    finished: `run ${report.runId} ${report.resumed ? 'resumed and ' : ''}finished: cutoff ${report.cutoff}, ${report.batches} batches`,
     'nothing-to-do': `nothing to do: no rows older than ${report.cutoff}`,
     'already-done': `run ${report.runId} is already ${report.state}; nothing changed`,
   };
   const rows = report.tables.flatMap((t) =>
     t.years.length
-      ? t.years.map((y) => [t.table, String(y.year), y.rows, y.files, y.bytes, t.verified ? 'yes' : 'no'])
-      : [[t.table, '-', 0, 0, 0, '-']],
+      ? t.years.map((y) => [
+          t.table,
+          String(y.year),
+          y.rows,
+          y.files,
+          y.bytes,
+          y.attempts,
+          y.committed ? 'yes' : 'no',
+        ])
+      : [[t.table, '-', 0, 0, 0, 0, '-']],
   );
   return [
     headline[report.outcome],
-    textTable(['table', 'year', 'rows', 'files', 'bytes', 'verified'], rows as (string | number)[][]),
+    textTable(
+      ['table', 'year', 'rows', 'files', 'bytes', 'exports', 'committed'],
+      rows as (string | number)[][],
+    ),
     `total: ${number(report.rows)} rows, ${number(report.files)} files, ${number(report.bytes)} bytes`,
     ...report.warnings.map((w) => `warning: ${w}`),
     report.reportLocation ? `report: ${report.reportLocation}` : '',
@@ -163,12 +176,19 @@ function renderRun(report: RunReport): string {
 }
 
 function renderStatus(status: StatusReport): string {
-  const rows = status.runs.map((r) => [r.runId, r.cutoff, r.state, r.rows, r.error ?? '']);
+  const rows = status.runs.map((r) => [
+    r.runId,
+    r.cutoff,
+    r.state,
+    `${r.committed}/${r.batches}`,
+    r.rows,
+    r.error ?? '',
+  ]);
   return [
     status.active ? `unfinished run: ${status.active.runId} (${status.active.state})` : 'no unfinished run',
     textTable(
-      ['run', 'cutoff', 'state', 'rows', 'last error'],
-      rows.length ? rows : [['(none)', '', '', 0, '']],
+      ['run', 'cutoff', 'state', 'batches', 'rows', 'last error'],
+      rows.length ? rows : [['(none)', '', '', '', 0, '']],
     ),
   ].join('\n');
 }
@@ -222,7 +242,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         const aborted = await archiver.abort();
         result = { aborted: aborted ?? null };
         text = aborted
-          ? `run ${aborted.runId} aborted: its rows are back in the hot tables`
+          ? `run ${aborted.runId} aborted: its uncommitted batches are discarded, their rows were never deleted`
           : 'nothing to abort';
         break;
       }

@@ -388,9 +388,7 @@ export function rootOf(config: ArchiveConfig, table: TableConfig): TableConfig {
  */
 export function families(config: ArchiveConfig): TableConfig[][] {
   const ordered = archiveOrder(config);
-  return ordered
-    .filter(isRootTable)
-    .map((root) => ordered.filter((t) => rootOf(config, t) === root));
+  return ordered.filter(isRootTable).map((root) => ordered.filter((t) => rootOf(config, t) === root));
 }
 
 /** Finds a configured table by name (names are unique, case-insensitively). */

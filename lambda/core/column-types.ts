@@ -177,7 +177,11 @@ export function holds(configured: ColumnType, actual: WarehouseType): boolean {
       return c.kind in INTEGER_DIGITS && (INTEGER_DIGITS[c.kind] as number) >= digits;
     }
     case 'decimal':
-      return c.kind === 'decimal' && c.scale >= actual.scale && c.precision - c.scale >= actual.precision - actual.scale;
+      return (
+        c.kind === 'decimal' &&
+        c.scale >= actual.scale &&
+        c.precision - c.scale >= actual.precision - actual.scale
+      );
     case 'real':
       return c.kind === 'real' || c.kind === 'double precision';
     case 'char':

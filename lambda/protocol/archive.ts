@@ -41,13 +41,16 @@ const VIEW_RETRIES = 3;
 /** A second run that lost the lock to a run started at the same time, and changed nothing. */
 export class RunBusyError extends RunFailedError {
   constructor(readonly active: RunRecord) {
-    super(`run ${active.runId} (cutoff ${active.cutoff}) is active (${active.state}); this invocation changed nothing`);
+    super(
+      `run ${active.runId} (cutoff ${active.cutoff}) is active (${active.state}); this invocation changed nothing`,
+    );
   }
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-const sum = <T>(items: readonly T[], of: (item: T) => number) => items.reduce((total, item) => total + of(item), 0);
+const sum = <T>(items: readonly T[], of: (item: T) => number) =>
+  items.reduce((total, item) => total + of(item), 0);
 
 /**
  * The archive protocol (protocol v2: export, verify, then swap, one family and year at a time),
@@ -128,7 +131,8 @@ export class Archiver {
         ledger = after;
       }
     }
-    for (const grant of this.sql.externalSchemaGrants()) await this.deps.warehouse.execute(grant, 'setup.grants');
+    for (const grant of this.sql.externalSchemaGrants())
+      await this.deps.warehouse.execute(grant, 'setup.grants');
     this.emit({ phase: 'setup', message: `views defined for ${this.tables.length} tables` });
   }
 
@@ -144,20 +148,27 @@ export class Archiver {
       columns.length === table.columns.length &&
       table.columns.every((c, i) => {
         const real = this.deps.warehouse.dialect.catalogType(columns[i]);
-        return String(columns[i].column_name).toLowerCase() === c.name.toLowerCase() && sameType(c.type, real);
+        return (
+          String(columns[i].column_name).toLowerCase() === c.name.toLowerCase() && sameType(c.type, real)
+        );
       })
     );
   }
 
   /** Read only: what each table would move per year, and the batches, for a run with this cutoff. */
-  private async planBatches(target: RunTarget): Promise<{ planned: PlannedBatch[]; nullRows: Map<TableConfig, number> }> {
+  private async planBatches(
+    target: RunTarget,
+  ): Promise<{ planned: PlannedBatch[]; nullRows: Map<TableConfig, number> }> {
     const { warehouse } = this.deps;
     const planned: PlannedBatch[] = [];
     const nullRows = new Map<TableConfig, number>();
-    const figures = (rows: Row[]): YearFigures[] => rows.map((r) => ({ year: count(r.year), rows: count(r.row_count) }));
+    const figures = (rows: Row[]): YearFigures[] =>
+      rows.map((r) => ({ year: count(r.year), rows: count(r.row_count) }));
     for (const family of this.sql.families) {
       const [root] = family;
-      const rootYears = figures(await warehouse.query(this.sql.rootYearsQuery(root, target.cutoff), `plan.${root.name}`));
+      const rootYears = figures(
+        await warehouse.query(this.sql.rootYearsQuery(root, target.cutoff), `plan.${root.name}`),
+      );
       const [nulls] = await warehouse.query(this.sql.nullRowsQuery(root), `plan.${root.name}.nulls`);
       nullRows.set(root, count(nulls.row_count));
       const years = rootYears.map((y) => y.year);
@@ -165,7 +176,9 @@ export class Archiver {
         const counts =
           table === root || years.length === 0
             ? rootYears
-            : figures(await warehouse.query(this.sql.yearsQuery(table, years, target.cutoff), `plan.${table.name}`));
+            : figures(
+                await warehouse.query(this.sql.yearsQuery(table, years, target.cutoff), `plan.${table.name}`),
+              );
         for (const year of years) {
           planned.push({ table, year, rows: counts.find((c) => c.year === year)?.rows ?? 0 });
         }
@@ -230,7 +243,12 @@ export class Archiver {
     const tables = this.tables.map((table) => {
       const years = planned.filter((p) => p.table === table).map((p) => ({ year: p.year, rows: p.rows }));
       const nulls = nullRows.get(table);
-      return { table: table.name, rows: sum(years, (y) => y.rows), years, ...(nulls === undefined ? {} : { nullRows: nulls }) };
+      return {
+        table: table.name,
+        rows: sum(years, (y) => y.rows),
+        years,
+        ...(nulls === undefined ? {} : { nullRows: nulls }),
+      };
     });
     return {
       runId: target.runId,
@@ -296,11 +314,19 @@ export class Archiver {
   /** Records why the unfinished run stopped (a statement that failed outside this process). */
   async recordFailure(reason: string): Promise<RunRecord | undefined> {
     const active = (await this.ledger()).active;
-    if (active) await this.deps.warehouse.execute(this.sql.recordFailure(active.runId, reason), `${active.runId}.failed`);
+    if (active)
+      await this.deps.warehouse.execute(
+        this.sql.recordFailure(active.runId, reason),
+        `${active.runId}.failed`,
+      );
     return active;
   }
 
-  private async start(target: RunTarget, planned: readonly PlannedBatch[], before: LedgerView): Promise<LedgerView> {
+  private async start(
+    target: RunTarget,
+    planned: readonly PlannedBatch[],
+    before: LedgerView,
+  ): Promise<LedgerView> {
     const statements = this.sql.startTransaction(target.runId, target.cutoff, planned);
     try {
       await this.deps.warehouse.transaction(statements, `${target.runId}.start`);
@@ -341,9 +367,18 @@ export class Archiver {
    * Takes the run batch by batch, oldest year first, then finishes it. A failure records its
    * reason in the ledger and leaves every row in exactly one visible place.
    */
-  private async advance(start: RunRecord, resumed: boolean, read: LedgerView, explicit: boolean): Promise<RunReport> {
+  private async advance(
+    start: RunRecord,
+    resumed: boolean,
+    read: LedgerView,
+    explicit: boolean,
+  ): Promise<RunReport> {
     if (resumed) {
-      this.emit({ phase: 'start', runId: start.runId, message: `resuming run ${start.runId} (cutoff ${start.cutoff})` });
+      this.emit({
+        phase: 'start',
+        runId: start.runId,
+        message: `resuming run ${start.runId} (cutoff ${start.cutoff})`,
+      });
     }
     let ledger = read;
     let where = 'start';
@@ -368,7 +403,8 @@ export class Archiver {
           runId: run.runId,
           cutoff: run.cutoff as BatchKey['cutoff'],
           year: next.year,
-          source: (ledger.batch(run.runId, next.family[0].name, next.year) ?? ledger.batchesOf(run.runId)[0]).source,
+          source: (ledger.batch(run.runId, next.family[0].name, next.year) ?? ledger.batchesOf(run.runId)[0])
+            .source,
         };
         ledger = await this.checkAttempts(key, next.family, ledger, explicit);
         await this.steps.process(key, next.family, ledger);
@@ -378,13 +414,19 @@ export class Archiver {
       if (error instanceof InputError || error instanceof StillRunningError) throw error;
       const reason = `run ${start.runId} failed at ${where}: ${message(error)}`;
       try {
-        await this.deps.warehouse.execute(this.sql.recordFailure(start.runId, reason), `${start.runId}.failed`);
+        await this.deps.warehouse.execute(
+          this.sql.recordFailure(start.runId, reason),
+          `${start.runId}.failed`,
+        );
       } catch {
         // The warehouse is unreachable; the ledger's state is still right, only the reason is lost.
       }
-      throw new RunFailedError(`${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`, {
-        cause: error,
-      });
+      throw new RunFailedError(
+        `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -407,7 +449,10 @@ export class Archiver {
         `${family[0].name} ${key.year}: the commit check failed ${attempt - 1} times (maxAttempts ${this.deps.config.maxAttempts}); ${last}`,
       );
     }
-    await this.deps.warehouse.execute(this.sql.resetAttempts(key, family), `${key.runId}.retry.${family[0].name}.${key.year}`);
+    await this.deps.warehouse.execute(
+      this.sql.resetAttempts(key, family),
+      `${key.runId}.retry.${family[0].name}.${key.year}`,
+    );
     return readLedger(this.deps.warehouse, this.sql);
   }
 
@@ -425,8 +470,15 @@ export class Archiver {
       ledger.stageRunId === run.runId
         ? { version: ledger.version, views: (t: TableConfig) => ({ committed: ledger.committed(t.name) }) }
         : undefined;
-    await this.deps.warehouse.transaction(this.sql.finishTransaction(run.runId, legacy), `${run.runId}.finish`);
-    this.emit({ phase: 'finish', runId: run.runId, message: `run finished; report written to ${reportLocation}` });
+    await this.deps.warehouse.transaction(
+      this.sql.finishTransaction(run.runId, legacy),
+      `${run.runId}.finish`,
+    );
+    this.emit({
+      phase: 'finish',
+      runId: run.runId,
+      message: `run finished; report written to ${reportLocation}`,
+    });
     const warnings = await this.maintain(run);
     return { ...report, warnings, reportLocation };
   }
@@ -444,7 +496,11 @@ export class Archiver {
         if (error instanceof StillRunningError) break;
       }
     }
-    this.emit({ phase: 'finish', runId: run.runId, message: warnings.length ? warnings.join('; ') : 'space reclaimed' });
+    this.emit({
+      phase: 'finish',
+      runId: run.runId,
+      message: warnings.length ? warnings.join('; ') : 'space reclaimed',
+    });
     return warnings;
   }
 
@@ -475,7 +531,10 @@ export class Archiver {
         const uncommitted = ledger
           .batchesOf(active.runId)
           .filter((b) => !b.committed)
-          .map((b) => ({ table: this.tables.find((t) => t.name.toLowerCase() === b.table.toLowerCase()) as TableConfig, year: b.year }))
+          .map((b) => ({
+            table: this.tables.find((t) => t.name.toLowerCase() === b.table.toLowerCase()) as TableConfig,
+            year: b.year,
+          }))
           .filter((b) => b.table);
         try {
           await this.deps.warehouse.transaction(
@@ -485,11 +544,20 @@ export class Archiver {
           break;
         } catch (error) {
           const after = await readLedger(this.deps.warehouse, this.sql);
-          if (attempt >= VIEW_RETRIES || after.version === ledger.version || after.active?.runId !== active.runId) throw error;
+          if (
+            attempt >= VIEW_RETRIES ||
+            after.version === ledger.version ||
+            after.active?.runId !== active.runId
+          )
+            throw error;
           ledger = after;
         }
       }
-      this.emit({ phase: 'abort', runId: active.runId, message: 'uncommitted batches discarded; committed ones stay' });
+      this.emit({
+        phase: 'abort',
+        runId: active.runId,
+        message: 'uncommitted batches discarded; committed ones stay',
+      });
     }
     const after = await readLedger(this.deps.warehouse, this.sql);
     for (const run of after.runs.filter((r) => r.state === 'aborted')) {
@@ -503,7 +571,10 @@ export class Archiver {
 }
 
 /** Whether a view column's type (from the catalog) is the configured type. */
-function sameType(configured: TableConfig['columns'][number]['type'], real: WarehouseType | undefined): boolean {
+function sameType(
+  configured: TableConfig['columns'][number]['type'],
+  real: WarehouseType | undefined,
+): boolean {
   if (!real) return false;
   if (real.kind === 'text') return configured.kind === 'varchar' || configured.kind === 'char';
   return JSON.stringify(configured) === JSON.stringify(real);

@@ -116,7 +116,12 @@ export class BatchSteps {
    * commit compares with the hot rows. A read-back that disagrees with the manifest discards the
    * batch's files, so that the next attempt exports it again.
    */
-  private async verify(key: BatchKey, parts: TablePart[], part: TablePart, attempt: number): Promise<Figures> {
+  private async verify(
+    key: BatchKey,
+    parts: TablePart[],
+    part: TablePart,
+    attempt: number,
+  ): Promise<Figures> {
     const { warehouse, catalog, sql } = this.deps;
     const { table, record } = part;
     const step = this.step(key, 'verify', table, attempt);
@@ -126,7 +131,9 @@ export class BatchSteps {
       await catalog.addPartition(table.name, { year: key.year, runId: key.runId, location: record.location });
       const [row] = await warehouse.query(sql.archiveFiguresQuery(table, key), step);
       read = { rows: count(row.row_count), checksum: checksumText(row) };
-      const counted = catalog.countRows ? await catalog.countRows(table.name, key.runId, key.year) : read.rows;
+      const counted = catalog.countRows
+        ? await catalog.countRows(table.name, key.runId, key.year)
+        : read.rows;
       if (read.rows !== exported || counted !== exported) {
         const reason =
           `${table.name} ${key.year}: the manifest lists ${exported} rows; read back through the external table: ` +
@@ -191,7 +198,9 @@ export class BatchSteps {
         ledger = await readLedger(warehouse, sql);
         if (family.every((t) => ledger.batch(key.runId, t.name, key.year)?.committed)) return;
         if (ledger.active?.runId !== key.runId) {
-          throw new RunFailedError(`run ${key.runId} is no longer active (aborted?); its batch ${key.year} was not committed`);
+          throw new RunFailedError(
+            `run ${key.runId} is no longer active (aborted?); its batch ${key.year} was not committed`,
+          );
         }
         const changed = await this.changes(key, family, figures);
         if (changed.length > 0) {
@@ -278,7 +287,8 @@ export class BatchSteps {
 function exportFigures(manifest: Manifest | undefined, location: string): ExportFigures {
   if (!manifest || manifest.rows === 0) return { location: null, rows: 0, files: 0, bytes: 0 };
   const stray = manifest.entries.find((e) => !e.url.startsWith(location));
-  if (stray) throw new VerificationError(`the manifest lists ${stray.url}, outside the partition ${location}`);
+  if (stray)
+    throw new VerificationError(`the manifest lists ${stray.url}, outside the partition ${location}`);
   const rows = manifest.entries.reduce((sum, e) => sum + e.rows, 0);
   if (rows !== manifest.rows) {
     throw new VerificationError(`the manifest's files hold ${rows} rows but it states ${manifest.rows}`);
@@ -294,6 +304,7 @@ function exportFigures(manifest: Manifest | undefined, location: string): Export
 /** A checksum the warehouse returned as text: exact decimal digits. */
 function checksumText(row: Row): string {
   const text = String(row.checksum ?? '');
-  if (!/^-?\d{1,40}$/.test(text)) throw new Error(`the warehouse returned ${text} where a checksum was expected`);
+  if (!/^-?\d{1,40}$/.test(text))
+    throw new Error(`the warehouse returned ${text} where a checksum was expected`);
   return text;
 }

@@ -1,6 +1,13 @@
 import type { ArchiveConfig, TableConfig } from '../config/config';
 import { families } from '../config/config';
-import type { ArchiveSql, BatchSource, BatchState, CommittedBatch, RunState, ViewState } from '../sql/statements';
+import type {
+  ArchiveSql,
+  BatchSource,
+  BatchState,
+  CommittedBatch,
+  RunState,
+  ViewState,
+} from '../sql/statements';
 import type { Row, Warehouse } from './ports';
 
 /** One run as the ledger records it. */
@@ -83,7 +90,9 @@ export class LedgerView {
   /** The v1 run whose stage tables the views still read, while it is finished. */
   get stageRunId(): string | undefined {
     const active = this.active;
-    return active && this.batchesOf(active.runId).some((b) => b.source === 'stage') ? active.runId : undefined;
+    return active && this.batchesOf(active.runId).some((b) => b.source === 'stage')
+      ? active.runId
+      : undefined;
   }
 
   /** What the union view of `table` reads now, optionally with one more committed batch. */
@@ -113,7 +122,8 @@ export async function readLedger(warehouse: Warehouse, sql: ArchiveSql): Promise
 }
 
 function batchRecord(r: Row): BatchRecord {
-  const optional = (value: string | null | undefined) => (value === null || value === undefined ? null : count(value));
+  const optional = (value: string | null | undefined) =>
+    value === null || value === undefined ? null : count(value);
   return {
     runId: text(r.run_id),
     table: text(r.table_name),
@@ -149,13 +159,15 @@ export function batchOrder(
 }
 
 function text(value: string | null | undefined): string {
-  if (value === null || value === undefined) throw new Error('the ledger holds NULL where a value is required');
+  if (value === null || value === undefined)
+    throw new Error('the ledger holds NULL where a value is required');
   return value;
 }
 
 /** Parses a count or year that the warehouse returned as text. */
 export function count(value: string | null | undefined): number {
   const n = Number(text(value));
-  if (!Number.isSafeInteger(n)) throw new Error(`the warehouse returned ${value} where a whole number was expected`);
+  if (!Number.isSafeInteger(n))
+    throw new Error(`the warehouse returned ${value} where a whole number was expected`);
   return n;
 }

@@ -11,7 +11,12 @@ import type { Catalog, Lake, Row, Warehouse } from './ports';
  * where the commit checks them, deletes them, and drops the stage tables at the end.
  */
 export async function migrateLegacyRuns(
-  deps: { readonly config: ArchiveConfig; readonly warehouse: Warehouse; readonly lake: Lake; readonly catalog: Catalog },
+  deps: {
+    readonly config: ArchiveConfig;
+    readonly warehouse: Warehouse;
+    readonly lake: Lake;
+    readonly catalog: Catalog;
+  },
   sql: ArchiveSql,
   ledger: LedgerView,
 ): Promise<boolean> {
@@ -37,12 +42,21 @@ export async function migrateLegacyRuns(
 function legacyRow(
   sql: ArchiveSql,
   y: Row,
-): { table: TableConfig; year: number; rows: number; location: string | null; files: number; bytes: number }[] {
+): {
+  table: TableConfig;
+  year: number;
+  rows: number;
+  location: string | null;
+  files: number;
+  bytes: number;
+}[] {
   const table = sql.tables.find((t) => t.name.toLowerCase() === String(y.table_name).toLowerCase());
   // A table that left the configuration has no view any more; its batches stay in the lake.
   if (!table) return [];
   const year = count(y.year);
-  const perYear = y.year_files ? (JSON.parse(y.year_files) as Record<string, { files: number; bytes: number }>) : {};
+  const perYear = y.year_files
+    ? (JSON.parse(y.year_files) as Record<string, { files: number; bytes: number }>)
+    : {};
   return [
     {
       table,

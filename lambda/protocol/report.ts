@@ -95,7 +95,8 @@ export interface StatusReport {
   })[];
 }
 
-const sum = <T>(items: readonly T[], of: (item: T) => number) => items.reduce((total, item) => total + of(item), 0);
+const sum = <T>(items: readonly T[], of: (item: T) => number) =>
+  items.reduce((total, item) => total + of(item), 0);
 
 /** A run's report, from the ledger: what each table and year moved. */
 export function runReport(

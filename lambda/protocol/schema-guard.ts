@@ -29,7 +29,9 @@ export async function schemaDifferences(
   const rows = await warehouse.query(sql.catalogQuery('tables'), 'guard.columns');
   const problems: string[] = [];
   config.tables.forEach((table, i) => {
-    const real = rows.filter((r) => lower(r.table_schema) === lower(table.schema) && lower(r.table_name) === lower(table.name));
+    const real = rows.filter(
+      (r) => lower(r.table_schema) === lower(table.schema) && lower(r.table_name) === lower(table.name),
+    );
     problems.push(...tableDifferences(table, `tables[${i}]`, real, warehouse));
     if (ledger) problems.push(...archivedColumnProblems(table, `tables[${i}]`, ledger, sql));
   });
@@ -54,7 +56,9 @@ function tableDifferences(table: TableConfig, at: string, real: Row[], warehouse
   }
   for (const [key, { column, j }] of configured) {
     if (!actual.has(key)) {
-      problems.push(`${at}.columns[${j}].name: ${JSON.stringify(column.name)} is in the configuration but not in table ${name}`);
+      problems.push(
+        `${at}.columns[${j}].name: ${JSON.stringify(column.name)} is in the configuration but not in table ${name}`,
+      );
       continue;
     }
     const r = real.find((x) => lower(x.column_name) === key) as Row;
@@ -95,13 +99,20 @@ function typeText(r: Row): string {
  * union view read them all by position: the columns of every committed batch must still lead
  * the configuration, in their order (schema evolution may only append).
  */
-function archivedColumnProblems(table: TableConfig, at: string, ledger: LedgerView, sql: ArchiveSql): string[] {
+function archivedColumnProblems(
+  table: TableConfig,
+  at: string,
+  ledger: LedgerView,
+  sql: ArchiveSql,
+): string[] {
   const now = sql.columnsSignature(table).split(', ');
   const lost = new Map<string, Set<string>>();
   for (const b of ledger.batches) {
-    if (lower(b.table) !== lower(table.name) || !b.committed || b.state === 'restored' || !b.columns) continue;
+    if (lower(b.table) !== lower(table.name) || !b.committed || b.state === 'restored' || !b.columns)
+      continue;
     b.columns.split(', ').forEach((column, k) => {
-      if (now[k] !== column) lost.set(column, (lost.get(column) ?? new Set()).add(`run ${b.runId} year ${b.year}`));
+      if (now[k] !== column)
+        lost.set(column, (lost.get(column) ?? new Set()).add(`run ${b.runId} year ${b.year}`));
     });
   }
   return [...lost].map(

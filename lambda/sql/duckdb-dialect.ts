@@ -83,7 +83,10 @@ export const duckdbDialect: Dialect = {
   },
   catalogColumnsQuery(tables) {
     const which = tables
-      .map((t) => `(lower(table_schema) = ${literal(t.schema.toLowerCase())} AND lower(table_name) = ${literal(t.name.toLowerCase())})`)
+      .map(
+        (t) =>
+          `(lower(table_schema) = ${literal(t.schema.toLowerCase())} AND lower(table_name) = ${literal(t.name.toLowerCase())})`,
+      )
       .join(' OR ');
     return (
       'SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, ' +

@@ -53,7 +53,8 @@ function zero(type: ColumnType): string {
   }
 }
 
-const NULL_TAG = (expr: string) => `CASE WHEN ${expr} IS NULL THEN CAST(0 AS SMALLINT) ELSE CAST(1 AS SMALLINT) END`;
+const NULL_TAG = (expr: string) =>
+  `CASE WHEN ${expr} IS NULL THEN CAST(0 AS SMALLINT) ELSE CAST(1 AS SMALLINT) END`;
 
 /** How SVV_COLUMNS spells the types this project archives (`data_type`). */
 const CATALOG_TYPES: Record<string, WarehouseType> = {

@@ -73,7 +73,8 @@ const YEAR = quoteIdent(PARTITION_KEYS.year);
 const RUN = quoteIdent(PARTITION_KEYS.run);
 const ZONE_UTC = "'UTC'";
 
-type LedgerTable = 'runs' | 'batches' | 'commit_checks' | 'views_version' | 'active_run' | 'run_years' | 'run_exports';
+type LedgerTable =
+  'runs' | 'batches' | 'commit_checks' | 'views_version' | 'active_run' | 'run_years' | 'run_exports';
 
 /** The first day of a year, as a calendar date. */
 function newYear(year: number): CalendarDate {
@@ -236,7 +237,13 @@ export class ArchiveSql {
    * The condition that a row of `table` is NOT archived by this run in `year` or later: it stays
    * hot, or it belongs to an earlier year. Never NULL, so it can be negated safely.
    */
-  private notArchived(table: TableConfig, year: number, cutoff: CalendarDate, qualifier: string, depth: number): string {
+  private notArchived(
+    table: TableConfig,
+    year: number,
+    cutoff: CalendarDate,
+    qualifier: string,
+    depth: number,
+  ): string {
     if (isRootTable(table)) {
       const column = this.column(this.archiveColumn(table), qualifier);
       return `(${column} IS NULL OR ${column} < ${this.bound(table, newYear(year))} OR ${column} >= ${this.bound(table, cutoff)})`;
@@ -267,7 +274,9 @@ export class ArchiveSql {
     const column = this.archiveColumn(table);
     const zone = this.lit(this.config.retention.timeZone);
     const wallClock =
-      column.type.kind === 'timestamptz' ? `(${this.column(column)} AT TIME ZONE ${zone})` : this.column(column);
+      column.type.kind === 'timestamptz'
+        ? `(${this.column(column)} AT TIME ZONE ${zone})`
+        : this.column(column);
     return (
       `SELECT CAST(EXTRACT(YEAR FROM ${wallClock}) AS INTEGER) AS year, COUNT(*) AS row_count FROM ${this.hotTable(table)} ` +
       `WHERE ${this.column(column)} < ${this.bound(table, cutoff)} GROUP BY 1 ORDER BY 1`
@@ -548,7 +557,8 @@ export class ArchiveSql {
    */
   viewQuery(table: TableConfig, state: ViewState): string {
     const branches = [`SELECT ${this.columns(table)} FROM ${this.hotTable(table)}`];
-    if (state.stageRunId) branches.push(`SELECT ${this.columns(table)} FROM ${this.stageTable(table, state.stageRunId)}`);
+    if (state.stageRunId)
+      branches.push(`SELECT ${this.columns(table)} FROM ${this.stageTable(table, state.stageRunId)}`);
     branches.push(
       `SELECT ${table.columns.map((c) => this.archivedAsHot(c)).join(', ')} FROM ${this.externalTable(table)} ` +
         `WHERE ${this.committedFilter(state.committed)}`,
@@ -596,7 +606,9 @@ export class ArchiveSql {
 
   /** GRANT USAGE on the external schema to `views.readers`: each its own statement. */
   externalSchemaGrants(): string[] {
-    return this.config.views.readers.flatMap((r) => this.dialect.grantUsage(this.config.catalog.externalSchema, r));
+    return this.config.views.readers.flatMap((r) =>
+      this.dialect.grantUsage(this.config.catalog.externalSchema, r),
+    );
   }
 
   /** Drops a union view; the rows it showed stay where they are. */
@@ -615,7 +627,10 @@ export class ArchiveSql {
    * The last transaction of a run: the lock goes and the run is history. A v1 run being finished
    * also loses its stage tables, and its views stop reading them, in the same transaction.
    */
-  finishTransaction(runId: string, legacy?: { version: number; views: (table: TableConfig) => ViewState }): string[] {
+  finishTransaction(
+    runId: string,
+    legacy?: { version: number; views: (table: TableConfig) => ViewState },
+  ): string[] {
     const stage = legacy
       ? [
           this.bumpVersion(legacy.version),
@@ -631,7 +646,11 @@ export class ArchiveSql {
    * ends. It raises the views' version, so it never passes a commit of the same run that it did
    * not see: one of the two fails.
    */
-  abortTransaction(runId: string, uncommitted: readonly { table: TableConfig; year: number }[], version: number): string[] {
+  abortTransaction(
+    runId: string,
+    uncommitted: readonly { table: TableConfig; year: number }[],
+    version: number,
+  ): string[] {
     const which = uncommitted.map((b) => `(${this.batchWhere(runId, b.table, b.year)})`);
     return [
       this.bumpVersion(version),
@@ -655,7 +674,10 @@ export class ArchiveSql {
     const names =
       what === 'tables'
         ? this.tables.map((t) => ({ schema: t.schema, name: t.name }))
-        : this.tables.map((t) => ({ schema: this.config.views.schema, name: `${this.config.views.prefix}${t.name}` }));
+        : this.tables.map((t) => ({
+            schema: this.config.views.schema,
+            name: `${this.config.views.prefix}${t.name}`,
+          }));
     return this.dialect.catalogColumnsQuery(names);
   }
 
@@ -682,7 +704,14 @@ export class ArchiveSql {
   migrateLegacyRun(
     runId: string,
     finished: boolean,
-    rows: readonly { table: TableConfig; year: number; rows: number; location: string | null; files: number; bytes: number }[],
+    rows: readonly {
+      table: TableConfig;
+      year: number;
+      rows: number;
+      location: string | null;
+      files: number;
+      bytes: number;
+    }[],
   ): string[] {
     const run = this.lit(runId);
     const values = rows.map((r) => {
@@ -698,7 +727,9 @@ export class ArchiveSql {
       : [];
     return [
       ...(values.length ? [`INSERT INTO ${this.ledgerTable('batches')} VALUES ${values.join(', ')}`] : []),
-      ...(checks.length ? [`INSERT INTO ${this.ledgerTable('commit_checks')} VALUES ${checks.join(', ')}`] : []),
+      ...(checks.length
+        ? [`INSERT INTO ${this.ledgerTable('commit_checks')} VALUES ${checks.join(', ')}`]
+        : []),
       `UPDATE ${this.ledgerTable('runs')} SET "state" = 'running' WHERE "run_id" = ${run} AND "state" IN ('staged', 'verified', 'published')`,
     ];
   }

@@ -48,10 +48,13 @@ describe('redshift-archive', () => {
     const { code, stdout, stderr, clockReads } = await cli(['run', ...local()]);
     expect(code).toBe(0);
     expect(clockReads).toBe(1);
-    expect(stdout.split('\n')[0]).toBe('run 20260101T000005Z finished: cutoff 2026-01-01');
-    expect(stdout).toMatch(/^transactions {2}2025 +\d+ +1 +[\d,]+ +yes$/m);
+    expect(stdout.split('\n')[0]).toBe('run 20260101T000005Z finished: cutoff 2026-01-01, 3 batches');
+    expect(stdout).toMatch(/^transactions {2}2025 +\d+ +1 +[\d,]+ +1 +yes$/m);
     expect(stdout).toMatch(/^total: [\d,]+ rows, 9 files, [\d,]+ bytes$/m);
-    expect(stderr).toContain('[verify ] transactions   rows and checksums match');
+    expect(stderr).toMatch(/^\[verify\] tax 2024 +read back: 41 rows, checksum -?\d+ \(41 rows\)$/m);
+    expect(stderr).toMatch(
+      /^\[commit\] transactions 2024 +committed: transactions, transfers, tax 2024 left the hot tables; the views read the batch \(227 rows\)$/m,
+    );
     const status = await cli(['status', ...local()]);
     expect(status.stdout).toMatch(/^20260101T000005Z {2}2026-01-01 {2}finished/m);
   });
@@ -71,7 +74,7 @@ describe('redshift-archive', () => {
       'transfers',
       'tax',
     ]);
-    expect(stderr).toContain('[publish]');
+    expect(stderr).toContain('[commit]');
     const again = await cli(['run', '--json', ...local()], '2026-01-02T00:00:00Z');
     expect([again.code, JSON.parse(again.stdout).outcome]).toEqual([0, 'nothing-to-do']);
   });
@@ -79,9 +82,12 @@ describe('redshift-archive', () => {
   test('plan prints the counts and the exact SQL and changes nothing', async () => {
     const { code, stdout } = await cli(['plan', ...local(), '--cutoff', '2025-01-01']);
     expect(code).toBe(0);
-    expect(stdout).toContain('plan for run 20260101T000005Z: rows older than 2025-01-01');
     expect(stdout).toContain(
-      `DELETE FROM "contabyx"."transactions" WHERE "time" < TIMESTAMP '2025-01-01 00:00:00';`,
+      'plan for run 20260101T000005Z: rows older than 2025-01-01, 2 batches (one per family and year, oldest first)',
+    );
+    expect(stdout).toContain('-- commit transactions 2024 (one transaction)');
+    expect(stdout).toContain(
+      `DELETE FROM "contabyx"."transactions" WHERE "time" >= TIMESTAMP '2024-01-01 00:00:00' AND "time" < TIMESTAMP '2025-01-01 00:00:00';`,
     );
     const status = await cli(['status', '--json', ...local()]);
     expect(JSON.parse(status.stdout)).toEqual({ runs: [] });
@@ -92,18 +98,18 @@ describe('redshift-archive', () => {
     expect([code, stdout]).toEqual([0, 'nothing to abort']);
   });
 
-  test('exits 1 and says the data is safe when the warehouse lacks a configured table', async () => {
+  test('fails with exit 2 when the warehouse lacks a configured table, and changes nothing', async () => {
     const config = join(dir, 'other.json');
     writeFileSync(
       config,
       JSON.stringify({ ...contabyx, tables: [{ ...contabyx.tables[0], schema: 'missing' }] }),
     );
     const { code, stderr } = await cli(['run', '--config', config, '--local', warehouse, '--lake', lake]);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(
-      /^redshift-archive: Catalog Error: Table with name "missing.transactions" does not exist/m,
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      "redshift-archive: schema: the configuration does not match the warehouse's own catalog; nothing was changed\n" +
+        '  tables[0]: table missing.transactions does not exist in the warehouse (or this database user may not see it)',
     );
-    expect(stderr).toContain('The data is safe');
   });
 
   // $C, $W and $L stand for the sample configuration, the warehouse file and the lake folder

@@ -32,10 +32,15 @@ describe('other sessions write while a run goes on', () => {
     const progress: ProgressEvent[] = [];
     let changed = false;
     const faults = new Faults(undefined, async (label) => {
-      if (!changed && label === `execute ${RUN}.verify.tax.2024.a1: UPDATE "archive_meta"."batches" SET "sta`) {
+      if (
+        !changed &&
+        label === `execute ${RUN}.verify.tax.2024.a1: UPDATE "archive_meta"."batches" SET "sta`
+      ) {
         changed = true;
         // when, before its commit, it updates one old row, deletes another and inserts one of 2024
-        await other.warehouse.execute(`UPDATE contabyx.transactions SET amount = 1000.5 WHERE transactionid = 130`);
+        await other.warehouse.execute(
+          `UPDATE contabyx.transactions SET amount = 1000.5 WHERE transactionid = 130`,
+        );
         await other.warehouse.execute(`DELETE FROM contabyx.transactions WHERE transactionid = 131`);
         await other.warehouse.execute(
           `INSERT INTO contabyx.transactions VALUES (7001, 9, 9, TIMESTAMP '2024-07-01 00:00:00', 9.5)`,
@@ -67,10 +72,11 @@ describe('other sessions write while a run goes on', () => {
     ]);
     // and nothing is lost or shown twice: the changed rows went with the second export
     await invariants.check('after the run');
-    expect(await hot(`SELECT amount FROM ext_contabyx.transactions WHERE transactionid IN (130, 131, 7001) ORDER BY 1`)).toEqual([
-      { amount: '9.5' },
-      { amount: '1000.5' },
-    ]);
+    expect(
+      await hot(
+        `SELECT amount FROM ext_contabyx.transactions WHERE transactionid IN (130, 131, 7001) ORDER BY 1`,
+      ),
+    ).toEqual([{ amount: '9.5' }, { amount: '1000.5' }]);
   });
 
   test('fails the run after maxAttempts when the old rows change before every commit, and deletes nothing of that year', async () => {
@@ -81,7 +87,9 @@ describe('other sessions write while a run goes on', () => {
     const faults = new Faults(undefined, async (label) => {
       if (/^execute 20260101T000000Z\.verify\.tax\.2024\.a\d: /.test(label)) {
         fee += 1;
-        await other.warehouse.execute(`UPDATE contabyx.tax SET fee = ${fee} + 0.25 WHERE transactionid = 151`);
+        await other.warehouse.execute(
+          `UPDATE contabyx.tax SET fee = ${fee} + 0.25 WHERE transactionid = 151`,
+        );
       }
     });
     const [before] = await world.rows(`(SELECT * FROM contabyx.tax WHERE transactionid = 151)`);
@@ -99,8 +107,14 @@ describe('other sessions write while a run goes on', () => {
     ]);
     // and 2023 stays committed while every row of 2024 is still hot, and nothing of 2024 is in the lake
     expect([...new Set((await world.committedBatches()).map((b) => b.year))]).toEqual([2023]);
-    expect(await hot(`SELECT COUNT(*) AS n FROM contabyx.transactions WHERE "time" >= TIMESTAMP '2024-01-01' AND "time" < TIMESTAMP '2025-01-01'`)).toEqual([{ n: '124' }]);
-    expect([...world.lakeFiles().keys()].filter((p) => p.includes('/year=2024/') && p.endsWith('.parquet'))).toEqual([]);
+    expect(
+      await hot(
+        `SELECT COUNT(*) AS n FROM contabyx.transactions WHERE "time" >= TIMESTAMP '2024-01-01' AND "time" < TIMESTAMP '2025-01-01'`,
+      ),
+    ).toEqual([{ n: '124' }]);
+    expect(
+      [...world.lakeFiles().keys()].filter((p) => p.includes('/year=2024/') && p.endsWith('.parquet')),
+    ).toEqual([]);
     invariants.removeRows('tax', [before]);
     invariants.addLate('tax', [JSON.stringify({ ...JSON.parse(before), fee: '3.25' })]);
     await invariants.check('after the failed run');
@@ -120,25 +134,36 @@ describe('other sessions write while a run goes on', () => {
     const other = await world.session();
     const faults = new Faults(undefined, async (label) => {
       if (label === commitOf(2023)) {
-        await other.warehouse.execute(`INSERT INTO contabyx.transactions VALUES (5000, 9, 9, TIMESTAMP '2023-06-01 00:00:00', 9.5)`);
+        await other.warehouse.execute(
+          `INSERT INTO contabyx.transactions VALUES (5000, 9, 9, TIMESTAMP '2023-06-01 00:00:00', 9.5)`,
+        );
         await other.warehouse.execute(`INSERT INTO contabyx.tax VALUES (5000, 9, 0.5)`);
         // a row of 2024 arrives before 2024 is exported: it goes with 2024
-        await other.warehouse.execute(`INSERT INTO contabyx.transactions VALUES (5001, 9, 9, TIMESTAMP '2024-06-01 00:00:00', 9.5)`);
-        invariants.addLate('transactions', [transaction(5000, '2023-06-01 00:00:00'), transaction(5001, '2024-06-01 00:00:00')]);
+        await other.warehouse.execute(
+          `INSERT INTO contabyx.transactions VALUES (5001, 9, 9, TIMESTAMP '2024-06-01 00:00:00', 9.5)`,
+        );
+        invariants.addLate('transactions', [
+          transaction(5000, '2023-06-01 00:00:00'),
+          transaction(5001, '2024-06-01 00:00:00'),
+        ]);
         invariants.addLate('tax', [JSON.stringify({ transactionid: '5000', taxtypeid: '9', fee: '0.5' })]);
       }
     });
     const report = await (await world.archiver(faults.wrap)).run(target());
     expect(report.tables[0].years.find((y) => y.year === 2024)?.rows).toBe(125);
     expect(
-      await hot(`SELECT transactionid FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01' ORDER BY 1`),
+      await hot(
+        `SELECT transactionid FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01' ORDER BY 1`,
+      ),
     ).toEqual([{ transactionid: '5000' }]);
     await invariants.check('after the run');
     // then a later run with the same cutoff archives them as a second batch of 2023
     const second = await (await world.archiver()).run(target('20260102T000000Z'));
     expect([second.rows, second.batches]).toEqual([2, 1]);
     await invariants.check('after the second run');
-    expect(await hot(`SELECT COUNT(*) AS n FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`)).toEqual([{ n: '0' }]);
+    expect(
+      await hot(`SELECT COUNT(*) AS n FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`),
+    ).toEqual([{ n: '0' }]);
   });
 
   test('rows another session inserts during the commit transaction are neither checked nor deleted', async () => {
@@ -153,23 +178,29 @@ describe('other sessions write while a run goes on', () => {
           query: (sql, step) => deps.warehouse.query(sql, step),
           execute: (sql, step, options) => deps.warehouse.execute(sql, step, options),
           transaction: async (sqls, step, options) => {
-            if (step !== `${RUN}.commit.transactions.2024.a1`) return deps.warehouse.transaction(sqls, step, options);
+            if (step !== `${RUN}.commit.transactions.2024.a1`)
+              return deps.warehouse.transaction(sqls, step, options);
             // the commit has checked its snapshot when the other session commits an old row
             const w = deps.warehouse as unknown as { connection: { run(sql: string): Promise<unknown> } };
             await w.connection.run('BEGIN TRANSACTION');
             for (const sql of sqls.slice(0, 4)) await w.connection.run(sql);
-            await other.warehouse.execute(`INSERT INTO contabyx.transactions VALUES (7000, 1, 1, TIMESTAMP '2024-01-02 00:00:00', 1.0)`);
+            await other.warehouse.execute(
+              `INSERT INTO contabyx.transactions VALUES (7000, 1, 1, TIMESTAMP '2024-01-02 00:00:00', 1.0)`,
+            );
             for (const sql of sqls.slice(4)) await w.connection.run(sql);
             await w.connection.run('COMMIT');
           },
         },
       }))
     ).run(target());
-    invariants.addLate('transactions', await world.rows('(SELECT * FROM contabyx.transactions WHERE transactionid = 7000)'));
+    invariants.addLate(
+      'transactions',
+      await world.rows('(SELECT * FROM contabyx.transactions WHERE transactionid = 7000)'),
+    );
     await invariants.check('after a run with a concurrent insert');
-    expect(await hot(`SELECT transactionid FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`)).toEqual([
-      { transactionid: '7000' },
-    ]);
+    expect(
+      await hot(`SELECT transactionid FROM contabyx.transactions WHERE "time" < TIMESTAMP '2026-01-01'`),
+    ).toEqual([{ transactionid: '7000' }]);
   });
 
   test('a commit that lost to a concurrent transaction is tried again, unchanged, after a pause', async () => {
@@ -194,7 +225,9 @@ describe('other sessions write while a run goes on', () => {
             if (step === `${RUN}.commit.transactions.2023.a1`) commits.push([...sqls]);
             if (step === `${RUN}.commit.transactions.2023.a1` && !lost) {
               lost = true;
-              throw new Error('TransactionContext Error: Catalog write-write conflict on alter with "views_version"');
+              throw new Error(
+                'TransactionContext Error: Catalog write-write conflict on alter with "views_version"',
+              );
             }
             return deps.warehouse.transaction(sqls, step, options);
           },

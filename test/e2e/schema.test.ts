@@ -16,7 +16,14 @@ function configOf(columns: [string, string][]) {
     lake: { prefix: 'lake' },
     catalog: { database: 's_archive', externalSchema: 'ext_s' },
     views: { schema: 's', prefix: 'all_' },
-    tables: [{ schema: 's', name: 't', archiveBy: { column: 'ts' }, columns: columns.map(([name, type]) => ({ name, type })) }],
+    tables: [
+      {
+        schema: 's',
+        name: 't',
+        archiveBy: { column: 'ts' },
+        columns: columns.map(([name, type]) => ({ name, type })),
+      },
+    ],
   });
 }
 
@@ -32,7 +39,15 @@ const GUARD = "schema: the configuration does not match the warehouse's own cata
 describe('the schema guard: the warehouse, not the configuration, says what a row is', () => {
   test('fails a run whose configuration leaves out a column and narrows another, before anything is written', async () => {
     // given a table with a column the configuration does not list, and a BIGINT configured as integer
-    world = await World.create(configOf([['id', 'integer'], ['ts', 'timestamp'], ['big', 'integer']]), TABLE, { setup: false });
+    world = await World.create(
+      configOf([
+        ['id', 'integer'],
+        ['ts', 'timestamp'],
+        ['big', 'integer'],
+      ]),
+      TABLE,
+      { setup: false },
+    );
     const before = await world.rows('s.t');
     // when a run starts
     const run = new Archiver(await world.session()).run(target());
@@ -50,26 +65,52 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
   });
 
   test('plan reports the same differences', async () => {
-    world = await World.create(configOf([['id', 'integer'], ['ts', 'timestamp'], ['big', 'integer']]), TABLE, { setup: false });
+    world = await World.create(
+      configOf([
+        ['id', 'integer'],
+        ['ts', 'timestamp'],
+        ['big', 'integer'],
+      ]),
+      TABLE,
+      { setup: false },
+    );
     const archiver = new Archiver(await world.session());
     await archiver.status();
-    await expect(archiver.plan(target())).rejects.toThrow(`${GUARD}\n  tables[0].columns: "secret" (VARCHAR) is in table s.t`);
+    await expect(archiver.plan(target())).rejects.toThrow(
+      `${GUARD}\n  tables[0].columns: "secret" (VARCHAR) is in table s.t`,
+    );
   });
 
   test.each([
     [
       'a configured column that the table lacks',
-      [['id', 'integer'], ['ts', 'timestamp'], ['secret', 'varchar(100)'], ['big', 'bigint'], ['gone', 'integer']],
+      [
+        ['id', 'integer'],
+        ['ts', 'timestamp'],
+        ['secret', 'varchar(100)'],
+        ['big', 'bigint'],
+        ['gone', 'integer'],
+      ],
       '  tables[0].columns[4].name: "gone" is in the configuration but not in table s.t',
     ],
     [
       'columns in another order',
-      [['ts', 'timestamp'], ['id', 'integer'], ['secret', 'varchar(100)'], ['big', 'bigint']],
-      '  tables[0].columns: the configuration lists the columns in another order than table s.t (id, ts, secret, big); allowed: the table\'s order',
+      [
+        ['ts', 'timestamp'],
+        ['id', 'integer'],
+        ['secret', 'varchar(100)'],
+        ['big', 'bigint'],
+      ],
+      "  tables[0].columns: the configuration lists the columns in another order than table s.t (id, ts, secret, big); allowed: the table's order",
     ],
     [
       'a type of another kind',
-      [['id', 'integer'], ['ts', 'date'], ['secret', 'varchar(100)'], ['big', 'bigint']],
+      [
+        ['id', 'integer'],
+        ['ts', 'date'],
+        ['secret', 'varchar(100)'],
+        ['big', 'bigint'],
+      ],
       '  tables[0].columns[1].type: "ts" is date in the configuration but TIMESTAMP in table s.t; allowed: the table\'s type, or a wider one of its kind',
     ],
   ] as [string, [string, string][], string][])('fails a run with %s', async (_, columns, line) => {
@@ -79,7 +120,15 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
   });
 
   test('accepts a wider configured type (bigint for integer), and archives the values unchanged', async () => {
-    world = await World.create(configOf([['id', 'bigint'], ['ts', 'timestamp'], ['secret', 'varchar(100)'], ['big', 'decimal(30,0)']]), TABLE);
+    world = await World.create(
+      configOf([
+        ['id', 'bigint'],
+        ['ts', 'timestamp'],
+        ['secret', 'varchar(100)'],
+        ['big', 'decimal(30,0)'],
+      ]),
+      TABLE,
+    );
     const invariants = await Invariants.capture(world, CUTOFF);
     const report = await (await world.archiver()).run(target());
     expect(report.rows).toBe(199);
@@ -88,12 +137,21 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
 
   test('fails a commit when a column is added between export and commit: nothing of that year is deleted', async () => {
     // given a run whose first batch was exported and verified
-    world = await World.create(configOf([['id', 'integer'], ['ts', 'timestamp'], ['secret', 'varchar(100)'], ['big', 'bigint']]), TABLE);
+    world = await World.create(
+      configOf([
+        ['id', 'integer'],
+        ['ts', 'timestamp'],
+        ['secret', 'varchar(100)'],
+        ['big', 'bigint'],
+      ]),
+      TABLE,
+    );
     const w = world;
     const hot2023 = await w.rows(`(SELECT * FROM s.t WHERE ts < TIMESTAMP '2024-01-01')`);
     const faults = new Faults(undefined, async (label) => {
       // when another session adds a column just before the commit
-      if (label.startsWith('execute 20260101T000000Z.verify.t.2023.a1:')) await w.admin.execute(`ALTER TABLE s.t ADD COLUMN note VARCHAR`);
+      if (label.startsWith('execute 20260101T000000Z.verify.t.2023.a1:'))
+        await w.admin.execute(`ALTER TABLE s.t ADD COLUMN note VARCHAR`);
     });
     const run = (await w.archiver(faults.wrap)).run(target());
     // then the commit fails, the schema guard names the column (exit 2), and every row of 2023 is still hot
@@ -102,13 +160,20 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
       `${GUARD}\n  tables[0].columns: "note" (VARCHAR) is in table s.t but not in the configuration; allowed: every column of the table, in its order (a column left out would be deleted without being archived)`,
     );
     expect(faults.calls).toContain('transaction 20260101T000000Z.commit.t.2023.a1');
-    expect(await w.rows(`(SELECT id, ts, secret, big FROM s.t WHERE ts < TIMESTAMP '2024-01-01')`)).toEqual(hot2023);
+    expect(await w.rows(`(SELECT id, ts, secret, big FROM s.t WHERE ts < TIMESTAMP '2024-01-01')`)).toEqual(
+      hot2023,
+    );
     expect(await w.committedBatches()).toEqual([]);
   });
 });
 
 describe('schema evolution', () => {
-  const FOUR = [['id', 'integer'], ['ts', 'timestamp'], ['secret', 'varchar(100)'], ['big', 'bigint']] as [string, string][];
+  const FOUR = [
+    ['id', 'integer'],
+    ['ts', 'timestamp'],
+    ['secret', 'varchar(100)'],
+    ['big', 'bigint'],
+  ] as [string, string][];
 
   test('a column added after some years were archived: old batches read it as NULL, new batches carry it', async () => {
     // given 2023 and 2024 archived with four columns
@@ -121,13 +186,17 @@ describe('schema evolution', () => {
     await (await evolved.archiver()).setup();
     const invariants = await Invariants.capture(evolved, CUTOFF);
     // then the view reads the old batches with a NULL note
-    const old = await evolved.admin.query(`SELECT COUNT(*) AS n, COUNT(note) AS notes FROM s.all_t WHERE ts < TIMESTAMP '2025-01-01'`);
+    const old = await evolved.admin.query(
+      `SELECT COUNT(*) AS n, COUNT(note) AS notes FROM s.all_t WHERE ts < TIMESTAMP '2025-01-01'`,
+    );
     expect(old).toEqual([{ n: String(await countBefore(evolved, '2025-01-01')), notes: '0' }]);
     // and a new run archives 2025 with the note, old batches untouched
     const report = await (await evolved.archiver()).run(target());
     expect(report.tables[0].years.map((y) => y.year)).toEqual([2025]);
     await invariants.check('after the run with the new column');
-    expect(await evolved.admin.query(`SELECT note FROM ext_s.t WHERE id = 150`)).toEqual([{ note: 'note 150' }]);
+    expect(await evolved.admin.query(`SELECT note FROM ext_s.t WHERE id = 150`)).toEqual([
+      { note: 'note 150' },
+    ]);
     expect(await evolved.admin.query(`SELECT note FROM s.all_t WHERE id = 10`)).toEqual([{ note: null }]);
   });
 

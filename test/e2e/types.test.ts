@@ -119,6 +119,8 @@ test('the exported Parquet files carry the physical and logical types of the map
   );
   expect(Object.fromEntries(schema.map((c) => [c.name, [c.type, c.converted_type]]))).toEqual(PARQUET_TYPES);
   // a TIMESTAMPTZ travels as its UTC wall-clock TIMESTAMP (UNLOAD keeps no zone either)
-  const [tz] = await world.admin.query(`SELECT logical_type FROM parquet_schema('${file}') WHERE name = 'time'`);
+  const [tz] = await world.admin.query(
+    `SELECT logical_type FROM parquet_schema('${file}') WHERE name = 'time'`,
+  );
   expect(tz.logical_type).toContain('isAdjustedToUTC=0');
 });

@@ -56,21 +56,25 @@ export class Faults {
       query: (sql, step) => this.call(`query ${step}`, () => w.query(sql, step)),
       execute: (sql, step, options) =>
         this.call(`execute ${step}: ${sql.slice(0, 40)}`, () => w.execute(sql, step, options)),
-      transaction: (sqls, step, options) => this.call(`transaction ${step}`, () => w.transaction(sqls, step, options)),
+      transaction: (sqls, step, options) =>
+        this.call(`transaction ${step}`, () => w.transaction(sqls, step, options)),
     };
     const short = (location: string) => location.split('/').slice(-4).join('/');
     const lake: Lake = {
       batchRoot: (table, year, runId) => l.batchRoot(table, year, runId),
       legacyRunLocation: (table, runId) => l.legacyRunLocation(table, runId),
       clear: (location) => this.call(`lake.clear ${short(location)}`, () => l.clear(location)),
-      readManifest: (location) => this.call(`lake.manifest ${short(location)}`, () => l.readManifest(location)),
+      readManifest: (location) =>
+        this.call(`lake.manifest ${short(location)}`, () => l.readManifest(location)),
       writeReport: (runId, report) => this.call(`lake.report ${runId}`, () => l.writeReport(runId, report)),
     };
     const catalog: Catalog = {
       ensureTable: (table) => this.call(`catalog.ensure ${table}`, () => c.ensureTable(table)),
       addPartition: (table, p) => this.call(`catalog.add ${table} ${p.year}`, () => c.addPartition(table, p)),
       removePartitions: (table, runId, year) =>
-        this.call(`catalog.remove ${table} ${year ?? ''}`.trim(), () => c.removePartitions(table, runId, year)),
+        this.call(`catalog.remove ${table} ${year ?? ''}`.trim(), () =>
+          c.removePartitions(table, runId, year),
+        ),
     };
     return { ...deps, warehouse, lake, catalog };
   };

@@ -86,19 +86,23 @@ export class Invariants {
     for (const run of (await world.ledgerRuns()).filter((r) => r.state === 'finished')) {
       for (const table of sql.tables) await this.checkNothingOldLeft(table, run.run_id, when);
     }
-    const extra = (await world.tableNames()).filter((t) => !this.tables.includes(t) && !t.startsWith(`${world.config.ledger.schema}.`));
-    if (extra.length > 0) throw new Error(`${when}: invariant 7 broken: the warehouse holds ${extra.join(', ')}`);
+    const extra = (await world.tableNames()).filter(
+      (t) => !this.tables.includes(t) && !t.startsWith(`${world.config.ledger.schema}.`),
+    );
+    if (extra.length > 0)
+      throw new Error(`${when}: invariant 7 broken: the warehouse holds ${extra.join(', ')}`);
   }
 
   private checkCommittedFiles(when: string, committed: readonly Committed[]): void {
     const files = this.world.lakeFiles();
     for (const [path, hash] of files) {
-      const batch = committed.some(
-        (b) => path.includes(`/${b.table.toLowerCase()}/year=${b.year}/archive_run=${b.runId}/year=${b.year}/`),
+      const batch = committed.some((b) =>
+        path.includes(`/${b.table.toLowerCase()}/year=${b.year}/archive_run=${b.runId}/year=${b.year}/`),
       );
       if (!batch) continue;
       const seen = this.committedFiles.get(path);
-      if (seen !== undefined && seen !== hash) throw new Error(`${when}: invariant 3 broken: ${path} was rewritten`);
+      if (seen !== undefined && seen !== hash)
+        throw new Error(`${when}: invariant 3 broken: ${path} was rewritten`);
       this.committedFiles.set(path, hash);
     }
     for (const path of this.committedFiles.keys()) {
@@ -115,7 +119,9 @@ export class Invariants {
       const column = columnNamed(table, table.archiveBy.column);
       const start = `TIMESTAMP '${this.cutoff} 00:00:00'`;
       const cutoff =
-        column.type.kind === 'timestamptz' ? `timezone('${world.config.retention.timeZone}', ${start})` : start;
+        column.type.kind === 'timestamptz'
+          ? `timezone('${world.config.retention.timeZone}', ${start})`
+          : start;
       query = `SELECT * FROM ${sql.hotTable(table)} WHERE ${quoteIdent(column.name)} < ${cutoff}`;
     } else {
       const by = table.archiveBy as { parent: string; foreignKey: string; parentKey: string };
@@ -128,7 +134,8 @@ export class Invariants {
     const left = await world.rows(`(${query})`);
     const late = new Set(this.late[table.name] ?? []);
     const stray = left.filter((r) => !late.has(r));
-    if (stray.length > 0) throw new Error(`${when}: invariant 6 broken for ${table.name}: ${stray[0]} is old and still hot`);
+    if (stray.length > 0)
+      throw new Error(`${when}: invariant 6 broken for ${table.name}: ${stray[0]} is old and still hot`);
   }
 }
 

@@ -63,7 +63,11 @@ export class World {
    * A fresh world holding `seedSql`, with the schemas and views set up (unless `setup` is false:
    * a test of a configuration that setup would refuse).
    */
-  static async create(config: ArchiveConfig, seedSql: string, options: { setup?: boolean } = {}): Promise<World> {
+  static async create(
+    config: ArchiveConfig,
+    seedSql: string,
+    options: { setup?: boolean } = {},
+  ): Promise<World> {
     const dir = mkdtempSync(join(tmpdir(), 'archive-test-'));
     const { instance, warehouse } = await DuckDbWarehouse.open(join(dir, 'warehouse.duckdb'));
     await warehouse.execute(seedSql);
@@ -140,12 +144,16 @@ export class World {
     const rows = await this.batches();
     const runs = await this.ledgerRuns();
     const active = runs.find((r) => r.state === 'running');
-    return active && rows.some((b) => b.run_id === active.run_id && b.source === 'stage') ? active.run_id : undefined;
+    return active && rows.some((b) => b.run_id === active.run_id && b.source === 'stage')
+      ? active.run_id
+      : undefined;
   }
 
   /** Every base table of the warehouse, as `schema.table`. */
   async tableNames(): Promise<string[]> {
-    const rows = await this.admin.query(`SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() ORDER BY 1`);
+    const rows = await this.admin.query(
+      `SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() ORDER BY 1`,
+    );
     return rows.map((r) => String(r.name));
   }
 

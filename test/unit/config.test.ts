@@ -154,7 +154,11 @@ describe('configuration', () => {
     ]);
     expect(parsed.maxAttempts).toBe(5);
     expect(parseConfig(sample())).toMatchObject({ maxAttempts: 3, views: { readers: [] } });
-    expect(JSON.parse(configJson(parsed)).views.readers).toEqual(['group analysts', 'user bob', 'role auditor']);
+    expect(JSON.parse(configJson(parsed)).views.readers).toEqual([
+      'group analysts',
+      'user bob',
+      'role auditor',
+    ]);
   });
 
   test('fails for a reader that is not a user, group or role, and for attempts out of range', () => {
@@ -170,21 +174,17 @@ describe('configuration', () => {
   });
 
   test('fails for a family of more tables than one commit holds', () => {
-    fails(
-      (c) => {
-        c.tables = [
-          tables(c)[0],
-          ...Array.from({ length: 13 }, (_, i) => ({
-            schema: 'contabyx',
-            name: `child${i}`,
-            archiveBy: { parent: 'transactions', foreignKey: 'transactionid', parentKey: 'transactionid' },
-            columns: [{ name: 'transactionid', type: 'integer' }],
-          })),
-        ];
-      },
-      'tables[0]: "transactions" with 13 descendant tables is not allowed; allowed: at most 13 tables per family ' +
-        '(a root and its descendants), as its commit is one Data API batch of at most 40 statements',
-    );
+    fails((c) => {
+      c.tables = [
+        tables(c)[0],
+        ...Array.from({ length: 13 }, (_, i) => ({
+          schema: 'contabyx',
+          name: `child${i}`,
+          archiveBy: { parent: 'transactions', foreignKey: 'transactionid', parentKey: 'transactionid' },
+          columns: [{ name: 'transactionid', type: 'integer' }],
+        })),
+      ];
+    }, 'tables[0]: "transactions" with 13 descendant tables is not allowed; allowed: at most 13 tables per family ' + '(a root and its descendants), as its commit is one Data API batch of at most 40 statements');
   });
 
   test('fails for a missing field and an empty table list', () => {

@@ -17,7 +17,9 @@ describe('the lake layout', () => {
   });
 
   test('no batch root contains another batch root', () => {
-    const roots = [2023, 2024].flatMap((y) => [RUN, '20270101T000000Z'].map((r) => batchRoot('lake', 'tax', y, r)));
+    const roots = [2023, 2024].flatMap((y) =>
+      [RUN, '20270101T000000Z'].map((r) => batchRoot('lake', 'tax', y, r)),
+    );
     for (const a of roots) for (const b of roots) if (a !== b) expect(b.startsWith(a)).toBe(false);
   });
 
@@ -49,7 +51,11 @@ describe('the lake layout', () => {
     expect(() => batchRoot('lake', '../x', 2024, RUN)).toThrow(
       'table: "../x" is not an identifier; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
     );
-    expect(() => batchRoot('lake', 'tax', 2024.5, RUN)).toThrow('year: 2024.5 is not allowed; allowed: a year from 1000 to 9999');
-    expect(() => batchRoot('lake', 'tax', 2024, '2026')).toThrow('run: "2026" is not allowed; allowed: a run id YYYYMMDDTHHMMSSZ');
+    expect(() => batchRoot('lake', 'tax', 2024.5, RUN)).toThrow(
+      'year: 2024.5 is not allowed; allowed: a year from 1000 to 9999',
+    );
+    expect(() => batchRoot('lake', 'tax', 2024, '2026')).toThrow(
+      'run: "2026" is not allowed; allowed: a run id YYYYMMDDTHHMMSSZ',
+    );
   });
 });

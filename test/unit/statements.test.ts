@@ -9,7 +9,12 @@ const sql = new ArchiveSql(config, duckdbDialect);
 const RUN = '20260101T000000Z';
 const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 const t = (name: string) => tableNamed(config, name);
-const batch = (year: number, source: BatchKey['source'] = 'hot'): BatchKey => ({ runId: RUN, cutoff: CUTOFF, year, source });
+const batch = (year: number, source: BatchKey['source'] = 'hot'): BatchKey => ({
+  runId: RUN,
+  cutoff: CUTOFF,
+  year,
+  source,
+});
 
 /** The rows of a transaction's children that the 2024 batch moves. */
 const CHILD_OF_2024 = (fk: string) =>
@@ -68,7 +73,9 @@ describe('the statements of a batch (DuckDB dialect)', () => {
       ],
     }));
     expect(statements).toHaveLength(10);
-    expect(statements[0]).toBe(`UPDATE "archive_meta"."views_version" SET "version" = CASE WHEN "version" = 7 THEN 8 END`);
+    expect(statements[0]).toBe(
+      `UPDATE "archive_meta"."views_version" SET "version" = CASE WHEN "version" = 7 THEN 8 END`,
+    );
     expect(statements[3]).toBe(
       `INSERT INTO "archive_meta"."commit_checks" ("run_id", "table_name", "year", "attempt", "row_count", "checksum", "passed") ` +
         `SELECT '${RUN}', 'tax', 2024, 2, h.n, h.s, CASE WHEN h.n = 12 AND h.s = '-125' AND b.n = 1 THEN 1 END ` +
@@ -100,11 +107,15 @@ describe('the statements of a batch (DuckDB dialect)', () => {
   });
 
   test('a v1 run being finished: its stage table is the source, and the view reads it until the end', () => {
-    expect(sql.deleteStatement(t('tax'), batch(2024, 'stage'))).toBe(`DELETE FROM "archive_stage"."tax__${RUN}" WHERE "year" = 2024`);
+    expect(sql.deleteStatement(t('tax'), batch(2024, 'stage'))).toBe(
+      `DELETE FROM "archive_stage"."tax__${RUN}" WHERE "year" = 2024`,
+    );
     expect(sql.replaceView(t('tax'), { committed: [], stageRunId: RUN })).toContain(
       `FROM "contabyx"."tax" UNION ALL SELECT "transactionid", "taxtypeid", "fee" FROM "archive_stage"."tax__${RUN}" UNION ALL`,
     );
-    expect(sql.commitCheck(t('tax'), batch(2024, 'stage'), 1, { rows: 1, checksum: '2' })).not.toContain('UNION ALL');
+    expect(sql.commitCheck(t('tax'), batch(2024, 'stage'), 1, { rows: 1, checksum: '2' })).not.toContain(
+      'UNION ALL',
+    );
   });
 
   test('starts a run in one transaction: the lock, the run, and every planned batch', () => {
@@ -141,7 +152,11 @@ describe('the statements of a batch (DuckDB dialect)', () => {
   });
 
   test('fails to render a figure that is not a whole number or a checksum', () => {
-    expect(() => sql.commitCheck(t('tax'), batch(2024), 1, { rows: 1.5, checksum: '1' })).toThrow('not a whole number: 1.5');
-    expect(() => sql.commitCheck(t('tax'), batch(2024), 1, { rows: 1, checksum: "1' OR '1" })).toThrow("not a checksum: 1' OR '1");
+    expect(() => sql.commitCheck(t('tax'), batch(2024), 1, { rows: 1.5, checksum: '1' })).toThrow(
+      'not a whole number: 1.5',
+    );
+    expect(() => sql.commitCheck(t('tax'), batch(2024), 1, { rows: 1, checksum: "1' OR '1" })).toThrow(
+      "not a checksum: 1' OR '1",
+    );
   });
 });

@@ -129,7 +129,9 @@ export class GlueCatalog implements Catalog {
       );
     }
     const existing = await this.send((c) =>
-      c.send(new GetPartitionCommand({ DatabaseName: this.database, TableName: name, PartitionValues: values })),
+      c.send(
+        new GetPartitionCommand({ DatabaseName: this.database, TableName: name, PartitionValues: values }),
+      ),
     );
     const location = existing.Partition?.StorageDescriptor?.Location;
     if (location !== p.location) {
@@ -142,10 +144,12 @@ export class GlueCatalog implements Catalog {
 
   async removePartitions(table: string, runId: string, year?: number): Promise<void> {
     if (!isRunId(runId)) throw new InputError(`no partitions for run ${show(runId)}`);
-    if (year !== undefined && !Number.isInteger(year)) throw new InputError(`no partitions for year ${show(year)}`);
+    if (year !== undefined && !Number.isInteger(year))
+      throw new InputError(`no partitions for year ${show(year)}`);
     const name = tableNamed(this.config, table).name.toLowerCase();
     const expression =
-      `${PARTITION_KEYS.run} = '${runId}'` + (year === undefined ? '' : ` AND ${PARTITION_KEYS.year} = ${year}`);
+      `${PARTITION_KEYS.run} = '${runId}'` +
+      (year === undefined ? '' : ` AND ${PARTITION_KEYS.year} = ${year}`);
     const values: string[][] = [];
     let token: string | undefined;
     do {
@@ -176,8 +180,14 @@ export class GlueCatalog implements Catalog {
   }
 
   /** Rows of one batch's partition, counted by Athena with result reuse off (a stale answer proves nothing). */
-  private async countWithAthena(athena: AthenaReader, table: string, runId: string, year: number): Promise<number> {
-    if (!isRunId(runId) || !Number.isInteger(year)) throw new InputError(`no rows for run ${show(runId)}, year ${show(year)}`);
+  private async countWithAthena(
+    athena: AthenaReader,
+    table: string,
+    runId: string,
+    year: number,
+  ): Promise<number> {
+    if (!isRunId(runId) || !Number.isInteger(year))
+      throw new InputError(`no rows for run ${show(runId)}, year ${show(year)}`);
     const name = tableNamed(this.config, table).name.toLowerCase();
     const sql =
       `SELECT COUNT(*) FROM ${quoteIdent(this.database)}.${quoteIdent(name)} ` +
@@ -217,7 +227,8 @@ export class GlueCatalog implements Catalog {
     );
     // the first row holds the column names
     const counted = Number(results.ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue);
-    if (!Number.isSafeInteger(counted)) throw new RunFailedError(`Athena count of ${name}: no count in the result`);
+    if (!Number.isSafeInteger(counted))
+      throw new RunFailedError(`Athena count of ${name}: no count in the result`);
     return counted;
   }
 }

@@ -23,7 +23,9 @@ export class DuckDbWarehouse implements Warehouse {
     // Casts between TIMESTAMP and TIMESTAMPTZ assume UTC, as in a Redshift session. Row order
     // means nothing to the protocol (every read that needs an order says ORDER BY), and not
     // keeping it lets DuckDB copy, delete and export in parallel with less memory.
-    await connection.run("LOAD icu; SET TimeZone = 'UTC'; SET preserve_insertion_order = false");
+    await connection.run(
+      "LOAD icu; SET TimeZone = 'UTC'; SET preserve_insertion_order = false; SET checkpoint_threshold = '1MB'",
+    );
     return new DuckDbWarehouse(connection);
   }
 

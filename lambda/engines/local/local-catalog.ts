@@ -102,7 +102,9 @@ export class LocalCatalog implements Catalog {
     const name = table.toLowerCase();
     const entry = catalog.tables[name];
     if (!entry)
-      throw new RunFailedError(`catalog: table ${show(name)} does not exist in ${this.config.catalog.database}`);
+      throw new RunFailedError(
+        `catalog: table ${show(name)} does not exist in ${this.config.catalog.database}`,
+      );
     const same = entry.partitions.find((q) => q.year === p.year && q.runId === p.runId);
     if (same && same.location !== p.location) {
       throw new RunFailedError(
@@ -137,7 +139,9 @@ export class LocalCatalog implements Catalog {
     const schema = this.config.catalog.externalSchema;
     const year = quoteIdent(PARTITION_KEYS.year);
     const run = quoteIdent(PARTITION_KEYS.run);
-    const typed = entry.columns.map((c) => `CAST(NULL AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`);
+    const typed = entry.columns.map(
+      (c) => `CAST(NULL AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`,
+    );
     const branches = [
       `SELECT ${typed.join(', ')}, CAST(NULL AS INTEGER) AS ${year}, CAST(NULL AS VARCHAR) AS ${run} WHERE false`,
       ...entry.partitions.map(

@@ -1,0 +1,86 @@
+import { parseCalendarDate } from '../../lambda/core/cutoff';
+import { CRASHED, Faults } from '../support/faults';
+import { Invariants } from '../support/invariants';
+import { leaveV1Ledger } from '../support/v1-ledger';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+
+const V1_FINISHED = '20240101T000000Z';
+const V1_STAGED = '20250101T000000Z';
+
+let world: World;
+beforeEach(async () => {
+  world = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
+});
+afterEach(() => world.close());
+
+describe('a ledger left by protocol v1', () => {
+  test('a v1 run left staged is finished by v2: its stage tables are exported per year, checked, emptied and dropped', async () => {
+    // given v1 archived 2023 and then staged 2024, and stopped
+    const invariants = await Invariants.capture(world, '2025-01-01');
+    await leaveV1Ledger(world, {
+      finishedRun: V1_FINISHED,
+      finishedCutoff: '2024-01-01',
+      stagedRun: V1_STAGED,
+      stagedCutoff: '2025-01-01',
+    });
+    const viewsUnderV1 = await world.viewRows();
+
+    // when v2 runs (the yearly schedule of 2026, say)
+    const report = await (
+      await world.archiver()
+    ).run({ runId: '20260101T000000Z', cutoff: parseCalendarDate('2026-01-01', 'test') });
+
+    // then it finished the v1 run first, from its stage tables, and nothing was lost or doubled
+    expect([report.runId, report.resumed, report.outcome]).toEqual([V1_STAGED, true, 'finished']);
+    expect(report.tables.map((t) => [t.table, t.years.map((y) => y.year)])).toEqual([
+      ['transactions', [2024]],
+      ['transfers', [2024]],
+      ['tax', [2024]],
+    ]);
+    expect(await world.viewRows()).toEqual(viewsUnderV1);
+    await invariants.check('after v2 finished the v1 run');
+    expect((await world.tableNames()).filter((t) => t.startsWith('archive_stage.'))).toEqual([]);
+    expect((await world.ledgerRuns()).map((r) => [r.run_id, r.state])).toEqual([
+      [V1_FINISHED, 'finished'],
+      [V1_STAGED, 'finished'],
+    ]);
+    // and v1's committed batches are in v2's ledger, still read by the views at their v1 locations
+    expect(
+      (await world.committedBatches())
+        .filter((b) => b.runId === V1_FINISHED)
+        .map((b) => `${b.table} ${b.year}`),
+    ).toEqual(['tax 2023', 'transactions 2023', 'transfers 2023']);
+    // and the next run archives 2025 as v2 batches
+    const next = await (
+      await world.archiver()
+    ).run({ runId: '20260101T000000Z', cutoff: parseCalendarDate('2026-01-01', 'test') });
+    expect(next.tables[0].years.map((y) => y.year)).toEqual([2025]);
+    await invariants.check('after the next run');
+  });
+
+  test('a crash while v2 finishes a v1 run leaves every row in one place, and the next invocation goes on', async () => {
+    const invariants = await Invariants.capture(world, '2025-01-01');
+    await leaveV1Ledger(world, {
+      finishedRun: V1_FINISHED,
+      finishedCutoff: '2024-01-01',
+      stagedRun: V1_STAGED,
+      stagedCutoff: '2025-01-01',
+    });
+    const cutoff = parseCalendarDate('2026-01-01', 'test');
+    for (const at of [
+      `transaction ${V1_STAGED}.migrate`,
+      `transaction ${V1_STAGED}.commit.transactions.2024.a1`,
+      `transaction ${V1_STAGED}.finish`,
+    ]) {
+      const crashed = new Faults({ at, when: 'after' });
+      const outcome = await (
+        await world.archiver(crashed.wrap)
+      )
+        .run({ runId: '20260101T000000Z', cutoff })
+        .catch((e: Error) => e);
+      if (outcome instanceof Error) expect(outcome.message).toMatch(CRASHED);
+    }
+    await (await world.archiver()).run({ runId: '20260101T000000Z', cutoff });
+    await invariants.check('after the resumed runs');
+  });
+});
