@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLocalEngine } from '../lambda/engines/local/engine';
 import { Archiver } from '../lambda/protocol/archive';
-import { BENCH_CONFIG, CUTOFF, generateSql } from './workload';
+import { ALL_OLD, benchConfig, CUTOFF, generateSql } from './workload';
 
 /** Bytes this process has read through system calls so far (Linux): what an engine really fetched. */
 function bytesRead(): number {
@@ -37,13 +37,13 @@ export interface QueryFigures {
 export async function measureQueries(rows: number, year = 2023): Promise<QueryFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'archive-query-'));
   const engine = await openLocalEngine({
-    config: BENCH_CONFIG,
+    config: benchConfig('numeric'),
     warehousePath: join(dir, 'w.duckdb'),
     lakeRoot: join(dir, 'lake'),
   });
   try {
     const w = engine.warehouse;
-    await w.execute(generateSql(rows));
+    await w.execute(generateSql(rows, 'numeric', ALL_OLD));
     const flat = join(dir, 'flat.parquet');
     const csv = join(dir, 'flat.csv');
     await w.execute(`COPY bench.transactions TO '${flat}' (FORMAT PARQUET)`);
@@ -65,7 +65,7 @@ export async function measureQueries(rows: number, year = 2023): Promise<QueryFi
     const view = await read(wrap('bench.all_transactions', range));
     const unpartitioned = await read(wrap(`read_parquet('${flat}')`, range));
     const text = await read(wrap(`read_csv('${csv}')`, range));
-    const partition = join(engine.lake.runLocation('transactions', '20260101T000000Z'), `year=${year}`);
+    const partition = join(engine.lake.batchRoot('transactions', year, '20260101T000000Z'), `year=${year}`);
     if (new Set([archive.rows, view.rows, unpartitioned.rows, text.rows]).size !== 1) {
       throw new Error(
         `the four reads disagree: ${archive.rows}, ${view.rows}, ${unpartitioned.rows}, ${text.rows}`,

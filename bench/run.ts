@@ -8,7 +8,8 @@ import { configJson } from '../lambda/config/config';
 import { replayOnAws } from '../test/support/replay';
 import { CONTABYX, CONTABYX_SMALL_DATA, CONTABYX_TEN_TIMES_DATA } from '../test/support/world';
 import { measureQueries } from './query';
-import { measureRun } from './workload';
+import type { Phase } from '../lambda/protocol/archive';
+import { ALL_OLD, Layout, measureRun, RunFigures, Shape, THIRTY_PERCENT_OLD } from './workload';
 
 /**
  * `npm run bench`: the archival costs against the engine's own export, what a one-year query
@@ -30,42 +31,81 @@ const say = (...cells: string[]) => {
   console.error(cells.join(' | '));
 };
 
+/** One measured case of the archival run: rows, shape of data, layout, repeats. */
+interface Case {
+  readonly label: string;
+  readonly rows: number;
+  readonly shape: Shape;
+  readonly layout: Layout;
+  readonly repeats: number;
+}
+
+const CASES: Case[] = quick
+  ? [{ label: 'numeric, all old', rows: 1_000_000, shape: 'numeric', layout: ALL_OLD, repeats: 2 }]
+  : [
+      { label: 'numeric, all old', rows: 1_000_000, shape: 'numeric', layout: ALL_OLD, repeats: 5 },
+      { label: 'numeric, all old', rows: 10_000_000, shape: 'numeric', layout: ALL_OLD, repeats: 3 },
+      { label: 'varchar and decimal, all old', rows: 10_000_000, shape: 'text', layout: ALL_OLD, repeats: 3 },
+      {
+        label: 'numeric, 30% old',
+        rows: 10_000_000,
+        shape: 'numeric',
+        layout: THIRTY_PERCENT_OLD,
+        repeats: 3,
+      },
+      {
+        label: 'varchar and decimal, 30% old',
+        rows: 10_000_000,
+        shape: 'text',
+        layout: THIRTY_PERCENT_OLD,
+        repeats: 3,
+      },
+      {
+        label: 'numeric, all old, times scattered (worst case)',
+        rows: 10_000_000,
+        shape: 'numeric',
+        layout: { ...ALL_OLD, ordered: false },
+        repeats: 1,
+      },
+    ];
+
 async function archival(): Promise<void> {
-  const plans = quick
-    ? [[1_000_000, 2]]
-    : [
-        [1_000_000, 5],
-        [10_000_000, 3],
-      ];
   out.archival = [];
-  for (const [size, repeats] of plans) {
-    const runs: Awaited<ReturnType<typeof measureRun>>[] = [];
-    for (let i = 0; i < repeats; i++) runs.push(await measureRun(size));
+  for (const c of CASES) {
+    const runs: RunFigures[] = [];
+    for (let i = 0; i < c.repeats; i++) runs.push(await measureRun(c.rows, c.shape, c.layout));
     const ratios = runs.map((r) => r.runMs / r.copyMs);
+    const storage = runs.map((r) => r.extraStorage / r.archivedBytes);
     const phases = Object.fromEntries(
       Object.keys(runs[0].phases).map((p) => [
         p,
-        Math.round(median(runs.map((r) => r.phases[p as keyof typeof r.phases] ?? 0))),
+        Math.round(median(runs.map((r) => r.phases[p as Phase] ?? 0))),
       ]),
     );
     const figures = {
-      rows: size,
-      repeats,
+      case: c.label,
+      rows: c.rows,
+      archivedRows: runs[0].archivedRows,
+      repeats: c.repeats,
       copyMs: Math.round(median(runs.map((r) => r.copyMs))),
       runMs: Math.round(median(runs.map((r) => r.runMs))),
       ratio: Number(median(ratios).toFixed(2)),
       ratioSpread: spread(ratios, 2),
-      rowsPerSecond: Math.round(size / (median(runs.map((r) => r.runMs)) / 1000)),
+      rowsPerSecond: Math.round(runs[0].archivedRows / (median(runs.map((r) => r.runMs)) / 1000)),
       peakRssMiB: Math.round(mib(Math.max(...runs.map((r) => r.runPeakRss)))),
       copyPeakRssMiB: Math.round(mib(Math.max(...runs.map((r) => r.copyPeakRss)))),
+      archivedMiB: Number(mib(runs[0].archivedBytes).toFixed(1)),
+      extraStorageMiB: Number(mib(median(runs.map((r) => r.extraStorage))).toFixed(2)),
+      extraStorageRatio: Number(median(storage).toFixed(4)),
       phasesMs: phases,
     };
     (out.archival as unknown[]).push(figures);
     say(
-      `archival run of ${size.toLocaleString('en-US')} rows (median of ${repeats})`,
+      `archival run, ${c.label}, ${c.rows.toLocaleString('en-US')} rows (median of ${c.repeats})`,
       `${figures.runMs} ms vs bare COPY ${figures.copyMs} ms: ${figures.ratio}x (range ${figures.ratioSpread}); ` +
-        `${figures.rowsPerSecond.toLocaleString('en-US')} rows/s; peak RSS ${figures.peakRssMiB} MiB (COPY ${figures.copyPeakRssMiB}); ` +
-        `phases ${Object.entries(phases)
+        `${figures.rowsPerSecond.toLocaleString('en-US')} archived rows/s; peak RSS ${figures.peakRssMiB} MiB (COPY ${figures.copyPeakRssMiB}); ` +
+        `warehouse +${figures.extraStorageMiB} MiB during the run = ${(figures.extraStorageRatio * 100).toFixed(1)}% of the ` +
+        `${figures.archivedMiB} MiB archived; phases ${Object.entries(phases)
           .map(([p, ms]) => `${p} ${ms}`)
           .join(', ')} ms`,
     );

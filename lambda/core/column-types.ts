@@ -156,39 +156,13 @@ export function travelType(type: ColumnType): ColumnType {
  */
 export type WarehouseType = ColumnType | { kind: 'text' };
 
-const INTEGER_DIGITS: Partial<Record<Kind, number>> = { smallint: 5, integer: 10, bigint: 19 };
-
 /**
- * Whether every value of a warehouse column of type `actual` is held, unchanged, by the
- * configured type `configured`: the same type, or a wider one of the same kind (a longer
- * VARCHAR, a DECIMAL with as many digits on both sides of the point, BIGINT for INTEGER,
- * DOUBLE PRECISION for REAL). A narrower configured type would change or lose values.
+ * Whether a configured type is exactly the type of a warehouse column. Exactly: a narrower
+ * configured type would change or lose values on their way to the lake, and a wider one would
+ * make the Parquet files (which carry the table's types) disagree with the catalog's declared
+ * types, which Spectrum requires to match. DuckDB's one VARCHAR has no length to compare.
  */
-export function holds(configured: ColumnType, actual: WarehouseType): boolean {
-  const c = configured;
-  switch (actual.kind) {
-    case 'text':
-      return c.kind === 'varchar' || c.kind === 'char';
-    case 'smallint':
-    case 'integer':
-    case 'bigint': {
-      const digits = INTEGER_DIGITS[actual.kind] as number;
-      if (c.kind === 'decimal') return c.scale === 0 && c.precision >= digits;
-      return c.kind in INTEGER_DIGITS && (INTEGER_DIGITS[c.kind] as number) >= digits;
-    }
-    case 'decimal':
-      return (
-        c.kind === 'decimal' &&
-        c.scale >= actual.scale &&
-        c.precision - c.scale >= actual.precision - actual.scale
-      );
-    case 'real':
-      return c.kind === 'real' || c.kind === 'double precision';
-    case 'char':
-      return (c.kind === 'char' || c.kind === 'varchar') && c.length >= actual.length;
-    case 'varchar':
-      return c.kind === 'varchar' && c.length >= actual.length;
-    default:
-      return c.kind === actual.kind;
-  }
+export function sameType(configured: ColumnType, actual: WarehouseType): boolean {
+  if (actual.kind === 'text') return configured.kind === 'varchar' || configured.kind === 'char';
+  return JSON.stringify(configured) === JSON.stringify(actual);
 }

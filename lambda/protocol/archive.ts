@@ -1,5 +1,5 @@
 import { ArchiveConfig, TableConfig } from '../config/config';
-import type { WarehouseType } from '../core/column-types';
+import { sameType } from '../core/column-types';
 import type { RunTarget } from '../core/cutoff';
 import { InputError, RunFailedError, StillRunningError } from '../core/errors';
 import { ArchiveSql, BatchKey, PlannedBatch } from '../sql/statements';
@@ -149,7 +149,9 @@ export class Archiver {
       table.columns.every((c, i) => {
         const real = this.deps.warehouse.dialect.catalogType(columns[i]);
         return (
-          String(columns[i].column_name).toLowerCase() === c.name.toLowerCase() && sameType(c.type, real)
+          String(columns[i].column_name).toLowerCase() === c.name.toLowerCase() &&
+          real !== undefined &&
+          sameType(c.type, real)
         );
       })
     );
@@ -568,14 +570,4 @@ export class Archiver {
     }
     return active && { ...active, state: 'aborted' };
   }
-}
-
-/** Whether a view column's type (from the catalog) is the configured type. */
-function sameType(
-  configured: TableConfig['columns'][number]['type'],
-  real: WarehouseType | undefined,
-): boolean {
-  if (!real) return false;
-  if (real.kind === 'text') return configured.kind === 'varchar' || configured.kind === 'char';
-  return JSON.stringify(configured) === JSON.stringify(real);
 }

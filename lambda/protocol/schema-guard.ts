@@ -1,5 +1,5 @@
 import type { ArchiveConfig, TableConfig } from '../config/config';
-import { holds, typeName } from '../core/column-types';
+import { sameType, typeName } from '../core/column-types';
 import { InputError } from '../core/errors';
 import type { ArchiveSql } from '../sql/statements';
 import type { LedgerView } from './ledger';
@@ -8,9 +8,9 @@ import type { Row, Warehouse } from './ports';
 /**
  * The configuration is never trusted over the warehouse: before anything is written, every
  * configured table must have exactly the configured columns, in the same order, as the
- * warehouse's own catalog reports them, each with a configured type that holds every value of
- * the real one. A column that the configuration forgot would otherwise be deleted with the row
- * without ever being exported, and a narrower type would change values on the way.
+ * warehouse's own catalog reports them, each with exactly its type. A column that the
+ * configuration forgot would otherwise be deleted with the row without ever being exported, and
+ * a narrower type would change values on the way.
  *
  * The order matters too: Parquet files and the Glue table list columns in the configured order,
  * and a column added later (Redshift appends it) is read as NULL from older files only if it
@@ -67,10 +67,10 @@ function tableDifferences(table: TableConfig, at: string, real: Row[], warehouse
       problems.push(
         `${at}.columns[${j}].type: ${JSON.stringify(column.name)} is ${typeText(r)} in table ${name}, a type this project cannot archive`,
       );
-    } else if (!holds(column.type, type)) {
+    } else if (!sameType(column.type, type)) {
       problems.push(
         `${at}.columns[${j}].type: ${JSON.stringify(column.name)} is ${typeName(column.type)} in the configuration but ` +
-          `${typeText(r)} in table ${name}; allowed: the table's type, or a wider one of its kind`,
+          `${typeText(r)} in table ${name}; allowed: the table's type`,
       );
     }
   }

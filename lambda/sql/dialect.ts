@@ -8,6 +8,14 @@ export interface HashInput {
   readonly type: ColumnType;
 }
 
+/** The rows one export writes, and the batch's year. */
+export interface ExportQuery {
+  readonly columns: string;
+  readonly from: string;
+  readonly where: string;
+  readonly year: number;
+}
+
 /** A column as the warehouse's own catalog describes it. */
 export interface CatalogColumn {
   readonly schema: string;
@@ -35,10 +43,6 @@ export interface Dialect {
    * UTC offset, so no session time zone changes them.
    */
   boundLiteral(type: ColumnType, date: CalendarDate, timeZone: string): string;
-  /** A TIMESTAMPTZ expression as its UTC wall-clock TIMESTAMP. */
-  utcTimestamp(expr: string): string;
-  /** A TIMESTAMP expression that holds UTC wall-clock time, as the TIMESTAMPTZ it stands for. */
-  fromUtcTimestamp(expr: string): string;
   /**
    * An exact hash of one row: equal for equal rows, and (short of a collision) different
    * otherwise. NULL differs from every value, and string boundaries are part of the hash.
@@ -51,10 +55,11 @@ export interface Dialect {
   /** CREATE VIEW, for a view that does not exist or was dropped because its columns changed. */
   createView(name: string, select: string): string;
   /**
-   * Statements that export `select` (whose last column is `year`) as Parquet partitioned by
-   * year into `location`, with a manifest of files and row counts at `location`.
+   * Statements that export one batch's rows (`SELECT <columns> FROM <from> WHERE <where>`) as
+   * Parquet into the partition folder `<location>year=<year>/`, with a manifest of files and
+   * row counts at `location` (as UNLOAD ... PARTITION BY ... MANIFEST VERBOSE writes them).
    */
-  unload(select: string, location: string): string[];
+  unload(rows: ExportQuery, location: string): string[];
   /** Statements that reclaim space and refresh statistics after deletes (not transactional). */
   maintenance(table: string): string[];
   /**

@@ -4,7 +4,6 @@ import { InputError, show } from '../core/errors';
 import { MANIFEST_NAME } from '../core/lake-layout';
 import { PARTITION_KEYS } from '../config/config';
 import type { Dialect } from './dialect';
-import { quoteIdent } from './identifiers';
 
 function literal(text: string): string {
   if (text.includes('\0')) throw new InputError(`refusing a literal with a NUL character: ${show(text)}`);
@@ -27,8 +26,9 @@ const CATALOG_TYPES: Record<string, WarehouseType> = {
 };
 
 /**
- * DuckDB playing Redshift: `COPY ... TO (FORMAT PARQUET, PARTITION_BY)` plays UNLOAD, and a
- * second COPY writes the manifest (one JSON line per file, from the files' own footers).
+ * DuckDB playing Redshift: `COPY ... TO (FORMAT PARQUET)` into the batch's partition folder
+ * plays UNLOAD, and a second COPY writes the manifest (one JSON line per file, from the files'
+ * own footers).
  */
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
@@ -46,16 +46,10 @@ export const duckdbDialect: Dialect = {
         return `TIMESTAMP '${date} 00:00:00'`;
     }
   },
-  utcTimestamp(expr) {
-    return `(${expr} AT TIME ZONE 'UTC')`;
-  },
-  fromUtcTimestamp(expr) {
-    return `(${expr} AT TIME ZONE 'UTC')`;
-  },
   rowHash(values) {
-    // hash() combines the hashes of its arguments by position, so string boundaries count; the
-    // IS NULL tag before each value keeps NULL apart from every value.
-    return `hash(${values.map((v) => `${v.expr} IS NULL, ${v.expr}`).join(', ')})`;
+    // hash() combines the hashes of its arguments by position, so string boundaries count, and
+    // it hashes NULL to a value of its own (not that of 0 or ''): no NULL tag is needed.
+    return `hash(${values.map((v) => v.expr).join(', ')})`;
   },
   checksum(rowHash) {
     // hash() is a UBIGINT; its SUM is a HUGEINT, so nothing rounds or wraps.
@@ -67,14 +61,14 @@ export const duckdbDialect: Dialect = {
   createView(name, select) {
     return `CREATE VIEW ${name} AS ${select}`;
   },
-  unload(select, location) {
-    // COPY fails on a folder that holds files, as UNLOAD does without ALLOWOVERWRITE. With no
-    // rows it writes no file, and the manifest's COPY then fails: the protocol counts first and
-    // exports no empty batch.
+  unload(rows, location) {
+    // One file per batch: DuckDB writes a single Parquet file fastest. COPY writes a file even
+    // for no rows, but the protocol counts first and exports no empty batch.
+    const folder = `${location}${PARTITION_KEYS.year}=${rows.year}/`;
     return [
-      `COPY (${select}) TO ${literal(location)} (FORMAT PARQUET, PARTITION_BY (${quoteIdent(PARTITION_KEYS.year)}))`,
+      `COPY (SELECT ${rows.columns} FROM ${rows.from} WHERE ${rows.where}) TO ${literal(`${folder}data_0.parquet`)} (FORMAT PARQUET)`,
       `COPY (SELECT file_name AS url, file_size_bytes AS bytes, num_rows AS "rows" ` +
-        `FROM parquet_file_metadata(${literal(`${location}*/*.parquet`)})) TO ${literal(location + MANIFEST_NAME)} (FORMAT JSON)`,
+        `FROM parquet_file_metadata(${literal(`${folder}*.parquet`)})) TO ${literal(location + MANIFEST_NAME)} (FORMAT JSON)`,
     ];
   },
   maintenance() {

@@ -92,10 +92,6 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
           return `CAST('${date} 00:00:00' AS TIMESTAMP)`;
       }
     },
-    // AT TIME ZONE converts explicitly; a cast would use the session's time zone, which a
-    // database user can set (ALTER USER ... SET timezone).
-    utcTimestamp: (expr) => `(${expr} AT TIME ZONE 'UTC')`,
-    fromUtcTimestamp: (expr) => `(${expr} AT TIME ZONE 'UTC')`,
     rowHash(values) {
       // FNV_HASH(value, seed) continues the hash over the value's bytes: a chain hashes the
       // concatenation, so each value is preceded by its NULL tag (or, for strings, its byte
@@ -128,11 +124,15 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
     createView(name, select) {
       return `CREATE VIEW ${name} AS ${select} WITH NO SCHEMA BINDING`;
     },
-    unload(select, location) {
+    unload(rows, location) {
+      // PARTITION BY writes the files under <location>year=<year>/ and the manifest at
+      // <location>, outside the folder Spectrum reads as the partition.
+      const year = quoteIdent(PARTITION_KEYS.year);
+      const select = `SELECT ${rows.columns}, CAST(${rows.year} AS INTEGER) AS ${year} FROM ${rows.from} WHERE ${rows.where}`;
       const encryption = kmsKeyId ? ` KMS_KEY_ID ${literal(kmsKeyId)} ENCRYPTED` : '';
       return [
         `UNLOAD (${literal(select)}) TO ${literal(location)} IAM_ROLE ${literal(iamRoleArn)} FORMAT AS PARQUET ` +
-          `PARTITION BY (${quoteIdent(PARTITION_KEYS.year)}) MANIFEST VERBOSE${encryption}`,
+          `PARTITION BY (${year}) MANIFEST VERBOSE${encryption}`,
       ];
     },
     maintenance(table) {

@@ -156,22 +156,30 @@ export class ArchiveSql {
   }
 
   /**
-   * A hot column as its value travels (into the files and into the row hash): TIMESTAMPTZ as
-   * its UTC TIMESTAMP, CHAR as VARCHAR, every other type cast to its configured type.
+   * A hot column as its value travels (into the files and into the row hash): a TIMESTAMPTZ as
+   * its UTC TIMESTAMP, a CHAR as VARCHAR, every other column as it is (the schema guard made sure
+   * the table's type is the configured one; a cast that changes nothing still costs a copy).
    */
   private hotValue(c: ColumnConfig): HashInput {
     const type = travelType(c.type);
-    const expr =
-      c.type.kind === 'timestamptz'
-        ? `(${this.column(c)} AT TIME ZONE ${ZONE_UTC})`
-        : `CAST(${this.column(c)} AS ${this.dialect.columnType(type)})`;
-    return { expr, type };
+    const column = this.column(c);
+    if (c.type.kind === 'timestamptz') return { expr: `(${column} AT TIME ZONE ${ZONE_UTC})`, type };
+    if (c.type.kind === 'char') return { expr: `CAST(${column} AS ${this.dialect.columnType(type)})`, type };
+    return { expr: column, type };
   }
 
-  /** An archived column (the external table's, as the catalog declares it) as its value travels. */
+  /**
+   * An archived column (the external table's, as the catalog declares it) as its value travels:
+   * a CHAR, which the catalog may declare as CHAR again, as VARCHAR; the others as the catalog
+   * declares them, which is the type they travel as.
+   */
   private archivedValue(c: ColumnConfig): HashInput {
     const type = travelType(c.type);
-    return { expr: `CAST(${quoteIdent(c.name.toLowerCase())} AS ${this.dialect.columnType(type)})`, type };
+    const column = quoteIdent(c.name.toLowerCase());
+    return {
+      expr: c.type.kind === 'char' ? `CAST(${column} AS ${this.dialect.columnType(type)})` : column,
+      type,
+    };
   }
 
   /** An archived column as the hot table types it, for the union view. */
@@ -449,11 +457,13 @@ export class ArchiveSql {
   /** The export of one table's part of a batch to its root, partitioned by the batch's year. */
   unloadStatements(table: TableConfig, batch: BatchKey, root: string): string[] {
     const { from, where } = this.batchRows(table, batch);
-    const values = table.columns.map((c) => `${this.hotValue(c).expr} AS ${this.column(c)}`);
-    return this.dialect.unload(
-      `SELECT ${values.join(', ')}, CAST(${int(batch.year)} AS INTEGER) AS ${YEAR} FROM ${from} WHERE ${where}`,
-      root,
-    );
+    const columns = table.columns
+      .map((c) => {
+        const value = this.hotValue(c).expr;
+        return value === this.column(c) ? value : `${value} AS ${this.column(c)}`;
+      })
+      .join(', ');
+    return this.dialect.unload({ columns, from, where, year: Number(int(batch.year)) }, root);
   }
 
   private checksumOf(values: readonly HashInput[]): string {

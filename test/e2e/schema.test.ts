@@ -57,7 +57,7 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
       `${GUARD}\n` +
         '  tables[0].columns: "secret" (VARCHAR) is in table s.t but not in the configuration; allowed: every column of the table, ' +
         'in its order (a column left out would be deleted without being archived)\n' +
-        '  tables[0].columns[2].type: "big" is integer in the configuration but BIGINT in table s.t; allowed: the table\'s type, or a wider one of its kind',
+        '  tables[0].columns[2].type: "big" is integer in the configuration but BIGINT in table s.t; allowed: the table\'s type',
     );
     expect(await world.rows('s.t')).toEqual(before);
     expect([...world.lakeFiles().keys()].filter((p) => !p.includes('_catalog'))).toEqual([]);
@@ -111,28 +111,22 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
         ['secret', 'varchar(100)'],
         ['big', 'bigint'],
       ],
-      '  tables[0].columns[1].type: "ts" is date in the configuration but TIMESTAMP in table s.t; allowed: the table\'s type, or a wider one of its kind',
+      '  tables[0].columns[1].type: "ts" is date in the configuration but TIMESTAMP in table s.t; allowed: the table\'s type',
+    ],
+    [
+      "a wider type (the files would carry the table's, the catalog declare the wider one)",
+      [
+        ['id', 'bigint'],
+        ['ts', 'timestamp'],
+        ['secret', 'varchar(100)'],
+        ['big', 'bigint'],
+      ],
+      '  tables[0].columns[0].type: "id" is bigint in the configuration but INTEGER in table s.t; allowed: the table\'s type',
     ],
   ] as [string, [string, string][], string][])('fails a run with %s', async (_, columns, line) => {
     world = await World.create(configOf(columns), TABLE, { setup: false });
     const run = new Archiver(await world.session()).run(target());
     await expect(run).rejects.toThrow(`${GUARD}\n${line}`);
-  });
-
-  test('accepts a wider configured type (bigint for integer), and archives the values unchanged', async () => {
-    world = await World.create(
-      configOf([
-        ['id', 'bigint'],
-        ['ts', 'timestamp'],
-        ['secret', 'varchar(100)'],
-        ['big', 'decimal(30,0)'],
-      ]),
-      TABLE,
-    );
-    const invariants = await Invariants.capture(world, CUTOFF);
-    const report = await (await world.archiver()).run(target());
-    expect(report.rows).toBe(199);
-    await invariants.check('after the run');
   });
 
   test('fails a commit when a column is added between export and commit: nothing of that year is deleted', async () => {

@@ -150,9 +150,9 @@ export class LocalCatalog implements Catalog {
           `FROM read_parquet(${duckdbDialect.literal(`${p.location}*.parquet`)}, hive_partitioning = false)`,
       ),
     ];
-    const columns = entry.columns.map(
-      (c) => `CAST(${quoteIdent(c.name)} AS ${duckdbTypeOfGlue(c.type)}) AS ${quoteIdent(c.name)}`,
-    );
+    // The typed first branch gives each column its declared type (as Spectrum reads a file with
+    // the catalog's types); files of the same types need no cast, which would cost a copy.
+    const columns = entry.columns.map((c) => quoteIdent(c.name));
     const select = `SELECT ${columns.join(', ')}, ${year}, ${run} FROM (${branches.join(' UNION ALL BY NAME ')}) f`;
     await this.warehouse.execute(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await this.warehouse.execute(`CREATE OR REPLACE VIEW ${qualify(schema, name)} AS ${select}`);

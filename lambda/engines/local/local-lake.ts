@@ -3,7 +3,14 @@ import { resolve } from 'node:path';
 import { isRunId } from '../../core/cutoff';
 import { InputError, show } from '../../core/errors';
 import type { Lake, Manifest, ManifestEntry } from '../../protocol/ports';
-import { batchRoot, isClearable, legacyRunPrefix, MANIFEST_NAME } from '../../core/lake-layout';
+import { PARTITION_KEYS } from '../../config/config';
+import {
+  batchRoot,
+  isClearable,
+  legacyRunPrefix,
+  MANIFEST_NAME,
+  partitionLocation,
+} from '../../core/lake-layout';
 
 let writes = 0;
 
@@ -49,10 +56,14 @@ export class LocalLake implements Lake {
     }
   }
 
+  /** Empties a root; a batch root is left with its (empty) partition folder, as an export needs it. */
   async clear(location: string): Promise<void> {
     this.checkClearable(location);
     await rm(location, { recursive: true, force: true });
-    await mkdir(location, { recursive: true });
+    const year = new RegExp(`/${PARTITION_KEYS.year}=(\\d{4})/${PARTITION_KEYS.run}=[^/]+/$`).exec(
+      location,
+    )?.[1];
+    await mkdir(year ? partitionLocation(location, Number(year)) : location, { recursive: true });
   }
 
   async readManifest(location: string): Promise<Manifest | undefined> {
