@@ -51,7 +51,9 @@ export class S3Lake implements Lake {
     const root = `s3://${this.bucket}/`;
     const key = location.slice(root.length);
     if (!location.startsWith(root) || !isClearable(this.prefix, key)) {
-      throw new InputError(`refusing ${show(location)}: not a batch root of this lake`);
+      // In full, not shortened by show(): a lake location is longer than 80 characters, and what
+      // makes it wrong is often its end (a partition folder, a missing slash).
+      throw new InputError(`refusing ${JSON.stringify(location)}: not a batch root of this lake`);
     }
     return key;
   }
