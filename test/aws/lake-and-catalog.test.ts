@@ -277,6 +277,34 @@ describe('the Glue catalog', () => {
     expect(glue.commandCalls(BatchDeletePartitionCommand)).toHaveLength(2);
   });
 
+  test('fails when Glue reports a partition it could not remove, and takes one already gone as removed', async () => {
+    // given Glue lists two partitions of the run, one of which another caller removed meanwhile
+    glue
+      .on(GetPartitionsCommand)
+      .resolves({ Partitions: [{ Values: ['2023', RUN_ID] }, { Values: ['2024', RUN_ID] }] });
+    glue.on(BatchDeletePartitionCommand).resolvesOnce({
+      Errors: [
+        {
+          PartitionValues: ['2023', RUN_ID],
+          ErrorDetail: { ErrorCode: 'EntityNotFoundException', ErrorMessage: 'gone' },
+        },
+      ],
+    });
+    await catalog().removePartitions('tax', RUN_ID);
+    // when Glue refuses to remove one, then the call fails naming the partition and the reason
+    glue.on(BatchDeletePartitionCommand).resolves({
+      Errors: [
+        {
+          PartitionValues: ['2024', RUN_ID],
+          ErrorDetail: { ErrorCode: 'InternalServiceException', ErrorMessage: 'try later' },
+        },
+      ],
+    });
+    await expect(catalog().removePartitions('tax', RUN_ID)).rejects.toThrow(
+      `catalog: could not remove partition 2024/${RUN_ID} of tax: InternalServiceException try later`,
+    );
+  });
+
   test('fails when the Glue table is missing or differs from the configuration', async () => {
     glue
       .on(GetTableCommand)

@@ -167,7 +167,7 @@ export class GlueCatalog implements Catalog {
       token = page.NextToken;
     } while (token);
     for (const chunk of chunks(values, DELETE_CHUNK)) {
-      await this.send((c) =>
+      const result = await this.send((c) =>
         c.send(
           new BatchDeletePartitionCommand({
             DatabaseName: this.database,
@@ -176,6 +176,15 @@ export class GlueCatalog implements Catalog {
           }),
         ),
       );
+      // Glue reports a partition it could not delete in Errors instead of failing the call; one
+      // that is already gone is what this call wanted.
+      const failed = result.Errors?.find((e) => e.ErrorDetail?.ErrorCode !== 'EntityNotFoundException');
+      if (failed) {
+        throw new RunFailedError(
+          `catalog: could not remove partition ${failed.PartitionValues?.join('/')} of ${name}: ` +
+            `${failed.ErrorDetail?.ErrorCode} ${failed.ErrorDetail?.ErrorMessage}`,
+        );
+      }
     }
   }
 

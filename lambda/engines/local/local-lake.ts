@@ -52,7 +52,7 @@ export class LocalLake implements Lake {
   private checkClearable(location: string): void {
     const key = location.slice(this.root.length + 1);
     if (!location.startsWith(`${this.root}/`) || !isClearable(this.prefix, key)) {
-      throw new InputError(`refusing to clear ${show(location)}: not a batch root of this lake`);
+      throw new InputError(`refusing to clear ${JSON.stringify(location)}: not a batch root of this lake`);
     }
   }
 
