@@ -50,6 +50,9 @@ const columnType = z.string().transform((text, ctx) => {
   return parsed;
 });
 
+/** An IAM role ARN (it reaches SQL: UNLOAD's and the external schema's IAM_ROLE). */
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]{1,512}$/);
+
 const provisioned = strict({
   type: z.literal('provisioned'),
   clusterIdentifier: z
@@ -62,12 +65,14 @@ const provisioned = strict({
     .string()
     .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/)
     .optional(),
+  roleArn: roleArn.optional(),
 });
 
 const serverless = strict({
   type: z.literal('serverless'),
   workgroupName: z.string().regex(/^[a-z0-9-]{3,64}$/),
   database: identifier,
+  roleArn: roleArn.optional(),
 });
 
 const s3Prefix = z
@@ -182,6 +187,7 @@ const HUMAN_ALLOWED: Record<string, string> = {
   cluster: 'allowed: a cluster identifier (lower-case letters, digits and single hyphens, at most 63)',
   workgroup: 'allowed: a workgroup name (3 to 64 lower-case letters, digits or hyphens)',
   prefix: 'allowed: an S3 key prefix of letters, digits, . _ - separated by /, no leading or trailing /',
+  role: 'allowed: an IAM role ARN (arn:aws:iam::<account>:role/<name>) already associated with the cluster or namespace',
 };
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -214,6 +220,7 @@ function schemaDescription(issue: z.core.$ZodIssue): string | undefined {
     if (last === 'clusterIdentifier') return HUMAN_ALLOWED.cluster;
     if (last === 'workgroupName') return HUMAN_ALLOWED.workgroup;
     if (last === 'prefix' || last === 'reportsPrefix') return HUMAN_ALLOWED.prefix;
+    if (last === 'roleArn') return HUMAN_ALLOWED.role;
   }
   return undefined;
 }

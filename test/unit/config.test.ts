@@ -161,6 +161,19 @@ describe('configuration', () => {
     ]);
   });
 
+  test('takes a role already associated with the warehouse, and fails for one that is not a role ARN', () => {
+    const config = sample();
+    (config.warehouse as Json).roleArn = 'arn:aws:iam::123456789012:role/redshift-spectrum';
+    expect(parseConfig(config).warehouse).toMatchObject({
+      roleArn: 'arn:aws:iam::123456789012:role/redshift-spectrum',
+    });
+    fails(
+      (c) => ((c.warehouse as Json).roleArn = "arn:aws:iam::123456789012:role/x' IAM_ROLE 'y"),
+      `warehouse.roleArn: "arn:aws:iam::123456789012:role/x' IAM_ROLE 'y" is not allowed; allowed: an IAM role ARN ` +
+        '(arn:aws:iam::<account>:role/<name>) already associated with the cluster or namespace',
+    );
+  });
+
   test('fails for a reader that is not a user, group or role, and for attempts out of range', () => {
     fails(
       (c) => {
