@@ -11,6 +11,7 @@ import {
   RunReport,
   StatusReport,
 } from '../lambda/protocol/archive';
+import type { PreflightReport } from '../lambda/protocol/preflight';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
@@ -26,9 +27,10 @@ const USAGE = `usage: redshift-archive <plan|run|status|abort> --config <file> -
   run     archive everything older than the cutoff, or resume the unfinished run
   status  show the ledger: runs, states, rows
   abort   discard an unfinished run's uncommitted batches (committed ones stay)
+  preflight  would the next run work? read-only checks, each with its fix (exit 1 if any fails)
 exit codes: 0 done or nothing to do, 1 the run failed (data safe), 2 bad input`;
 
-const COMMANDS = ['plan', 'run', 'status', 'abort'] as const;
+const COMMANDS = ['plan', 'run', 'status', 'abort', 'preflight'] as const;
 type Command = (typeof COMMANDS)[number];
 
 interface Args {
@@ -76,7 +78,7 @@ function parse(argv: readonly string[]): Args {
       throw new InputError(`--${name}: is missing; allowed: ${why}`);
     }
   }
-  if (values.cutoff !== undefined && (command === 'status' || command === 'abort')) {
+  if (values.cutoff !== undefined && command !== 'plan' && command !== 'run') {
     throw new InputError(`--cutoff: not allowed with ${command}; allowed with: plan, run`);
   }
   return {
@@ -127,6 +129,8 @@ function renderPlan(plan: PlanReport): string {
       `-- ${s.phase}${s.batch ? ` ${s.batch}` : ''}${s.transactional ? ' (one transaction)' : ''}\n${s.sql.map((q) => `${q};`).join('\n')}`,
   );
   return [
+    renderPreflight(plan.preflight),
+    '',
     `plan for run ${plan.runId}: rows older than ${plan.cutoff}, ${plan.batches.length} batches (one per family and year, oldest first)`,
     plan.activeRun
       ? `note: run ${plan.activeRun} is unfinished; \`run\` resumes it instead of starting this one`
@@ -175,6 +179,17 @@ function renderRun(report: RunReport): string {
     .join('\n');
 }
 
+function renderPreflight(report: PreflightReport): string {
+  return [
+    report.ok
+      ? 'preflight: every check passed'
+      : 'preflight: some checks failed; the next run would not work as it is',
+    ...report.checks.map(
+      (c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}${c.fix ? `\n       fix: ${c.fix}` : ''}`,
+    ),
+  ].join('\n');
+}
+
 function renderStatus(status: StatusReport): string {
   const rows = status.runs.map((r) => [
     r.runId,
@@ -219,7 +234,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       progress: (event) => io.stderr(progressLine(event)),
     });
     const archiver = new Archiver(engine);
-    await archiver.setup();
+    // preflight reads only; every other command first makes the ledger and views what they should be
+    if (args.command !== 'preflight') await archiver.setup();
     let result: unknown;
     let text: string;
     switch (args.command) {
@@ -236,6 +252,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case 'status': {
         const status = await archiver.status();
         [result, text] = [status, renderStatus(status)];
+        break;
+      }
+      case 'preflight': {
+        const report = await archiver.preflight();
+        [result, text] = [report, renderPreflight(report)];
+        if (!report.ok) {
+          io.stdout(args.json ? JSON.stringify(result) : text);
+          return 1;
+        }
         break;
       }
       case 'abort': {

@@ -6,6 +6,7 @@ import { ArchiveSql, BatchKey, PlannedBatch } from '../sql/statements';
 import { BatchSteps } from './batch';
 import { batchOrder, count, LedgerView, readLedger, RunRecord } from './ledger';
 import { migrateLegacyRuns } from './legacy';
+import { ExtraChecks, preflight, PreflightReport } from './preflight';
 import type { Catalog, Lake, Row, Warehouse } from './ports';
 import {
   emptyReport,
@@ -31,6 +32,8 @@ export interface ArchiveDeps {
   readonly progress?: (event: ProgressEvent) => void;
   /** Waits between attempts (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Checks that only this engine can make, added to preflight's (role association, quotas). */
+  readonly extraChecks?: ExtraChecks;
 }
 
 /** Ledger reads after a failed start, looking for a run that started at the same time. */
@@ -189,13 +192,19 @@ export class Archiver {
     return { planned, nullRows };
   }
 
+  /** Read only: would the next run work, and if not, what must change? */
+  async preflight(): Promise<PreflightReport> {
+    return preflight(this.deps, this.sql, this.deps.extraChecks);
+  }
+
   /**
-   * Read only: what a run with this target would move per table and year, the batches, and the
-   * exact SQL of each step (the commit's figures are those verification reads back, shown as
-   * placeholders). Refuses, naming every difference, when the configuration does not match the
-   * warehouse.
+   * Read only: preflight's checks first, then what a run with this target would move per table
+   * and year, the batches, and the exact SQL of each step (the commit's figures are those
+   * verification reads back, shown as placeholders). Refuses, naming every difference, when the
+   * configuration does not match the warehouse.
    */
   async plan(target: RunTarget): Promise<PlanReport> {
+    const checks = await this.preflight();
     const ledger = await readLedger(this.deps.warehouse, this.sql);
     await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
     const { planned, nullRows } = await this.planBatches(target);
@@ -206,7 +215,7 @@ export class Archiver {
       );
       this.emit({ phase: 'plan', table: table.name, rows, message: `rows older than ${target.cutoff}` });
     }
-    return this.planReport(target, ledger, planned, nullRows);
+    return { ...this.planReport(target, ledger, planned, nullRows), preflight: checks };
   }
 
   private planReport(
@@ -214,7 +223,7 @@ export class Archiver {
     ledger: LedgerView,
     planned: readonly PlannedBatch[],
     nullRows: ReadonlyMap<TableConfig, number>,
-  ): PlanReport {
+  ): Omit<PlanReport, 'preflight'> {
     const batches = batchOrder(
       this.deps.config,
       planned.map((p) => ({ family: this.sql.familyOf(p.table)[0].name, year: p.year })),

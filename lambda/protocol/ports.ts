@@ -82,6 +82,8 @@ export interface Partition {
 export interface Catalog {
   /** Makes sure the external table for `table` exists with the configured columns. */
   ensureTable(table: string): Promise<void>;
+  /** Read only: the columns the catalog declares for `table`; undefined when it has no such table. */
+  tableColumns(table: string): Promise<{ name: string; type: string }[] | undefined>;
   /**
    * Registers a partition with its explicit location. One that exists with the same location is
    * fine; one with a different location is an error.

@@ -1,5 +1,6 @@
 import type { TableConfig } from '../config/config';
 import type { LedgerView, RunRecord } from './ledger';
+import type { PreflightReport } from './preflight';
 
 /** The phases of a run, plus the commands around them. */
 export type Phase = 'setup' | 'plan' | 'start' | 'export' | 'verify' | 'commit' | 'finish' | 'abort';
@@ -46,6 +47,8 @@ export interface PlanReport {
   readonly batches: readonly { readonly family: string; readonly year: number; readonly rows: number }[];
   /** An unfinished run that a `run` would resume instead of starting this one. */
   readonly activeRun?: string;
+  /** Would the run work: preflight's checks, run first. */
+  readonly preflight: PreflightReport;
   readonly statements: readonly {
     readonly phase: Phase;
     readonly batch?: string;

@@ -16,6 +16,33 @@ export interface ExportQuery {
   readonly year: number;
 }
 
+/** What the database identity's probes look at. */
+export interface AccessContext {
+  /** The hot tables, quoted and schema-qualified, with their parts. */
+  readonly tables: readonly { readonly schema: string; readonly name: string; readonly qualified: string }[];
+  readonly ledgerSchema: string;
+  readonly viewsSchema: string;
+  /** The union views' names in their schema. */
+  readonly views: readonly string[];
+  readonly database: string;
+  /** Whether runs end with VACUUM, which only an owner (or superuser) makes do anything. */
+  readonly vacuum: boolean;
+}
+
+/**
+ * One read-only probe of what the database identity may do: a statement with one row of one
+ * value, the value that passes, and what to say either way. `{user}` in a fix stands for the
+ * identity, which preflight reads first.
+ */
+export interface AccessProbe {
+  readonly check: string;
+  readonly sql: string;
+  readonly expect: string;
+  readonly passed: string;
+  readonly failed: string;
+  readonly fix: string;
+}
+
 /** A column as the warehouse's own catalog describes it. */
 export interface CatalogColumn {
   readonly schema: string;
@@ -74,6 +101,8 @@ export interface Dialect {
   grantSelect(view: string, reader: Reader): string[];
   /** GRANT USAGE on a schema to `reader`: none where the engine has no users. */
   grantUsage(schema: string, reader: Reader): string[];
+  /** What preflight asks of the database identity: none where the engine has no users. */
+  accessProbes(context: AccessContext): AccessProbe[];
   /** Whether a failed transaction lost to a concurrent one (and may simply be tried again). */
   isConflict(message: string): boolean;
 }

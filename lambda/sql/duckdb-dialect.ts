@@ -98,6 +98,10 @@ export const duckdbDialect: Dialect = {
   grantUsage() {
     return [];
   },
+  accessProbes() {
+    // One embedded database, one user who may do everything.
+    return [];
+  },
   isConflict(message) {
     return /conflict/i.test(message);
   },

@@ -2,7 +2,7 @@ import { ArchiveConfig, PARTITION_KEYS, Reader } from '../config/config';
 import { ColumnType, parseColumnType, typeMapping, WarehouseType } from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
-import type { Dialect } from './dialect';
+import type { AccessContext, AccessProbe, Dialect } from './dialect';
 import { quoteIdent } from './identifiers';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]{1,512}$/;
@@ -68,6 +68,91 @@ const CATALOG_TYPES: Record<string, WarehouseType> = {
   'timestamp without time zone': { kind: 'timestamp' },
   'timestamp with time zone': { kind: 'timestamptz' },
 };
+
+/**
+ * What a run needs of the database identity, each asked of the leader node's privilege functions
+ * or catalog alone (they may not be mixed with user tables in one query), one statement each.
+ */
+function accessProbes(context: AccessContext, iamRoleArn: string): AccessProbe[] {
+  const yes = (check: string, sql: string, passed: string, failed: string, fix: string): AccessProbe => ({
+    check,
+    sql,
+    expect: 'true',
+    passed,
+    failed,
+    fix,
+  });
+  const tables = context.tables.flatMap((t) =>
+    (['select', 'delete'] as const).map((privilege) =>
+      yes(
+        `${privilege} ${t.schema}.${t.name}`,
+        `SELECT has_table_privilege(${literal(t.qualified)}, '${privilege}')`,
+        `the database user may ${privilege.toUpperCase()} ${t.qualified}`,
+        `the database user may not ${privilege.toUpperCase()} ${t.qualified}`,
+        `GRANT ${privilege.toUpperCase()} ON ${t.qualified} TO {user}`,
+      ),
+    ),
+  );
+  const owners = context.vacuum
+    ? context.tables.map((t) => ({
+        check: `vacuum ${t.schema}.${t.name}`,
+        sql:
+          `SELECT COUNT(*) FROM pg_tables t WHERE t.schemaname = ${literal(t.schema.toLowerCase())} AND ` +
+          `t.tablename = ${literal(t.name.toLowerCase())} AND (t.tableowner = current_user OR EXISTS ` +
+          '(SELECT 1 FROM pg_user u WHERE u.usename = current_user AND u.usesuper))',
+        expect: '1',
+        passed: `the database user owns ${t.qualified}, so VACUUM reclaims its space`,
+        failed: `the database user does not own ${t.qualified}: its VACUUM would silently do nothing`,
+        fix: `ALTER TABLE ${t.qualified} OWNER TO {user}, or set maintenance.vacuum to false`,
+      }))
+    : [];
+  const views = context.views.map((view) => ({
+    check: `replace ${context.viewsSchema}.${view}`,
+    sql:
+      `SELECT COUNT(*) FROM pg_views WHERE schemaname = ${literal(context.viewsSchema.toLowerCase())} AND ` +
+      `viewname = ${literal(view.toLowerCase())} AND viewowner <> current_user`,
+    expect: '0',
+    passed: `the union view ${view} is the database user's, or does not exist yet`,
+    failed: `the union view ${view} belongs to another user: only its owner may replace it`,
+    fix: `ALTER TABLE ${quoteIdent(context.viewsSchema)}.${quoteIdent(view)} OWNER TO {user}`,
+  }));
+  return [
+    ...tables,
+    ...owners,
+    ...[context.ledgerSchema, context.viewsSchema].map((schema) =>
+      yes(
+        `create in ${schema}`,
+        `SELECT has_schema_privilege(${literal(schema)}, 'create')`,
+        `the database user may create in schema ${schema}`,
+        `the database user may not create in schema ${schema}`,
+        `GRANT CREATE ON SCHEMA ${quoteIdent(schema)} TO {user}`,
+      ),
+    ),
+    ...views,
+    yes(
+      'temp',
+      "SELECT has_database_privilege(current_database(), 'temp')",
+      'the database user may create temporary tables, which Spectrum needs',
+      'the database user may not create temporary tables, which Spectrum needs',
+      `GRANT TEMP ON DATABASE ${quoteIdent(context.database)} TO {user}`,
+    ),
+    yes(
+      'assume role',
+      `SELECT has_assumerole_privilege(${literal(iamRoleArn)}, 'unload')`,
+      `the database user may use ${iamRoleArn} for UNLOAD`,
+      `the database user may not use ${iamRoleArn} for UNLOAD (ASSUMEROLE was revoked from PUBLIC)`,
+      `GRANT ASSUMEROLE ON '${iamRoleArn}' TO {user} FOR UNLOAD`,
+    ),
+    {
+      check: 'case-insensitive names',
+      sql: "SELECT current_setting('enable_case_sensitive_identifier')",
+      expect: 'off',
+      passed: 'identifiers fold to lower case, as the catalog and the lake name them',
+      failed: 'enable_case_sensitive_identifier is on: quoted names would not match the lower-case catalog',
+      fix: 'ALTER USER {user} SET enable_case_sensitive_identifier TO off (and leave it off in the parameter group)',
+    },
+  ];
+}
 
 /** The grantee of a GRANT: a user, a group or a role. */
 function grantee(reader: Reader): string {
@@ -166,6 +251,7 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
           return CATALOG_TYPES[text];
       }
     },
+    accessProbes: (context) => accessProbes(context, iamRoleArn),
     grantSelect: (view, reader) => [`GRANT SELECT ON ${view} TO ${grantee(reader)}`],
     grantUsage: (schema, reader) => [`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${grantee(reader)}`],
     // SERIALIZABLE databases report error 1023, SNAPSHOT ones (the default of new clusters and

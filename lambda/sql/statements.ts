@@ -12,7 +12,7 @@ import {
 } from '../config/config';
 import { travelType } from '../core/column-types';
 import type { CalendarDate } from '../core/cutoff';
-import type { Dialect, HashInput } from './dialect';
+import type { AccessProbe, Dialect, HashInput } from './dialect';
 import { qualify, quoteIdent } from './identifiers';
 
 /** The states a run goes through, as the ledger records them (v1's are resumed to the end). */
@@ -675,6 +675,34 @@ export class ArchiveSql {
   /** Statements that reclaim space in the hot tables after a run. */
   maintenanceStatements(): string[] {
     return [...new Set(this.tables.flatMap((t) => this.dialect.maintenance(this.hotTable(t))))];
+  }
+
+  // ---- preflight ----------------------------------------------------------------------------
+
+  /** Read only, no rows: the commit's checksum over the table, to see the engine accepts every type. */
+  hashProbeQuery(table: TableConfig): string {
+    const hash = this.checksumOf(table.columns.map((c) => this.hotValue(c)));
+    return `SELECT COUNT(*) AS row_count, ${hash} AS checksum FROM ${this.hotTable(table)} WHERE 1 = 0`;
+  }
+
+  /**
+   * Read only, no rows: the external table through a partition filter that matches nothing, so
+   * that the warehouse still asks the catalog (a constant false filter might not).
+   */
+  externalProbeQuery(table: TableConfig): string {
+    return `SELECT COUNT(*) AS row_count FROM ${this.externalTable(table)} WHERE ${RUN} = '00000000T000000Z'`;
+  }
+
+  /** What preflight asks of the database identity, in this engine's terms. */
+  accessProbes(): AccessProbe[] {
+    return this.dialect.accessProbes({
+      tables: this.tables.map((t) => ({ schema: t.schema, name: t.name, qualified: this.hotTable(t) })),
+      ledgerSchema: this.config.ledger.schema,
+      viewsSchema: this.config.views.schema,
+      views: this.tables.map((t) => `${this.config.views.prefix}${t.name}`),
+      database: this.config.warehouse.database,
+      vacuum: this.config.maintenance.vacuum,
+    });
   }
 
   // ---- the warehouse's own catalog ----------------------------------------------------------

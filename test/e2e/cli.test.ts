@@ -93,6 +93,24 @@ describe('redshift-archive', () => {
     expect(JSON.parse(status.stdout)).toEqual({ runs: [] });
   });
 
+  test('preflight passes on the sample (exit 0), and fails naming the fix once a column was added (exit 1)', async () => {
+    await cli(['status', ...local()]);
+    const passed = await cli(['preflight', ...local()]);
+    expect([passed.code, passed.stdout.split('\n')[0]]).toEqual([0, 'preflight: every check passed']);
+    const opened = await DuckDbWarehouse.open(warehouse);
+    await opened.warehouse.execute('ALTER TABLE contabyx.tax ADD COLUMN note VARCHAR');
+    opened.warehouse.close();
+    opened.instance.closeSync();
+    const failed = await cli(['preflight', ...local()]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(
+      'FAIL columns: tables[2].columns: "note" (VARCHAR) is in table contabyx.tax but not in the configuration',
+    );
+    expect(failed.stdout).toContain(
+      '       fix: make the configuration list every column of each table, in its order, with its type (or change the table)',
+    );
+  });
+
   test('abort with no unfinished run has nothing to do and exits 0', async () => {
     const { code, stdout } = await cli(['abort', ...local()]);
     expect([code, stdout]).toEqual([0, 'nothing to abort']);
@@ -114,7 +132,7 @@ describe('redshift-archive', () => {
 
   // $C, $W and $L stand for the sample configuration, the warehouse file and the lake folder
   test.each([
-    ['archive --config $C', 'command: "archive" is not allowed; allowed: plan, run, status, abort'],
+    ['archive --config $C', 'command: "archive" is not allowed; allowed: plan, run, status, abort, preflight'],
     ['run --local $W --lake $L', '--config: is missing; allowed: a JSON configuration file'],
     [
       'run --config $C',

@@ -70,6 +70,7 @@ export class Faults {
     };
     const catalog: Catalog = {
       ensureTable: (table) => this.call(`catalog.ensure ${table}`, () => c.ensureTable(table)),
+      tableColumns: (table) => this.call(`query catalog.columns ${table}`, () => c.tableColumns(table)),
       addPartition: (table, p) => this.call(`catalog.add ${table} ${p.year}`, () => c.addPartition(table, p)),
       removePartitions: (table, runId, year) =>
         this.call(`catalog.remove ${table} ${year ?? ''}`.trim(), () =>

@@ -65,6 +65,22 @@ export class GlueCatalog implements Catalog {
     return this.config.catalog.database;
   }
 
+  async tableColumns(table: string): Promise<{ name: string; type: string }[] | undefined> {
+    const name = tableNamed(this.config, table).name.toLowerCase();
+    try {
+      const found = await this.send((c) =>
+        c.send(new GetTableCommand({ DatabaseName: this.database, Name: name })),
+      );
+      return (found.Table?.StorageDescriptor?.Columns ?? []).map((c) => ({
+        name: c.Name ?? '',
+        type: c.Type ?? '',
+      }));
+    } catch (error) {
+      if ((error as { name?: string }).name === 'EntityNotFoundException') return undefined;
+      throw error;
+    }
+  }
+
   async ensureTable(table: string): Promise<void> {
     const name = tableNamed(this.config, table).name.toLowerCase();
     let found;

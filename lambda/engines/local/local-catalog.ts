@@ -71,6 +71,10 @@ export class LocalCatalog implements Catalog {
     await writeFileAtomic(this.file, `${JSON.stringify(catalog, null, 2)}\n`);
   }
 
+  async tableColumns(table: string): Promise<{ name: string; type: string }[] | undefined> {
+    return (await this.read()).tables[table.toLowerCase()]?.columns;
+  }
+
   async ensureTable(table: string): Promise<void> {
     const catalog = await this.read();
     const config = tableNamed(this.config, table);
