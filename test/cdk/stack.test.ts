@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
@@ -1001,6 +1001,38 @@ describe('checks', () => {
     ],
   ])('fails for invalid props %#, naming the prop, the value and what is allowed', (props, message) => {
     expect(() => stackOf(props)).toThrow(`RedshiftArchive props: ${message}`);
+  });
+
+  test('the app passes -c dataApiRoleName to a Serverless stack, whose output names that database user', () => {
+    // given a Serverless configuration file and the context key
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'serverless.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...JSON.parse(configJson(config())),
+        warehouse: { type: 'serverless', workgroupName: 'analytics', database: 'dev' },
+      }),
+    );
+
+    // when the app synthesizes (no bundling, no validator: this is about the wiring)
+    execFileSync(process.execPath, [require.resolve('tsx/cli'), 'bin/app.ts'], {
+      env: {
+        ...process.env,
+        CDK_OUTDIR: join(dir, 'out'),
+        CDK_VALIDATION: 'false',
+        CDK_CONTEXT_JSON: JSON.stringify({
+          config: file,
+          dataApiRoleName: 'contabyx-archiver',
+          'aws:cdk:bundling-stacks': [],
+        }),
+      },
+      stdio: 'pipe',
+    });
+
+    // then the stack's one database identity is that role's user
+    const synthesized = JSON.parse(readFileSync(join(dir, 'out', 'RedshiftArchive.template.json'), 'utf8'));
+    expect(synthesized.Outputs.DatabaseUser.Value).toBe('IAMR:contabyx-archiver');
   });
 
   test('an invalid configuration file fails synth with the field, the value and what is allowed', () => {
