@@ -989,7 +989,8 @@ export class RedshiftArchive extends Construct {
       description: 'Validates and names the Redshift role association (redshift-archive)',
     });
     const isComplete = this.handler('AssociationIsComplete', 'role-association.ts', 'isComplete', config, {
-      timeout: Duration.minutes(1),
+      // one poll may wait 90 s for IAM to make the new role usable (PROPAGATION in the runtime)
+      timeout: Duration.minutes(3),
       description:
         'Associates the Redshift role with the warehouse and waits until it is in sync (redshift-archive)',
     });

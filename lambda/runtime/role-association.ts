@@ -55,7 +55,12 @@ export interface AssociationClients {
   readonly serverless: RedshiftServerlessClient;
   /** Each step it takes, for the log. */
   readonly log?: (message: string, details: Record<string, unknown>) => void;
+  /** Waits between attempts while IAM propagates a new role (tests pass one that does not wait). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** How long one isComplete keeps asking Redshift to take a role it refuses as not valid (90 s). */
+export const PROPAGATION = { attempts: 10, waitMs: 10_000 } as const;
 
 /** Where the role goes: a provisioned cluster or a Serverless namespace, and the role. */
 export interface Association {
@@ -179,6 +184,57 @@ export async function isComplete(event: Event, clients: AssociationClients): Pro
     : attachToNamespace(association, clients);
 }
 
+/**
+ * Redshift refuses a role that IAM has not yet propagated everywhere as not valid:
+ * `InvalidParameterValue: The IAM role <name> is not valid. The IAM role must delegate access to
+ * an Amazon Redshift account.` for a role created moments before, which the same call accepts a
+ * little later (terraform-provider-aws issue 19113). The stack's own role always trusts Redshift,
+ * so while it is new this is propagation. What Serverless answers is not documented
+ * (ValidationException is its one validation error), so a ValidationException about a role counts
+ * too [INFER].
+ */
+function refusedAsInvalid(error: unknown): boolean {
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  return (
+    (name === 'InvalidParameterValue' || name === 'ValidationException') &&
+    typeof message === 'string' &&
+    /\brole\b/i.test(message)
+  );
+}
+
+/** Sends a call that adds the role, again while Redshift refuses the role as not valid, for a while. */
+async function whilePropagating(
+  clients: AssociationClients,
+  association: Association,
+  call: () => Promise<unknown>,
+): Promise<void> {
+  const sleep = clients.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await call();
+      return;
+    } catch (error) {
+      if (!refusedAsInvalid(error)) throw error;
+      const message = (error as Error).message;
+      if (attempt >= PROPAGATION.attempts) {
+        const seconds = ((PROPAGATION.attempts - 1) * PROPAGATION.waitMs) / 1000;
+        throw new Error(
+          `Redshift refused the role ${association.roleArn} for ${association.kind} ${show(association.name)} ` +
+            `for ${seconds} s (${message}). IAM can take a while to make a new role usable: deploy again; ` +
+            'if it persists, check that the role trusts redshift.amazonaws.com and redshift-serverless.amazonaws.com',
+          { cause: error },
+        );
+      }
+      clients.log?.('the role is refused as not valid; IAM may still be propagating it', {
+        roleArn: association.roleArn,
+        attempt,
+        message,
+      });
+      await sleep(PROPAGATION.waitMs);
+    }
+  }
+}
+
 const done = { IsComplete: true } as const;
 const waiting = { IsComplete: false } as const;
 
@@ -224,8 +280,10 @@ export async function attachToCluster(
   if (ours) return waiting;
   if (cluster.status === 'paused') throw pausedCluster(association, 'deploy again');
   try {
-    await clients.redshift.send(
-      new ModifyClusterIamRolesCommand({ ClusterIdentifier: name, AddIamRoles: [roleArn] }),
+    await whilePropagating(clients, association, () =>
+      clients.redshift.send(
+        new ModifyClusterIamRolesCommand({ ClusterIdentifier: name, AddIamRoles: [roleArn] }),
+      ),
     );
     clients.log?.('role added to the cluster', { cluster: name, roleArn });
   } catch (error) {
@@ -311,15 +369,22 @@ async function getNamespace(
 const settled = (namespace: { status: string | undefined; roles: NamespaceRole[] }) =>
   namespace.status === 'AVAILABLE' && namespace.roles.every((r) => r.status === 'in-sync');
 
-/** Writes the namespace's whole role list; a namespace busy with another change is tried again later. */
+/**
+ * Writes the namespace's whole role list; a namespace busy with another change is tried again
+ * later. Adding waits for IAM to propagate a new role; removing has nothing to wait for.
+ */
 async function updateNamespace(
   clients: AssociationClients,
-  namespaceName: string,
+  association: Association,
   iamRoles: string[],
   defaultIamRoleArn: string,
+  adding: boolean,
 ): Promise<void> {
+  const namespaceName = association.name;
+  const call = () =>
+    clients.serverless.send(new UpdateNamespaceCommand({ namespaceName, iamRoles, defaultIamRoleArn }));
   try {
-    await clients.serverless.send(new UpdateNamespaceCommand({ namespaceName, iamRoles, defaultIamRoleArn }));
+    await (adding ? whilePropagating(clients, association, call) : call());
     clients.log?.('namespace roles written', { namespace: namespaceName, iamRoles, defaultIamRoleArn });
   } catch (error) {
     if (!(error instanceof ConflictException)) throw error;
@@ -348,7 +413,7 @@ export async function attachToNamespace(
   // UpdateNamespace replaces the list: never write it while another change is still being applied
   if (!settled(namespace)) return waiting;
   const others = namespace.roles.map((r) => r.arn);
-  await updateNamespace(clients, name, [...others, roleArn], namespace.defaultRole ?? roleArn);
+  await updateNamespace(clients, association, [...others, roleArn], namespace.defaultRole ?? roleArn, true);
   return waiting;
 }
 
@@ -371,6 +436,6 @@ export async function detachFromNamespace(
     namespace.defaultRole !== undefined && namespace.defaultRole !== roleArn
       ? namespace.defaultRole
       : (others[0] ?? '');
-  await updateNamespace(clients, name, others, defaultRole);
+  await updateNamespace(clients, association, others, defaultRole, false);
   return waiting;
 }

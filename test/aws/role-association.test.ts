@@ -22,7 +22,10 @@ import {
   onEvent,
   parseNamespaceRole,
   physicalIdOf,
+  PROPAGATION,
 } from '../../lambda/runtime/role-association';
+import { RedshiftServiceException } from '@aws-sdk/client-redshift';
+import { ValidationException } from '@aws-sdk/client-redshift-serverless';
 
 const OURS = 'arn:aws:iam::123456789012:role/Archive-ArchiveRedshiftRole3E51DA8C-AbCdEf';
 const OTHER = 'arn:aws:iam::123456789012:role/analytics-copy';
@@ -33,15 +36,31 @@ const NAMESPACE_ID = `namespace/analytics-ns:${OURS}`;
 
 const redshift = mockClient(RedshiftClient);
 const serverless = mockClient(RedshiftServerlessClient);
+/** The waits the clients were asked for, instead of waiting. */
+const slept: number[] = [];
 const clients: AssociationClients = {
   redshift: new RedshiftClient({ region: 'eu-west-1' }),
   serverless: new RedshiftServerlessClient({ region: 'eu-west-1' }),
+  sleep: async (ms) => {
+    slept.push(ms);
+  },
 };
 
 beforeEach(() => {
   redshift.reset();
   serverless.reset();
+  slept.length = 0;
 });
+
+/** What Redshift answers for a role that IAM has not propagated yet (terraform-provider-aws#19113). */
+const notYetValid = () =>
+  new RedshiftServiceException({
+    name: 'InvalidParameterValue',
+    $fault: 'client',
+    $metadata: {},
+    message:
+      'The IAM role Archive-ArchiveRedshiftRole3E51DA8C-AbCdEf is not valid. The IAM role must delegate access to an Amazon Redshift account.',
+  });
 
 type RequestType = 'Create' | 'Update' | 'Delete';
 const onCluster = (RequestType: RequestType, PhysicalResourceId = CLUSTER_ID, RoleArn = OURS) => ({
@@ -226,6 +245,48 @@ describe('the role association custom resource: a provisioned cluster', () => {
     });
   });
 
+  test('asks again while Redshift refuses a new role as not valid (IAM propagation), then waits for it', async () => {
+    // given a role that Redshift refuses twice, then takes
+    redshift.on(DescribeClustersCommand).resolves(cluster([[OTHER, 'in-sync']]));
+    redshift
+      .on(ModifyClusterIamRolesCommand)
+      .rejectsOnce(notYetValid())
+      .rejectsOnce(notYetValid())
+      .resolves({});
+
+    // when the resource is polled, then it added the role after two waits of 10 s
+    expect(await isComplete(onCluster('Create'), clients)).toEqual({ IsComplete: false });
+    expect(redshift.commandCalls(ModifyClusterIamRolesCommand)).toHaveLength(3);
+    expect(slept).toEqual([10_000, 10_000]);
+  });
+
+  test('fails when Redshift still refuses the role as not valid after 90 s, saying what to check', async () => {
+    redshift.on(DescribeClustersCommand).resolves(cluster([[OTHER, 'in-sync']]));
+    redshift.on(ModifyClusterIamRolesCommand).rejects(notYetValid());
+    await expect(isComplete(onCluster('Create'), clients)).rejects.toThrow(
+      `Redshift refused the role ${OURS} for cluster "contabyx" for 90 s (The IAM role Archive-ArchiveRedshiftRole3E51DA8C-AbCdEf is not valid. The IAM role must delegate access to an Amazon Redshift account.). ` +
+        'IAM can take a while to make a new role usable: deploy again; if it persists, check that the role trusts ' +
+        'redshift.amazonaws.com and redshift-serverless.amazonaws.com',
+    );
+    expect(redshift.commandCalls(ModifyClusterIamRolesCommand)).toHaveLength(PROPAGATION.attempts);
+  });
+
+  test('fails at once on any other error of the call, without waiting', async () => {
+    redshift.on(DescribeClustersCommand).resolves(cluster([[OTHER, 'in-sync']]));
+    redshift.on(ModifyClusterIamRolesCommand).rejects(
+      new RedshiftServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: {},
+        message: 'not authorized to perform: iam:PassRole',
+      }),
+    );
+    await expect(isComplete(onCluster('Create'), clients)).rejects.toThrow(
+      'not authorized to perform: iam:PassRole',
+    );
+    expect(slept).toEqual([]);
+  });
+
   test('fails when the cluster does not exist, naming it and what to check', async () => {
     redshift.on(DescribeClustersCommand).rejects(clusterGone());
     await expect(isComplete(onCluster('Create'), clients)).rejects.toThrow(
@@ -387,6 +448,26 @@ describe('the role association custom resource: a Serverless namespace', () => {
     expect(polls.every((p) => !p.IsComplete)).toBe(true);
     // two polls waited; the third write met a conflict and the fourth was accepted
     expect(serverless.commandCalls(UpdateNamespaceCommand)).toHaveLength(2);
+  });
+
+  test('asks again while the namespace refuses a new role (IAM propagation), and never while removing', async () => {
+    serverless.on(GetNamespaceCommand).resolves(namespace([[OTHER, 'in-sync']], OTHER));
+    serverless
+      .on(UpdateNamespaceCommand)
+      .rejectsOnce(new ValidationException({ message: 'IAM role arn is not valid', $metadata: {} }))
+      .resolves({});
+    await isComplete(onNamespace('Create'), clients);
+    expect(serverless.commandCalls(UpdateNamespaceCommand)).toHaveLength(2);
+    expect(slept).toEqual([10_000]);
+
+    serverless.reset();
+    slept.length = 0;
+    serverless.on(GetNamespaceCommand).resolves(namespace([[OURS, 'in-sync']], OTHER));
+    serverless
+      .on(UpdateNamespaceCommand)
+      .rejects(new ValidationException({ message: 'IAM role arn is not valid', $metadata: {} }));
+    await expect(isComplete(onNamespace('Delete'), clients)).rejects.toThrow('IAM role arn is not valid');
+    expect(slept).toEqual([]);
   });
 
   test('reads entries given as plain ARNs as well as rendered structures', () => {
