@@ -977,6 +977,13 @@ export class RedshiftArchive extends Construct {
    * Associates the stack's own Redshift role with the cluster or the Serverless namespace (other
    * roles stay) and waits until it is in sync; removes only it on delete. A provider-framework
    * resource (lambda/runtime/role-association.ts) whose response is its physical id alone.
+   *
+   * Serverless too, by default: the namespace's roles are read, ours added and the whole list
+   * written back with the default role (UpdateNamespace has no "add"). That read-then-write is not
+   * atomic, and a namespace whose roles another template declares
+   * (`AWS::RedshiftServerless::Namespace.IamRoles`) gets its list written back on that template's
+   * next update, without ours. For such a namespace, declare the role there and name it in
+   * `warehouse.roleArn`: the stack then associates nothing.
    */
   private associateRole(
     config: ArchiveConfig,
