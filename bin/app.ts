@@ -12,6 +12,8 @@ const file =
   (app.node.tryGetContext('config') as string | undefined) ??
   join(__dirname, '..', 'config', 'contabyx.json');
 const alarmEmail = app.node.tryGetContext('alarmEmail') as string | undefined;
+// Serverless only: the name of the role whose database user (IAMR:<name>) runs the stack's SQL.
+const dataApiRoleName = app.node.tryGetContext('dataApiRoleName') as string | undefined;
 let config: ArchiveConfig;
 try {
   config = loadConfig(file);
@@ -26,6 +28,7 @@ new RedshiftArchiveStack(
   {
     config,
     ...(alarmEmail ? { alarmEmail } : {}),
+    ...(dataApiRoleName ? { dataApiRoleName } : {}),
     description:
       'Yearly archival of Redshift rows to an S3 Parquet lake, queryable from Athena and Redshift (redshift-archive)',
   },

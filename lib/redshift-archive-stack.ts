@@ -17,7 +17,13 @@ export class RedshiftArchiveStack extends Stack {
       LakeBucketName: [this.archive.bucket.bucketName, 'The lake bucket'],
       RedshiftRoleArn: [
         this.archive.redshiftRole.roleArn,
-        'Associate this role with the cluster or namespace',
+        this.archive.roleAssociation
+          ? 'The role Redshift assumes for UNLOAD and Spectrum; the stack associated it with the warehouse'
+          : 'The role Redshift assumes for UNLOAD and Spectrum (warehouse.roleArn: yours to associate and allow)',
+      ],
+      DatabaseUser: [
+        this.archive.databaseUser,
+        'The database identity of every function of the stack: grant it the privileges the README lists',
       ],
       UnloadFunctionName: [
         this.archive.unloadFunction.functionName,

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import {
   Annotations,
-  Arn,
   ArnFormat,
   CustomResource,
   Duration,
@@ -33,6 +32,9 @@ import { yearlySchedule } from './yearly-schedule';
 
 /** Where Athena writes query results in the lake bucket; no archive table reads it. */
 export const ATHENA_RESULTS_PREFIX = 'athena-results';
+
+/** The services that assume the role Redshift uses for UNLOAD and Spectrum. */
+const REDSHIFT_SERVICES = ['redshift.amazonaws.com', 'redshift-serverless.amazonaws.com'];
 
 /** Storage classes that Athena and Spectrum can still read without a restore. */
 const READABLE_CLASSES = [
@@ -96,10 +98,15 @@ export interface RedshiftArchiveProps {
    */
   readonly athenaBytesScannedCutoffPerQuery?: number;
   /**
-   * Associate the Redshift role with the provisioned cluster (adds it; other roles stay).
-   * @default false - associate it yourself (see the README); required for Serverless
+   * The name of the one IAM role that both functions which send SQL (the unload function and the
+   * schema-and-views resource) use on Redshift Serverless. Serverless derives the database user
+   * from the caller's role (`IAMR:<role name>`), so this name is the database identity: knowing it
+   * before the first deploy lets its privileges be granted before the deploy runs SQL as it. IAM
+   * names are global: two stacks of the same name in two Regions of one account need different
+   * names. Only with a Serverless warehouse.
+   * @default - `<stack name in lower case>-data-api`
    */
-  readonly associateRoleWithCluster?: boolean;
+  readonly dataApiRoleName?: string;
   /**
    * Timeout of the unload Lambda; it stops waiting for Redshift a minute before it.
    * @default Duration.minutes(15)
@@ -111,6 +118,18 @@ function invalid(field: string, value: unknown, allowed: string): never {
   throw new Error(
     `RedshiftArchive props: ${field}: ${JSON.stringify(value)} is not allowed; allowed: ${allowed}`,
   );
+}
+
+/**
+ * IAM role names (IAM API Reference, CreateRole `RoleName`), in lower case: the database user
+ * `IAMR:<name>` then reads the same whether or not Redshift folds it to lower case.
+ */
+const DATA_API_ROLE_NAME = /^[a-z0-9+=,.@_-]{1,64}$/;
+
+function checkRoleName(field: string, name: string): void {
+  if (!DATA_API_ROLE_NAME.test(name)) {
+    invalid(field, name, 'an IAM role name in lower case: a-z, 0-9 and +=,.@_- , at most 64 characters');
+  }
 }
 
 function validateProps(props: RedshiftArchiveProps): void {
@@ -145,14 +164,17 @@ function validateProps(props: RedshiftArchiveProps): void {
       'a whole number of bytes, at least 10000000 (an Athena rule)',
     );
   }
-  if (props.associateRoleWithCluster && config.warehouse.type !== 'provisioned') {
-    invalid(
-      'associateRoleWithCluster',
-      true,
-      "only with a provisioned warehouse; associate a Serverless namespace's roles yourself",
-    );
-  }
   const w = config.warehouse;
+  if (props.dataApiRoleName !== undefined) {
+    if (w.type !== 'serverless') {
+      invalid(
+        'dataApiRoleName',
+        props.dataApiRoleName,
+        'only with a Serverless warehouse (a provisioned one uses dbUser or secretArn)',
+      );
+    }
+    checkRoleName('dataApiRoleName', props.dataApiRoleName);
+  }
   if (props.secretKey && !(w.type === 'provisioned' && w.secretArn !== undefined)) {
     invalid(
       'secretKey',
@@ -187,8 +209,23 @@ function validateProps(props: RedshiftArchiveProps): void {
 export class RedshiftArchive extends Construct {
   /** The lake. */
   readonly bucket: s3.IBucket;
-  /** The role that Redshift assumes for UNLOAD and Spectrum; associate it with the warehouse. */
-  readonly redshiftRole: iam.Role;
+  /**
+   * The role that Redshift assumes for UNLOAD and Spectrum: the stack's own, which it associates
+   * with the cluster or namespace, or the one `warehouse.roleArn` names (its owner's).
+   */
+  readonly redshiftRole: iam.IRole;
+  /**
+   * The resource that associates the stack's own Redshift role with the warehouse and waits until
+   * it is in sync; the external schema is created after it.
+   * @default - none when `warehouse.roleArn` names a role that is already associated
+   */
+  readonly roleAssociation?: CustomResource;
+  /**
+   * The one database identity of every function that sends SQL: the configured `dbUser`, the ARN
+   * of the configured secret, or on Serverless `IAMR:<name of the shared role>`. Grant it the
+   * privileges the README lists.
+   */
+  readonly databaseUser: string;
   /** The Lambda that runs the archive protocol. */
   readonly unloadFunction: nodejs.NodejsFunction;
   /** Alarms go here. */
@@ -277,57 +314,49 @@ export class RedshiftArchive extends Construct {
       resourceName: workgroupName,
     });
 
-    // The role Redshift assumes: write and read the lake prefix only, read the catalog.
-    this.redshiftRole = new iam.Role(this, 'RedshiftRole', {
-      assumedBy: new iam.CompositePrincipal(
-        new iam.ServicePrincipal('redshift.amazonaws.com'),
-        new iam.ServicePrincipal('redshift-serverless.amazonaws.com'),
-      ),
-      description: 'Redshift UNLOAD to the archive lake and Spectrum reads of it (redshift-archive)',
-    });
-    // The actions of the minimal Spectrum policy (Redshift Developer Guide, "IAM policies for Amazon
-    // Redshift Spectrum"), and AbortMultipartUpload so a failed multipart UNLOAD can clean up its parts.
-    this.redshiftRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'UnloadAndReadTheLake',
-        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
-        resources: [lakeArn(config.lake.prefix)],
-      }),
-    );
-    this.redshiftRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListTheLake',
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${config.lake.prefix}/*`, `${config.lake.prefix}/`] } },
-      }),
-    );
-    // Only ListBucket requests carry s3:prefix; a condition on a key the request lacks is false (IAM
-    // User Guide, "Condition operators"), so these two must not share the statement above.
-    this.redshiftRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'LocateTheLakeAndItsUploads',
-        actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
-        resources: [this.bucket.bucketArn],
-      }),
-    );
-    this.redshiftRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadTheCatalog',
-        actions: [
-          'glue:GetDatabase',
-          'glue:GetTable',
-          'glue:GetTables',
-          'glue:GetPartition',
-          'glue:GetPartitions',
-          'glue:BatchGetPartition',
-        ],
-        resources: glueArns,
-      }),
-    );
-    key?.grantEncryptDecrypt(this.redshiftRole);
+    // The role Redshift assumes: write and read the lake prefix only, read the catalog. The stack's
+    // own, or one that warehouse.roleArn names, which is its owner's: the stack changes nothing of it
+    // and says at synth what it must allow.
+    const w = config.warehouse;
+    const roleStatements = this.redshiftRoleStatements(config, lakeArn, glueArns);
+    if (w.roleArn) {
+      this.redshiftRole = iam.Role.fromRoleArn(this, 'RedshiftRole', w.roleArn, { mutable: false });
+      this.warnRoleOwner(config, w.roleArn, [
+        ...roleStatements,
+        ...(key
+          ? [
+              new iam.PolicyStatement({
+                sid: 'UseTheArchiveKey',
+                actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
+                resources: [key.keyArn],
+              }),
+            ]
+          : []),
+      ]);
+    } else {
+      const role = new iam.Role(this, 'RedshiftRole', {
+        assumedBy: new iam.CompositePrincipal(...REDSHIFT_SERVICES.map((s) => new iam.ServicePrincipal(s))),
+        description: 'Redshift UNLOAD to the archive lake and Spectrum reads of it (redshift-archive)',
+      });
+      for (const statement of roleStatements) role.addToPolicy(statement);
+      key?.grantEncryptDecrypt(role);
+      this.redshiftRole = role;
+    }
 
     const dataApi = this.dataApiStatements(config, props.secretKey);
+    // One database identity for both functions that send SQL. Provisioned: the configured dbUser or
+    // secret, whatever the caller's role. Serverless: the Data API derives the user from the caller's
+    // role (`IAMR:<role name>`; Redshift Management Guide, "Authorizing access to the Amazon Redshift
+    // Data API"), so both functions run as one named role, whose user owns what setup creates.
+    let dataApiRole: iam.Role | undefined;
+    if (w.type === 'serverless') {
+      const roleName = props.dataApiRoleName ?? `${stack.stackName.toLowerCase()}-data-api`;
+      dataApiRole = this.createDataApiRole(roleName, props.dataApiRoleName === undefined);
+      this.databaseUser = `IAMR:${roleName}`;
+    } else {
+      // the configuration names exactly one of the two
+      this.databaseUser = (w.dbUser ?? w.secretArn) as string;
+    }
 
     // The unload Lambda: one run at a time; failed async invocations land in a dead-letter queue.
     const deadLetters = new sqs.Queue(this, 'DeadLetters', {
@@ -364,6 +393,7 @@ export class RedshiftArchive extends Construct {
       deadLetterQueue: deadLetters,
       environment,
       description: 'Runs the yearly Redshift archive protocol (redshift-archive)',
+      ...(dataApiRole ? { role: dataApiRole } : {}),
     });
     for (const statement of dataApi) this.unloadFunction.addToRolePolicy(statement);
     this.unloadFunction.addToRolePolicy(
@@ -458,8 +488,10 @@ export class RedshiftArchive extends Construct {
       timeout: Duration.minutes(5),
       environment: { ARCHIVE_STATEMENT_PREFIX: namePrefix },
       description: 'Creates the ledger, the external schema and the union views (redshift-archive)',
+      ...(dataApiRole ? { role: dataApiRole } : {}),
     });
-    for (const statement of dataApi) isComplete.addToRolePolicy(statement);
+    // the shared Serverless role has these already, through the unload function
+    if (!dataApiRole) for (const statement of dataApi) isComplete.addToRolePolicy(statement);
     isComplete.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'CheckTables', actions: ['glue:GetTable'], resources: glueArns }),
     );
@@ -482,10 +514,18 @@ export class RedshiftArchive extends Construct {
     });
     for (const table of tables) schema.node.addDependency(table);
     // CREATE EXTERNAL SCHEMA names the role, and Spectrum reads with it: its policy must be attached
-    // first. The role's ARN already orders the role itself; its policy is a resource of its own.
-    schema.node.addDependency(this.redshiftRole.node.findChild('DefaultPolicy'));
-    if (props.associateRoleWithCluster && config.warehouse.type === 'provisioned') {
-      this.associateRole(config.warehouse.clusterIdentifier, schema);
+    // and the role associated with the warehouse, in sync, first. The role's ARN already orders the
+    // role itself; its policy and its association are resources of their own. A role of
+    // warehouse.roleArn is its owner's: associated and allowed before the deploy (synth says so).
+    const providers = [provider];
+    const functions: lambda.IFunction[] = [this.unloadFunction, onEvent, isComplete];
+    if (this.redshiftRole instanceof iam.Role) {
+      schema.node.addDependency(this.redshiftRole.node.findChild('DefaultPolicy'));
+      const association = this.associateRole(config, this.redshiftRole);
+      schema.node.addDependency(association.resource);
+      this.roleAssociation = association.resource;
+      providers.push(association.provider);
+      functions.push(...association.functions);
     }
 
     // Failure is loud: function errors, dead letters, and a run that has not finished for three days.
@@ -565,7 +605,7 @@ export class RedshiftArchive extends Construct {
       }),
       3,
     );
-    this.acknowledgeNagFindings(config, deadLetters, provider, [this.unloadFunction, onEvent, isComplete]);
+    this.acknowledgeNagFindings(config, deadLetters, providers, functions);
     if (this.ownerKeyStatements.length > 0) {
       Annotations.of(this).addWarningV2(
         'redshift-archive:encryptionKey.keyPolicy',
@@ -574,6 +614,68 @@ export class RedshiftArchive extends Construct {
           JSON.stringify(this.ownerKeyStatements.map((st) => Stack.of(this).resolve(st.toStatementJson()))),
       );
     }
+  }
+
+  /** What the role Redshift assumes must allow: UNLOAD to and Spectrum reads of the lake prefix, the catalog. */
+  private redshiftRoleStatements(
+    config: ArchiveConfig,
+    lakeArn: (prefix: string) => string,
+    glueArns: string[],
+  ): iam.PolicyStatement[] {
+    return [
+      // The actions of the minimal Spectrum policy (Redshift Developer Guide, "IAM policies for Amazon
+      // Redshift Spectrum"), and AbortMultipartUpload so a failed multipart UNLOAD can clean up its parts.
+      new iam.PolicyStatement({
+        sid: 'UnloadAndReadTheLake',
+        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        resources: [lakeArn(config.lake.prefix)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ListTheLake',
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${config.lake.prefix}/*`, `${config.lake.prefix}/`] } },
+      }),
+      // Only ListBucket requests carry s3:prefix; a condition on a key the request lacks is false (IAM
+      // User Guide, "Condition operators"), so these two must not share the statement above.
+      new iam.PolicyStatement({
+        sid: 'LocateTheLakeAndItsUploads',
+        actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+        resources: [this.bucket.bucketArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadTheCatalog',
+        actions: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetTables',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchGetPartition',
+        ],
+        resources: glueArns,
+      }),
+    ];
+  }
+
+  /**
+   * `warehouse.roleArn` names a role that is its owner's: an imported role takes no policy (CDK's
+   * immutable role would drop statements silently), so synth warns with what the owner must allow,
+   * and what else the role needs to be usable.
+   */
+  private warnRoleOwner(config: ArchiveConfig, roleArn: string, statements: iam.PolicyStatement[]): void {
+    const w = config.warehouse;
+    const warehouse =
+      w.type === 'provisioned'
+        ? `cluster ${w.clusterIdentifier}`
+        : `the namespace of workgroup ${w.workgroupName}`;
+    Annotations.of(this).addWarningV2(
+      'redshift-archive:warehouse.roleArn',
+      `warehouse.roleArn names a role of your own (${roleArn}), so the stack neither changes nor associates ` +
+        `it: it must trust ${REDSHIFT_SERVICES.join(' and ')} (sts:AssumeRole), be associated with ${warehouse} ` +
+        '(in-sync) before the deploy creates the external schema, and allow these statements: ' +
+        JSON.stringify(statements.map((st) => Stack.of(this).resolve(st.toStatementJson()))),
+    );
   }
 
   /**
@@ -600,7 +702,7 @@ export class RedshiftArchive extends Construct {
   private acknowledgeNagFindings(
     config: ArchiveConfig,
     deadLetters: sqs.Queue,
-    provider: cr.Provider,
+    providers: cr.Provider[],
     functions: lambda.IFunction[],
   ): void {
     const prefixes = [config.lake.prefix, config.lake.reportsPrefix, ATHENA_RESULTS_PREFIX].map((p) =>
@@ -629,6 +731,11 @@ export class RedshiftArchive extends Construct {
             "A Serverless workgroup's ARN holds its id, which the configuration (a name) does not know at synth time.",
         },
         {
+          resource: /:redshift-serverless:.*:namespace\/\*$/,
+          reason:
+            "A Serverless namespace's ARN holds its id, which the configuration (a workgroup name) does not know at synth time; the association changes only its own role in it.",
+        },
+        {
           resource: /^<[A-Za-z0-9]+\.Arn>:\*$/,
           reason: 'The CDK provider framework invokes the versions of its own handler functions.',
         },
@@ -654,21 +761,23 @@ export class RedshiftArchive extends Construct {
       'AwsSolutions-SQS3',
       'This queue is the dead-letter queue of the unload Lambda and its rules.',
     );
-    acknowledgeRule(
-      provider,
-      'AwsSolutions-L1',
-      'The provider framework chooses the runtime of its own functions.',
-    );
-    acknowledgeRule(
-      provider,
-      'AwsSolutions-SF1',
-      "The provider framework's waiter state machine logs through its Lambda functions.",
-    );
-    acknowledgeRule(
-      provider,
-      'AwsSolutions-SF2',
-      'X-Ray tracing of a deploy-time waiter state machine is not needed.',
-    );
+    for (const provider of providers) {
+      acknowledgeRule(
+        provider,
+        'AwsSolutions-L1',
+        'The provider framework chooses the runtime of its own functions.',
+      );
+      acknowledgeRule(
+        provider,
+        'AwsSolutions-SF1',
+        "The provider framework's waiter state machine logs through its Lambda functions.",
+      );
+      acknowledgeRule(
+        provider,
+        'AwsSolutions-SF2',
+        'X-Ray tracing of a deploy-time waiter state machine is not needed.',
+      );
+    }
     if (this.bucket instanceof s3.Bucket) {
       acknowledgeRule(
         this.bucket,
@@ -847,36 +956,112 @@ export class RedshiftArchive extends Construct {
     });
   }
 
-  /** Adds the Redshift role to the cluster's roles (other roles stay), and removes it on delete. */
-  private associateRole(clusterIdentifier: string, after: Construct): void {
-    const call = (method: string, key: 'AddIamRoles' | 'RemoveIamRoles'): cr.AwsSdkCall => ({
-      service: 'Redshift',
-      action: method,
-      parameters: { ClusterIdentifier: clusterIdentifier, [key]: [this.redshiftRole.roleArn] },
-      physicalResourceId: cr.PhysicalResourceId.of(`${clusterIdentifier}:${this.redshiftRole.roleName}`),
+  /**
+   * Serverless: the one role of both functions that send SQL, named so that its database user
+   * (`IAMR:<name>`) is known before the first deploy.
+   */
+  private createDataApiRole(roleName: string, fromStackName: boolean): iam.Role {
+    if (fromStackName) checkRoleName('dataApiRoleName (its default from the stack name)', roleName);
+    return new iam.Role(this, 'DataApiRole', {
+      roleName,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
+      ],
+      description:
+        'The unload function and the schema-and-views resource: one Redshift Serverless database user (redshift-archive)',
     });
-    const association = new cr.AwsCustomResource(this, 'AssociateRole', {
-      onCreate: call('modifyClusterIamRoles', 'AddIamRoles'),
-      onDelete: call('modifyClusterIamRoles', 'RemoveIamRoles'),
-      installLatestAwsSdk: false,
-      policy: cr.AwsCustomResourcePolicy.fromStatements([
+  }
+
+  /**
+   * Associates the stack's own Redshift role with the cluster or the Serverless namespace (other
+   * roles stay) and waits until it is in sync; removes only it on delete. A provider-framework
+   * resource (lambda/runtime/role-association.ts) whose response is its physical id alone.
+   *
+   * Serverless too, by default: the namespace's roles are read, ours added and the whole list
+   * written back with the default role (UpdateNamespace has no "add"). That read-then-write is not
+   * atomic, and a namespace whose roles another template declares
+   * (`AWS::RedshiftServerless::Namespace.IamRoles`) gets its list written back on that template's
+   * next update, without ours. For such a namespace, declare the role there and name it in
+   * `warehouse.roleArn`: the stack then associates nothing.
+   */
+  private associateRole(
+    config: ArchiveConfig,
+    role: iam.Role,
+  ): { resource: CustomResource; provider: cr.Provider; functions: lambda.IFunction[] } {
+    const stack = Stack.of(this);
+    const w = config.warehouse;
+    const onEvent = this.handler('AssociationOnEvent', 'role-association.ts', 'onEvent', config, {
+      timeout: Duration.minutes(1),
+      description: 'Validates and names the Redshift role association (redshift-archive)',
+    });
+    const isComplete = this.handler('AssociationIsComplete', 'role-association.ts', 'isComplete', config, {
+      // one poll may wait 90 s for IAM to make the new role usable (PROPAGATION in the runtime)
+      timeout: Duration.minutes(3),
+      description:
+        'Associates the Redshift role with the warehouse and waits until it is in sync (redshift-archive)',
+    });
+    // Associating a role with a cluster or a namespace passes it to Redshift.
+    isComplete.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PassTheRedshiftRole',
+        actions: ['iam:PassRole'],
+        resources: [role.roleArn],
+      }),
+    );
+    if (w.type === 'provisioned') {
+      isComplete.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ['redshift:ModifyClusterIamRoles'],
+          sid: 'AssociateWithTheCluster',
+          actions: ['redshift:DescribeClusters', 'redshift:ModifyClusterIamRoles'],
           resources: [
-            Arn.format(
-              {
-                service: 'redshift',
-                resource: 'cluster',
-                resourceName: clusterIdentifier,
-                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-              },
-              Stack.of(this),
-            ),
+            stack.formatArn({
+              service: 'redshift',
+              resource: 'cluster',
+              resourceName: w.clusterIdentifier,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
           ],
         }),
-        new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [this.redshiftRole.roleArn] }),
-      ]),
+      );
+    } else {
+      // Workgroup and namespace ARNs hold ids, which the configuration (a name) does not know.
+      onEvent.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'FindTheNamespace',
+          actions: ['redshift-serverless:GetWorkgroup'],
+          resources: [
+            stack.formatArn({ service: 'redshift-serverless', resource: 'workgroup', resourceName: '*' }),
+          ],
+        }),
+      );
+      isComplete.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'AssociateWithTheNamespace',
+          actions: ['redshift-serverless:GetNamespace', 'redshift-serverless:UpdateNamespace'],
+          resources: [
+            stack.formatArn({ service: 'redshift-serverless', resource: 'namespace', resourceName: '*' }),
+          ],
+        }),
+      );
+    }
+    const provider = new cr.Provider(this, 'AssociationProvider', {
+      onEventHandler: onEvent,
+      isCompleteHandler: isComplete,
+      queryInterval: Duration.seconds(10),
+      // a namespace or cluster busy with another change is waited for, not failed
+      totalTimeout: Duration.minutes(30),
     });
-    after.node.addDependency(association);
+    const resource = new CustomResource(this, 'RoleAssociation', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::RedshiftArchiveRoleAssociation',
+      properties: {
+        ...(w.type === 'provisioned'
+          ? { ClusterIdentifier: w.clusterIdentifier }
+          : { WorkgroupName: w.workgroupName }),
+        RoleArn: role.roleArn,
+      },
+    });
+    return { resource, provider, functions: [onEvent, isComplete] };
   }
 }

@@ -17,7 +17,7 @@ test('bundles each handler with the local esbuild into a module that loads and e
   const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) =>
     String(f.Properties.Description ?? '').includes('redshift-archive'),
   );
-  expect(functions).toHaveLength(3);
+  expect(functions).toHaveLength(5);
   const loaded = functions.map(async (f) => {
     const asset = join(OUT, `asset.${String(f.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
     const code = readFileSync(join(asset, 'index.js'), 'utf8');
@@ -30,9 +30,12 @@ test('bundles each handler with the local esbuild into a module that loads and e
       .sort();
     return [f.Properties.Handler, exported];
   });
+  // the unload function, and the onEvent and isComplete of the schema and of the role association
   expect((await Promise.all(loaded)).sort()).toEqual([
     ['index.handler', ['handler']],
     ['index.isComplete', ['isComplete', 'onEvent']],
+    ['index.isComplete', ['isComplete', 'onEvent']],
+    ['index.onEvent', ['isComplete', 'onEvent']],
     ['index.onEvent', ['isComplete', 'onEvent']],
   ]);
 });

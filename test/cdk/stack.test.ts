@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
@@ -338,7 +338,7 @@ describe('the unload Lambda', () => {
         warehouse: { type: 'serverless', workgroupName: 'analytics', database: 'dev' },
       })),
     });
-    const s = Object.fromEntries(statementsOf(serverless, 'ArchiveUnloadServiceRole').map((x) => [x.Sid, x]));
+    const s = Object.fromEntries(statementsOf(serverless, 'ArchiveDataApiRole').map((x) => [x.Sid, x]));
     expect(s.RunStatements.Resource).toEqual(
       arn('arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/*'),
     );
@@ -466,14 +466,271 @@ describe('the schema-and-views custom resource and the alarms', () => {
       Endpoint: 'data-platform@example.com',
     });
   });
+});
 
-  test('an opt-in custom resource adds the Redshift role to the cluster', () => {
-    const associated = templateOf({ associateRoleWithCluster: true });
-    const [association] = Object.values(associated.findResources('Custom::AWS'));
-    const create = JSON.stringify(association.Properties.Create);
-    expect(create).toContain('\\"service\\":\\"Redshift\\",\\"action\\":\\"modifyClusterIamRoles\\"');
-    expect(create).toContain('\\"ClusterIdentifier\\":\\"contabyx\\",\\"AddIamRoles\\":[\\"');
-    expect(JSON.stringify(association.Properties.Delete)).toContain('RemoveIamRoles');
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/spectrum-archive';
+/** The contabyx sample on a Serverless workgroup. */
+const onServerless = (extra: object = {}) =>
+  config((c) => ({
+    ...c,
+    warehouse: { type: 'serverless', workgroupName: 'analytics', database: 'dev', ...extra },
+  }));
+/** The contabyx sample naming a role that is already associated with the cluster. */
+const withRoleArn = () => config((c) => ({ ...c, warehouse: { ...c.warehouse, roleArn: ROLE_ARN } }));
+
+/** The one resource of `type`, with its logical id. */
+function only(
+  t: Template,
+  type: string,
+): [string, { Properties: Record<string, unknown>; DependsOn?: string[] }] {
+  const found = Object.entries(t.findResources(type));
+  expect(found).toHaveLength(1);
+  return found[0] as [string, { Properties: Record<string, unknown>; DependsOn?: string[] }];
+}
+
+/** The role of each Lambda function of the stack's own code, by logical id less its hash. */
+function functionRoles(t: Template): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(t.findResources('AWS::Lambda::Function'))
+      .filter(([, f]) => String(f.Properties.Description ?? '').includes('redshift-archive'))
+      .map(([id, f]) => [id.replace(/[0-9A-F]{8}$/, ''), f.Properties.Role]),
+  );
+}
+
+describe('the three deploy paths: the role Redshift assumes is associated before the external schema names it', () => {
+  test('provisioned with a role of its own: the stack adds it to the cluster, and the schema waits for the association', () => {
+    // given the default configuration (a provisioned cluster, no warehouse.roleArn)
+    // then one association resource adds the stack's role to the cluster
+    const [associationId, association] = only(template, 'Custom::RedshiftArchiveRoleAssociation');
+    expect(association.Properties).toEqual({
+      ServiceToken: {
+        'Fn::GetAtt': [expect.stringMatching(/^ArchiveAssociationProviderframeworkonEvent/), 'Arn'],
+      },
+      ClusterIdentifier: 'contabyx',
+      RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveRedshiftRole[0-9A-F]{8}$/), 'Arn'] },
+    });
+    template.resourceCountIs('Custom::AWS', 0);
+
+    // and the external schema and views come after it (and after the role's policy)
+    const [, schema] = only(template, 'Custom::RedshiftArchiveSchemaAndViews');
+    expect(schema.DependsOn).toContain(associationId);
+    expect(schema.DependsOn).toContainEqual(expect.stringMatching(/^ArchiveRedshiftRoleDefaultPolicy/));
+  });
+
+  test('provisioned: the association may describe and change only this cluster, and pass only its own role', () => {
+    expect(statementsOf(template, 'ArchiveAssociationIsComplete')).toEqual([
+      {
+        Sid: 'PassTheRedshiftRole',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveRedshiftRole[0-9A-F]{8}$/), 'Arn'] },
+      },
+      {
+        Sid: 'AssociateWithTheCluster',
+        Effect: 'Allow',
+        Action: ['redshift:DescribeClusters', 'redshift:ModifyClusterIamRoles'],
+        Resource: CLUSTER,
+      },
+    ]);
+    // onEvent only names the resource on a cluster: it calls nothing
+    expect(statementsOf(template, 'ArchiveAssociationOnEvent')).toEqual([]);
+    // the provider polls every 10 s for at most 30 minutes
+    const [[, waiter]] = Object.entries(template.findResources('AWS::StepFunctions::StateMachine')).filter(
+      ([id]) => id.startsWith('ArchiveAssociationProvider'),
+    );
+    expect(JSON.stringify(waiter.Properties.DefinitionString)).toContain(
+      '\\"IntervalSeconds\\":10,\\"MaxAttempts\\":180,\\"BackoffRate\\":1',
+    );
+  });
+
+  test('provisioned with warehouse.roleArn: no Redshift role, no association, and the given role everywhere Redshift needs one', () => {
+    // given a role that the configuration says is already associated with the cluster
+    const app = unitApp();
+    const stack = stackOf({ config: withRoleArn() }, app);
+    const t = Template.fromStack(stack);
+
+    // then the stack creates no role for Redshift and associates nothing
+    const redshiftTrusting = Object.values(t.findResources('AWS::IAM::Role')).filter((r) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('redshift'),
+    );
+    expect(redshiftTrusting).toEqual([]);
+    t.resourceCountIs('Custom::RedshiftArchiveRoleAssociation', 0);
+    t.resourceCountIs('Custom::AWS', 0);
+    expect(JSON.stringify(t.toJSON())).not.toContain('iam:PassRole');
+    expect(JSON.stringify(t.toJSON())).not.toContain('ModifyClusterIamRoles');
+
+    // and UNLOAD, the external schema and the output name the given role
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ REDSHIFT_ROLE_ARN: ROLE_ARN }) },
+    });
+    const [, schema] = only(t, 'Custom::RedshiftArchiveSchemaAndViews');
+    expect(schema.Properties.RedshiftRoleArn).toBe(ROLE_ARN);
+    expect(schema.DependsOn?.filter((d) => !d.startsWith('ArchiveTable'))).toEqual([]);
+    expect(t.findOutputs('RedshiftRoleArn').RedshiftRoleArn.Value).toBe(ROLE_ARN);
+  });
+
+  test("warehouse.roleArn: the role is its owner's, so synth warns with what it must trust, be associated with and allow", () => {
+    const stack = stackOf({ config: withRoleArn() });
+    const warnings = Annotations.fromStack(stack).findWarning(
+      '/Archive/Archive',
+      Match.stringLikeRegexp('warehouse.roleArn names a role of your own'),
+    );
+    expect(warnings).toHaveLength(1);
+    const text = String(warnings[0].entry.data);
+    expect(text).toMatch(
+      new RegExp(
+        '^warehouse\\.roleArn names a role of your own \\(arn:aws:iam::123456789012:role/spectrum-archive\\), so the stack ' +
+          'neither changes nor associates it: it must trust redshift\\.amazonaws\\.com and redshift-serverless\\.amazonaws\\.com ' +
+          '\\(sts:AssumeRole\\), be associated with cluster contabyx \\(in-sync\\) before the deploy creates the external ' +
+          'schema, and allow these statements: \\[',
+      ),
+    );
+    const statements = JSON.parse(text.slice(text.indexOf('['), text.lastIndexOf(' [ack:'))) as {
+      Sid: string;
+    }[];
+    expect(statements.map((st) => st.Sid)).toEqual([
+      'UnloadAndReadTheLake',
+      'ListTheLake',
+      'LocateTheLakeAndItsUploads',
+      'ReadTheCatalog',
+    ]);
+    // the statements are those the stack's own role gets
+    expect(statements).toEqual(statementsOf(template, 'ArchiveRedshiftRole'));
+    // and the stack without warehouse.roleArn does not warn
+    Annotations.fromStack(stackOf()).hasNoWarning('*', Match.stringLikeRegexp('warehouse.roleArn'));
+  });
+
+  test('warehouse.roleArn with a KMS key: the owner must also let the role use the key', () => {
+    const app = unitApp();
+    const other = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const stack = stackOf(
+      { config: withRoleArn(), encryptionKey: kms.Key.fromKeyArn(other, 'Key', KEY_ARN) },
+      app,
+    );
+    const [warning] = Annotations.fromStack(stack).findWarning(
+      '/Archive/Archive',
+      Match.stringLikeRegexp('warehouse.roleArn names a role of your own'),
+    );
+    expect(String(warning.entry.data)).toContain(
+      JSON.stringify({
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
+        Effect: 'Allow',
+        Resource: KEY_ARN,
+        Sid: 'UseTheArchiveKey',
+      }),
+    );
+  });
+
+  test('Serverless: the stack adds its role to the namespace of the workgroup, and the schema waits for it', () => {
+    const t = templateOf({ config: onServerless() });
+    const [associationId, association] = only(t, 'Custom::RedshiftArchiveRoleAssociation');
+    expect(association.Properties).toMatchObject({
+      WorkgroupName: 'analytics',
+      RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveRedshiftRole[0-9A-F]{8}$/), 'Arn'] },
+    });
+    expect(association.Properties.ClusterIdentifier).toBeUndefined();
+    const [, schema] = only(t, 'Custom::RedshiftArchiveSchemaAndViews');
+    expect(schema.DependsOn).toContain(associationId);
+
+    // onEvent finds the namespace of the workgroup; isComplete reads and writes the namespace's roles
+    const namespaces = arn('arn:aws:redshift-serverless:eu-west-1:123456789012:namespace/*');
+    const workgroups = arn('arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/*');
+    expect(statementsOf(t, 'ArchiveAssociationOnEvent')).toEqual([
+      {
+        Sid: 'FindTheNamespace',
+        Effect: 'Allow',
+        Action: 'redshift-serverless:GetWorkgroup',
+        Resource: workgroups,
+      },
+    ]);
+    expect(statementsOf(t, 'ArchiveAssociationIsComplete')).toEqual([
+      {
+        Sid: 'PassTheRedshiftRole',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveRedshiftRole[0-9A-F]{8}$/), 'Arn'] },
+      },
+      {
+        Sid: 'AssociateWithTheNamespace',
+        Effect: 'Allow',
+        Action: ['redshift-serverless:GetNamespace', 'redshift-serverless:UpdateNamespace'],
+        Resource: namespaces,
+      },
+    ]);
+  });
+
+  test('Serverless: both functions that send SQL run as one named role, the one database user the stack outputs', () => {
+    const t = templateOf({ config: onServerless() });
+    const shared = { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveDataApiRole[0-9A-F]{8}$/), 'Arn'] };
+    const roles = functionRoles(t);
+    expect(roles.ArchiveUnload).toEqual(shared);
+    expect(roles.ArchiveSchemaIsComplete).toEqual(shared);
+    // the functions that send no SQL keep roles of their own
+    expect(roles.ArchiveSchemaOnEvent).not.toEqual(shared);
+    expect(roles.ArchiveAssociationIsComplete).not.toEqual(shared);
+
+    // the role's name is known before the deploy, so its database user can be granted first
+    const [[, role]] = Object.entries(t.findResources('AWS::IAM::Role')).filter(([id]) =>
+      id.startsWith('ArchiveDataApiRole'),
+    );
+    expect(role.Properties).toMatchObject({
+      RoleName: 'archive-data-api',
+      AssumeRolePolicyDocument: {
+        Statement: [
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+        ],
+      },
+    });
+    expect(t.findOutputs('DatabaseUser').DatabaseUser.Value).toBe('IAMR:archive-data-api');
+    // and the Serverless Data API statements are granted to it once
+    const sids = statementsOf(t, 'ArchiveDataApiRole').map((st) => st.Sid);
+    expect(sids.filter((sid) => sid === 'RunStatements')).toHaveLength(1);
+    expect(sids).toContain('CheckTables');
+  });
+
+  test('Serverless: dataApiRoleName names the shared role and so the database user', () => {
+    const t = templateOf({ config: onServerless(), dataApiRoleName: 'contabyx-archiver' });
+    t.hasResourceProperties('AWS::IAM::Role', { RoleName: 'contabyx-archiver' });
+    expect(t.findOutputs('DatabaseUser').DatabaseUser.Value).toBe('IAMR:contabyx-archiver');
+  });
+
+  test('Serverless with warehouse.roleArn: no association either, and the functions still share one role', () => {
+    const t = templateOf({ config: onServerless({ roleArn: ROLE_ARN }) });
+    t.resourceCountIs('Custom::RedshiftArchiveRoleAssociation', 0);
+    const roles = functionRoles(t);
+    expect(roles.ArchiveUnload).toEqual(roles.ArchiveSchemaIsComplete);
+  });
+
+  test('provisioned: the database identity is the configured user or secret, and each function keeps its own role', () => {
+    expect(template.findOutputs('DatabaseUser').DatabaseUser.Value).toBe('archiver');
+    expect(templateOf({ config: withSecret() }).findOutputs('DatabaseUser').DatabaseUser.Value).toBe(
+      SECRET_ARN,
+    );
+    const roles = functionRoles(template);
+    expect(roles.ArchiveUnload).not.toEqual(roles.ArchiveSchemaIsComplete);
+    template.resourceCountIs('AWS::IAM::Role', Object.keys(template.findResources('AWS::IAM::Role')).length);
+    expect(
+      Object.keys(template.findResources('AWS::IAM::Role')).some((id) => id.startsWith('ArchiveDataApiRole')),
+    ).toBe(false);
+  });
+
+  test('fails with dataApiRoleName on a provisioned warehouse, whose identity is dbUser or secretArn', () => {
+    expect(() => stackOf({ dataApiRoleName: 'archiver' })).toThrow(
+      'RedshiftArchive props: dataApiRoleName: "archiver" is not allowed; allowed: only with a Serverless warehouse (a provisioned one uses dbUser or secretArn)',
+    );
+  });
+
+  test('fails with a dataApiRoleName that is not a lower-case IAM role name', () => {
+    expect(() => stackOf({ config: onServerless(), dataApiRoleName: 'Archiver' })).toThrow(
+      'RedshiftArchive props: dataApiRoleName: "Archiver" is not allowed; allowed: an IAM role name in lower case: a-z, 0-9 and +=,.@_- , at most 64 characters',
+    );
+  });
+
+  test('fails when the stack name is too long for the default role name, saying to set dataApiRoleName', () => {
+    const stackName = `Archive${'x'.repeat(54)}`;
+    expect(() => stackOf({ config: onServerless(), stackName })).toThrow(
+      `RedshiftArchive props: dataApiRoleName (its default from the stack name): "${stackName.toLowerCase()}-data-api" is not allowed; allowed: an IAM role name in lower case: a-z, 0-9 and +=,.@_- , at most 64 characters`,
+    );
   });
 });
 
@@ -695,10 +952,25 @@ describe('checks', () => {
     ).toEqual([]);
   });
 
+  test.each([
+    ['Serverless', { config: onServerless() }],
+    ['warehouse.roleArn', { config: withRoleArn() }],
+  ])('cdk-nag finds nothing unacknowledged on the %s deploy path either', (_, props) => {
+    const app = unitApp();
+    stackOf(props, app);
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(
+      report.violations.map(
+        (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
+  });
+
   test('outputs what a user needs after deploying', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
       'AlarmTopicArn',
       'AthenaWorkgroup',
+      'DatabaseUser',
       'LakeBucketName',
       'RedshiftRoleArn',
       'UnloadFunctionName',
@@ -731,14 +1003,36 @@ describe('checks', () => {
     expect(() => stackOf(props)).toThrow(`RedshiftArchive props: ${message}`);
   });
 
-  test('fails to associate a role with a Serverless warehouse', () => {
-    const serverless = config((c) => ({
-      ...c,
-      warehouse: { type: 'serverless', workgroupName: 'analytics', database: 'dev' },
-    }));
-    expect(() => stackOf({ config: serverless, associateRoleWithCluster: true })).toThrow(
-      "RedshiftArchive props: associateRoleWithCluster: true is not allowed; allowed: only with a provisioned warehouse; associate a Serverless namespace's roles yourself",
+  test('the app passes -c dataApiRoleName to a Serverless stack, whose output names that database user', () => {
+    // given a Serverless configuration file and the context key
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'serverless.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...JSON.parse(configJson(config())),
+        warehouse: { type: 'serverless', workgroupName: 'analytics', database: 'dev' },
+      }),
     );
+
+    // when the app synthesizes (no bundling, no validator: this is about the wiring)
+    execFileSync(process.execPath, [require.resolve('tsx/cli'), 'bin/app.ts'], {
+      env: {
+        ...process.env,
+        CDK_OUTDIR: join(dir, 'out'),
+        CDK_VALIDATION: 'false',
+        CDK_CONTEXT_JSON: JSON.stringify({
+          config: file,
+          dataApiRoleName: 'contabyx-archiver',
+          'aws:cdk:bundling-stacks': [],
+        }),
+      },
+      stdio: 'pipe',
+    });
+
+    // then the stack's one database identity is that role's user
+    const synthesized = JSON.parse(readFileSync(join(dir, 'out', 'RedshiftArchive.template.json'), 'utf8'));
+    expect(synthesized.Outputs.DatabaseUser.Value).toBe('IAMR:contabyx-archiver');
   });
 
   test('an invalid configuration file fails synth with the field, the value and what is allowed', () => {

@@ -1,0 +1,19 @@
+import { RedshiftClient } from '@aws-sdk/client-redshift';
+import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import * as association from '../runtime/role-association';
+
+const logger = new Logger({ serviceName: 'redshift-archive' });
+const clients: association.AssociationClients = {
+  redshift: new RedshiftClient({}),
+  serverless: new RedshiftServerlessClient({}),
+  log: (message, details) => logger.info(message, details),
+};
+
+/** Provider framework onEvent: validates and names the association (cluster or namespace, and role). */
+export const onEvent = (event: CloudFormationCustomResourceEvent) => association.onEvent(event, clients);
+
+/** Provider framework isComplete: adds (or removes) the role, and waits until the warehouse has applied it. */
+export const isComplete = (event: CloudFormationCustomResourceEvent) =>
+  association.isComplete(event, clients);
