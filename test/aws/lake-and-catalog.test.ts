@@ -30,7 +30,9 @@ const athena = mockClient(AthenaClient);
 const noWait = async () => undefined;
 const lake = () => new S3Lake(new S3Client({}), 'lake-bucket', 'contabyx-parquet', 'archive-reports', noWait);
 const catalog = () => new GlueCatalog(new GlueClient({}), CONTABYX, undefined, noWait);
-const RUN = 's3://lake-bucket/contabyx-parquet/tax/archive_run=20260101T000000Z/';
+/** The root that the export of tax's 2024 batch of run 20260101T000000Z writes to. */
+const ROOT = 's3://lake-bucket/contabyx-parquet/tax/year=2024/archive_run=20260101T000000Z/';
+const KEY = 'contabyx-parquet/tax/year=2024/archive_run=20260101T000000Z/';
 
 beforeEach(() => {
   s3.reset();
@@ -39,74 +41,57 @@ beforeEach(() => {
 });
 
 describe('the S3 lake', () => {
-  test('gives each run and table a location of its own', () => {
-    expect(lake().runLocation('Tax', '20260101T000000Z')).toBe(RUN);
+  test('gives each batch (table, year, run) a root of its own', () => {
+    expect(lake().batchRoot('Tax', 2024, '20260101T000000Z')).toBe(ROOT);
   });
 
-  test("empties only the run's own prefix, page by page", async () => {
+  test("empties only the batch's own root, page by page", async () => {
     s3.on(ListObjectsV2Command)
       .resolvesOnce({
-        Contents: [
-          { Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/year=2024/0000_part_00.parquet' },
-        ],
+        Contents: [{ Key: `${KEY}year=2024/0000_part_00.parquet` }],
         NextContinuationToken: 't2',
       })
-      .resolvesOnce({ Contents: [{ Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest' }] });
+      .resolvesOnce({ Contents: [{ Key: `${KEY}manifest` }] });
     s3.on(DeleteObjectsCommand).resolves({});
-    await lake().clearRunLocation(RUN);
+    await lake().clear(ROOT);
     expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input)).toEqual([
-      {
-        Bucket: 'lake-bucket',
-        Prefix: 'contabyx-parquet/tax/archive_run=20260101T000000Z/',
-        ContinuationToken: undefined,
-      },
-      {
-        Bucket: 'lake-bucket',
-        Prefix: 'contabyx-parquet/tax/archive_run=20260101T000000Z/',
-        ContinuationToken: 't2',
-      },
+      { Bucket: 'lake-bucket', Prefix: KEY, ContinuationToken: undefined },
+      { Bucket: 'lake-bucket', Prefix: KEY, ContinuationToken: 't2' },
     ]);
     expect(s3.commandCalls(DeleteObjectsCommand).map((c) => c.args[0].input.Delete?.Objects)).toEqual([
-      [{ Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/year=2024/0000_part_00.parquet' }],
-      [{ Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest' }],
+      [{ Key: `${KEY}year=2024/0000_part_00.parquet` }],
+      [{ Key: `${KEY}manifest` }],
     ]);
   });
 
   test.each([
     's3://lake-bucket/contabyx-parquet/tax/',
-    's3://lake-bucket/contabyx-parquet/tax/archive_run=20260101T000000Z/year=2024/',
-    's3://other-bucket/contabyx-parquet/tax/archive_run=20260101T000000Z/',
+    `${ROOT}year=2024/`,
+    's3://other-bucket/contabyx-parquet/tax/year=2024/archive_run=20260101T000000Z/',
     's3://lake-bucket/contabyx-parquet/',
-  ])('fails to clear %s, which is not a run location, and deletes nothing', async (location) => {
-    await expect(lake().clearRunLocation(location)).rejects.toThrow(
-      `refusing "${location}": not a run location of this lake`,
-    );
+  ])('fails to clear %s, which is not a batch root, and deletes nothing', async (location) => {
+    // a location longer than 80 characters is shown cut
+    const quoted = JSON.stringify(location);
+    const shown = quoted.length > 80 ? `${quoted.slice(0, 77)}...` : quoted;
+    await expect(lake().clear(location)).rejects.toThrow(`refusing ${shown}: not a batch root of this lake`);
     expect(s3.calls()).toHaveLength(0);
   });
 
   test('fails when S3 could not delete an object', async () => {
-    s3.on(ListObjectsV2Command).resolves({
-      Contents: [{ Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest' }],
-    });
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `${KEY}manifest` }] });
     s3.on(DeleteObjectsCommand).resolves({
-      Errors: [
-        {
-          Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest',
-          Code: 'AccessDenied',
-          Message: 'denied',
-        },
-      ],
+      Errors: [{ Key: `${KEY}manifest`, Code: 'AccessDenied', Message: 'denied' }],
     });
-    await expect(lake().clearRunLocation(RUN)).rejects.toThrow(
-      'lake: could not delete s3://lake-bucket/contabyx-parquet/tax/archive_run=20260101T000000Z/manifest: AccessDenied denied',
+    await expect(lake().clear(ROOT)).rejects.toThrow(
+      `lake: could not delete s3://lake-bucket/${KEY}manifest: AccessDenied denied`,
     );
   });
 
   test("reads the files, sizes and row counts of UNLOAD's verbose manifest", async () => {
     const manifest = {
       entries: [
-        { url: `${RUN}year=2024/0000_part_00.parquet`, meta: { content_length: 1200, record_count: 30 } },
-        { url: `${RUN}year=2025/0000_part_00.parquet`, meta: { content_length: 800, record_count: 12 } },
+        { url: `${ROOT}year=2024/0000_part_00.parquet`, meta: { content_length: 1200, record_count: 30 } },
+        { url: `${ROOT}year=2024/0001_part_00.parquet`, meta: { content_length: 800, record_count: 12 } },
       ],
       schema: { elements: [{ name: 'transactionid', type: { base: 'integer' } }] },
       author: { name: 'Amazon Redshift', version: '1.0.0' },
@@ -115,16 +100,16 @@ describe('the S3 lake', () => {
     s3.on(GetObjectCommand).resolves({
       Body: { transformToString: async () => JSON.stringify(manifest) } as never,
     });
-    expect(await lake().readManifest(RUN)).toEqual({
+    expect(await lake().readManifest(ROOT)).toEqual({
       entries: [
-        { url: `${RUN}year=2024/0000_part_00.parquet`, bytes: 1200, rows: 30 },
-        { url: `${RUN}year=2025/0000_part_00.parquet`, bytes: 800, rows: 12 },
+        { url: `${ROOT}year=2024/0000_part_00.parquet`, bytes: 1200, rows: 30 },
+        { url: `${ROOT}year=2024/0001_part_00.parquet`, bytes: 800, rows: 12 },
       ],
       rows: 42,
     });
     expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({
       Bucket: 'lake-bucket',
-      Key: 'contabyx-parquet/tax/archive_run=20260101T000000Z/manifest',
+      Key: `${KEY}manifest`,
     });
   });
 
@@ -144,7 +129,7 @@ describe('the Glue catalog', () => {
   const partition = (year: number) => ({
     year,
     runId: '20260101T000000Z',
-    location: `${RUN}year=${year}/`,
+    location: `${ROOT.replace('year=2024', `year=${year}`)}year=${year}/`,
   });
 
   /** Glue answers that partition 2024 of the run exists already, at `location`. */
@@ -160,38 +145,44 @@ describe('the Glue catalog', () => {
     glue.on(GetPartitionCommand).resolves({ Partition: { StorageDescriptor: { Location: location } } });
   };
 
-  test('registers partitions with explicit locations, at most 100 per call', async () => {
+  test("registers a batch's partition with its explicit location", async () => {
     glue.on(BatchCreatePartitionCommand).resolves({ Errors: [] });
-    const years = Array.from({ length: 150 }, (_, i) => partition(1900 + i));
-    await catalog().addPartitions('tax', years);
-    const calls = glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input);
-    expect(calls.map((c) => c.PartitionInputList?.length)).toEqual([100, 50]);
-    expect(calls[0].PartitionInputList?.[0]).toEqual({
-      Values: ['1900', '20260101T000000Z'],
-      StorageDescriptor: {
-        Columns: [
-          { Name: 'transactionid', Type: 'int' },
-          { Name: 'taxtypeid', Type: 'int' },
-          { Name: 'fee', Type: 'double' },
+    await catalog().addPartition('tax', partition(2024));
+    expect(glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        DatabaseName: 'contabyx',
+        TableName: 'tax',
+        PartitionInputList: [
+          {
+            Values: ['2024', '20260101T000000Z'],
+            StorageDescriptor: {
+              Columns: [
+                { Name: 'transactionid', Type: 'int' },
+                { Name: 'taxtypeid', Type: 'int' },
+                { Name: 'fee', Type: 'double' },
+              ],
+              Location: `${ROOT}year=2024/`,
+              InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+              OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+              SerdeInfo: {
+                SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+              },
+            },
+          },
         ],
-        Location: `${RUN}year=1900/`,
-        InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
-        OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
-        SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
       },
-    });
-    expect(calls[0]).toMatchObject({ DatabaseName: 'contabyx', TableName: 'tax' });
+    ]);
   });
 
   test('accepts a partition that already exists at the same location', async () => {
-    partition2024ExistsAt(`${RUN}year=2024/`);
-    await expect(catalog().addPartitions('tax', [partition(2024)])).resolves.toBeUndefined();
+    partition2024ExistsAt(`${ROOT}year=2024/`);
+    await expect(catalog().addPartition('tax', partition(2024))).resolves.toBeUndefined();
   });
 
   test('fails for a partition that exists at another location', async () => {
     partition2024ExistsAt('s3://elsewhere/tax/');
-    await expect(catalog().addPartitions('tax', [partition(2024)])).rejects.toThrow(
-      `catalog: partition year=2024/archive_run=20260101T000000Z of tax exists at s3://elsewhere/tax/, not ${RUN}year=2024/`,
+    await expect(catalog().addPartition('tax', partition(2024))).rejects.toThrow(
+      `catalog: partition year=2024/archive_run=20260101T000000Z of tax exists at s3://elsewhere/tax/, not ${ROOT}year=2024/`,
     );
   });
 
@@ -231,17 +222,12 @@ describe('the Glue catalog', () => {
     );
   });
 
-  test("counts a run's rows per year through Athena, in the archive's own database and workgroup", async () => {
+  test("counts a batch's rows through Athena, in the archive's own database and workgroup", async () => {
     // given Athena answers the count query
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
     athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
     athena.on(GetQueryResultsCommand).resolves({
-      ResultSet: {
-        Rows: [
-          { Data: [{ VarCharValue: 'year' }, { VarCharValue: '_col1' }] },
-          { Data: [{ VarCharValue: '2024' }, { VarCharValue: '7' }] },
-        ],
-      },
+      ResultSet: { Rows: [{ Data: [{ VarCharValue: '_col0' }] }, { Data: [{ VarCharValue: '7' }] }] },
     });
     const withAthena = new GlueCatalog(
       new GlueClient({}),
@@ -250,19 +236,19 @@ describe('the Glue catalog', () => {
       noWait,
     );
 
-    // when verification counts the rows of one run
-    const counts = await withAthena.countRows?.('tax', '20260101T000000Z');
+    // when verification counts the rows of one batch
+    const counted = await withAthena.countRows?.('tax', '20260101T000000Z', 2024);
 
     // then it sent exactly this query, with the catalog and database as the session context
     expect(athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input)).toEqual([
       {
         QueryString:
-          'SELECT "year", COUNT(*) FROM "contabyx"."tax" WHERE "archive_run" = \'20260101T000000Z\' GROUP BY "year" ORDER BY "year"',
+          'SELECT COUNT(*) FROM "contabyx"."tax" WHERE "archive_run" = \'20260101T000000Z\' AND "year" = 2024',
         WorkGroup: 'contabyx-archive',
         QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: 'contabyx' },
         ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
       },
     ]);
-    expect(counts).toEqual([{ year: 2024, rows: 7 }]);
+    expect(counted).toBe(7);
   });
 });
