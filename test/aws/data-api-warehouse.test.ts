@@ -351,7 +351,6 @@ describe('the Data API warehouse', () => {
       .rejects(Object.assign(new Error('Query does not exist'), { name: 'ResourceNotFoundException' }));
     expect(await warehouse().describe(ID)).toEqual({
       id: ID,
-      status: 'FAILED',
       createdAt: new Date(7),
       error: 'ERROR: 1023 (statement 1 of 1, the transaction was rolled back)',
     });

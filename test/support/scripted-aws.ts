@@ -111,8 +111,6 @@ export class ScriptedAws {
   status: (name: string) => ScriptedStatus = () => 'FINISHED';
   /** The error a FAILED or ABORTED statement reports. */
   error = 'ERROR: scripted failure';
-  /** Called when a transaction is submitted (a test's ledger can follow it). */
-  afterBatch: (name: string) => void = () => undefined;
 
   constructor(
     answers: (name: string, sql: string) => Row[] | undefined,
@@ -135,9 +133,7 @@ export class ScriptedAws {
       return { Id: statement.id };
     });
     this.rsd.on(BatchExecuteStatementCommand).callsFake(({ Sqls, StatementName, WithEvent }) => {
-      const statement = keep(String(StatementName), Sqls as string[], true, WithEvent);
-      this.afterBatch(statement.name);
-      return { Id: statement.id };
+      return { Id: keep(String(StatementName), Sqls as string[], true, WithEvent).id };
     });
     this.rsd.on(DescribeStatementCommand).callsFake(({ Id }) => {
       const statement = this.kept.find((s) => s.id === Id);
@@ -205,7 +201,7 @@ export class ScriptedAws {
 }
 
 /** A result page as GetStatementResult gives it: every value as a string, NULL flagged. */
-export function resultOf(rows: readonly Row[]) {
+function resultOf(rows: readonly Row[]) {
   return {
     ColumnMetadata: Object.keys(rows[0] ?? {}).map((label) => ({ label })),
     Records: rows.map((r) =>

@@ -59,7 +59,6 @@ export interface ListedStatement {
 /** One statement as the Data API describes it. */
 export interface DescribedStatement {
   readonly id: string;
-  readonly status: string;
   readonly createdAt: Date;
   /** What went wrong, for a statement that ended FAILED or ABORTED. */
   readonly error: string;
@@ -283,7 +282,6 @@ export class DataApiWarehouse implements Warehouse {
     }
     return {
       id,
-      status: described.Status ?? 'UNKNOWN',
       createdAt: createdAt(described.CreatedAt, id),
       error: statementError(described),
     };
