@@ -314,6 +314,8 @@ describe('the event flow, as EventBridge delivers it', () => {
       unit: 'Count',
       value: 1,
     });
+    await flow.drain();
+    expect([flow.invocations.length, flow.queue.length]).toEqual([1, 0]);
   });
 
   test('(e) an export that fails after its invocation stopped waiting fails the run once, however often its event comes; a run resumes it', async () => {
