@@ -1,5 +1,5 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { openAwsEngine } from '../runtime/aws-engine';
+import { openAwsEngine, statementPrefixFrom } from '../runtime/aws-engine';
 import * as resource from '../runtime/custom-resource';
 import { clients, logProgress, SAFETY_MARGIN_MS } from './clients';
 
@@ -9,7 +9,7 @@ export const onEvent = (event: CloudFormationCustomResourceEvent) => resource.on
 /** Provider framework isComplete: creates (or drops) the schemas and views, a step per poll if need be. */
 export const isComplete = (event: CloudFormationCustomResourceEvent, context: Context) =>
   resource.isComplete(event, (deployment) =>
-    openAwsEngine(deployment, clients, {
+    openAwsEngine({ ...deployment, statementPrefix: statementPrefixFrom(process.env) }, clients, {
       remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
       progress: logProgress,
     }),

@@ -11,12 +11,22 @@ import { S3Lake } from '../engines/aws/s3-lake';
 import type { ArchiveDeps, ProgressEvent } from '../protocol/archive';
 import { checkRedshiftOptions, RedshiftOptions, redshiftDialect } from '../sql/redshift-dialect';
 
-/** What the AWS runtime needs besides configuration: the deployed resources. */
-export interface Deployment extends RedshiftOptions {
+/** The deployed resources that the custom resource's properties name. */
+export interface DeployedResources extends RedshiftOptions {
   readonly config: ArchiveConfig;
   readonly bucket: string;
   /** Verification counts through Athena in this workgroup as well. */
   readonly athenaWorkgroup?: string;
+}
+
+/** What the AWS runtime needs besides configuration: the deployed resources and the stack's name prefix. */
+export interface Deployment extends DeployedResources {
+  /**
+   * The prefix of every statement name of this stack, `redshift-archive.<stack name>.`
+   * (`lib/statement-prefix.ts`): the stack's event rule matches it, so it tells this stack's
+   * statements and events from another stack's.
+   */
+  readonly statementPrefix: string;
 }
 
 /** The AWS SDK clients; tests pass mocked ones. */
@@ -33,6 +43,8 @@ export interface AwsEngine extends ArchiveDeps {
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** `redshift-archive.` and a CloudFormation stack name (as `lib/statement-prefix.ts` builds it), then a dot. */
+const STATEMENT_PREFIX = /^redshift-archive\.[A-Za-z][A-Za-z0-9-]{0,127}\.$/;
 const WORKGROUP = /^[A-Za-z0-9._-]{1,128}$/;
 
 function required(
@@ -51,8 +63,18 @@ function required(
 }
 
 /**
+ * Reads the stack's statement prefix from the environment, validated: it names every statement
+ * sent to the Data API and decides which events are this stack's.
+ */
+export function statementPrefixFrom(env: Record<string, string | undefined>): string {
+  return required(env, 'ARCHIVE_STATEMENT_PREFIX', 'redshift-archive.<stack name>.', (v) =>
+    STATEMENT_PREFIX.test(v),
+  );
+}
+
+/**
  * Reads the deployment from the Lambda's environment (set by the stack), validating every value:
- * they reach SQL (the role in UNLOAD) and S3 keys.
+ * they reach SQL (the role in UNLOAD), S3 keys and statement names.
  */
 export function deploymentFrom(env: Record<string, string | undefined>): Deployment {
   const configText = required(env, 'ARCHIVE_CONFIG', 'the JSON configuration', () => true);
@@ -70,6 +92,7 @@ export function deploymentFrom(env: Record<string, string | undefined>): Deploym
     iamRoleArn: required(env, 'REDSHIFT_ROLE_ARN', 'an IAM role ARN', () => true),
     kmsKeyId: optional('KMS_KEY_ID', 'a KMS key id or ARN', () => true),
     athenaWorkgroup: optional('ATHENA_WORKGROUP', 'an Athena workgroup name', (v) => WORKGROUP.test(v)),
+    statementPrefix: statementPrefixFrom(env),
   };
   checkRedshiftOptions(deployment);
   return deployment;
@@ -87,6 +110,7 @@ export function openAwsEngine(
     client: clients.redshiftData,
     target: config.warehouse,
     dialect,
+    statementPrefix: deployment.statementPrefix,
     procedureSchema: config.ledger.schema,
     remainingMs: options.remainingMs,
     ...(options.sleep ? { sleep: options.sleep } : {}),

@@ -4,7 +4,7 @@ import { InputError, StillRunningError } from '../core/errors';
 import { Archiver } from '../protocol/archive';
 import { ArchiveSql } from '../sql/statements';
 import { externalSchemaStatement } from '../sql/redshift-dialect';
-import type { AwsEngine, Deployment } from './aws-engine';
+import type { AwsEngine, DeployedResources } from './aws-engine';
 
 /** The custom resource's properties, as the stack sets them. */
 export interface SchemaAndViewsProps {
@@ -22,8 +22,11 @@ export interface CompletionResult {
   readonly Data?: Record<string, string>;
 }
 
-/** Opens the engine for one configuration (tests pass one on mocked clients). */
-export type EngineFactory = (deployment: Deployment) => AwsEngine;
+/**
+ * Opens the engine for one configuration; the handler adds the stack's statement prefix from its
+ * environment (tests pass an engine on mocked clients).
+ */
+export type EngineFactory = (deployment: DeployedResources) => AwsEngine;
 
 type Event = Pick<CloudFormationCustomResourceEvent, 'RequestType' | 'ResourceProperties'> & {
   readonly PhysicalResourceId?: string;
@@ -31,7 +34,10 @@ type Event = Pick<CloudFormationCustomResourceEvent, 'RequestType' | 'ResourcePr
 };
 
 /** Validates the properties: a bad configuration fails the deployment before anything runs. */
-export function deploymentOf(props: Record<string, unknown>, field = 'ResourceProperties'): Deployment {
+export function deploymentOf(
+  props: Record<string, unknown>,
+  field = 'ResourceProperties',
+): DeployedResources {
   let json: unknown;
   try {
     json = JSON.parse(String(props.Config));
@@ -66,12 +72,15 @@ export async function onEvent(
 }
 
 /**
- * The provider's isComplete, polled until it says so. Create and Update: the ledger and stage
- * schemas, the external schema, and the union views as the ledger says (DROP and CREATE in one
- * transaction); views of tables that left the configuration are dropped. Delete: drops the views
- * and the external schema (only the mapping: the Glue database, the ledger, the stage tables and
- * the lake are data, and stay). Every step is idempotent, so a poll that finds a statement still
- * running simply asks again later.
+ * The provider's isComplete, polled until it says so. Create and Update: the external schema
+ * (its own statement: CREATE EXTERNAL SCHEMA is not documented as allowed in a transaction), then
+ * {@link Archiver.setup}: the ledger, the schema guard, and the union views as the ledger says,
+ * replaced where their columns stay the same (their grants stay) and re-created and granted to
+ * `views.readers` where they changed; views of tables that left the configuration are dropped.
+ * Delete: drops the views and the external schema (only the mapping: the Glue database, the
+ * ledger, the stage tables and the lake are data, and stay). No statement is sent with an event:
+ * the provider polls. Every step is idempotent, so a poll that finds a statement still running
+ * simply asks again later.
  */
 export async function isComplete(event: Event, open: EngineFactory): Promise<CompletionResult> {
   const deployment = deploymentOf(event.ResourceProperties);

@@ -1,6 +1,7 @@
-import { CalendarDate, parseCalendarDate, runTarget } from '../core/cutoff';
+import { z } from 'zod';
+import { CalendarDate, isRunId, parseCalendarDate, runTarget } from '../core/cutoff';
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
-import { STATEMENT_PREFIX } from '../engines/aws/data-api-warehouse';
+import { DescribedStatement, UnannouncedStatementError } from '../engines/aws/data-api-warehouse';
 import { Archiver, PlanReport, RunReport, StatusReport } from '../protocol/archive';
 import type { AwsEngine } from './aws-engine';
 
@@ -9,6 +10,7 @@ export type UnloadRequest =
   | { readonly kind: 'schedule'; readonly time: Date }
   | {
       readonly kind: 'statement';
+      /** As the event names it; another stack's statement is dropped, not refused. */
       readonly statementName: string;
       readonly statementId: string;
       readonly state: 'FINISHED' | 'FAILED' | 'ABORTED';
@@ -18,6 +20,8 @@ export type UnloadRequest =
       readonly action: 'plan' | 'run' | 'status' | 'abort';
       readonly cutoff?: CalendarDate;
     };
+
+type StatementRequest = Extract<UnloadRequest, { kind: 'statement' }>;
 
 /** What an invocation did. */
 export type UnloadOutcome =
@@ -29,13 +33,45 @@ export type UnloadOutcome =
       readonly outcome: 'waiting';
       readonly statements: readonly { readonly id: string; readonly name: string }[];
     }
-  | { readonly outcome: 'stale-event'; readonly statementName: string };
+  /** A status-change event that is not a pending step of the active run: nothing was done. */
+  | { readonly outcome: 'dropped'; readonly statementName: string; readonly reason: string };
 
 const ALLOWED_EVENTS =
-  'an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event of a statement named ' +
-  `${STATEMENT_PREFIX}*, or {"action": "plan" | "run" | "status" | "abort", "cutoff"?: "YYYY-MM-DD"}`;
-const ACTIONS = ['plan', 'run', 'status', 'abort'];
-const STATES = ['FINISHED', 'FAILED', 'ABORTED'];
+  'an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
+  'or {"action": "plan" | "run" | "status" | "abort", "cutoff"?: "YYYY-MM-DD"}';
+
+/** A Data API statement id: a UUID, with `:N` for a statement of a batch (Data API reference, `UUID`). */
+const STATEMENT_ID = /^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$/;
+
+// The envelopes keep fields this Lambda does not read (id, account, region, resources, ...).
+const scheduleEvent = z.looseObject({
+  source: z.literal('aws.events'),
+  'detail-type': z.literal('Scheduled Event'),
+  time: z.iso.datetime({ offset: true, error: 'no valid time' }),
+});
+
+const statusChangeEvent = z.looseObject({
+  source: z.literal('aws.redshift-data'),
+  'detail-type': z.literal('Redshift Data Statement Status Change'),
+  detail: z.looseObject(
+    {
+      // A statement without a name is no statement of this stack: dropped, like another stack's.
+      statementName: z.string().max(500, 'no valid statement name').default(''),
+      statementId: z.string().regex(STATEMENT_ID, 'no valid statement id'),
+      state: z.enum(['FINISHED', 'FAILED', 'ABORTED'], { error: 'no valid state' }),
+    },
+    { error: 'no detail' },
+  ),
+});
+
+const manualEvent = z
+  .strictObject({
+    action: z.enum(['plan', 'run', 'status', 'abort']),
+    cutoff: z.unknown().optional(),
+  })
+  .refine((e) => e.cutoff === undefined || e.action === 'plan' || e.action === 'run', {
+    error: (issue) => `no cutoff with ${(issue.input as { action: string }).action}`,
+  });
 
 function refuse(event: unknown, why?: string): never {
   throw new InputError(
@@ -43,45 +79,123 @@ function refuse(event: unknown, why?: string): never {
   );
 }
 
+/** The reason a custom check gave, if the failure is one of ours and not a shape mismatch. */
+function why(error: z.ZodError, own: boolean): string | undefined {
+  return own ? error.issues[0]?.message : undefined;
+}
+
 /** Validates an invocation's event; anything else is refused before anything runs. */
 export function parseUnloadEvent(event: unknown): UnloadRequest {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) refuse(event);
   const e = event as Record<string, unknown>;
   if (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event') {
-    const time = new Date(String(e.time));
-    if (typeof e.time !== 'string' || Number.isNaN(time.getTime())) refuse(event, 'no valid time');
-    return { kind: 'schedule', time };
+    const parsed = scheduleEvent.safeParse(event);
+    if (!parsed.success) refuse(event, why(parsed.error, true));
+    return { kind: 'schedule', time: new Date(parsed.data.time) };
   }
   if (e.source === 'aws.redshift-data' && e['detail-type'] === 'Redshift Data Statement Status Change') {
-    const d = (e.detail ?? {}) as Record<string, unknown>;
-    if (typeof d.statementName !== 'string' || !d.statementName.startsWith(STATEMENT_PREFIX)) {
-      refuse(event, 'not a statement of this app');
-    }
-    if (typeof d.statementId !== 'string' || !STATES.includes(String(d.state)))
-      refuse(event, 'no statement id or state');
-    return {
-      kind: 'statement',
-      statementName: d.statementName,
-      statementId: d.statementId,
-      state: d.state as 'FINISHED' | 'FAILED' | 'ABORTED',
-    };
+    const parsed = statusChangeEvent.safeParse(event);
+    if (!parsed.success) refuse(event, why(parsed.error, true));
+    const { statementName, statementId, state } = parsed.data.detail;
+    return { kind: 'statement', statementName, statementId, state };
   }
-  const keys = Object.keys(e);
-  if (ACTIONS.includes(String(e.action)) && keys.every((k) => k === 'action' || k === 'cutoff')) {
-    if (e.cutoff !== undefined && (e.action === 'status' || e.action === 'abort'))
-      refuse(event, `no cutoff with ${e.action}`);
-    return {
-      kind: 'manual',
-      action: e.action as 'plan' | 'run' | 'status' | 'abort',
-      ...(e.cutoff === undefined ? {} : { cutoff: parseCalendarDate(e.cutoff, 'cutoff') }),
-    };
+  const parsed = manualEvent.safeParse(event);
+  if (!parsed.success) refuse(event, why(parsed.error, parsed.error.issues[0]?.code === 'custom'));
+  const { action, cutoff } = parsed.data;
+  return {
+    kind: 'manual',
+    action,
+    ...(cutoff === undefined ? {} : { cutoff: parseCalendarDate(cutoff, 'cutoff') }),
+  };
+}
+
+/** A status-change event's statement as the Data API describes it, or why the event is dropped. */
+type Pending = { readonly statement: DescribedStatement } | { readonly drop: string };
+
+/**
+ * Whether a status-change event is a pending step of the active run, decided from the Data API
+ * alone, before any SQL is sent.
+ *
+ * Statement names are `<stack prefix><run id>.<phase>...`, and one invocation runs at a time
+ * (reserved concurrency 1). Whoever handles a statement's end (the invocation still waiting for
+ * it, or the one its event starts) goes on with the run, and everything it sends for the run
+ * carries the run id: the next read, export or commit, the ledger update after an export, the
+ * recorded failure, the finish or the abort. So if the Data API lists a statement of the same run
+ * created after the event's statement, the event's work was done (or is under way, by a
+ * statement whose own event comes later): the event is stale, repeated or out of order. If it
+ * lists none, nothing has handled the statement's end yet, and the event is the run's next step.
+ */
+async function pendingStep(request: StatementRequest, engine: AwsEngine): Promise<Pending> {
+  const { warehouse } = engine;
+  const step = warehouse.stepOf(request.statementName);
+  if (step === undefined) {
+    return { drop: `not a statement of this stack (its names start with ${warehouse.statementPrefix})` };
   }
-  return refuse(event);
+  const runId = step.split('.')[0];
+  if (!isRunId(runId)) return { drop: 'not a statement of a run' };
+  const statement = await warehouse.describe(request.statementId);
+  if (!statement)
+    return { drop: 'the Data API does not know the statement (it expired, or another role ran it)' };
+  const later = (await warehouse.statements(`${runId}.`)).filter(
+    // Not before: two statements of one run are never sent in the same instant, and dropping is
+    // the safe side (a resume next to a running export could clear the files it writes).
+    (s) => s.id !== statement.id && s.createdAt.getTime() >= statement.createdAt.getTime(),
+  );
+  if (later.length === 0) return { statement };
+  const latest = later.reduce((a, b) => (b.createdAt > a.createdAt ? b : a));
+  return {
+    drop: `run ${runId} went on after this statement (${later.length} later statements, the latest ${latest.name})`,
+  };
+}
+
+/** The outcome of an invocation that must leave a statement of this stack to its own event. */
+function stillRunning(error: StillRunningError, engine: AwsEngine): UnloadOutcome {
+  if (error instanceof UnannouncedStatementError) {
+    // Nothing will announce its end: a silent return would leave the run waiting for nothing.
+    throw new RunFailedError(
+      `${error.message}, and this invocation ran out of time; the run resumes with the next run ` +
+        '(redshift-archive run) once the statement has ended',
+      { cause: error },
+    );
+  }
+  return {
+    outcome: 'waiting',
+    statements: [{ id: error.statementId, name: `${engine.warehouse.statementPrefix}${error.step}` }],
+  };
 }
 
 /**
- * One invocation: reads the ledger through the protocol and advances the run as far as it can.
- * A statement still running when time is short is left to its completion event.
+ * A statement's completion event. A FINISHED one resumes the run; a FAILED or ABORTED one records
+ * why in the ledger and fails the invocation, which raises the alarm. A stale one does nothing.
+ */
+async function onStatement(
+  request: StatementRequest,
+  engine: AwsEngine,
+  archiver: Archiver,
+): Promise<UnloadOutcome> {
+  const dropped = (reason: string): UnloadOutcome => ({
+    outcome: 'dropped',
+    statementName: request.statementName,
+    reason,
+  });
+  const pending = await pendingStep(request, engine);
+  if ('drop' in pending) return dropped(pending.drop);
+  if (request.state === 'FINISHED') {
+    const report = await archiver.resume();
+    return report ? { outcome: 'run', report } : dropped('no unfinished run');
+  }
+  const failure = `statement ${request.statementName} ${request.state}: ${pending.statement.error}`;
+  // The recorded failure is a later statement of the run: a repeated event is dropped, and the
+  // alarm fires once.
+  const run = await archiver.recordFailure(failure);
+  if (!run) return dropped('no unfinished run');
+  throw new RunFailedError(`run ${run.runId} stopped: ${failure}`);
+}
+
+/**
+ * One invocation: advances the run as far as it can. A status-change event that is not a pending
+ * step of the active run is dropped before any SQL is sent. A statement still running when time
+ * is short is left to its completion event.
  * @param now - the clock, read only for a manual run or plan (a schedule carries its own time)
  * @throws RunFailedError when a statement failed: the reason goes to the ledger, the alarm fires
  */
@@ -92,67 +206,54 @@ export async function handleUnload(
 ): Promise<UnloadOutcome> {
   const archiver = new Archiver(engine);
   const retention = engine.config.retention;
-  if (request.kind === 'manual' && request.action === 'status')
-    return { outcome: 'status', status: await archiver.status() };
-  // One thing at a time: while a statement of this app runs, its completion event comes next.
-  const running = await engine.warehouse.inFlight();
-  if (running.length > 0)
-    return { outcome: 'waiting', statements: running.map(({ id, name }) => ({ id, name })) };
   try {
-    switch (request.kind) {
-      case 'schedule':
-        return { outcome: 'run', report: await archiver.run(runTarget(request.time, retention)) };
-      case 'statement': {
-        if (request.state !== 'FINISHED') {
-          const why = await engine.warehouse.describeFailure(request.statementId);
-          const reason = `statement ${request.statementName} ${request.state}: ${why}`;
-          const run = await archiver.recordFailure(reason);
-          throw new RunFailedError(`${run ? `run ${run.runId} stopped: ` : ''}${reason}`);
-        }
-        const report = await archiver.resume();
-        return report
-          ? { outcome: 'run', report }
-          : { outcome: 'stale-event', statementName: request.statementName };
-      }
-      case 'manual':
-        switch (request.action) {
-          case 'plan':
-            return {
-              outcome: 'plan',
-              plan: await archiver.plan(runTarget(now(), retention, request.cutoff)),
-            };
-          case 'abort':
-            return { outcome: 'aborted', runId: (await archiver.abort())?.runId ?? null };
-          default:
-            return {
-              outcome: 'run',
-              report: await archiver.run(runTarget(now(), retention, request.cutoff)),
-            };
-        }
+    if (request.kind === 'statement') return await onStatement(request, engine, archiver);
+    if (request.kind === 'manual' && request.action === 'status') {
+      return { outcome: 'status', status: await archiver.status() };
     }
+    if (request.kind === 'manual' && request.action === 'plan') {
+      return { outcome: 'plan', plan: await archiver.plan(runTarget(now(), retention, request.cutoff)) };
+    }
+    // A schedule or an operator is no statement's event, so no later statement can tell that a
+    // step is under way: while any statement of this stack runs, its own event comes next (a
+    // resume now could clear the files of a running export).
+    const running = await engine.warehouse.inFlight();
+    if (running.length > 0) {
+      return { outcome: 'waiting', statements: running.map(({ id, name }) => ({ id, name })) };
+    }
+    if (request.kind === 'schedule') {
+      return { outcome: 'run', report: await archiver.run(runTarget(request.time, retention)) };
+    }
+    if (request.action === 'abort')
+      return { outcome: 'aborted', runId: (await archiver.abort())?.runId ?? null };
+    return { outcome: 'run', report: await archiver.run(runTarget(now(), retention, request.cutoff)) };
   } catch (error) {
-    if (error instanceof StillRunningError) {
-      return {
-        outcome: 'waiting',
-        statements: [{ id: error.statementId, name: `${STATEMENT_PREFIX}${error.step}` }],
-      };
-    }
+    if (error instanceof StillRunningError) return stillRunning(error, engine);
     throw error;
   }
 }
 
-/** The figures an invocation reports as metrics: rows and bytes archived, and how long it took. */
-export function outcomeMetrics(
-  outcome: UnloadOutcome,
-  durationMs: number,
-): { name: string; unit: 'Count' | 'Bytes' | 'Milliseconds'; value: number }[] {
-  const metrics: { name: string; unit: 'Count' | 'Bytes' | 'Milliseconds'; value: number }[] = [
+/** One metric of an invocation. */
+export interface Metric {
+  readonly name: string;
+  readonly unit: 'Count' | 'Bytes' | 'Milliseconds';
+  readonly value: number;
+}
+
+/**
+ * What an invocation did, as metrics: rows and bytes archived and runs finished, whether a run
+ * is unfinished (the watchdog), events dropped, and how long it took. Failures are counted by
+ * the handler (`RunFailures`).
+ */
+export function outcomeMetrics(outcome: UnloadOutcome, durationMs: number): Metric[] {
+  const metrics: Metric[] = [
     { name: 'InvocationDuration', unit: 'Milliseconds', value: Math.round(durationMs) },
   ];
   if (outcome.outcome === 'status') {
     // The daily watchdog asks for status: an alarm on this says a run has not finished for days.
     metrics.push({ name: 'UnfinishedRun', unit: 'Count', value: outcome.status.active ? 1 : 0 });
   }
+  if (outcome.outcome === 'dropped') metrics.push({ name: 'EventsDropped', unit: 'Count', value: 1 });
   if (outcome.outcome === 'run' && outcome.report.outcome === 'finished') {
     metrics.push(
       { name: 'RowsArchived', unit: 'Count', value: outcome.report.rows },

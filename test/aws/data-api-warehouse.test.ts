@@ -8,20 +8,24 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig } from '../../lambda/config/config';
-import { RunFailedError, StillRunningError } from '../../lambda/core/errors';
-import { DataApiWarehouse } from '../../lambda/engines/aws/data-api-warehouse';
+import { InputError, RunFailedError, StillRunningError } from '../../lambda/core/errors';
+import { DataApiWarehouse, UnannouncedStatementError } from '../../lambda/engines/aws/data-api-warehouse';
 import { redshiftDialect } from '../../lambda/sql/redshift-dialect';
 import contabyx from '../../config/contabyx.json';
+import { PREFIX, statementId } from '../support/scripted-aws';
 
 const rsd = mockClient(RedshiftDataClient);
 const dialect = redshiftDialect({ iamRoleArn: 'arn:aws:iam::123456789012:role/archive' });
 const slept: number[] = [];
+const ID = statementId(1);
+const CLUSTER = { ClusterIdentifier: 'contabyx', Database: 'dev', DbUser: 'archiver' };
 
 function warehouse(target = parseConfig(contabyx).warehouse, remainingMs = () => 60_000) {
   return new DataApiWarehouse({
     client: new RedshiftDataClient({}),
     target,
     dialect,
+    statementPrefix: PREFIX,
     procedureSchema: 'archive_meta',
     remainingMs,
     sleep: async (ms) => {
@@ -30,33 +34,71 @@ function warehouse(target = parseConfig(contabyx).warehouse, remainingMs = () =>
   });
 }
 
+/** What a call rejected with. */
+async function failure(call: Promise<unknown>): Promise<Error> {
+  try {
+    await call;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('the call did not fail');
+}
+
 beforeEach(() => {
   rsd.reset();
   slept.length = 0;
-  rsd.on(ExecuteStatementCommand).resolves({ Id: 'st-1' });
-  rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'bt-1' });
+  rsd.on(ExecuteStatementCommand).resolves({ Id: ID });
+  rsd.on(BatchExecuteStatementCommand).resolves({ Id: ID });
 });
 
 describe('the Data API warehouse', () => {
-  test('submits a statement with an event and a name that carries the step, and waits for FINISHED', async () => {
+  test("submits a read or a setup statement without an event, named by the stack's prefix and the step, and waits for FINISHED", async () => {
+    // given a statement that is submitted, then started, then finished
     rsd
       .on(DescribeStatementCommand)
       .resolvesOnce({ Status: 'SUBMITTED' })
       .resolvesOnce({ Status: 'STARTED' })
       .resolves({ Status: 'FINISHED' });
-    await warehouse().execute('VACUUM DELETE ONLY "contabyx"."tax"', '20260101T000000Z.finish.maintenance');
+    // when it is executed
+    await warehouse().execute('VACUUM DELETE ONLY "contabyx"."tax"', '20260101T000000Z.maintenance');
+    // then it went without WithEvent, and the wait backed off
     expect(rsd.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input)).toEqual([
       {
-        ClusterIdentifier: 'contabyx',
-        Database: 'dev',
-        DbUser: 'archiver',
+        ...CLUSTER,
         Sql: 'VACUUM DELETE ONLY "contabyx"."tax"',
-        StatementName: 'redshift-archive.20260101T000000Z.finish.maintenance',
-        WithEvent: true,
+        StatementName: 'redshift-archive.RedshiftArchive.20260101T000000Z.maintenance',
       },
     ]);
     expect(rsd.commandCalls(DescribeStatementCommand)).toHaveLength(3);
     expect(slept).toEqual([100, 200]);
+  });
+
+  test('submits a statement that may outlive the invocation (an export) with an event', async () => {
+    rsd.on(DescribeStatementCommand).resolves({ Status: 'FINISHED' });
+    await warehouse().execute('UNLOAD (...)', '20260101T000000Z.export.tax.2024.a1', { outlives: true });
+    expect(rsd.commandCalls(ExecuteStatementCommand)[0].args[0].input).toEqual({
+      ...CLUSTER,
+      Sql: 'UNLOAD (...)',
+      StatementName: `${PREFIX}20260101T000000Z.export.tax.2024.a1`,
+      WithEvent: true,
+    });
+  });
+
+  test('runs a transaction as one batch, with an event only when it may outlive the invocation (a commit)', async () => {
+    rsd.on(DescribeStatementCommand).resolves({ Status: 'FINISHED' });
+    await warehouse().transaction(['CREATE SCHEMA IF NOT EXISTS "a"'], 'setup.ledger');
+    await warehouse().transaction(['DELETE FROM a', 'DELETE FROM b'], '20260101T000000Z.commit.a.2024.a1', {
+      outlives: true,
+    });
+    expect(rsd.commandCalls(BatchExecuteStatementCommand).map((c) => c.args[0].input)).toEqual([
+      { ...CLUSTER, Sqls: ['CREATE SCHEMA IF NOT EXISTS "a"'], StatementName: `${PREFIX}setup.ledger` },
+      {
+        ...CLUSTER,
+        Sqls: ['DELETE FROM a', 'DELETE FROM b'],
+        StatementName: `${PREFIX}20260101T000000Z.commit.a.2024.a1`,
+        WithEvent: true,
+      },
+    ]);
   });
 
   test('addresses a Serverless workgroup, and a cluster through a secret', async () => {
@@ -81,9 +123,9 @@ describe('the Data API warehouse', () => {
     rsd
       .on(DescribeStatementCommand)
       .resolves({ Status: 'FAILED', Error: 'ERROR: permission denied for schema contabyx' });
-    await expect(warehouse().execute('DELETE FROM x', 'r.stage')).rejects.toThrow(
-      new RunFailedError('statement r.stage FAILED: ERROR: permission denied for schema contabyx'),
-    );
+    const error = await failure(warehouse().execute('DELETE FROM x', 'r.commit'));
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.message).toBe('statement r.commit FAILED: ERROR: permission denied for schema contabyx');
   });
 
   test('fails when a statement was ABORTED', async () => {
@@ -93,27 +135,38 @@ describe('the Data API warehouse', () => {
     );
   });
 
-  test('leaves a statement still running past the budget to its completion event', async () => {
+  test('leaves a statement with an event still running past the budget to its completion event', async () => {
     rsd.on(DescribeStatementCommand).resolves({ Status: 'STARTED' });
     let budget = 450;
     const w = warehouse(parseConfig(contabyx).warehouse, () => (budget -= 100));
-    const pending = w.transaction(['DELETE FROM a'], 'r.stage');
-    await expect(pending).rejects.toBeInstanceOf(StillRunningError);
-    await expect(pending).rejects.toThrow(
-      'statement bt-1 (r.stage) is still running; its completion event resumes the run',
+    const error = await failure(w.transaction(['DELETE FROM a'], 'r.commit', { outlives: true }));
+    expect(error).toBeInstanceOf(StillRunningError);
+    expect(error).not.toBeInstanceOf(UnannouncedStatementError);
+    expect(error.message).toBe(
+      `statement ${ID} (r.commit) is still running; its completion event resumes the run`,
+    );
+  });
+
+  test('fails to wait for a statement without an event past the budget: nothing would announce its end', async () => {
+    rsd.on(DescribeStatementCommand).resolves({ Status: 'STARTED' });
+    const w = warehouse(parseConfig(contabyx).warehouse, () => 0);
+    const error = await failure(w.query('SELECT 1', 'r.export.tax.2024.a1.count'));
+    expect(error).toBeInstanceOf(UnannouncedStatementError);
+    expect(error.message).toBe(
+      `statement ${ID} (r.export.tax.2024.a1.count) is still running, and no event announces its end`,
     );
   });
 
   test('retries a throttled call with backoff', async () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-    rsd.on(ExecuteStatementCommand).rejectsOnce(throttled).rejectsOnce(throttled).resolves({ Id: 'st-2' });
+    rsd.on(ExecuteStatementCommand).rejectsOnce(throttled).rejectsOnce(throttled).resolves({ Id: ID });
     rsd.on(DescribeStatementCommand).resolves({ Status: 'FINISHED' });
     await warehouse().execute('SELECT 1', 's');
     expect(rsd.commandCalls(ExecuteStatementCommand)).toHaveLength(3);
     expect(slept).toEqual([400, 800]);
   });
 
-  test('does not retry a validation error', async () => {
+  test('fails at once on a validation error, without retrying', async () => {
     rsd
       .on(ExecuteStatementCommand)
       .rejects(Object.assign(new Error('Sql is too long'), { name: 'ValidationException' }));
@@ -121,48 +174,66 @@ describe('the Data API warehouse', () => {
     expect(rsd.commandCalls(ExecuteStatementCommand)).toHaveLength(1);
   });
 
-  test('runs a transaction as one batch and names the statement that failed in its middle', async () => {
+  test('fails a transaction naming the statement that failed in its middle', async () => {
     rsd.on(DescribeStatementCommand).resolves({
       Status: 'FAILED',
       Error: 'batch failed',
       SubStatements: [
-        { Id: 'bt-1:1', Status: 'FINISHED' },
-        { Id: 'bt-1:2', Status: 'FAILED', Error: 'ERROR: relation "archive_meta.active_run" already exists' },
-        { Id: 'bt-1:3', Status: 'ABORTED' },
+        { Id: `${ID}:1`, Status: 'FINISHED' },
+        { Id: `${ID}:2`, Status: 'FAILED', Error: 'ERROR: Cannot insert a NULL value into column passed' },
+        { Id: `${ID}:3`, Status: 'ABORTED' },
       ],
     });
-    const run = warehouse().transaction(
-      ['CREATE TABLE a (x INT)', 'CREATE TABLE b (x INT)', 'DELETE FROM c'],
-      'r.stage',
-    );
-    await expect(run).rejects.toThrow(
-      'statement r.stage FAILED: ERROR: relation "archive_meta.active_run" already exists (statement 2 of 3, the transaction was rolled back)',
-    );
-    expect(rsd.commandCalls(BatchExecuteStatementCommand)[0].args[0].input).toEqual({
-      ClusterIdentifier: 'contabyx',
-      Database: 'dev',
-      DbUser: 'archiver',
-      Sqls: ['CREATE TABLE a (x INT)', 'CREATE TABLE b (x INT)', 'DELETE FROM c'],
-      StatementName: 'redshift-archive.r.stage',
-      WithEvent: true,
+    const run = warehouse().transaction(['UPDATE v', 'INSERT INTO c', 'DELETE FROM t'], 'r.commit', {
+      outlives: true,
     });
+    await expect(run).rejects.toThrow(
+      'statement r.commit FAILED: ERROR: Cannot insert a NULL value into column passed (statement 2 of 3, the transaction was rolled back)',
+    );
   });
 
   test('keeps a transaction of more than 40 statements one transaction, in a procedure the batch creates, calls and drops', async () => {
+    // given 41 statements (deploy-time views of many tables), one of which holds the dollar tag
     rsd.on(DescribeStatementCommand).resolves({ Status: 'FINISHED' });
     const sqls = Array.from({ length: 41 }, (_, i) => `INSERT INTO t VALUES (${i}, 'it''s')`);
-    await warehouse().transaction(sqls, '20260101T000000Z.stage');
+    sqls[40] = 'CREATE OR REPLACE VIEW "v" AS SELECT "a$archive$b" FROM "t"';
+    // when they run as one transaction
+    await warehouse().transaction(sqls, 'setup.views');
+    // then one batch creates, calls and drops a procedure whose body runs each of them, the body
+    // quoted with a tag that it does not contain
     const batch = rsd.commandCalls(BatchExecuteStatementCommand)[0].args[0].input.Sqls as string[];
-    expect(batch).toHaveLength(3);
-    expect(batch[0]).toBe(
-      'CREATE OR REPLACE PROCEDURE "archive_meta"."archive_txn_20260101T000000Z_stage"() AS $$\nBEGIN\n' +
+    expect(batch).toEqual([
+      'CREATE OR REPLACE PROCEDURE "archive_meta"."archive_txn_setup_views"() AS $archive1$\nBEGIN\n' +
         sqls.map((s) => `EXECUTE '${s.replace(/'/g, "''")}';`).join('\n') +
-        '\nEND;\n$$ LANGUAGE plpgsql',
-    );
-    expect(batch.slice(1)).toEqual([
-      'CALL "archive_meta"."archive_txn_20260101T000000Z_stage"()',
-      'DROP PROCEDURE "archive_meta"."archive_txn_20260101T000000Z_stage"()',
+        '\nEND;\n$archive1$ LANGUAGE plpgsql',
+      'CALL "archive_meta"."archive_txn_setup_views"()',
+      'DROP PROCEDURE "archive_meta"."archive_txn_setup_views"()',
     ]);
+  });
+
+  test('fails a statement longer than the Data API takes (100 KB) before sending anything', async () => {
+    const long = `SELECT '${'x'.repeat(100_000)}'`;
+    const error = await failure(warehouse().execute(long, 'r.verify.tax'));
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe(
+      'statement r.verify.tax: 100009 bytes, more than the Data API takes in one statement (100000); nothing was sent. ' +
+        'Fewer tables, columns or views.readers per deployment make it shorter',
+    );
+    expect(rsd.calls()).toHaveLength(0);
+  });
+
+  test('fails a transaction whose procedure would be longer than 100 KB before sending anything', async () => {
+    const views = Array.from(
+      { length: 41 },
+      (_, i) => `CREATE OR REPLACE VIEW "v${i}" AS SELECT '${'x'.repeat(2_500)}'`,
+    );
+    await expect(warehouse().transaction(views, 'setup.views')).rejects.toThrow(
+      new InputError(
+        'statement setup.views (statement 1 of 3): 104866 bytes, more than the Data API takes in one statement (100000); ' +
+          'nothing was sent. Fewer tables, columns or views.readers per deployment make it shorter',
+      ),
+    );
+    expect(rsd.calls()).toHaveLength(0);
   });
 
   test('reads every page of a result, each value as text, labels in lower case', async () => {
@@ -181,7 +252,7 @@ describe('the Data API warehouse', () => {
         Records: [
           [
             { stringValue: 'r1' },
-            { longValue: 42 },
+            { longValue: Number.MAX_SAFE_INTEGER },
             { stringValue: '-12345678901234567890' },
             { isNull: true },
             { booleanValue: true },
@@ -203,7 +274,7 @@ describe('the Data API warehouse', () => {
       });
     const rows = await warehouse().query('SELECT ...', 'ledger.runs');
     expect(rows).toEqual([
-      { run_id: 'r1', row_count: '42', h0: '-12345678901234567890', error: null, ok: 'true' },
+      { run_id: 'r1', row_count: '9007199254740991', h0: '-12345678901234567890', error: null, ok: 'true' },
       { run_id: 'r2', row_count: '0', h0: '1.5', error: "it's", ok: 'false' },
     ]);
     expect(rsd.commandCalls(GetStatementResultCommand).map((c) => c.args[0].input.NextToken)).toEqual([
@@ -212,21 +283,82 @@ describe('the Data API warehouse', () => {
     ]);
   });
 
-  test("lists the app's statements that are still running", async () => {
+  test.each([
+    [2 ** 53, '9007199254740992'],
+    [-(2 ** 63), '-9223372036854776000'],
+  ])(
+    'fails to read %d as a whole number: past 2^53 the Data API has rounded it already',
+    async (value, shown) => {
+      rsd.on(DescribeStatementCommand).resolves({ Status: 'FINISHED', HasResultSet: true });
+      rsd
+        .on(GetStatementResultCommand)
+        .resolves({ ColumnMetadata: [{ label: 'checksum' }], Records: [[{ longValue: value }]] });
+      const error = await failure(warehouse().query('SELECT ...', 'r.verify.tax.2024.a1'));
+      expect(error).toBeInstanceOf(RunFailedError);
+      expect(error.message).toBe(
+        `statement r.verify.tax.2024.a1: column checksum is ${shown}, a whole number past 2^53 that the Data API rounds; ` +
+          'the query must cast it to VARCHAR',
+      );
+    },
+  );
+
+  test("lists this stack's statements that are still running, on every page", async () => {
     rsd.on(ListStatementsCommand).resolves({ Statements: [] });
-    rsd.on(ListStatementsCommand, { Status: 'STARTED' }).resolves({
-      Statements: [{ Id: 'u-1', StatementName: 'redshift-archive.r.export.tax', Status: 'STARTED' }],
-    });
+    rsd
+      .on(ListStatementsCommand, { Status: 'STARTED' })
+      .resolvesOnce({
+        Statements: [
+          { Id: ID, StatementName: `${PREFIX}r.export.tax`, Status: 'STARTED', CreatedAt: new Date(1) },
+        ],
+        NextToken: 'more',
+      })
+      .resolves({ Statements: [] });
     expect(await warehouse().inFlight()).toEqual([
-      { id: 'u-1', name: 'redshift-archive.r.export.tax', status: 'STARTED' },
+      { id: ID, name: `${PREFIX}r.export.tax`, status: 'STARTED', createdAt: new Date(1) },
     ]);
-    expect(rsd.commandCalls(ListStatementsCommand).map((c) => c.args[0].input)).toEqual(
-      ['SUBMITTED', 'PICKED', 'STARTED'].map((Status) => ({
-        StatementName: 'redshift-archive.',
-        Status,
-        RoleLevel: true,
-        NextToken: undefined,
-      })),
-    );
+    expect(rsd.commandCalls(ListStatementsCommand).map((c) => c.args[0].input)).toEqual([
+      { StatementName: PREFIX, Status: 'SUBMITTED', RoleLevel: true, MaxResults: 100, NextToken: undefined },
+      { StatementName: PREFIX, Status: 'PICKED', RoleLevel: true, MaxResults: 100, NextToken: undefined },
+      { StatementName: PREFIX, Status: 'STARTED', RoleLevel: true, MaxResults: 100, NextToken: undefined },
+      { StatementName: PREFIX, Status: 'STARTED', RoleLevel: true, MaxResults: 100, NextToken: 'more' },
+    ]);
+  });
+
+  test('lists the statements of a run whatever their status (the Data API lists only FINISHED ones by default)', async () => {
+    rsd.on(ListStatementsCommand).resolves({
+      Statements: [{ Id: ID, StatementName: `${PREFIX}r.commit`, Status: 'FAILED', CreatedAt: new Date(5) }],
+    });
+    expect(await warehouse().statements('20260101T000000Z.')).toEqual([
+      { id: ID, name: `${PREFIX}r.commit`, status: 'FAILED', createdAt: new Date(5) },
+    ]);
+    expect(rsd.commandCalls(ListStatementsCommand)[0].args[0].input).toEqual({
+      StatementName: `${PREFIX}20260101T000000Z.`,
+      Status: 'ALL',
+      RoleLevel: true,
+      MaxResults: 100,
+      NextToken: undefined,
+    });
+  });
+
+  test('describes a statement, with the error of the sub-statement that failed; one the Data API does not know is none', async () => {
+    rsd.on(DescribeStatementCommand, { Id: ID }).resolves({
+      Status: 'FAILED',
+      CreatedAt: new Date(7),
+      SubStatements: [{ Id: `${ID}:1`, Status: 'FAILED', Error: 'ERROR: 1023' }],
+    });
+    rsd
+      .on(DescribeStatementCommand, { Id: statementId(2) })
+      .rejects(Object.assign(new Error('Query does not exist'), { name: 'ResourceNotFoundException' }));
+    expect(await warehouse().describe(ID)).toEqual({
+      id: ID,
+      createdAt: new Date(7),
+      error: 'ERROR: 1023 (statement 1 of 1, the transaction was rolled back)',
+    });
+    expect(await warehouse().describe(statementId(2))).toBeUndefined();
+  });
+
+  test("tells this stack's statement names from any other", () => {
+    expect(warehouse().stepOf(`${PREFIX}20260101T000000Z.commit`)).toBe('20260101T000000Z.commit');
+    expect(warehouse().stepOf('redshift-archive.RedshiftArchive-b.20260101T000000Z.commit')).toBeUndefined();
   });
 });

@@ -1,12 +1,26 @@
 import type { Context } from 'aws-lambda';
-import { ListStatementsCommand } from '@aws-sdk/client-redshift-data';
 import { handler } from '../../lambda/handlers/unload';
 import { isComplete, onEvent } from '../../lambda/handlers/schema-and-views';
+import { deploymentFrom } from '../../lambda/runtime/aws-engine';
+import { statementPrefix } from '../../lib/statement-prefix';
 import contabyx from '../../config/contabyx.json';
-import { BUCKET, ledgerAnswers, ROLE, ScriptedAws } from '../support/scripted-aws';
+import {
+  BUCKET,
+  ledgerAnswers,
+  PREFIX,
+  ROLE,
+  ScriptedAws,
+  statementId,
+  statusChange,
+} from '../support/scripted-aws';
 
 const context = { getRemainingTimeInMillis: () => 900_000 } as Context;
-const ENV = { ARCHIVE_CONFIG: JSON.stringify(contabyx), LAKE_BUCKET: BUCKET, REDSHIFT_ROLE_ARN: ROLE };
+const ENV = {
+  ARCHIVE_CONFIG: JSON.stringify(contabyx),
+  LAKE_BUCKET: BUCKET,
+  REDSHIFT_ROLE_ARN: ROLE,
+  ARCHIVE_STATEMENT_PREFIX: PREFIX,
+};
 
 beforeEach(() => {
   Object.assign(process.env, ENV);
@@ -17,16 +31,16 @@ afterEach(() => {
 
 describe('the deployed handlers', () => {
   test('the unload handler answers a manual status from the ledger', async () => {
-    const aws = new ScriptedAws(ledgerAnswers('staged'));
+    const aws = new ScriptedAws(ledgerAnswers('running'));
     const outcome = await handler({ action: 'status' }, context);
     expect(outcome).toMatchObject({
       outcome: 'status',
-      status: { active: { runId: '20260101T000000Z', state: 'staged' } },
+      status: { active: { runId: '20260101T000000Z', state: 'running' } },
     });
-    expect(aws.sent[0]).toMatchObject({ name: 'setup.ledger', batch: true });
+    expect(aws.sent[0]).toMatchObject({ name: 'setup.ledger', batch: true, withEvent: false });
   });
 
-  test('the unload handler refuses an unknown event before any AWS call', async () => {
+  test('the unload handler fails for an unknown event before any AWS call', async () => {
     const aws = new ScriptedAws(ledgerAnswers(undefined));
     await expect(handler({ hello: 'world' }, context)).rejects.toThrow(
       /^event: \{"hello":"world"\} is not allowed; allowed: /,
@@ -43,18 +57,44 @@ describe('the deployed handlers', () => {
     expect(aws.rsd.calls()).toHaveLength(0);
   });
 
-  test('the unload handler waits for a running statement', async () => {
-    const aws = new ScriptedAws(ledgerAnswers('staged'));
-    aws.rsd
-      .on(ListStatementsCommand, { Status: 'PICKED' })
-      .resolves({ Statements: [{ Id: 'p', StatementName: 'redshift-archive.x', Status: 'PICKED' }] });
-    expect(await handler({ action: 'run' }, context)).toEqual({
-      outcome: 'waiting',
-      statements: [{ id: 'p', name: 'redshift-archive.x' }],
-    });
+  test.each([
+    [undefined, 'ARCHIVE_STATEMENT_PREFIX: is missing; allowed: redshift-archive.<stack name>.'],
+    [
+      'redshift-archive.',
+      'ARCHIVE_STATEMENT_PREFIX: "redshift-archive." is not allowed; allowed: redshift-archive.<stack name>.',
+    ],
+    [
+      "redshift-archive.a'b.",
+      `ARCHIVE_STATEMENT_PREFIX: "redshift-archive.a'b." is not allowed; allowed: redshift-archive.<stack name>.`,
+    ],
+  ])(
+    'the unload handler fails on the statement prefix %j, naming it, before any AWS call',
+    async (prefix, message) => {
+      const aws = new ScriptedAws(ledgerAnswers(undefined));
+      if (prefix === undefined) delete process.env.ARCHIVE_STATEMENT_PREFIX;
+      else process.env.ARCHIVE_STATEMENT_PREFIX = prefix;
+      await expect(handler({ action: 'status' }, context)).rejects.toThrow(message);
+      expect(aws.rsd.calls()).toHaveLength(0);
+    },
+  );
+
+  test('takes the prefix the stack builds from its name', () => {
+    const env = { ...ENV, ARCHIVE_STATEMENT_PREFIX: statementPrefix('Archive-Prod-2') };
+    expect(deploymentFrom(env).statementPrefix).toBe('redshift-archive.Archive-Prod-2.');
   });
 
-  test('the custom resource handlers create the schemas and views', async () => {
+  test("the unload handler drops another stack's event, and does not fail (no alarm)", async () => {
+    const aws = new ScriptedAws(ledgerAnswers('running'));
+    const name = 'redshift-archive.Other.20260101T000000Z.commit';
+    expect(await handler(statusChange(name, statementId(1), 'FAILED'), context)).toEqual({
+      outcome: 'dropped',
+      statementName: name,
+      reason: `not a statement of this stack (its names start with ${PREFIX})`,
+    });
+    expect(aws.rsd.calls()).toHaveLength(0);
+  });
+
+  test('the custom resource handlers create the schemas and views, with statements named by the prefix', async () => {
     const aws = new ScriptedAws(ledgerAnswers(undefined));
     const event = {
       RequestType: 'Create' as const,
@@ -79,8 +119,17 @@ describe('the deployed handlers', () => {
       'setup.external-schema',
       'setup.ledger',
       'ledger.runs',
-      'ledger.years',
+      'ledger.batches',
+      'ledger.version',
+      'guard.columns',
+      'setup.views.columns',
       'setup.views',
     ]);
+    // every statement, and every listing of the ones in flight, goes by the stack's prefix
+    const names = aws.rsd
+      .calls()
+      .flatMap((c) => (c.args[0].input as { StatementName?: string }).StatementName ?? []);
+    expect(names.length).toBe(aws.sent.length + 3);
+    expect(names.every((n) => n.startsWith(PREFIX))).toBe(true);
   });
 });

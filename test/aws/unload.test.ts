@@ -1,26 +1,82 @@
-import { ListStatementsCommand } from '@aws-sdk/client-redshift-data';
+import {
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  ListStatementsCommand,
+} from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { InputError, RunFailedError } from '../../lambda/core/errors';
+import type { Row } from '../../lambda/protocol/ports';
 import { handleUnload, outcomeMetrics, parseUnloadEvent } from '../../lambda/runtime/unload';
-import { ledgerAnswers, ScriptedAws } from '../support/scripted-aws';
+import { ledgerAnswers, PREFIX, ScriptedAws, statementId, statusChange } from '../support/scripted-aws';
 
+const RUN = '20260101T000000Z';
 const NOW = () => new Date('2026-03-04T05:06:07Z');
-const event = (state: string, name = 'redshift-archive.20260101T000000Z.stage') => ({
-  version: '0',
-  source: 'aws.redshift-data',
-  'detail-type': 'Redshift Data Statement Status Change',
-  time: '2026-01-01T00:05:00Z',
-  detail: { statementName: name, statementId: 'bt-9', state, rows: 1 },
-});
+const SCHEDULE = { source: 'aws.events', 'detail-type': 'Scheduled Event', time: '2026-01-01T00:00:03Z' };
+const COMMIT = `${RUN}.commit.transactions.2025.a1`;
+
+/** What a call threw. */
+async function failure(call: Promise<unknown>): Promise<Error> {
+  try {
+    await call;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('the call did not fail');
+}
+
+/** The ledger row of one table's part of the 2025 batch, as the batches query returns it. */
+function batchRow(table: string, state: string): Row {
+  return {
+    run_id: RUN,
+    table_name: table,
+    family: 'transactions',
+    year: '2025',
+    source: 'hot',
+    state,
+    attempt: '1',
+    planned_rows: '5',
+    location: null,
+    row_count: null,
+    checksum: null,
+    file_count: null,
+    byte_count: null,
+    columns: null,
+    error: null,
+    committed: '0',
+  };
+}
+
+/** A run whose 2025 batch waits for its export, on a scripted Data API. */
+function pendingExport(): ScriptedAws {
+  const aws = new ScriptedAws(
+    ledgerAnswers('running', (name) => {
+      if (name === 'ledger.batches')
+        return ['transactions', 'transfers', 'tax'].map((t) => batchRow(t, 'pending'));
+      if (name.endsWith('.count')) return [{ row_count: '5' }];
+      return undefined;
+    }),
+  );
+  aws.s3
+    .on(GetObjectCommand)
+    .rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
+  aws.s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+  return aws;
+}
+
+/** Sends statements of the run as an earlier invocation did; the test then sees only what follows. */
+async function earlier(aws: ScriptedAws, steps: readonly string[]): Promise<void> {
+  const warehouse = aws.engine().warehouse;
+  for (const step of steps) await warehouse.execute('SELECT 1', step, { outlives: true });
+  aws.rsd.resetHistory();
+  aws.sent.length = 0;
+}
 
 describe("the unload Lambda's events", () => {
   test("takes the schedule's own time, so a late or repeated delivery computes the same run", () => {
-    const request = parseUnloadEvent({
-      source: 'aws.events',
-      'detail-type': 'Scheduled Event',
-      time: '2026-01-01T00:00:03Z',
+    expect(parseUnloadEvent({ ...SCHEDULE, id: 'e-1', account: '123456789012', detail: {} })).toEqual({
+      kind: 'schedule',
+      time: new Date('2026-01-01T00:00:03Z'),
     });
-    expect(request).toEqual({ kind: 'schedule', time: new Date('2026-01-01T00:00:03Z') });
   });
 
   test('takes a manual action with a validated cutoff', () => {
@@ -29,11 +85,34 @@ describe("the unload Lambda's events", () => {
       action: 'plan',
       cutoff: '2025-01-01',
     });
+    expect(parseUnloadEvent({ action: 'status' })).toEqual({ kind: 'manual', action: 'status' });
+  });
+
+  test("takes a statement's status change, whoever's statement it is (another stack's is dropped later, not refused)", () => {
+    const id = statementId(3);
+    expect(parseUnloadEvent(statusChange(`${PREFIX}${COMMIT}`, id, 'ABORTED'))).toEqual({
+      kind: 'statement',
+      statementName: `${PREFIX}${COMMIT}`,
+      statementId: id,
+      state: 'ABORTED',
+    });
+    expect(parseUnloadEvent(statusChange('someone-else.q1', id, 'FINISHED'))).toMatchObject({
+      statementName: 'someone-else.q1',
+    });
   });
 
   const allowed =
-    'allowed: an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event of a statement named ' +
-    'redshift-archive.*, or {"action": "plan" | "run" | "status" | "abort", "cutoff"?: "YYYY-MM-DD"}';
+    'allowed: an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
+    'or {"action": "plan" | "run" | "status" | "abort", "cutoff"?: "YYYY-MM-DD"}';
+  /** An event as error messages show it: JSON, cut at 80 characters. */
+  const shown = (event: unknown) => `${JSON.stringify(event).slice(0, 77)}...`;
+  const change = (detail: unknown) => ({
+    source: 'aws.redshift-data',
+    'detail-type': 'Redshift Data Statement Status Change',
+    detail,
+  });
+  const badId = change({ statementName: 'x', statementId: "1' OR '1", state: 'FINISHED' });
+  const badState = change({ statementName: 'x', statementId: statementId(1), state: 'STARTED' });
   test.each([
     [{ action: 'drop' }, `event: {"action":"drop"} is not allowed; ${allowed}`],
     [{ action: 'run', force: true }, `event: {"action":"run","force":true} is not allowed; ${allowed}`],
@@ -45,213 +124,255 @@ describe("the unload Lambda's events", () => {
       { source: 'aws.events', 'detail-type': 'Scheduled Event', time: 'soon' },
       `event: {"source":"aws.events","detail-type":"Scheduled Event","time":"soon"} is not allowed (no valid time); ${allowed}`,
     ],
-    [
-      event('FINISHED', 'someone-else.q1'),
-      expect.stringContaining('is not allowed (not a statement of this app); allowed:'),
-    ],
+    [badId, `event: ${shown(badId)} is not allowed (no valid statement id); ${allowed}`],
+    [badState, `event: ${shown(badState)} is not allowed (no valid state); ${allowed}`],
+    [change('none'), `event: ${shown(change('none'))} is not allowed (no detail); ${allowed}`],
     ['run', `event: "run" is not allowed; ${allowed}`],
-  ])('refuses %j with a clear error and no side effect', (input, message) => {
-    const thrown = (() => {
-      try {
-        parseUnloadEvent(input);
-      } catch (e) {
-        return e as Error;
-      }
-      return undefined;
-    })();
+  ])('fails for %j with a clear error, before anything runs', (input, message) => {
+    let thrown: unknown;
+    try {
+      parseUnloadEvent(input);
+    } catch (error) {
+      thrown = error;
+    }
     expect(thrown).toBeInstanceOf(InputError);
-    expect(thrown?.message).toEqual(message);
+    expect((thrown as Error).message).toBe(message);
   });
 
-  test('refuses an impossible cutoff, naming it', () => {
+  test('fails for an impossible cutoff, naming it', () => {
     expect(() => parseUnloadEvent({ action: 'run', cutoff: '2026-02-30' })).toThrow(
       'cutoff: "2026-02-30" is not allowed; allowed: a real calendar date YYYY-MM-DD from 1900 on',
     );
   });
 });
 
-describe('an invocation', () => {
-  test('waits while a statement of the app is still running, and sends nothing', async () => {
-    const aws = new ScriptedAws(ledgerAnswers('staged'));
-    aws.rsd.on(ListStatementsCommand, { Status: 'STARTED' }).resolves({
-      Statements: [
-        { Id: 'u-1', StatementName: 'redshift-archive.20260101T000000Z.export.tax', Status: 'STARTED' },
-      ],
+describe('a status-change event', () => {
+  test('of a statement that the run went past is dropped, having asked only the Data API', async () => {
+    // given the commit of 2025 was followed by the run's finish
+    const aws = new ScriptedAws(ledgerAnswers('finished'));
+    await earlier(aws, [COMMIT, `${RUN}.finish`]);
+    const commit = statementId(1);
+
+    // when the commit's event comes (again, or late)
+    const event = statusChange(`${PREFIX}${COMMIT}`, commit, 'FINISHED');
+    const outcome = await handleUnload(parseUnloadEvent(event), aws.engine(), NOW);
+
+    // then it is dropped: the Data API was asked about the statement and the run's statements, nothing was sent
+    expect(outcome).toEqual({
+      outcome: 'dropped',
+      statementName: `${PREFIX}${COMMIT}`,
+      reason: `run ${RUN} went on after this statement (1 later statements, the latest ${PREFIX}${RUN}.finish)`,
     });
-    const outcome = await handleUnload(parseUnloadEvent(event('FINISHED')), aws.engine(), NOW);
+    expect(aws.rsd.calls().map((c) => [c.args[0].constructor.name, c.args[0].input])).toEqual([
+      ['DescribeStatementCommand', { Id: commit }],
+      [
+        'ListStatementsCommand',
+        {
+          StatementName: `${PREFIX}${RUN}.`,
+          Status: 'ALL',
+          RoleLevel: true,
+          MaxResults: 100,
+          NextToken: undefined,
+        },
+      ],
+    ]);
+    expect(aws.sent).toEqual([]);
+  });
+
+  test("of the run's latest statement, FINISHED, resumes the run", async () => {
+    // given a run whose 2025 batch is to be exported, and whose last statement was the start's
+    const aws = pendingExport();
+    await earlier(aws, [`${RUN}.start`]);
+    aws.status = (name) =>
+      name.startsWith(`${RUN}.export.`) && !name.endsWith('.count') ? 'STARTED' : 'FINISHED';
+
+    // when its event comes
+    const event = statusChange(`${PREFIX}${RUN}.start`, statementId(1), 'FINISHED');
+    const outcome = await handleUnload(
+      parseUnloadEvent(event),
+      aws.engine(() => 0),
+      NOW,
+    );
+
+    // then the run goes on to the export, whose own event comes next
+    const exported = `${RUN}.export.transactions.2025.a1`;
     expect(outcome).toEqual({
       outcome: 'waiting',
-      statements: [{ id: 'u-1', name: 'redshift-archive.20260101T000000Z.export.tax' }],
+      statements: [{ id: aws.idOf(exported), name: `${PREFIX}${exported}` }],
+    });
+    expect(aws.sent.map((s) => [s.name, s.withEvent])).toEqual([
+      ['ledger.runs', false],
+      ['ledger.batches', false],
+      ['ledger.version', false],
+      ['guard.columns', false],
+      [`${exported}.count`, false],
+      [exported, true],
+    ]);
+  });
+
+  test('of a statement that FAILED after its invocation stopped waiting records why in the ledger, then fails the invocation (the alarm)', async () => {
+    // given the export was the run's last statement, and it failed
+    const exported = `${RUN}.export.tax.2025.a1`;
+    const aws = new ScriptedAws(ledgerAnswers('running'));
+    await earlier(aws, [exported]);
+    aws.status = (name) => (name === exported ? 'FAILED' : 'FINISHED');
+    aws.error = 'ERROR: S3ServiceException: Access Denied';
+
+    // when its event comes
+    const event = statusChange(`${PREFIX}${exported}`, statementId(1), 'FAILED');
+    const error = await failure(handleUnload(parseUnloadEvent(event), aws.engine(), NOW));
+
+    // then the run's error is recorded (a statement of the run: a repeated event is dropped), and the invocation fails
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.message).toBe(
+      `run ${RUN} stopped: statement ${PREFIX}${exported} FAILED: ERROR: S3ServiceException: Access Denied`,
+    );
+    expect(aws.sent.at(-1)).toEqual({
+      name: `${RUN}.failed`,
+      batch: false,
+      withEvent: false,
+      sql: [
+        `UPDATE "archive_meta"."runs" SET "error" = 'statement ${PREFIX}${exported} FAILED: ERROR: S3ServiceException: Access Denied' WHERE "run_id" = '${RUN}'`,
+      ],
+    });
+  });
+
+  test('of a statement that was ABORTED when no run is unfinished is dropped, and raises no alarm', async () => {
+    const aws = new ScriptedAws(ledgerAnswers('aborted'));
+    await earlier(aws, [COMMIT]);
+    aws.status = (name) => (name === COMMIT ? 'ABORTED' : 'FINISHED');
+    const event = statusChange(`${PREFIX}${COMMIT}`, statementId(1), 'ABORTED');
+    const outcome = await handleUnload(parseUnloadEvent(event), aws.engine(), NOW);
+    expect(outcome).toEqual({
+      outcome: 'dropped',
+      statementName: `${PREFIX}${COMMIT}`,
+      reason: 'no unfinished run',
+    });
+    expect(aws.sent.filter((s) => !s.name.startsWith('ledger.'))).toEqual([]);
+  });
+
+  test("of a statement the Data API does not know (expired, or not this role's) is dropped before any SQL", async () => {
+    const aws = new ScriptedAws(ledgerAnswers('running'));
+    const event = statusChange(`${PREFIX}${COMMIT}`, statementId(42), 'FINISHED');
+    const outcome = await handleUnload(parseUnloadEvent(event), aws.engine(), NOW);
+    expect(outcome).toEqual({
+      outcome: 'dropped',
+      statementName: `${PREFIX}${COMMIT}`,
+      reason: 'the Data API does not know the statement (it expired, or another role ran it)',
     });
     expect(aws.sent).toEqual([]);
   });
 
-  test('a stale completion event after the run finished changes nothing', async () => {
-    const aws = new ScriptedAws(ledgerAnswers('finished'));
+  const foreign = `not a statement of this stack (its names start with ${PREFIX})`;
+  test.each([
+    ['redshift-archive.OtherStack.20260101T000000Z.commit.tax.2025.a1', foreign],
+    ['redshift-archive.RedshiftArchive-b.20260101T000000Z.commit.tax.2025.a1', foreign],
+    ['', foreign],
+    [`${PREFIX}setup.views`, 'not a statement of a run'],
+  ])('named %j is dropped without a single Data API call', async (name, reason) => {
+    const aws = new ScriptedAws(ledgerAnswers('running'));
     const outcome = await handleUnload(
-      parseUnloadEvent(event('FINISHED', 'redshift-archive.20260101T000000Z.finish')),
+      parseUnloadEvent(statusChange(name, statementId(1), 'FAILED')),
       aws.engine(),
       NOW,
     );
-    expect(outcome).toEqual({
-      outcome: 'stale-event',
-      statementName: 'redshift-archive.20260101T000000Z.finish',
-    });
-    expect(aws.sent.map((s) => s.name)).toEqual(['ledger.runs', 'ledger.years']);
+    expect(outcome).toEqual({ outcome: 'dropped', statementName: name, reason });
+    expect(aws.rsd.calls()).toHaveLength(0);
   });
 
-  test('an event delivered twice resumes the run once and then finds nothing new to do', async () => {
-    let state = 'verified';
-    const aws = new ScriptedAws((name, sql) =>
-      ledgerAnswers(state, (n) => (n.endsWith('ledger.exports') ? [] : undefined))(name, sql),
-    );
-    aws.afterBatch = (name) => {
-      if (name.endsWith('.publish')) state = 'published';
-      if (name.endsWith('.finish')) state = 'finished';
-    };
-    const first = await handleUnload(
-      parseUnloadEvent(event('FINISHED', 'redshift-archive.20260101T000000Z.verify')),
-      aws.engine(),
-      NOW,
-    );
-    const second = await handleUnload(
-      parseUnloadEvent(event('FINISHED', 'redshift-archive.20260101T000000Z.verify')),
-      aws.engine(),
-      NOW,
-    );
-    expect(first.outcome).toBe('run');
-    expect(second).toEqual({
-      outcome: 'stale-event',
-      statementName: 'redshift-archive.20260101T000000Z.verify',
-    });
-    expect(aws.sent.filter((s) => s.batch).map((s) => s.name)).toEqual([
-      '20260101T000000Z.publish',
-      '20260101T000000Z.finish',
-    ]);
-  });
-
-  test('an event that arrives out of order resumes from the ledger, and sends no earlier phase again', async () => {
-    let state = 'published';
-    const aws = new ScriptedAws((name, sql) =>
-      ledgerAnswers(state, (n) => (n.endsWith('ledger.exports') ? [] : undefined))(name, sql),
-    );
-    aws.afterBatch = (name) => {
-      if (name.endsWith('.finish')) state = 'finished';
-    };
+  test('FINISHED for a run whose batches are all committed finishes it: the report goes to the lake, then the finish transaction', async () => {
+    const aws = new ScriptedAws(ledgerAnswers('running'));
     aws.s3.on(PutObjectCommand).resolves({});
-    // the stage transaction's event comes after the run was already published
-    const stale = event('FINISHED', 'redshift-archive.20260101T000000Z.stage');
-    const outcome = await handleUnload(parseUnloadEvent(stale), aws.engine(), NOW);
-    expect(outcome.outcome).toBe('run');
-    expect(aws.sent.filter((s) => s.batch).map((s) => s.name)).toEqual(['20260101T000000Z.finish']);
-    expect(aws.sent.some((s) => /^20260101T000000Z\.(stage|export|verify|publish)(\.|$)/.test(s.name))).toBe(
-      false,
-    );
-  });
-
-  test('an export whose UNLOAD finished after an earlier invocation stopped waiting is recorded, not sent again', async () => {
-    const aws = new ScriptedAws(
-      ledgerAnswers('staged', (name) => (name.endsWith('ledger.exports') ? [] : undefined)),
-    );
-    aws.s3.on(GetObjectCommand).callsFake(async ({ Key }) => {
-      const location = `s3://contabyx-archive-lake/${String(Key).replace(/manifest$/, '')}`;
-      const manifest = {
-        entries: [
-          {
-            url: `${location}year=2025/0000_part_00.parquet`,
-            meta: { content_length: 99, record_count: 10 },
-          },
+    await earlier(aws, [COMMIT]);
+    const event = statusChange(`${PREFIX}${COMMIT}`, statementId(1), 'FINISHED');
+    const outcome = await handleUnload(parseUnloadEvent(event), aws.engine(), NOW);
+    expect(outcome).toMatchObject({
+      outcome: 'run',
+      report: { outcome: 'finished', runId: RUN, resumed: true },
+    });
+    expect(aws.s3.commandCalls(PutObjectCommand)[0].args[0].input.Key).toBe(`archive-reports/${RUN}.json`);
+    expect(aws.sent.filter((s) => s.batch)).toEqual([
+      {
+        name: `${RUN}.finish`,
+        batch: true,
+        withEvent: false,
+        sql: [
+          'DROP TABLE "archive_meta"."active_run"',
+          `UPDATE "archive_meta"."runs" SET "state" = 'finished', "error" = NULL WHERE "run_id" = '${RUN}'`,
         ],
-        meta: { record_count: 10 },
-      };
-      return { Body: { transformToString: async () => JSON.stringify(manifest) } as never };
-    });
-    aws.s3.on(ListObjectsV2Command).resolves({ Contents: [] });
-    // the completion event of the last UNLOAD resumes the run (verification then fails: this script has no read-back)
-    const unloadDone = event('FINISHED', 'redshift-archive.20260101T000000Z.export.tax');
-    await expect(handleUnload(parseUnloadEvent(unloadDone), aws.engine(), NOW)).rejects.toThrow(
-      /failed in phase verify/,
-    );
-    expect(aws.sent.filter((s) => s.sql[0].startsWith('UNLOAD'))).toEqual([]);
+      },
+    ]);
     expect(
-      aws.sent.filter((s) => s.sql[0].startsWith('INSERT INTO "archive_meta"."run_exports"')),
-    ).toHaveLength(3);
-    // the only listing is the failed verification clearing the files it did not trust
-    expect(aws.s3.commandCalls(ListObjectsV2Command)).toHaveLength(1);
+      aws.rsd.commandCalls(ExecuteStatementCommand).every((c) => c.args[0].input.WithEvent === undefined),
+    ).toBe(true);
+    expect(aws.rsd.commandCalls(DescribeStatementCommand)[0].args[0].input).toEqual({ Id: statementId(1) });
+  });
+});
+
+describe('an invocation', () => {
+  test('by the schedule or an operator waits while a statement of this stack runs, and sends nothing', async () => {
+    const aws = new ScriptedAws(ledgerAnswers('running'));
+    await earlier(aws, [`${RUN}.export.tax.2025.a1`]);
+    aws.status = () => 'STARTED';
+    for (const event of [SCHEDULE, { action: 'run' }, { action: 'abort' }]) {
+      expect(await handleUnload(parseUnloadEvent(event), aws.engine(), NOW)).toEqual({
+        outcome: 'waiting',
+        statements: [{ id: statementId(1), name: `${PREFIX}${RUN}.export.tax.2025.a1` }],
+      });
+    }
+    expect(aws.sent).toEqual([]);
   });
 
-  test("a FAILED statement marks the run failed with Redshift's reason and fails the invocation", async () => {
-    const aws = new ScriptedAws(ledgerAnswers('staged'));
-    const run = handleUnload(
-      parseUnloadEvent(event('FAILED', 'redshift-archive.20260101T000000Z.export.tax')),
-      aws.engine(),
-      NOW,
-    );
-    await expect(run).rejects.toBeInstanceOf(RunFailedError);
-    await expect(run).rejects.toThrow(
-      'run 20260101T000000Z stopped: statement redshift-archive.20260101T000000Z.export.tax FAILED: ERROR: scripted failure',
-    );
-    expect(aws.sent.at(-1)?.sql[0]).toBe(
-      `UPDATE "archive_meta"."runs" SET "error" = 'statement redshift-archive.20260101T000000Z.export.tax FAILED: ERROR: scripted failure' WHERE "run_id" = '20260101T000000Z'`,
-    );
-  });
-
-  test('a manifest that does not match fails the run before anything is published; rows stay staged', async () => {
-    const aws = new ScriptedAws(
-      ledgerAnswers('staged', (name) => (name.endsWith('ledger.exports') ? [] : undefined)),
-    );
-    aws.s3.on(ListObjectsV2Command).resolves({ Contents: [] });
-    aws.s3.on(GetObjectCommand).resolves({
-      Body: {
-        transformToString: async () =>
-          JSON.stringify({
-            entries: [
-              {
-                url: 's3://contabyx-archive-lake/contabyx-parquet/transactions/archive_run=20260101T000000Z/year=2025/0000_part_00.parquet',
-                meta: { content_length: 10, record_count: 7 },
-              },
-            ],
-            meta: { record_count: 10 },
-          }),
-      } as never,
-    });
-    const run = handleUnload({ kind: 'manual', action: 'run' }, aws.engine(), NOW);
-    await expect(run).rejects.toThrow(
-      "run 20260101T000000Z failed in phase export: the manifest's files hold 7 rows but it states 10\n" +
-        'Every row is still in exactly one visible place; run again to resume, or abort.',
-    );
-    expect(aws.sent.filter((s) => s.batch).map((s) => s.name)).toEqual(['setup.ledger']);
-    expect(aws.sent.at(-1)?.sql[0]).toMatch(
-      /^UPDATE "archive_meta"."runs" SET "error" = 'run 20260101T000000Z failed in phase export: /,
-    );
-  });
-
-  test('a statement still running when time is short is left to its completion event, and nothing is marked failed', async () => {
-    const aws = new ScriptedAws(
-      ledgerAnswers(undefined, (name) =>
-        name.startsWith('plan.') ? [{ year: '2025', row_count: '5' }] : undefined,
+  test('fails loudly when it must stop waiting for a read (which sends no event), rather than leave the run to an event that never comes', async () => {
+    const aws = pendingExport();
+    aws.status = (name) => (name.endsWith('.count') ? 'STARTED' : 'FINISHED');
+    const error = await failure(
+      handleUnload(
+        parseUnloadEvent({ action: 'run' }),
+        aws.engine(() => 0),
+        NOW,
       ),
     );
-    aws.status = (name) => (name.endsWith('.stage') ? 'STARTED' : 'FINISHED');
-    const outcome = await handleUnload(
-      { kind: 'schedule', time: new Date('2026-01-01T00:00:00Z') },
-      aws.engine(() => 0),
-      NOW,
+    const count = `${RUN}.export.transactions.2025.a1.count`;
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.message).toBe(
+      `statement ${aws.idOf(count)} (${count}) is still running, and no event announces its end, and this invocation ` +
+        'ran out of time; the run resumes with the next run (redshift-archive run) once the statement has ended',
     );
-    expect(outcome).toEqual({
-      outcome: 'waiting',
-      statements: [{ id: expect.stringMatching(/^bt-/), name: 'redshift-archive.20260101T000000Z.stage' }],
-    });
     expect(aws.sent.filter((s) => s.sql[0].startsWith('UPDATE'))).toEqual([]);
   });
 
-  test('reports rows, bytes and duration of a finished run as metrics', () => {
+  test('by the watchdog answers from the ledger and sends no statement with an event', async () => {
+    const aws = new ScriptedAws(ledgerAnswers('running'));
+    const outcome = await handleUnload(parseUnloadEvent({ action: 'status' }), aws.engine(), NOW);
+    expect(outcome).toMatchObject({
+      outcome: 'status',
+      status: { active: { runId: RUN, state: 'running' } },
+    });
+    expect(aws.sent.map((s) => [s.name, s.withEvent])).toEqual([
+      ['setup.ledger', false],
+      ['ledger.runs', false],
+      ['ledger.batches', false],
+      ['ledger.version', false],
+    ]);
+    expect(aws.rsd.commandCalls(ListStatementsCommand)).toHaveLength(0);
+  });
+
+  test('reports as metrics what it did: a finished run, an unfinished run (the watchdog), a dropped event', () => {
     const report = { outcome: 'finished', rows: 120, bytes: 4096 } as never;
     expect(outcomeMetrics({ outcome: 'run', report }, 1234.4)).toEqual([
       { name: 'InvocationDuration', unit: 'Milliseconds', value: 1234 },
       { name: 'RowsArchived', unit: 'Count', value: 120 },
       { name: 'BytesArchived', unit: 'Bytes', value: 4096 },
       { name: 'RunsFinished', unit: 'Count', value: 1 },
+    ]);
+    expect(outcomeMetrics({ outcome: 'status', status: { active: { runId: RUN } } as never }, 5)).toEqual([
+      { name: 'InvocationDuration', unit: 'Milliseconds', value: 5 },
+      { name: 'UnfinishedRun', unit: 'Count', value: 1 },
+    ]);
+    expect(outcomeMetrics({ outcome: 'dropped', statementName: 'x', reason: 'y' }, 5)).toEqual([
+      { name: 'InvocationDuration', unit: 'Milliseconds', value: 5 },
+      { name: 'EventsDropped', unit: 'Count', value: 1 },
     ]);
   });
 });

@@ -132,7 +132,10 @@ describe('redshift-archive', () => {
 
   // $C, $W and $L stand for the sample configuration, the warehouse file and the lake folder
   test.each([
-    ['archive --config $C', 'command: "archive" is not allowed; allowed: plan, run, status, abort, preflight'],
+    [
+      'archive --config $C',
+      'command: "archive" is not allowed; allowed: plan, run, status, abort, preflight',
+    ],
     ['run --local $W --lake $L', '--config: is missing; allowed: a JSON configuration file'],
     [
       'run --config $C',

@@ -6,12 +6,13 @@ import {
 import { BatchCreatePartitionCommand } from '@aws-sdk/client-glue';
 import {
   BatchExecuteStatementCommand,
+  DescribeStatementCommand,
   ExecuteStatementCommand,
   GetStatementResultCommand,
   ListStatementsCommand,
 } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ArchiveConfig, isRootTable } from '../../lambda/config/config';
+import { ArchiveConfig, isRootTable, TableConfig } from '../../lambda/config/config';
 import { RunTarget, runTarget } from '../../lambda/core/cutoff';
 import { LocalLake } from '../../lambda/engines/local/local-lake';
 import type { RunReport } from '../../lambda/protocol/archive';
@@ -19,8 +20,8 @@ import type { Row } from '../../lambda/protocol/ports';
 import { handleUnload, parseUnloadEvent, UnloadOutcome } from '../../lambda/runtime/unload';
 import { duckdbDialect } from '../../lambda/sql/duckdb-dialect';
 import { redshiftDialect } from '../../lambda/sql/redshift-dialect';
-import { ArchiveSql } from '../../lambda/sql/statements';
-import { BUCKET, ROLE, ScriptedAws } from './scripted-aws';
+import { ArchiveSql, BatchKey } from '../../lambda/sql/statements';
+import { BUCKET, ROLE, ScriptedAws, svvType } from './scripted-aws';
 import { World } from './world';
 
 /** What a replayed run did on the mocked AWS services. */
@@ -32,28 +33,92 @@ export interface Replay {
   readonly reads: ReadonlySet<string>;
   /** Athena queries started. */
   readonly athenaQueries: readonly string[];
-  /** Data API calls, by command, status polls (DescribeStatement) excluded. */
+  /** Data API calls, by command. */
   readonly dataApiCalls: Readonly<Record<string, number>>;
 }
 
 /**
- * Every query the protocol can send, in both dialects: the embedded run's answer to the DuckDB
- * text is the mocked Data API's answer to the Redshift text.
+ * Every read the protocol sends in a run, in both dialects: the embedded run's answer to the
+ * DuckDB text is the mocked Data API's answer to the Redshift text. `years` are the archive
+ * years of each table, as the embedded run found them.
  */
-function queryPairs(config: ArchiveConfig, target: RunTarget): Map<string, string> {
+function queryPairs(
+  config: ArchiveConfig,
+  target: RunTarget,
+  years: (table: TableConfig) => number[],
+): Map<string, string> {
   const duck = new ArchiveSql(config, duckdbDialect);
   const red = new ArchiveSql(config, redshiftDialect({ iamRoleArn: ROLE }));
-  const pairs = new Map<string, string>([
-    [red.runsQuery(), duck.runsQuery()],
-    [red.runYearsQuery(), duck.runYearsQuery()],
-    [red.runExportsQuery(target.runId), duck.runExportsQuery(target.runId)],
-  ]);
-  for (const t of config.tables) {
-    pairs.set(red.planQuery(t, target.cutoff), duck.planQuery(t, target.cutoff));
-    if (isRootTable(t)) pairs.set(red.nullRowsQuery(t), duck.nullRowsQuery(t));
-    pairs.set(red.archiveCheckQuery(t, target.runId), duck.archiveCheckQuery(t, target.runId));
+  const pairs = new Map<string, string>();
+  const pair = (render: (sql: ArchiveSql) => string) => pairs.set(render(red), render(duck));
+  pair((q) => q.runsQuery());
+  pair((q) => q.batchesQuery());
+  pair((q) => q.versionQuery());
+  pair((q) => q.catalogQuery('tables'));
+  pair((q) => q.catalogQuery('views'));
+  for (const table of red.tables) {
+    const [root] = red.familyOf(table);
+    if (isRootTable(table)) {
+      pair((q) => q.rootYearsQuery(table, target.cutoff));
+      pair((q) => q.nullRowsQuery(table));
+    } else if (years(root).length > 0) {
+      pair((q) => q.yearsQuery(table, years(root), target.cutoff));
+    }
+    for (const year of years(table)) {
+      const key: BatchKey = { runId: target.runId, cutoff: target.cutoff, year, source: 'hot' };
+      pair((q) => q.countQuery(table, key));
+      pair((q) => q.archiveFiguresQuery(table, key));
+      pair((q) => q.columnFiguresQuery(table, key, 'hot'));
+      pair((q) => q.columnFiguresQuery(table, key, 'archive'));
+    }
   }
   return pairs;
+}
+
+/** The Redshift text of a catalog read. */
+function catalogQuery(config: ArchiveConfig, what: 'tables' | 'views'): string {
+  return new ArchiveSql(config, redshiftDialect({ iamRoleArn: ROLE })).catalogQuery(what);
+}
+
+/** How SVV_COLUMNS spells the types that DuckDB's catalog spells so (lengths come from the configuration). */
+const SVV_TYPES: Record<string, string> = {
+  SMALLINT: 'smallint',
+  INTEGER: 'integer',
+  BIGINT: 'bigint',
+  FLOAT: 'real',
+  DOUBLE: 'double precision',
+  BOOLEAN: 'boolean',
+  DATE: 'date',
+  TIMESTAMP: 'timestamp without time zone',
+  'TIMESTAMP WITH TIME ZONE': 'timestamp with time zone',
+};
+
+/**
+ * A DuckDB catalog row (information_schema.columns) as Redshift's SVV_COLUMNS gives it: Redshift
+ * type names, with the length of a (VAR)CHAR column, which DuckDB does not keep, from the
+ * configured column of that name.
+ */
+function asSvvColumn(config: ArchiveConfig, row: Row): Row {
+  const duckType = String(row.data_type);
+  const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(duckType);
+  const base = { ...row, char_length: null, num_precision: null, num_scale: null };
+  if (decimal) return { ...base, data_type: 'numeric', num_precision: decimal[1], num_scale: decimal[2] };
+  if (duckType === 'VARCHAR') {
+    const lower = (s: string | null) => String(s).toLowerCase();
+    const table = config.tables.find(
+      (t) =>
+        (lower(row.table_schema) === t.schema.toLowerCase() &&
+          lower(row.table_name) === t.name.toLowerCase()) ||
+        (lower(row.table_schema) === config.views.schema.toLowerCase() &&
+          lower(row.table_name) === `${config.views.prefix}${t.name}`.toLowerCase()),
+    );
+    const column = table?.columns.find((c) => c.name.toLowerCase() === lower(row.column_name));
+    if (!column) throw new Error(`no configured column for the DuckDB text column ${JSON.stringify(row)}`);
+    return { ...base, ...svvType(column) };
+  }
+  const svv = SVV_TYPES[duckType];
+  if (!svv) throw new Error(`no SVV_COLUMNS type for the DuckDB type ${duckType}`);
+  return { ...base, data_type: svv };
 }
 
 /**
@@ -72,8 +137,8 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
         ...deps,
         warehouse: {
           dialect: deps.warehouse.dialect,
-          execute: (sql, step) => deps.warehouse.execute(sql, step),
-          transaction: (sqls, step) => deps.warehouse.transaction(sqls, step),
+          execute: (sql, step, options) => deps.warehouse.execute(sql, step, options),
+          transaction: (sqls, step, options) => deps.warehouse.transaction(sqls, step, options),
           query: async (sql, step) => {
             const rows = await deps.warehouse.query(sql, step);
             answers.set(sql, [...(answers.get(sql) ?? []), rows]);
@@ -83,7 +148,10 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
       }))
     ).run(target);
     const toS3 = (text: string) => text.split(`${world.lakeRoot}/`).join(`s3://${BUCKET}/`);
-    const pairs = queryPairs(config, target);
+    const yearsOf = (table: TableConfig) =>
+      (local.tables.find((t) => t.table === table.name)?.years ?? []).map((y) => y.year);
+    const pairs = queryPairs(config, target, yearsOf);
+    const catalogReads = new Set([catalogQuery(config, 'tables'), catalogQuery(config, 'views')]);
     // a manifest exists in the mocked bucket once the UNLOAD that writes it was sent
     const unloaded = new Set<string>();
     const aws = new ScriptedAws((_name, sql) => {
@@ -93,7 +161,8 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
       if (!duck) return undefined;
       const rows = answers.get(duck)?.shift();
       if (!rows) throw new Error(`the protocol sent a query the embedded run did not: ${sql}`);
-      return JSON.parse(toS3(JSON.stringify(rows))) as Row[];
+      const answer = catalogReads.has(sql) ? rows.map((r) => asSvvColumn(config, r)) : rows;
+      return JSON.parse(toS3(JSON.stringify(answer))) as Row[];
     }, config);
     aws.s3.on(ListObjectsV2Command).resolves({ Contents: [] });
     aws.s3.on(PutObjectCommand).resolves({});
@@ -122,17 +191,17 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
       return { QueryExecutionId: `aq-${athenaQueries.length}` };
     });
     aws.athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+    // Athena counts one table's rows of one batch: the embedded run's figure for that table and year
     aws.athena.on(GetQueryResultsCommand).callsFake(async ({ QueryExecutionId }) => {
-      const table = config.tables[Number(String(QueryExecutionId).slice(3)) - 1];
-      const years = local.tables.find((t) => t.table === table.name)?.years ?? [];
+      const query = athenaQueries[Number(String(QueryExecutionId).slice(3)) - 1];
+      const [, table, year] = /FROM "[^"]+"\."([^"]+)" WHERE .* "year" = (\d+)$/.exec(query) ?? [];
+      const figures = local.tables
+        .find((t) => t.table.toLowerCase() === table)
+        ?.years.find((y) => y.year === Number(year));
+      if (!figures) throw new Error(`Athena counted a batch the embedded run did not export: ${query}`);
       return {
         ResultSet: {
-          Rows: [
-            { Data: [{ VarCharValue: 'year' }, { VarCharValue: '_col1' }] },
-            ...years.map((y) => ({
-              Data: [{ VarCharValue: String(y.year) }, { VarCharValue: String(y.rows) }],
-            })),
-          ],
+          Rows: [{ Data: [{ VarCharValue: '_col0' }] }, { Data: [{ VarCharValue: String(figures.rows) }] }],
         },
       };
     });
@@ -152,6 +221,7 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
       BatchExecuteStatement: aws.rsd.commandCalls(BatchExecuteStatementCommand).length,
       GetStatementResult: aws.rsd.commandCalls(GetStatementResultCommand).length,
       ListStatements: aws.rsd.commandCalls(ListStatementsCommand).length,
+      DescribeStatement: aws.rsd.commandCalls(DescribeStatementCommand).length,
     };
     return { aws, local, outcome, reads: new Set(pairs.keys()), athenaQueries, dataApiCalls };
   } finally {

@@ -6,29 +6,99 @@ import {
   ExecuteStatementCommand,
   GetStatementResultCommand,
   ListStatementsCommand,
+  ListStatementsCommandInput,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ArchiveConfig, tableNamed } from '../../lambda/config/config';
+import { ArchiveConfig, ColumnConfig, tableNamed } from '../../lambda/config/config';
 import { glueColumns, GLUE_PARTITION_KEYS } from '../../lambda/core/glue-schema';
 import type { Row } from '../../lambda/protocol/ports';
-import { AwsEngine, openAwsEngine } from '../../lambda/runtime/aws-engine';
+import { AwsEngine, DeployedResources, openAwsEngine } from '../../lambda/runtime/aws-engine';
+import { statementPrefix } from '../../lib/statement-prefix';
 import { CONTABYX } from './world';
 
 export const ROLE = 'arn:aws:iam::123456789012:role/contabyx-archive-redshift';
 export const BUCKET = 'contabyx-archive-lake';
+/** The statement prefix of the sample app's stack (`RedshiftArchive`), as the stack passes it. */
+export const PREFIX = statementPrefix('RedshiftArchive');
+
+/** A statement id in the Data API's form (a UUID), numbered. */
+export const statementId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+/** The statuses a scripted statement can report. */
+export type ScriptedStatus = 'SUBMITTED' | 'STARTED' | 'FINISHED' | 'FAILED' | 'ABORTED';
 
 /** One statement the mocked Data API received. */
 export interface Sent {
+  /** The step: the statement name after the stack's prefix. */
   readonly name: string;
   readonly sql: readonly string[];
   readonly batch: boolean;
+  /** Submitted with `WithEvent`: its end sends a status-change event. */
+  readonly withEvent: boolean;
+}
+
+/** A statement as the mocked Data API keeps it. */
+interface Kept extends Sent {
+  readonly id: string;
+  readonly fullName: string;
+  readonly createdAt: Date;
+}
+
+/** A statement as the Data API keeps it: the n-th, submitted at the n-th millisecond of 2026. */
+function kept(
+  n: number,
+  fullName: string,
+  sql: string[],
+  batch: boolean,
+  withEvent: boolean | undefined,
+): Kept {
+  return {
+    id: statementId(n),
+    fullName,
+    name: fullName.startsWith(PREFIX) ? fullName.slice(PREFIX.length) : fullName,
+    sql,
+    batch,
+    withEvent: withEvent === true,
+    createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)),
+  };
 }
 
 /**
- * A Data API that answers reads from a script keyed by statement name (after the app prefix),
- * and records every statement, so a test can say exactly what was sent.
+ * ListStatements over `statements`, as the Data API documents it: names matched by case-sensitive
+ * prefix, FINISHED only unless a status is given (ALL for every one), pages of at most
+ * `MaxResults` (100), and no documented order: each page is served in a scrambled order.
+ */
+function listStatements<S extends Kept>(
+  statements: readonly S[],
+  status: (s: S) => ScriptedStatus,
+  input: ListStatementsCommandInput,
+) {
+  const wanted = input.Status ?? 'FINISHED';
+  const matching = statements.filter(
+    (s) => s.fullName.startsWith(input.StatementName ?? '') && (wanted === 'ALL' || status(s) === wanted),
+  );
+  const size = Math.min(input.MaxResults ?? 100, 100);
+  const from = Number(input.NextToken ?? 0);
+  const page = matching.slice(from, from + size);
+  const scrambled = [...page.filter((_, i) => i % 2 === 1).reverse(), ...page.filter((_, i) => i % 2 === 0)];
+  return {
+    Statements: scrambled.map((s) => ({
+      Id: s.id,
+      StatementName: s.fullName,
+      Status: status(s),
+      CreatedAt: s.createdAt,
+      IsBatchStatement: s.batch,
+    })),
+    ...(from + size < matching.length ? { NextToken: String(from + size) } : {}),
+  };
+}
+
+/**
+ * A Data API that answers reads from a script keyed by step (the statement name after the stack's
+ * prefix), and records every statement, so a test can say exactly what was sent. Statements are
+ * listed (ListStatements) with the status the script gives them.
  */
 export class ScriptedAws {
   readonly rsd = mockClient(RedshiftDataClient);
@@ -36,10 +106,11 @@ export class ScriptedAws {
   readonly glue = mockClient(GlueClient);
   readonly athena = mockClient(AthenaClient);
   readonly sent: Sent[] = [];
+  private readonly kept: Kept[] = [];
   private readonly results = new Map<string, Row[]>();
-  status: (name: string) => 'FINISHED' | 'FAILED' | 'STARTED' = () => 'FINISHED';
-  /** Called when a transaction is submitted (a test's ledger can follow it). */
-  afterBatch: (name: string) => void = () => undefined;
+  status: (name: string) => ScriptedStatus = () => 'FINISHED';
+  /** The error a FAILED or ABORTED statement reports. */
+  error = 'ERROR: scripted failure';
 
   constructor(
     answers: (name: string, sql: string) => Row[] | undefined,
@@ -49,39 +120,41 @@ export class ScriptedAws {
     this.s3.reset();
     this.glue.reset();
     this.athena.reset();
-    let ids = 0;
-    this.rsd.on(ListStatementsCommand).resolves({ Statements: [] });
-    this.rsd.on(ExecuteStatementCommand).callsFake(({ Sql, StatementName }) => {
-      const id = `st-${++ids}`;
-      const name = String(StatementName).replace(/^redshift-archive\./, '');
-      this.sent.push({ name, sql: [Sql], batch: false });
-      const rows = answers(name, Sql);
-      if (rows) this.results.set(id, rows);
-      this.names.set(id, name);
-      return { Id: id };
+    const keep = (fullName: string, sql: string[], batch: boolean, withEvent: boolean | undefined) => {
+      const statement = kept(this.kept.length + 1, fullName, sql, batch, withEvent);
+      this.kept.push(statement);
+      this.sent.push({ name: statement.name, sql, batch, withEvent: statement.withEvent });
+      return statement;
+    };
+    this.rsd.on(ExecuteStatementCommand).callsFake(({ Sql, StatementName, WithEvent }) => {
+      const statement = keep(String(StatementName), [String(Sql)], false, WithEvent);
+      const rows = answers(statement.name, String(Sql));
+      if (rows) this.results.set(statement.id, rows);
+      return { Id: statement.id };
     });
-    this.rsd.on(BatchExecuteStatementCommand).callsFake(({ Sqls, StatementName }) => {
-      const id = `bt-${++ids}`;
-      const name = String(StatementName).replace(/^redshift-archive\./, '');
-      this.sent.push({ name, sql: Sqls as string[], batch: true });
-      this.names.set(id, name);
-      this.afterBatch(name);
-      return { Id: id };
+    this.rsd.on(BatchExecuteStatementCommand).callsFake(({ Sqls, StatementName, WithEvent }) => {
+      return { Id: keep(String(StatementName), Sqls as string[], true, WithEvent).id };
     });
-    this.rsd.on(DescribeStatementCommand).callsFake(({ Id }) => ({
-      Status: this.status(this.names.get(Id) ?? ''),
-      Error: 'ERROR: scripted failure',
-      HasResultSet: this.results.has(Id),
-    }));
-    this.rsd.on(GetStatementResultCommand).callsFake(({ Id }) => {
-      const rows = this.results.get(Id) ?? [];
+    this.rsd.on(DescribeStatementCommand).callsFake(({ Id }) => {
+      const statement = this.kept.find((s) => s.id === Id);
+      if (!statement) {
+        throw Object.assign(new Error(`Query does not exist: ${Id}`), { name: 'ResourceNotFoundException' });
+      }
+      const status = this.status(statement.name);
       return {
-        ColumnMetadata: Object.keys(rows[0] ?? {}).map((label) => ({ label })),
-        Records: rows.map((r) =>
-          Object.values(r).map((v) => (v === null ? { isNull: true } : { stringValue: v })),
-        ),
+        Id,
+        Status: status,
+        CreatedAt: statement.createdAt,
+        ...(status === 'FAILED' || status === 'ABORTED' ? { Error: this.error } : {}),
+        HasResultSet: this.results.has(statement.id),
       };
     });
+    this.rsd
+      .on(ListStatementsCommand)
+      .callsFake((input: ListStatementsCommandInput) =>
+        listStatements(this.kept, (s) => this.status(s.name), input),
+      );
+    this.rsd.on(GetStatementResultCommand).callsFake(({ Id }) => resultOf(this.results.get(Id) ?? []));
     this.glue.on(GetTableCommand).callsFake(({ Name }) => ({
       Table: {
         StorageDescriptor: {
@@ -92,17 +165,30 @@ export class ScriptedAws {
     }));
   }
 
-  private readonly names = new Map<string, string>();
+  /** The id of the statement sent with this step (the last one, if several). */
+  idOf(name: string): string {
+    const statement = [...this.kept].reverse().find((s) => s.name === name);
+    if (!statement) throw new Error(`no statement ${name} was sent`);
+    return statement.id;
+  }
 
-  /** The engine on these mocks, for the contabyx sample. */
+  /** The engine on these mocks, for the configuration. */
   engine(remainingMs = () => 600_000, athenaWorkgroup?: string): AwsEngine {
-    return openAwsEngine(
+    return this.open(
       {
         config: this.config,
         bucket: BUCKET,
         iamRoleArn: ROLE,
         ...(athenaWorkgroup ? { athenaWorkgroup } : {}),
       },
+      remainingMs,
+    );
+  }
+
+  /** The engine on these mocks for a deployment (what the custom resource opens from its properties). */
+  open(resources: DeployedResources, remainingMs = () => 600_000): AwsEngine {
+    return openAwsEngine(
+      { ...resources, statementPrefix: PREFIX },
       {
         redshiftData: new RedshiftDataClient({}),
         s3: new S3Client({}),
@@ -114,25 +200,233 @@ export class ScriptedAws {
   }
 }
 
-/** A ledger with one run in `state`, for scripted answers. */
+/** A result page as GetStatementResult gives it: every value as a string, NULL flagged. */
+function resultOf(rows: readonly Row[]) {
+  return {
+    ColumnMetadata: Object.keys(rows[0] ?? {}).map((label) => ({ label })),
+    Records: rows.map((r) =>
+      Object.values(r).map((v) => (v === null ? { isNull: true } : { stringValue: v })),
+    ),
+  };
+}
+
+/** How SVV_COLUMNS spells a configured column type: `data_type` and its length, precision, scale. */
+export function svvType(
+  column: ColumnConfig,
+): Pick<Row, 'data_type' | 'char_length' | 'num_precision' | 'num_scale'> {
+  const none = { char_length: null, num_precision: null, num_scale: null };
+  const t = column.type;
+  switch (t.kind) {
+    case 'decimal':
+      return {
+        ...none,
+        data_type: 'numeric',
+        num_precision: String(t.precision),
+        num_scale: String(t.scale),
+      };
+    case 'char':
+      return { ...none, data_type: 'character', char_length: String(t.length) };
+    case 'varchar':
+      return { ...none, data_type: 'character varying', char_length: String(t.length) };
+    case 'timestamp':
+      return { ...none, data_type: 'timestamp without time zone' };
+    case 'timestamptz':
+      return { ...none, data_type: 'timestamp with time zone' };
+    default:
+      return { ...none, data_type: t.kind };
+  }
+}
+
+/**
+ * What SVV_COLUMNS answers to {@link ArchiveSql.catalogQuery}: the configured tables (or their
+ * union views) with exactly the configured columns, in lower case as Redshift folds names.
+ */
+export function svvColumns(config: ArchiveConfig, what: 'tables' | 'views'): Row[] {
+  return config.tables.flatMap((t) =>
+    t.columns.map((c) => ({
+      table_schema: (what === 'tables' ? t.schema : config.views.schema).toLowerCase(),
+      table_name: (what === 'tables' ? t.name : `${config.views.prefix}${t.name}`).toLowerCase(),
+      column_name: c.name.toLowerCase(),
+      ...svvType(c),
+    })),
+  );
+}
+
+/** One table's part of the 2025 batch of run 20260101T000000Z, committed, as the batches query returns it. */
+function committedBatch(table: string): Row {
+  return {
+    run_id: '20260101T000000Z',
+    table_name: table,
+    family: 'transactions',
+    year: '2025',
+    source: 'hot',
+    state: 'verified',
+    attempt: '1',
+    planned_rows: '5',
+    location: `s3://${BUCKET}/contabyx-parquet/${table}/year=2025/archive_run=20260101T000000Z/year=2025/`,
+    row_count: '5',
+    checksum: '12345',
+    file_count: '1',
+    byte_count: '100',
+    columns: null,
+    error: null,
+    committed: '1',
+  };
+}
+
+/**
+ * The ledger of one run in `state` (none when undefined) whose 2025 batch is committed, and the
+ * configured columns in SVV_COLUMNS, for scripted answers; `extra` answers first.
+ */
 export function ledgerAnswers(
   state: string | undefined,
   extra: (name: string, sql: string) => Row[] | undefined = () => undefined,
 ) {
   return (name: string, sql: string): Row[] | undefined => {
+    const own = extra(name, sql);
+    if (own) return own;
     if (name === 'ledger.runs')
       return state ? [{ run_id: '20260101T000000Z', cutoff: '2026-01-01', state, error: null }] : [];
-    if (name === 'ledger.years') {
-      return state
-        ? CONTABYX.tables.map((t) => ({
-            run_id: '20260101T000000Z',
-            table_name: t.name,
-            year: '2025',
-            row_count: '10',
-            checksum: t.columns.map((_, i) => `10:${i}`).join('|'),
-          }))
-        : [];
+    if (name === 'ledger.batches') return state ? CONTABYX.tables.map((t) => committedBatch(t.name)) : [];
+    if (name === 'ledger.version') return [{ version: '0' }];
+    if (name === 'guard.columns') return svvColumns(CONTABYX, 'tables');
+    return undefined;
+  };
+}
+
+/** A statement as the Data API on the embedded engine keeps it. */
+export interface SimulatedStatement extends Kept {
+  status: ScriptedStatus;
+  /** DescribeStatement polls it answers STARTED before it ends; Infinity: until the invocation gives up. */
+  polls: number;
+  error?: string;
+  rows?: Row[];
+  /** The invocation that submitted it (numbered by the test). */
+  readonly invocation: number;
+}
+
+/** What the Data API on the embedded engine asks of the test. */
+export interface SimulationOptions {
+  /** How many polls a new statement runs for (Infinity: it outlives the invocation). */
+  readonly polls: (statement: SimulatedStatement) => number;
+  /** The error a statement fails with instead of running; undefined: it runs. */
+  readonly failure?: (statement: SimulatedStatement) => string | undefined;
+  /** Called when a statement submitted with an event ends: EventBridge's part. */
+  readonly ended: (statement: SimulatedStatement) => void;
+}
+
+/** The embedded engine's session that runs what the Data API is sent. */
+export interface Cluster {
+  query(sql: string): Promise<Row[]>;
+  transaction(sqls: readonly string[]): Promise<void>;
+}
+
+/**
+ * The Redshift Data API played by the embedded engine: each statement runs on a DuckDB session
+ * when it ends, which is after some DescribeStatement polls or, for one that outlives its
+ * invocation, whenever the test says. A statement submitted with `WithEvent` reports its end to
+ * the test, as the status-change event EventBridge would deliver. ListStatements and
+ * DescribeStatement answer from the statements submitted so far.
+ */
+export class DataApiOnDuckDb {
+  readonly rsd = mockClient(RedshiftDataClient);
+  readonly statements: SimulatedStatement[] = [];
+  /** The invocation now running, which submits the statements. */
+  invocation = 0;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly options: SimulationOptions,
+  ) {
+    this.rsd.reset();
+    const submit = (fullName: string, sql: string[], batch: boolean, withEvent: boolean | undefined) => {
+      const statement: SimulatedStatement = {
+        ...kept(this.statements.length + 1, fullName, sql, batch, withEvent),
+        status: 'STARTED',
+        polls: 0,
+        invocation: this.invocation,
+      };
+      statement.polls = options.polls(statement);
+      this.statements.push(statement);
+      return { Id: statement.id };
+    };
+    this.rsd
+      .on(ExecuteStatementCommand)
+      .callsFake(({ Sql, StatementName, WithEvent }) =>
+        submit(String(StatementName), [String(Sql)], false, WithEvent),
+      );
+    this.rsd
+      .on(BatchExecuteStatementCommand)
+      .callsFake(({ Sqls, StatementName, WithEvent }) =>
+        submit(String(StatementName), Sqls as string[], true, WithEvent),
+      );
+    this.rsd.on(DescribeStatementCommand).callsFake(async ({ Id }) => {
+      const statement = this.statements.find((s) => s.id === Id);
+      if (!statement) {
+        throw Object.assign(new Error(`Query does not exist: ${Id}`), { name: 'ResourceNotFoundException' });
+      }
+      if (statement.status === 'STARTED') {
+        if (statement.polls <= 0) await this.end(statement);
+        else statement.polls--;
+      }
+      return {
+        Id,
+        Status: statement.status,
+        CreatedAt: statement.createdAt,
+        HasResultSet: statement.rows !== undefined,
+        ...(statement.error ? { Error: statement.error } : {}),
+      };
+    });
+    this.rsd
+      .on(ListStatementsCommand)
+      .callsFake((input: ListStatementsCommandInput) =>
+        listStatements(this.statements, (s) => s.status, input),
+      );
+    this.rsd
+      .on(GetStatementResultCommand)
+      .callsFake(({ Id }) => resultOf(this.statements.find((s) => s.id === Id)?.rows ?? []));
+  }
+
+  /** Statements that have not ended. */
+  running(): SimulatedStatement[] {
+    return this.statements.filter((s) => s.status === 'STARTED');
+  }
+
+  /** Ends a statement: it runs on the embedded engine (or fails as the test says), then reports its end. */
+  async end(statement: SimulatedStatement): Promise<void> {
+    const failure = this.options.failure?.(statement);
+    try {
+      if (failure) throw new Error(failure);
+      if (statement.batch) await this.cluster.transaction(statement.sql);
+      else statement.rows = await this.cluster.query(statement.sql[0]);
+      statement.status = 'FINISHED';
+    } catch (error) {
+      statement.status = 'FAILED';
+      statement.error = `ERROR: ${(error as Error).message}`;
     }
-    return extra(name, sql);
+    if (statement.withEvent) this.options.ended(statement);
+  }
+}
+
+/** The "Redshift Data Statement Status Change" event of a statement, as EventBridge delivers it. */
+export function statusChange(statementName: string, id: string, state: string) {
+  return {
+    version: '0',
+    id: `event-${id}`,
+    'detail-type': 'Redshift Data Statement Status Change',
+    source: 'aws.redshift-data',
+    account: '123456789012',
+    time: '2026-01-01T00:05:00Z',
+    region: 'eu-west-1',
+    resources: ['arn:aws:redshift:eu-west-1:123456789012:cluster:contabyx'],
+    detail: {
+      principal: 'arn:aws:sts::123456789012:assumed-role/RedshiftArchive-UnloadRole/RedshiftArchive-Unload',
+      statementName,
+      statementId: id,
+      redshiftQueryId: -1,
+      state,
+      rows: -1,
+      expireAt: 1767312300,
+    },
   };
 }

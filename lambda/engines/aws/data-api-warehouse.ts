@@ -10,8 +10,8 @@ import {
   StatusString,
 } from '@aws-sdk/client-redshift-data';
 import type { ArchiveConfig } from '../../config/config';
-import { RunFailedError, StillRunningError } from '../../core/errors';
-import type { Row, Warehouse } from '../../protocol/ports';
+import { InputError, RunFailedError, show, StillRunningError } from '../../core/errors';
+import type { Row, StatementOptions, Warehouse } from '../../protocol/ports';
 import type { Dialect } from '../../sql/dialect';
 import { qualify } from '../../sql/identifiers';
 import { Sleep, sleep as realSleep, withRetry } from './retry';
@@ -19,35 +19,80 @@ import { Sleep, sleep as realSleep, withRetry } from './retry';
 /** BatchExecuteStatement runs at most 40 statements, in order, as one transaction. */
 export const MAX_BATCH = 40;
 
-/** Every statement this app sends is named `<prefix><step>`, so events and listings find them. */
-export const STATEMENT_PREFIX = 'redshift-archive.';
+/**
+ * The Data API refuses a statement over 100 KB ("Cannot process query string larger than
+ * 100kB"): counted here as 100,000 bytes of UTF-8, the stricter reading of "KB".
+ */
+export const MAX_STATEMENT_BYTES = 100_000;
+
+/** ListStatements returns at most 100 statements a page. */
+const PAGE = 100;
+
+/** The Data API keeps at most 500 characters of a statement name. */
+const MAX_NAME = 500;
 
 /** Options of the Data API warehouse. */
 export interface DataApiWarehouseOptions {
   readonly client: RedshiftDataClient;
   readonly target: ArchiveConfig['warehouse'];
   readonly dialect: Dialect;
+  /**
+   * The stack's own prefix of statement names (`redshift-archive.<stack name>.`): the stack's
+   * event rule matches it, and listings look only under it.
+   */
+  readonly statementPrefix: string;
   /** Where a transaction of more than {@link MAX_BATCH} statements creates its procedure. */
   readonly procedureSchema: string;
-  /** Milliseconds this invocation may still wait; past it, a running statement is left to its event. */
+  /** Milliseconds this invocation may still wait; past it, a running statement is left running. */
   readonly remainingMs: () => number;
   readonly sleep?: Sleep;
 }
 
-const WAITING: readonly string[] = ['SUBMITTED', 'PICKED', 'STARTED'];
+/** A statement of this stack, as the Data API lists it. */
+export interface ListedStatement {
+  readonly id: string;
+  readonly name: string;
+  readonly status: string;
+  readonly createdAt: Date;
+}
+
+/** One statement as the Data API describes it. */
+export interface DescribedStatement {
+  readonly id: string;
+  readonly createdAt: Date;
+  /** What went wrong, for a statement that ended FAILED or ABORTED. */
+  readonly error: string;
+}
+
+/**
+ * A statement submitted without an event that is still running when the invocation must stop
+ * waiting: nothing will announce its end, so no completion event resumes the run. The caller
+ * must fail loudly (or, like deploy-time polling, ask again) instead of waiting for an event.
+ */
+export class UnannouncedStatementError extends StillRunningError {
+  constructor(statementId: string, step: string) {
+    super(statementId, step);
+    this.message = `statement ${statementId} (${step}) is still running, and no event announces its end`;
+  }
+}
+
+const WAITING: readonly StatusString[] = ['SUBMITTED', 'PICKED', 'STARTED'];
 
 /**
  * The warehouse on the Redshift Data API, for provisioned clusters (db user or secret) and
- * Serverless workgroups. Statements are submitted with `WithEvent` and a name that carries the
- * run and phase; waiting is bounded by the invocation's remaining time, after which the
- * statement's completion event resumes the run.
+ * Serverless workgroups. Every statement is named `<stack prefix><step>`. Only statements that
+ * may outlive the invocation (exports, commits) are submitted with `WithEvent`: their completion
+ * event resumes the run; reads and setup send none, so the flow of events goes quiet. Waiting is
+ * bounded by the invocation's remaining time.
  */
 export class DataApiWarehouse implements Warehouse {
   readonly dialect: Dialect;
+  readonly statementPrefix: string;
   private readonly sleep: Sleep;
 
   constructor(private readonly options: DataApiWarehouseOptions) {
     this.dialect = options.dialect;
+    this.statementPrefix = options.statementPrefix;
     this.sleep = options.sleep ?? realSleep;
   }
 
@@ -66,15 +111,22 @@ export class DataApiWarehouse implements Warehouse {
   }
 
   private name(step: string): string {
-    return `${STATEMENT_PREFIX}${step}`.slice(0, 500);
+    return `${this.statementPrefix}${step}`.slice(0, MAX_NAME);
   }
 
-  async execute(sql: string, step: string): Promise<void> {
-    await this.run(sql, step);
+  /** The step of a statement name of this stack; undefined for any other name. */
+  stepOf(statementName: string): string | undefined {
+    return statementName.startsWith(this.statementPrefix)
+      ? statementName.slice(this.statementPrefix.length)
+      : undefined;
+  }
+
+  async execute(sql: string, step: string, options?: StatementOptions): Promise<void> {
+    await this.run(sql, step, options?.outlives === true);
   }
 
   async query(sql: string, step: string): Promise<Row[]> {
-    const id = await this.run(sql, step);
+    const id = await this.run(sql, step, false);
     const rows: Row[] = [];
     let token: string | undefined;
     do {
@@ -83,31 +135,37 @@ export class DataApiWarehouse implements Warehouse {
       );
       const labels = (page.ColumnMetadata ?? []).map((m) => (m.label ?? m.name ?? '').toLowerCase());
       for (const record of page.Records ?? []) {
-        rows.push(Object.fromEntries(record.map((field, i) => [labels[i], fieldText(field)])));
+        rows.push(
+          Object.fromEntries(record.map((field, i) => [labels[i], fieldText(field, labels[i], step)])),
+        );
       }
       token = page.NextToken;
     } while (token);
     return rows;
   }
 
-  async transaction(sqls: readonly string[], step: string): Promise<void> {
+  async transaction(sqls: readonly string[], step: string, options?: StatementOptions): Promise<void> {
     const statements = sqls.length <= MAX_BATCH ? [...sqls] : this.asProcedure(sqls, step);
+    statements.forEach((sql, i) => checkSize(sql, `${step} (statement ${i + 1} of ${statements.length})`));
+    const outlives = options?.outlives === true;
     const { Id } = await this.send((c) =>
       c.send(
         new BatchExecuteStatementCommand({
           ...this.connection,
           Sqls: statements,
           StatementName: this.name(step),
-          WithEvent: true,
+          ...(outlives ? { WithEvent: true } : {}),
         }),
       ),
     );
-    await this.wait(required(Id), step);
+    await this.wait(required(Id), step, outlives);
   }
 
   /**
    * More statements than one batch holds still run as one transaction: inside a procedure that
-   * the same batch creates, calls and drops.
+   * the same batch creates, calls and drops. Only deploy-time view setup gets here (one or more
+   * statements per configured table and reader, and a configuration may list many families); a
+   * commit never does, as a family has at most 13 tables (3k + 1 <= 40 statements).
    */
   private asProcedure(sqls: readonly string[], step: string): string[] {
     const name = qualify(
@@ -115,30 +173,37 @@ export class DataApiWarehouse implements Warehouse {
       `archive_txn_${step.replace(/[^A-Za-z0-9]/g, '_')}`.slice(0, 127),
     );
     const body = sqls.map((sql) => `EXECUTE ${this.dialect.literal(sql)};`).join('\n');
+    // A dollar quote ends at its tag: the tag must not occur in the body (identifiers may hold `$`).
+    let tag = '$archive$';
+    for (let n = 1; body.includes(tag); n++) tag = `$archive${n}$`;
     return [
-      `CREATE OR REPLACE PROCEDURE ${name}() AS $$\nBEGIN\n${body}\nEND;\n$$ LANGUAGE plpgsql`,
+      `CREATE OR REPLACE PROCEDURE ${name}() AS ${tag}\nBEGIN\n${body}\nEND;\n${tag} LANGUAGE plpgsql`,
       `CALL ${name}()`,
       `DROP PROCEDURE ${name}()`,
     ];
   }
 
-  private async run(sql: string, step: string): Promise<string> {
+  private async run(sql: string, step: string, outlives: boolean): Promise<string> {
+    checkSize(sql, step);
     const { Id } = await this.send((c) =>
       c.send(
         new ExecuteStatementCommand({
           ...this.connection,
           Sql: sql,
           StatementName: this.name(step),
-          WithEvent: true,
+          ...(outlives ? { WithEvent: true } : {}),
         }),
       ),
     );
-    await this.wait(required(Id), step);
+    await this.wait(required(Id), step, outlives);
     return required(Id);
   }
 
-  /** Polls until the statement ends, backing off, for as long as the invocation may wait. */
-  private async wait(id: string, step: string): Promise<void> {
+  /**
+   * Polls until the statement ends, backing off, for as long as the invocation may wait. Then a
+   * statement with an event is left to it; one without fails the wait, as nothing would resume.
+   */
+  private async wait(id: string, step: string, outlives: boolean): Promise<void> {
     let delay = 100;
     for (;;) {
       const described = await this.send((c) => c.send(new DescribeStatementCommand({ Id: id })));
@@ -149,40 +214,88 @@ export class DataApiWarehouse implements Warehouse {
         case 'ABORTED':
           throw new RunFailedError(`statement ${step} ${described.Status}: ${statementError(described)}`);
       }
-      if (this.options.remainingMs() < delay) throw new StillRunningError(id, step);
+      if (this.options.remainingMs() < delay) {
+        throw outlives ? new StillRunningError(id, step) : new UnannouncedStatementError(id, step);
+      }
       await this.sleep(delay);
       delay = Math.min(delay * 2, 5_000);
     }
   }
 
-  /** Statements of this app that are still running (at most a day old: the Data API forgets). */
-  async inFlight(stepPrefix = ''): Promise<{ id: string; name: string; status: string }[]> {
-    const found: { id: string; name: string; status: string }[] = [];
-    for (const status of WAITING) {
-      let token: string | undefined;
-      do {
-        const page = await this.send((c) =>
-          c.send(
-            new ListStatementsCommand({
-              StatementName: this.name(stepPrefix),
-              Status: status as StatusString,
-              RoleLevel: true,
-              NextToken: token,
-            }),
-          ),
-        );
-        for (const s of page.Statements ?? []) {
-          found.push({ id: required(s.Id), name: s.StatementName ?? '', status: s.Status ?? status });
-        }
-        token = page.NextToken;
-      } while (token);
-    }
+  /** Statements of this stack that are still running (at most a day old: the Data API forgets). */
+  async inFlight(stepPrefix = ''): Promise<ListedStatement[]> {
+    const found: ListedStatement[] = [];
+    for (const status of WAITING) found.push(...(await this.list(stepPrefix, status)));
     return found;
   }
 
-  /** What went wrong with a statement that ended FAILED or ABORTED. */
-  async describeFailure(id: string): Promise<string> {
-    return statementError(await this.send((c) => c.send(new DescribeStatementCommand({ Id: id }))));
+  /**
+   * Every statement of this stack whose step starts with `stepPrefix`, whatever its status (by
+   * default ListStatements shows only FINISHED ones), from every page. The Data API documents
+   * no order: callers compare `createdAt`.
+   */
+  async statements(stepPrefix: string): Promise<ListedStatement[]> {
+    return this.list(stepPrefix, 'ALL');
+  }
+
+  private async list(stepPrefix: string, status: StatusString): Promise<ListedStatement[]> {
+    const found: ListedStatement[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.send((c) =>
+        c.send(
+          new ListStatementsCommand({
+            StatementName: this.name(stepPrefix),
+            Status: status,
+            // Every invocation runs as the same role, in a new session: list the role's statements.
+            RoleLevel: true,
+            MaxResults: PAGE,
+            NextToken: token,
+          }),
+        ),
+      );
+      for (const s of page.Statements ?? []) {
+        found.push({
+          id: required(s.Id),
+          name: s.StatementName ?? '',
+          status: s.Status ?? status,
+          createdAt: createdAt(s.CreatedAt, s.Id),
+        });
+      }
+      token = page.NextToken;
+    } while (token);
+    return found;
+  }
+
+  /**
+   * One statement as the Data API describes it; undefined when it does not know the statement (it
+   * expired, or another role ran it).
+   */
+  async describe(id: string): Promise<DescribedStatement | undefined> {
+    let described: DescribeStatementCommandOutput;
+    try {
+      described = await this.send((c) => c.send(new DescribeStatementCommand({ Id: id })));
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === 'ResourceNotFoundException' || name === 'ValidationException') return undefined;
+      throw error;
+    }
+    return {
+      id,
+      createdAt: createdAt(described.CreatedAt, id),
+      error: statementError(described),
+    };
+  }
+}
+
+/** Refuses, before sending, a statement that the Data API would refuse for its size. */
+function checkSize(sql: string, what: string): void {
+  const bytes = Buffer.byteLength(sql);
+  if (bytes > MAX_STATEMENT_BYTES) {
+    throw new InputError(
+      `statement ${what}: ${bytes} bytes, more than the Data API takes in one statement (${MAX_STATEMENT_BYTES}); ` +
+        'nothing was sent. Fewer tables, columns or views.readers per deployment make it shorter',
+    );
   }
 }
 
@@ -196,16 +309,38 @@ function statementError(described: DescribeStatementCommandOutput): string {
   return `${sub?.Error ?? described.Error ?? described.Status ?? 'no error reported'}${where}`;
 }
 
-function fieldText(field: Field): string | null {
+/**
+ * One result value as text. Figures that may exceed 2^53 (hashes, sums, ledger counts) are cast
+ * to VARCHAR in SQL; a BIGINT that still arrives as `longValue` is a JavaScript number, exact
+ * only up to 2^53, so anything beyond is refused rather than rounded.
+ */
+function fieldText(field: Field, label: string, step: string): string | null {
   if (field.isNull) return null;
   if (field.stringValue !== undefined) return field.stringValue;
-  if (field.longValue !== undefined) return String(field.longValue);
+  if (field.longValue !== undefined) {
+    if (!Number.isSafeInteger(field.longValue)) {
+      throw new RunFailedError(
+        `statement ${step}: column ${label} is ${show(field.longValue)}, a whole number past 2^53 that the Data API ` +
+          'rounds; the query must cast it to VARCHAR',
+      );
+    }
+    return String(field.longValue);
+  }
   if (field.doubleValue !== undefined) return String(field.doubleValue);
   if (field.booleanValue !== undefined) return String(field.booleanValue);
-  return null;
+  throw new RunFailedError(
+    `statement ${step}: column ${label} holds a value of a kind the protocol never reads (${show(field)})`,
+  );
 }
 
 function required(id: string | undefined): string {
   if (!id) throw new RunFailedError('the Data API returned no statement id');
   return id;
+}
+
+function createdAt(value: Date | undefined, id: string | undefined): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new RunFailedError(`the Data API returned no creation time for statement ${id}`);
+  }
+  return value;
 }

@@ -1,0 +1,361 @@
+import {
+  BatchExecuteStatementCommand,
+  ExecuteStatementCommand,
+  RedshiftDataClient,
+} from '@aws-sdk/client-redshift-data';
+import { DataApiWarehouse } from '../../lambda/engines/aws/data-api-warehouse';
+import type { AwsEngine } from '../../lambda/runtime/aws-engine';
+import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../../lambda/runtime/unload';
+import { duckdbDialect } from '../../lambda/sql/duckdb-dialect';
+import { DataApiOnDuckDb, PREFIX, SimulatedStatement, statusChange } from '../support/scripted-aws';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+
+const RUN = '20260101T000000Z';
+const SCHEDULE = {
+  version: '0',
+  id: 'schedule-2026',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-01-01T00:00:00Z',
+  region: 'eu-west-1',
+  resources: ['arn:aws:events:eu-west-1:123456789012:rule/RedshiftArchive-Yearly'],
+  detail: {},
+};
+const WATCHDOG = { action: 'status' };
+/** What the Lambda may wait in one invocation, in the simulation's milliseconds. */
+const BUDGET_MS = 30_000;
+
+/** A deterministic pseudo-random sequence in [0, 1) (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What a test scripts about particular statements. */
+interface Script {
+  /** The statement outlives its invocation. */
+  readonly outlives?: (statement: SimulatedStatement) => boolean;
+  /** The statement fails with this error instead of running. */
+  readonly failure?: (statement: SimulatedStatement) => string | undefined;
+}
+
+/** One invocation of the Lambda: the event it got, what it did, and what it sent. */
+interface Invocation {
+  readonly event: unknown;
+  readonly outcome?: UnloadOutcome;
+  readonly error?: Error;
+  readonly sent: readonly SimulatedStatement[];
+}
+
+/**
+ * The deployed event flow, played on the embedded engine: the Lambda's runtime (event parsing,
+ * the event rule, the protocol) on the Data API adapter, whose Data API runs each statement on
+ * DuckDB. Every statement submitted with an event produces its status-change event, at least
+ * once and sometimes twice, queued at a random place (so out of order); invocations take one
+ * event at a time from the queue (reserved concurrency 1). A statement that outlives its
+ * invocation ends between two invocations, sometimes only after several.
+ */
+class EventFlow {
+  readonly queue: unknown[] = [];
+  readonly invocations: Invocation[] = [];
+  readonly api: DataApiOnDuckDb;
+  private readonly next: () => number;
+
+  private constructor(
+    readonly world: World,
+    private readonly engine: Omit<AwsEngine, 'warehouse'>,
+    session: ConstructorParameters<typeof DataApiOnDuckDb>[0],
+    seed: number,
+    script: Script,
+  ) {
+    this.next = random(seed);
+    this.api = new DataApiOnDuckDb(session, {
+      // reads end within a few polls; an export or a commit outlives its invocation one time in three
+      polls: (s) =>
+        s.withEvent && (script.outlives?.(s) || this.next() < 0.35) ? Infinity : Math.floor(this.next() * 3),
+      ...(script.failure ? { failure: script.failure } : {}),
+      ended: (s) => {
+        const event = statusChange(s.fullName, s.id, s.status);
+        for (let copies = this.next() < 0.3 ? 2 : 1; copies > 0; copies--) {
+          this.queue.splice(Math.floor(this.next() * (this.queue.length + 1)), 0, event);
+        }
+      },
+    });
+  }
+
+  static async create(seed: number, script: Script = {}): Promise<EventFlow> {
+    const world = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
+    const local = await world.session();
+    const cluster = await world.session();
+    const engine = {
+      config: CONTABYX,
+      lake: local.lake,
+      catalog: local.catalog,
+      sleep: async () => undefined,
+    };
+    return new EventFlow(world, engine, cluster.warehouse, seed, script);
+  }
+
+  /** One invocation of the Lambda for `event`, with the time budget of a fresh invocation. */
+  async invoke(event: unknown): Promise<Invocation> {
+    this.api.invocation = this.invocations.length + 1;
+    let elapsed = 0;
+    const warehouse = new DataApiWarehouse({
+      client: new RedshiftDataClient({}),
+      target: CONTABYX.warehouse,
+      dialect: duckdbDialect,
+      statementPrefix: PREFIX,
+      procedureSchema: CONTABYX.ledger.schema,
+      remainingMs: () => BUDGET_MS - elapsed,
+      sleep: async (ms) => {
+        elapsed += ms;
+      },
+    });
+    let invocation: Invocation;
+    try {
+      const outcome = await handleUnload(
+        parseUnloadEvent(event),
+        { ...this.engine, warehouse },
+        () => new Date('2026-01-01T00:00:05Z'),
+      );
+      invocation = { event, outcome, sent: this.sentIn(this.api.invocation) };
+    } catch (error) {
+      invocation = { event, error: error as Error, sent: this.sentIn(this.api.invocation) };
+    }
+    this.invocations.push(invocation);
+    return invocation;
+  }
+
+  private sentIn(invocation: number): SimulatedStatement[] {
+    return this.api.statements.filter((s) => s.invocation === invocation);
+  }
+
+  /**
+   * Delivers events until none is left and no statement runs. Between two invocations, each
+   * running statement ends with some chance; when no event is queued, the rest end.
+   */
+  async drain(limit = 200): Promise<void> {
+    while (this.queue.length > 0 || this.api.running().length > 0) {
+      if (this.invocations.length >= limit)
+        throw new Error(`the flow did not go quiet after ${limit} invocations`);
+      for (const statement of this.api.running()) {
+        if (this.queue.length === 0 || this.next() < 0.6) await this.api.end(statement);
+      }
+      const event = this.queue.shift();
+      if (event !== undefined) await this.invoke(event);
+    }
+  }
+
+  /** Data API calls that submit a statement, since the mock was last reset. */
+  submissions(): number {
+    return (
+      this.api.rsd.commandCalls(ExecuteStatementCommand).length +
+      this.api.rsd.commandCalls(BatchExecuteStatementCommand).length
+    );
+  }
+
+  close(): void {
+    this.world.close();
+  }
+}
+
+let flow: EventFlow | undefined;
+afterEach(() => flow?.close());
+
+const outcomes = (invocations: readonly Invocation[]) =>
+  invocations.map((i) => i.outcome?.outcome ?? `failed: ${i.error?.message}`);
+
+describe('the event flow, as EventBridge delivers it', () => {
+  test('(a) from the yearly schedule, a whole contabyx run of three archive years goes quiet, finished, over several invocations', async () => {
+    // given the small contabyx set, whose union views read every row
+    flow = await EventFlow.create(20260101);
+    const before = await flow.world.viewRows();
+
+    // when the yearly schedule fires, and the daily watchdog fires while the run is under way
+    flow.queue.push(SCHEDULE);
+    await flow.invoke(flow.queue.shift());
+    flow.queue.splice(1, 0, WATCHDOG);
+    await flow.drain();
+
+    // then the run finished: the ledger says so and every union view reads the same rows
+    const invocations = flow.invocations;
+    console.log(
+      `flow (a): ${invocations.length} invocations (${outcomes(invocations).filter((o) => o === 'run').length} advanced the run, ` +
+        `${outcomes(invocations).filter((o) => o === 'dropped').length} dropped an event, ` +
+        `${outcomes(invocations).filter((o) => o === 'waiting').length} left a statement to its event), ` +
+        `${flow.api.statements.length} statements, ${flow.api.statements.filter((s) => s.withEvent).length} with an event`,
+    );
+    expect((await flow.world.ledgerRuns()).map((r) => [r.run_id, r.state, r.error])).toEqual([
+      [RUN, 'finished', null],
+    ]);
+    expect(await flow.world.viewRows()).toEqual(before);
+    expect((await flow.world.committedBatches()).length).toBe(9);
+    // and no event is pending, no statement runs, and no invocation failed
+    expect([flow.queue.length, flow.api.running().length]).toEqual([0, 0]);
+    expect(invocations.filter((i) => i.error)).toEqual([]);
+    // and it took more than one invocation (completion events resumed it), but a bounded number
+    expect(invocations.filter((i) => i.outcome?.outcome === 'waiting').length).toBeGreaterThan(0);
+    expect(invocations.length).toBeGreaterThan(3);
+    expect(invocations.length).toBeLessThanOrEqual(60);
+    // and exactly one invocation finished the run, reporting its rows as metrics
+    const finished = invocations.filter(
+      (i) => i.outcome?.outcome === 'run' && i.outcome.report.outcome === 'finished',
+    );
+    expect(finished).toHaveLength(1);
+    expect(outcomeMetrics(finished[0].outcome as UnloadOutcome, 1).map((m) => m.name)).toEqual([
+      'InvocationDuration',
+      'RowsArchived',
+      'BytesArchived',
+      'RunsFinished',
+    ]);
+    // and every event that advanced nothing was dropped before any SQL was sent
+    const dropped = invocations.filter((i) => i.outcome?.outcome === 'dropped');
+    expect(dropped.length).toBeGreaterThan(0);
+    expect(dropped.flatMap((i) => i.sent)).toEqual([]);
+    // and every statement with an event is an export or a commit of the run, which the rule matches
+    const withEvent = flow.api.statements.filter((s) => s.withEvent);
+    expect(
+      withEvent.every(
+        (s) => new RegExp(`^${RUN}\\.(export|commit)\\.`).test(s.name) && s.fullName.startsWith(PREFIX),
+      ),
+    ).toBe(true);
+    // and the watchdog sent no statement with an event
+    const watchdog = invocations.find((i) => i.event === WATCHDOG);
+    expect(watchdog?.outcome?.outcome).toBe('status');
+    expect(watchdog?.sent.filter((s) => s.withEvent)).toEqual([]);
+  });
+
+  test.each([1, 2, 3, 4, 5])(
+    '(a) goes quiet and finishes whatever the order of events (seed %d)',
+    async (seed) => {
+      flow = await EventFlow.create(seed);
+      const before = await flow.world.viewRows();
+      flow.queue.push(SCHEDULE);
+      await flow.drain();
+      expect((await flow.world.ledgerRuns()).map((r) => [r.run_id, r.state])).toEqual([[RUN, 'finished']]);
+      expect(await flow.world.viewRows()).toEqual(before);
+      expect([flow.queue.length, flow.api.running().length]).toEqual([0, 0]);
+      expect(flow.invocations.filter((i) => i.error)).toEqual([]);
+      expect(flow.invocations.filter((i) => i.outcome?.outcome === 'dropped').flatMap((i) => i.sent)).toEqual(
+        [],
+      );
+    },
+  );
+
+  test('(b) the daily watchdog reports the ledger and submits no statement that emits an event', async () => {
+    flow = await EventFlow.create(7);
+    const invocation = await flow.invoke(WATCHDOG);
+    expect(invocation.outcome).toMatchObject({ outcome: 'status', status: { runs: [] } });
+    expect(invocation.sent.length).toBeGreaterThan(0);
+    expect(invocation.sent.filter((s) => s.withEvent)).toEqual([]);
+    expect(outcomeMetrics(invocation.outcome as UnloadOutcome, 1)).toContainEqual({
+      name: 'UnfinishedRun',
+      unit: 'Count',
+      value: 0,
+    });
+    await flow.drain();
+    expect([flow.invocations.length, flow.queue.length]).toEqual([1, 0]);
+  });
+
+  test('(c) a stale completion event, repeated after the run finished, is dropped before any SQL is sent', async () => {
+    // given a finished run
+    flow = await EventFlow.create(11);
+    flow.queue.push(SCHEDULE);
+    await flow.drain();
+    const firstExport = flow.api.statements.find((s) => s.withEvent) as SimulatedStatement;
+    const lastCommit = [...flow.api.statements]
+      .reverse()
+      .find((s) => s.withEvent && s.name.includes('.commit.')) as SimulatedStatement;
+    const submitted = flow.submissions();
+
+    // when the first export's and the last commit's events come again, the latter as FAILED
+    const stale = await flow.invoke(statusChange(firstExport.fullName, firstExport.id, 'FINISHED'));
+    const failed = await flow.invoke(statusChange(lastCommit.fullName, lastCommit.id, 'FAILED'));
+
+    // then both are dropped, having only asked the Data API about the run's statements
+    expect(stale.outcome).toEqual({
+      outcome: 'dropped',
+      statementName: firstExport.fullName,
+      reason: expect.stringMatching(
+        new RegExp(
+          `^run ${RUN} went on after this statement \\(\\d+ later statements, the latest ${PREFIX}${RUN}\\.maintenance\\)$`,
+        ),
+      ),
+    });
+    expect(failed.outcome).toMatchObject({ outcome: 'dropped' });
+    expect(flow.submissions()).toBe(submitted);
+    expect([stale.sent, failed.sent]).toEqual([[], []]);
+    await flow.drain();
+    expect(flow.queue).toEqual([]);
+  });
+
+  test("(d) another stack's event is dropped without a single Data API call", async () => {
+    flow = await EventFlow.create(13);
+    const other = statusChange(
+      `redshift-archive.OtherStack.${RUN}.commit.transactions.2025.a1`,
+      '00000000-0000-4000-8000-000000000999',
+      'FAILED',
+    );
+    const invocation = await flow.invoke(other);
+    expect(invocation.outcome).toEqual({
+      outcome: 'dropped',
+      statementName: `redshift-archive.OtherStack.${RUN}.commit.transactions.2025.a1`,
+      reason: `not a statement of this stack (its names start with ${PREFIX})`,
+    });
+    expect(flow.api.rsd.calls()).toHaveLength(0);
+    expect(outcomeMetrics(invocation.outcome as UnloadOutcome, 1)).toContainEqual({
+      name: 'EventsDropped',
+      unit: 'Count',
+      value: 1,
+    });
+    await flow.drain();
+    expect([flow.invocations.length, flow.queue.length]).toEqual([1, 0]);
+  });
+
+  test('(e) an export that fails after its invocation stopped waiting fails the run once, however often its event comes; a run resumes it', async () => {
+    // given the first export of transfers 2024 outlives its invocation, then fails
+    const first = (s: SimulatedStatement) =>
+      s.name === `${RUN}.export.transfers.2024.a1` &&
+      !flow?.api.statements.some((o) => o.name === s.name && o.id < s.id);
+    flow = await EventFlow.create(17, {
+      outlives: first,
+      failure: (s) => (first(s) ? 'S3ServiceException: Access Denied' : undefined),
+    });
+    const before = await flow.world.viewRows();
+    flow.queue.push(SCHEDULE);
+    await flow.drain();
+    const failing = flow.api.statements.find(first) as SimulatedStatement;
+    expect(flow.invocations[failing.invocation - 1].outcome).toMatchObject({ outcome: 'waiting' });
+
+    // then exactly one invocation failed (the alarm), with Redshift's reason, which the ledger keeps
+    const failures = flow.invocations.filter((i) => i.error);
+    expect(failures.map((i) => i.error?.message)).toEqual([
+      `run ${RUN} stopped: statement ${failing.fullName} FAILED: ERROR: S3ServiceException: Access Denied`,
+    ]);
+    const [run] = await flow.world.ledgerRuns();
+    expect([run.state, run.error]).toEqual([
+      'running',
+      `statement ${failing.fullName} FAILED: ERROR: S3ServiceException: Access Denied`,
+    ]);
+    expect(await flow.world.viewRows()).toEqual(before);
+
+    // when the same event comes again, it is dropped
+    const again = await flow.invoke(statusChange(failing.fullName, failing.id, 'FAILED'));
+    expect(again.outcome).toMatchObject({ outcome: 'dropped' });
+
+    // when an operator runs the archive again, the run resumes and finishes
+    flow.queue.push({ action: 'run' });
+    await flow.drain();
+    expect((await flow.world.ledgerRuns()).map((r) => [r.run_id, r.state, r.error])).toEqual([
+      [RUN, 'finished', null],
+    ]);
+    expect(await flow.world.viewRows()).toEqual(before);
+    expect(flow.invocations.filter((i) => i.error)).toHaveLength(1);
+  });
+});
