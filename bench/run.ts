@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
 import { configJson } from '../lambda/config/config';
 import { replayOnAws } from '../test/support/replay';
-import { CONTABYX, CONTABYX_SMALL_DATA, CONTABYX_TEN_TIMES_DATA } from '../test/support/world';
+import { CONTABYX } from '../test/support/world';
 import { measureQueries } from './query';
 import type { Phase } from '../lambda/protocol/archive';
 import { ALL_OLD, Layout, measureRun, RunFigures, Shape, THIRTY_PERCENT_OLD } from './workload';
@@ -190,22 +190,40 @@ function synth(): void {
   );
 }
 
+/** The contabyx tables with 400 transactions spread over the `years` years before 2026 (and `scale` times as many). */
+function contabyxOver(years: number, scale = 1): string {
+  const n = 400 * scale;
+  return `
+CREATE SCHEMA contabyx;
+CREATE TABLE contabyx.transactions (transactionid INTEGER, clientid INTEGER, typeid INTEGER, "time" TIMESTAMP, amount DOUBLE);
+CREATE TABLE contabyx.transfers (transferid INTEGER, expense_transactionid INTEGER, income_transactionid INTEGER);
+CREATE TABLE contabyx.tax (transactionid INTEGER, taxtypeid INTEGER, fee DOUBLE);
+INSERT INTO contabyx.transactions SELECT i, i % 7, i % 3,
+  TIMESTAMP '${2026 - years}-01-01' + to_seconds(CAST(i AS BIGINT) * ${years * 365 * 86400} // ${n + 1}), i * 1.25 FROM range(1, ${n + 1}) r(i);
+INSERT INTO contabyx.transfers SELECT i, i * 2, i * 2 + 1 FROM range(1, ${n / 2}) r(i);
+INSERT INTO contabyx.tax SELECT i, i % 4, i * 0.5 FROM range(1, ${n}, 3) r(i);`;
+}
+
 async function dataApiCalls(): Promise<void> {
   const cases: [string, typeof CONTABYX, string][] = [
-    ['contabyx, 3 tables, 3 years', CONTABYX, CONTABYX_SMALL_DATA],
-    ['contabyx, 10x the rows', CONTABYX, CONTABYX_TEN_TIMES_DATA],
-    ['2 tables', { ...CONTABYX, tables: CONTABYX.tables.slice(0, 2) }, CONTABYX_SMALL_DATA],
+    ['contabyx, 3 tables, 1 archive year', CONTABYX, contabyxOver(1)],
+    ['contabyx, 3 tables, 3 archive years', CONTABYX, contabyxOver(3)],
+    ['contabyx, 3 tables, 3 archive years, 10x the rows', CONTABYX, contabyxOver(3, 10)],
+    ['contabyx, 3 tables, 10 archive years', CONTABYX, contabyxOver(10)],
+    ['2 tables, 3 archive years', { ...CONTABYX, tables: CONTABYX.tables.slice(0, 2) }, contabyxOver(3)],
   ];
   out.dataApi = [];
   for (const [label, config, data] of cases) {
     const replay = await replayOnAws(config, data, '2026-01-01T00:00:00Z');
     const total = Object.values(replay.dataApiCalls).reduce((a, b) => a + b, 0);
-    (out.dataApi as unknown[]).push({ label, rows: replay.local.rows, calls: replay.dataApiCalls, total });
+    const statements = replay.aws.sent.reduce((sum, st) => sum + st.sql.length, 0);
+    const withEvent = replay.aws.sent.filter((st) => st.withEvent).length;
+    (out.dataApi as unknown[]).push({ label, rows: replay.local.rows, calls: replay.dataApiCalls, total, statements, withEvent });
     say(
-      `Data API calls of a run (no status polls): ${label}`,
-      `${total} (${Object.entries(replay.dataApiCalls)
+      `Data API of a run: ${label}`,
+      `${total} calls (${Object.entries(replay.dataApiCalls)
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}) for ${replay.local.rows.toLocaleString('en-US')} rows`,
+        .join(', ')}), ${statements} statements (${withEvent} with an event) for ${replay.local.rows.toLocaleString('en-US')} rows`,
     );
   }
 }
