@@ -448,9 +448,11 @@ export class RedshiftArchive extends Construct {
         ],
       }),
     );
+    for (const statement of this.preflightStatements(config)) this.unloadFunction.addToRolePolicy(statement);
     key?.grantEncryptDecrypt(this.unloadFunction);
 
-    // Triggers: the yearly schedule (UTC cron at local midnight), statement completions, a daily watchdog.
+    // Triggers: the yearly schedule (UTC cron at local midnight), statement completions, a daily
+    // watchdog, and a monthly preflight.
     const cron = yearlySchedule(config.retention.timeZone);
     const invoke = (input?: Record<string, string>) =>
       new targets.LambdaFunction(this.unloadFunction, {
@@ -477,6 +479,11 @@ export class RedshiftArchive extends Construct {
       description: 'Daily status of the archive, for the unfinished-run alarm',
       schedule: events.Schedule.rate(Duration.days(1)),
       targets: [invoke({ action: 'status' })],
+    });
+    new events.Rule(this, 'MonthlyPreflight', {
+      description: 'Monthly preflight: would the next run work? (read only), for the preflight alarm',
+      schedule: events.Schedule.cron({ minute: '0', hour: '6', day: '1', month: '*', year: '*' }),
+      targets: [invoke({ action: 'preflight' })],
     });
 
     // Schemas and views, through the provider framework (long statements are polled).
@@ -605,6 +612,17 @@ export class RedshiftArchive extends Construct {
       }),
       3,
     );
+    alarm(
+      'PreflightFailuresAlarm',
+      'The monthly preflight found that the next run would not work: invoke {"action": "preflight"}; each failed check names its fix',
+      new cloudwatch.Metric({
+        namespace: 'RedshiftArchive',
+        metricName: 'PreflightFailures',
+        dimensionsMap: { service: 'redshift-archive' },
+        period: Duration.days(1),
+        statistic: 'Maximum',
+      }),
+    );
     this.acknowledgeNagFindings(config, deadLetters, providers, functions);
     if (this.ownerKeyStatements.length > 0) {
       Annotations.of(this).addWarningV2(
@@ -723,7 +741,7 @@ export class RedshiftArchive extends Construct {
         {
           resource: /^\*$/,
           reason:
-            'redshift-data DescribeStatement, GetStatementResult, ListStatements and CancelStatement allow no resource-level permission.',
+            'redshift-data DescribeStatement, GetStatementResult, ListStatements and CancelStatement, and lambda:GetAccountSettings (preflight), allow no resource-level permission.',
         },
         {
           resource: /:redshift-serverless:.*:workgroup\/\*$/,
@@ -823,6 +841,45 @@ export class RedshiftArchive extends Construct {
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
       ],
     });
+  }
+
+  /**
+   * What preflight reads besides the warehouse: the warehouse's IAM roles (is ours in sync?) and
+   * the account's Lambda settings (is concurrency left?). GetAccountSettings takes no resource.
+   */
+  private preflightStatements(config: ArchiveConfig): iam.PolicyStatement[] {
+    const stack = Stack.of(this);
+    const w = config.warehouse;
+    const warehouse =
+      w.type === 'provisioned'
+        ? new iam.PolicyStatement({
+            sid: 'PreflightReadsTheCluster',
+            actions: ['redshift:DescribeClusters'],
+            resources: [
+              stack.formatArn({
+                service: 'redshift',
+                resource: 'cluster',
+                resourceName: w.clusterIdentifier,
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            ],
+          })
+        : new iam.PolicyStatement({
+            sid: 'PreflightReadsTheNamespace',
+            actions: ['redshift-serverless:GetWorkgroup', 'redshift-serverless:GetNamespace'],
+            resources: [
+              stack.formatArn({ service: 'redshift-serverless', resource: 'workgroup', resourceName: '*' }),
+              stack.formatArn({ service: 'redshift-serverless', resource: 'namespace', resourceName: '*' }),
+            ],
+          });
+    return [
+      warehouse,
+      new iam.PolicyStatement({
+        sid: 'PreflightReadsTheAccount',
+        actions: ['lambda:GetAccountSettings'],
+        resources: ['*'],
+      }),
+    ];
   }
 
   /** What both Lambdas need of the Data API: statements on this warehouse, and its credentials. */

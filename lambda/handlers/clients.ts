@@ -1,5 +1,8 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { GlueClient } from '@aws-sdk/client-glue';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { RedshiftClient } from '@aws-sdk/client-redshift';
+import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -12,6 +15,13 @@ export const clients: AwsClients = {
   s3: new S3Client({}),
   glue: new GlueClient({}),
   athena: new AthenaClient({}),
+};
+
+/** Preflight's AWS checks read the warehouse's roles and the account's Lambda settings. */
+export const checkClients = {
+  redshift: new RedshiftClient({}),
+  serverless: new RedshiftServerlessClient({}),
+  lambda: new LambdaClient({}),
 };
 
 /** One structured log line per phase and table. */

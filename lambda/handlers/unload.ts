@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { deploymentFrom, openAwsEngine } from '../runtime/aws-engine';
 import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../runtime/unload';
-import { clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
+import { checkClients, clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
 
 const metrics = new Metrics({ namespace: 'RedshiftArchive', serviceName: 'redshift-archive' });
 
@@ -17,6 +17,7 @@ export async function handler(event: unknown, context: Context): Promise<UnloadO
     const engine = openAwsEngine(deploymentFrom(environment), clients, {
       remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
       progress: logProgress,
+      checks: checkClients,
     });
     const outcome = await handleUnload(request, engine, () => new Date());
     logger.info('invocation done', { outcome: outcome.outcome });

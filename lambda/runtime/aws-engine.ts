@@ -9,6 +9,7 @@ import { GlueCatalog } from '../engines/aws/glue-catalog';
 import type { Sleep } from '../engines/aws/retry';
 import { S3Lake } from '../engines/aws/s3-lake';
 import type { ArchiveDeps, ProgressEvent } from '../protocol/archive';
+import { awsChecks, CheckClients } from './aws-checks';
 import { checkRedshiftOptions, RedshiftOptions, redshiftDialect } from '../sql/redshift-dialect';
 
 /** The deployed resources that the custom resource's properties name. */
@@ -102,7 +103,13 @@ export function deploymentFrom(env: Record<string, string | undefined>): Deploym
 export function openAwsEngine(
   deployment: Deployment,
   clients: AwsClients,
-  options: { remainingMs: () => number; sleep?: Sleep; progress?: (event: ProgressEvent) => void },
+  options: {
+    remainingMs: () => number;
+    sleep?: Sleep;
+    progress?: (event: ProgressEvent) => void;
+    /** Clients of preflight's AWS checks (role association, Lake Formation, bucket, concurrency). */
+    checks?: Omit<CheckClients, 'glue' | 's3'>;
+  },
 ): AwsEngine {
   const { config } = deployment;
   const dialect = redshiftDialect(deployment);
@@ -131,5 +138,15 @@ export function openAwsEngine(
     catalog: new GlueCatalog(clients.glue, config, athena, options.sleep),
     ...(options.progress ? { progress: options.progress } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.checks
+      ? {
+          extraChecks: () =>
+            awsChecks(deployment, {
+              ...(options.checks as CheckClients),
+              glue: clients.glue,
+              s3: clients.s3,
+            }),
+        }
+      : {}),
   };
 }

@@ -146,20 +146,29 @@ export async function onEvent(
     };
   }
   const workgroupName = props.WorkgroupName as string;
-  let namespace: string | undefined;
-  try {
-    const answer = await clients.serverless.send(new GetWorkgroupCommand({ workgroupName }));
-    namespace = answer.workgroup?.namespaceName;
-  } catch (error) {
-    if (!(error instanceof ResourceNotFoundException)) throw error;
-  }
-  if (namespace === undefined || !NAMESPACE.test(namespace)) {
+  const namespace = await namespaceOf(clients.serverless, workgroupName);
+  if (namespace === undefined) {
     throw new Error(
       `Redshift Serverless workgroup ${show(workgroupName)} was not found in this account and Region ` +
         '(GetWorkgroup): check warehouse.workgroupName, and deploy the stack in the Region of the workgroup',
     );
   }
   return { PhysicalResourceId: physicalIdOf({ kind: 'namespace', name: namespace, roleArn: props.RoleArn }) };
+}
+
+/** The namespace of a Serverless workgroup, or undefined when the workgroup does not exist. */
+export async function namespaceOf(
+  serverless: RedshiftServerlessClient,
+  workgroupName: string,
+): Promise<string | undefined> {
+  try {
+    const namespace = (await serverless.send(new GetWorkgroupCommand({ workgroupName }))).workgroup
+      ?.namespaceName;
+    return namespace !== undefined && NAMESPACE.test(namespace) ? namespace : undefined;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -239,7 +248,7 @@ const done = { IsComplete: true } as const;
 const waiting = { IsComplete: false } as const;
 
 /** The cluster's status and roles, or undefined when the cluster does not exist. */
-async function describeCluster(
+export async function describeCluster(
   redshift: RedshiftClient,
   identifier: string,
 ): Promise<{ status: string | undefined; roles: ClusterIamRole[] } | undefined> {
@@ -344,7 +353,7 @@ export function parseNamespaceRole(entry: string): NamespaceRole {
 }
 
 /** The namespace's status, roles and default role, or undefined when the namespace does not exist. */
-async function getNamespace(
+export async function getNamespace(
   serverless: RedshiftServerlessClient,
   namespaceName: string,
 ): Promise<

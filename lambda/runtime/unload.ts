@@ -3,6 +3,7 @@ import { CalendarDate, isRunId, parseCalendarDate, runTarget } from '../core/cut
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
 import { DescribedStatement, UnannouncedStatementError } from '../engines/aws/data-api-warehouse';
 import { Archiver, PlanReport, RunReport, StatusReport } from '../protocol/archive';
+import type { PreflightReport } from '../protocol/preflight';
 import type { AwsEngine } from './aws-engine';
 
 /** The three kinds of event the unload Lambda accepts, validated. */
@@ -17,7 +18,7 @@ export type UnloadRequest =
     }
   | {
       readonly kind: 'manual';
-      readonly action: 'plan' | 'run' | 'status' | 'abort';
+      readonly action: 'plan' | 'run' | 'status' | 'abort' | 'preflight';
       readonly cutoff?: CalendarDate;
     };
 
@@ -28,6 +29,7 @@ export type UnloadOutcome =
   | { readonly outcome: 'run'; readonly report: RunReport }
   | { readonly outcome: 'plan'; readonly plan: PlanReport }
   | { readonly outcome: 'status'; readonly status: StatusReport }
+  | { readonly outcome: 'preflight'; readonly preflight: PreflightReport }
   | { readonly outcome: 'aborted'; readonly runId: string | null }
   | {
       readonly outcome: 'waiting';
@@ -38,7 +40,7 @@ export type UnloadOutcome =
 
 const ALLOWED_EVENTS =
   'an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-  'or {"action": "plan" | "run" | "status" | "abort", "cutoff"?: "YYYY-MM-DD"}';
+  'or {"action": "plan" | "run" | "status" | "abort" | "preflight", "cutoff"?: "YYYY-MM-DD"}';
 
 /** A Data API statement id: a UUID, with `:N` for a statement of a batch (Data API reference, `UUID`). */
 const STATEMENT_ID = /^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$/;
@@ -66,7 +68,7 @@ const statusChangeEvent = z.looseObject({
 
 const manualEvent = z
   .strictObject({
-    action: z.enum(['plan', 'run', 'status', 'abort']),
+    action: z.enum(['plan', 'run', 'status', 'abort', 'preflight']),
     cutoff: z.unknown().optional(),
   })
   .refine((e) => e.cutoff === undefined || e.action === 'plan' || e.action === 'run', {
@@ -211,6 +213,9 @@ export async function handleUnload(
     if (request.kind === 'manual' && request.action === 'status') {
       return { outcome: 'status', status: await archiver.status() };
     }
+    if (request.kind === 'manual' && request.action === 'preflight') {
+      return { outcome: 'preflight', preflight: await archiver.preflight() };
+    }
     if (request.kind === 'manual' && request.action === 'plan') {
       return { outcome: 'plan', plan: await archiver.plan(runTarget(now(), retention, request.cutoff)) };
     }
@@ -254,6 +259,11 @@ export function outcomeMetrics(outcome: UnloadOutcome, durationMs: number): Metr
     metrics.push({ name: 'UnfinishedRun', unit: 'Count', value: outcome.status.active ? 1 : 0 });
   }
   if (outcome.outcome === 'dropped') metrics.push({ name: 'EventsDropped', unit: 'Count', value: 1 });
+  if (outcome.outcome === 'preflight') {
+    // The monthly preflight: an alarm on this says the next run would not work, and why is in its output.
+    const failures = outcome.preflight.checks.filter((c) => !c.ok).length;
+    metrics.push({ name: 'PreflightFailures', unit: 'Count', value: failures });
+  }
   if (outcome.outcome === 'run' && outcome.report.outcome === 'finished') {
     metrics.push(
       { name: 'RowsArchived', unit: 'Count', value: outcome.report.rows },

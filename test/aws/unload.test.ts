@@ -86,6 +86,7 @@ describe("the unload Lambda's events", () => {
       cutoff: '2025-01-01',
     });
     expect(parseUnloadEvent({ action: 'status' })).toEqual({ kind: 'manual', action: 'status' });
+    expect(parseUnloadEvent({ action: 'preflight' })).toEqual({ kind: 'manual', action: 'preflight' });
   });
 
   test("takes a statement's status change, whoever's statement it is (another stack's is dropped later, not refused)", () => {
@@ -103,7 +104,7 @@ describe("the unload Lambda's events", () => {
 
   const allowed =
     'allowed: an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-    'or {"action": "plan" | "run" | "status" | "abort", "cutoff"?: "YYYY-MM-DD"}';
+    'or {"action": "plan" | "run" | "status" | "abort" | "preflight", "cutoff"?: "YYYY-MM-DD"}';
   /** An event as error messages show it: JSON, cut at 80 characters. */
   const shown = (event: unknown) => `${JSON.stringify(event).slice(0, 77)}...`;
   const change = (detail: unknown) => ({
@@ -374,5 +375,21 @@ describe('an invocation', () => {
       { name: 'InvocationDuration', unit: 'Milliseconds', value: 5 },
       { name: 'EventsDropped', unit: 'Count', value: 1 },
     ]);
+  });
+
+  test("reports the monthly preflight's failed checks, none included, for its alarm", () => {
+    const checks = [
+      { check: 'temp', ok: false, detail: 'no TEMP', fix: 'GRANT TEMP ...' },
+      { check: 'columns', ok: true, detail: 'fine' },
+    ];
+    expect(outcomeMetrics({ outcome: 'preflight', preflight: { ok: false, checks } }, 5)).toEqual([
+      { name: 'InvocationDuration', unit: 'Milliseconds', value: 5 },
+      { name: 'PreflightFailures', unit: 'Count', value: 1 },
+    ]);
+    expect(outcomeMetrics({ outcome: 'preflight', preflight: { ok: true, checks: [checks[1]] } }, 5)[1]).toEqual({
+      name: 'PreflightFailures',
+      unit: 'Count',
+      value: 0,
+    });
   });
 });

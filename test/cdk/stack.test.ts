@@ -327,8 +327,16 @@ describe('the unload Lambda', () => {
         (r) => r['Fn::Join'][1][1],
       ),
     ).toEqual(['/contabyx-parquet/*', '/archive-reports/*', '/athena-results/*']);
+    // preflight reads the cluster's roles and the account's Lambda settings (no resource-level permission)
+    expect(bySid.PreflightReadsTheCluster).toMatchObject({
+      Action: 'redshift:DescribeClusters',
+      Resource: CLUSTER,
+    });
     const wildcards = statements.filter((s) => s.Resource === '*');
-    expect(wildcards.map((s) => s.Sid)).toEqual(['FollowOwnStatements']);
+    expect(wildcards.map((s) => [s.Sid, s.Action])).toEqual([
+      ['FollowOwnStatements', expect.any(Array)],
+      ['PreflightReadsTheAccount', 'lambda:GetAccountSettings'],
+    ]);
   });
 
   test('a Serverless workgroup gets Data API and credentials on workgroups, a secret only that secret', () => {
@@ -444,8 +452,19 @@ describe('the schema-and-views custom resource and the alarms', () => {
     expect((resource.DependsOn as string[]).filter((d) => d.startsWith('ArchiveTable'))).toHaveLength(3);
   });
 
-  test('alarms on function errors, dead letters and a run unfinished for three days, to an encrypted topic', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  test('alarms on function errors, dead letters, a run unfinished for three days and a failed monthly preflight, to an encrypted topic', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'PreflightFailures',
+      Namespace: 'RedshiftArchive',
+      Period: 86400,
+      EvaluationPeriods: 1,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('ArchiveAlarms') }],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(0 6 1 * ? *)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ action: 'preflight' }) })],
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors',
       Namespace: 'AWS/Lambda',
