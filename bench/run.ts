@@ -218,12 +218,21 @@ async function dataApiCalls(): Promise<void> {
     const total = Object.values(replay.dataApiCalls).reduce((a, b) => a + b, 0);
     const statements = replay.aws.sent.reduce((sum, st) => sum + st.sql.length, 0);
     const withEvent = replay.aws.sent.filter((st) => st.withEvent).length;
-    (out.dataApi as unknown[]).push({ label, rows: replay.local.rows, calls: replay.dataApiCalls, total, statements, withEvent });
+    (out.dataApi as unknown[]).push({
+      label,
+      rows: replay.local.rows,
+      calls: replay.dataApiCalls,
+      total,
+      statements,
+      withEvent,
+    });
     say(
       `Data API of a run: ${label}`,
       `${total} calls (${Object.entries(replay.dataApiCalls)
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}), ${statements} statements (${withEvent} with an event) for ${replay.local.rows.toLocaleString('en-US')} rows`,
+        .join(
+          ', ',
+        )}), ${statements} statements (${withEvent} with an event) for ${replay.local.rows.toLocaleString('en-US')} rows`,
     );
   }
 }

@@ -386,7 +386,9 @@ describe('an invocation', () => {
       { name: 'InvocationDuration', unit: 'Milliseconds', value: 5 },
       { name: 'PreflightFailures', unit: 'Count', value: 1 },
     ]);
-    expect(outcomeMetrics({ outcome: 'preflight', preflight: { ok: true, checks: [checks[1]] } }, 5)[1]).toEqual({
+    expect(
+      outcomeMetrics({ outcome: 'preflight', preflight: { ok: true, checks: [checks[1]] } }, 5)[1],
+    ).toEqual({
       name: 'PreflightFailures',
       unit: 'Count',
       value: 0,
