@@ -508,18 +508,29 @@ export class RedshiftArchive extends Construct {
       queryInterval: Duration.seconds(15),
       totalTimeout: Duration.hours(1),
     });
-    const schema = new CustomResource(this, 'SchemaAndViews', {
-      serviceToken: provider.serviceToken,
-      resourceType: 'Custom::RedshiftArchiveSchemaAndViews',
-      properties: {
-        Config: configJson(config),
-        LakeBucket: this.bucket.bucketName,
-        RedshiftRoleArn: this.redshiftRole.roleArn,
-        ...(key ? { KmsKeyId: key.keyId } : {}),
-        AthenaWorkgroup: workgroupName,
-      },
-    });
-    for (const table of tables) schema.node.addDependency(table);
+    // Two resources of one provider: the external schema is named apart from the views, so that
+    // replacing the views (a new views schema) never drops the schema the new views read.
+    const sqlResource = (id: string, kind: 'external-schema' | 'views', type: string) =>
+      new CustomResource(this, id, {
+        serviceToken: provider.serviceToken,
+        resourceType: type,
+        properties: {
+          Resource: kind,
+          Config: configJson(config),
+          LakeBucket: this.bucket.bucketName,
+          RedshiftRoleArn: this.redshiftRole.roleArn,
+          ...(key ? { KmsKeyId: key.keyId } : {}),
+          AthenaWorkgroup: workgroupName,
+        },
+      });
+    const externalSchema = sqlResource(
+      'ExternalSchema',
+      'external-schema',
+      'Custom::RedshiftArchiveExternalSchema',
+    );
+    const schema = sqlResource('SchemaAndViews', 'views', 'Custom::RedshiftArchiveSchemaAndViews');
+    schema.node.addDependency(externalSchema);
+    for (const table of tables) externalSchema.node.addDependency(table);
     // CREATE EXTERNAL SCHEMA names the role, and Spectrum reads with it: its policy must be attached
     // and the role associated with the warehouse, in sync, first. The role's ARN already orders the
     // role itself; its policy and its association are resources of their own. A role of
@@ -527,9 +538,9 @@ export class RedshiftArchive extends Construct {
     const providers = [provider];
     const functions: lambda.IFunction[] = [this.unloadFunction, onEvent, isComplete];
     if (this.redshiftRole instanceof iam.Role) {
-      schema.node.addDependency(this.redshiftRole.node.findChild('DefaultPolicy'));
+      externalSchema.node.addDependency(this.redshiftRole.node.findChild('DefaultPolicy'));
       const association = this.associateRole(config, this.redshiftRole);
-      schema.node.addDependency(association.resource);
+      externalSchema.node.addDependency(association.resource);
       this.roleAssociation = association.resource;
       providers.push(association.provider);
       functions.push(...association.functions);

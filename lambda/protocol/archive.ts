@@ -119,8 +119,9 @@ export class Archiver {
       const statements = [
         this.sql.bumpVersion(ledger.version),
         ...this.tables.flatMap((t) =>
+          // A reader added to views.readers is granted here too (GRANT is idempotent).
           this.sameViewColumns(t, existing)
-            ? [this.sql.replaceView(t, ledger.viewState(t))]
+            ? [this.sql.replaceView(t, ledger.viewState(t)), ...this.sql.viewGrants(t)]
             : this.sql.recreateView(t, ledger.viewState(t)),
         ),
       ];

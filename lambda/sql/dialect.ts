@@ -99,6 +99,8 @@ export interface Dialect {
   catalogType(row: Readonly<Record<string, string | null>>): WarehouseType | undefined;
   /** GRANTs that let `reader` query a view: none where the engine has no users. */
   grantSelect(view: string, reader: Reader): string[];
+  /** REVOKE SELECT on a view from `reader`: none where the engine has no users. */
+  revokeSelect(view: string, reader: Reader): string[];
   /** GRANT USAGE on a schema to `reader`: none where the engine has no users. */
   grantUsage(schema: string, reader: Reader): string[];
   /** What preflight asks of the database identity: none where the engine has no users. */

@@ -98,6 +98,9 @@ export const duckdbDialect: Dialect = {
   grantUsage() {
     return [];
   },
+  revokeSelect() {
+    return [];
+  },
   accessProbes() {
     // One embedded database, one user who may do everything.
     return [];

@@ -253,6 +253,7 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
     },
     accessProbes: (context) => accessProbes(context, iamRoleArn),
     grantSelect: (view, reader) => [`GRANT SELECT ON ${view} TO ${grantee(reader)}`],
+    revokeSelect: (view, reader) => [`REVOKE SELECT ON ${view} FROM ${grantee(reader)}`],
     grantUsage: (schema, reader) => [`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${grantee(reader)}`],
     // SERIALIZABLE databases report error 1023, SNAPSHOT ones (the default of new clusters and
     // workgroups) a conflict with a concurrent transaction; AWS's remedy for both is to retry.

@@ -597,21 +597,29 @@ export class ArchiveSql {
   /**
    * Re-creates a union view whose columns changed (or that does not exist), and grants it to
    * `views.readers`: a dropped view loses its grants, so they are given again in the same
-   * transaction. USAGE on the external schema is granted apart (no GRANT on an external
-   * resource runs in a transaction).
+   * transaction.
    */
   recreateView(table: TableConfig, state: ViewState): string[] {
     const view = this.viewName(table);
-    const readers = this.config.views.readers;
-    const schemas = [...new Set([this.config.views.schema, table.schema])];
     return [
       `DROP VIEW IF EXISTS ${view}`,
       this.dialect.createView(view, this.viewQuery(table, state)),
-      ...readers.flatMap((r) => [
-        ...this.dialect.grantSelect(view, r),
-        ...schemas.flatMap((s) => this.dialect.grantUsage(s, r)),
-      ]),
+      ...this.viewGrants(table),
     ];
+  }
+
+  /**
+   * What `views.readers` need to query a union view: SELECT on it, USAGE on its schema and the hot
+   * table's. Idempotent; USAGE on the external schema is granted apart (no GRANT on an external
+   * resource runs in a transaction).
+   */
+  viewGrants(table: TableConfig): string[] {
+    const view = this.viewName(table);
+    const schemas = [...new Set([this.config.views.schema, table.schema])];
+    return this.config.views.readers.flatMap((r) => [
+      ...this.dialect.grantSelect(view, r),
+      ...schemas.flatMap((s) => this.dialect.grantUsage(s, r)),
+    ]);
   }
 
   /** GRANT USAGE on the external schema to `views.readers`: each its own statement. */

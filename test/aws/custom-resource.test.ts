@@ -14,13 +14,15 @@ const WIDER = {
   ),
 };
 
-const props = (config: unknown = READERS) => ({
+const props = (config: unknown = READERS, kind: 'views' | 'external-schema' = 'views') => ({
   ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
+  Resource: kind,
   Config: JSON.stringify(config),
   LakeBucket: BUCKET,
   RedshiftRoleArn: ROLE,
 });
 const ID = 'redshift-archive:cluster/contabyx/dev/contabyx';
+const SCHEMA_ID = 'redshift-archive:cluster/contabyx/dev/external/ext_contabyx';
 const EXTERNAL_SCHEMA = `CREATE EXTERNAL SCHEMA IF NOT EXISTS "ext_contabyx" FROM DATA CATALOG DATABASE 'contabyx' IAM_ROLE '${ROLE}'`;
 
 /** The union views' names and queries; `batches` filters the external side. */
@@ -66,22 +68,115 @@ const EXTERNAL_GRANTS = ['GROUP "analysts"', 'ROLE "reporting"'].map((reader) =>
 /** The statements that change something (reads left out), in order. */
 const writes = (aws: ScriptedAws) => aws.sent.filter((s) => !/^(ledger|guard)\.|\.columns$/.test(s.name));
 
-describe('the schema-and-views custom resource', () => {
-  test('names the resource by warehouse and views schema, stably', async () => {
-    expect(physicalId(CONTABYX)).toBe(ID);
-    expect(await onEvent({ RequestType: 'Create', ResourceProperties: props() })).toEqual({
+describe('the external schema custom resource', () => {
+  test('names the resource by warehouse, database and external schema, apart from the views', async () => {
+    expect(physicalId('external-schema', CONTABYX)).toBe(SCHEMA_ID);
+    expect(physicalId('views', CONTABYX)).toBe(ID);
+    expect(
+      await onEvent({ RequestType: 'Create', ResourceProperties: props(READERS, 'external-schema') }),
+    ).toEqual({
+      PhysicalResourceId: SCHEMA_ID,
+    });
+    // the properties of the one resource of earlier versions name the views
+    const legacy: Record<string, unknown> = props();
+    delete legacy.Resource;
+    expect(await onEvent({ RequestType: 'Create', ResourceProperties: legacy })).toEqual({
       PhysicalResourceId: ID,
     });
   });
 
-  test('fails a deployment with an invalid configuration before anything runs', async () => {
+  test('on create: creates the external schema on its own, and nothing else', async () => {
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    const done = await isComplete(
+      { RequestType: 'Create', ResourceProperties: props(READERS, 'external-schema') },
+      (d) => aws.open(d),
+    );
+    expect(done).toEqual({ IsComplete: true, Data: { ExternalSchema: 'ext_contabyx' } });
+    expect(writes(aws)).toEqual([
+      { name: 'setup.external-schema', batch: false, withEvent: false, sql: [EXTERNAL_SCHEMA] },
+    ]);
+  });
+
+  test('on update to another Glue database: re-creates the schema in place (the views read it by name)', async () => {
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    const other = { ...READERS, catalog: { ...READERS.catalog, database: 'contabyx_v2' } };
+    const update = {
+      RequestType: 'Update' as const,
+      PhysicalResourceId: SCHEMA_ID,
+      OldResourceProperties: props(READERS, 'external-schema'),
+    };
+    await isComplete({ ...update, ResourceProperties: props(other, 'external-schema') }, (d) => aws.open(d));
+    expect(writes(aws).map((s) => s.sql[0])).toEqual([
+      'DROP SCHEMA IF EXISTS "ext_contabyx"',
+      EXTERNAL_SCHEMA.replace("DATABASE 'contabyx'", "DATABASE 'contabyx_v2'"),
+    ]);
+    expect(await onEvent({ ...update, ResourceProperties: props(other, 'external-schema') })).toEqual({
+      PhysicalResourceId: SCHEMA_ID,
+    });
+  });
+
+  test('retries while Redshift may not assume the role (IAM propagating, the association settling), then goes on', async () => {
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    let refusals = 2;
+    aws.status = (name) => (name === 'setup.external-schema' && refusals-- > 0 ? 'FAILED' : 'FINISHED');
+    aws.error = `ERROR: User arn:aws:redshift:eu-west-1:123456789012:dbuser:contabyx/archiver is not authorized to assume IAM Role ${ROLE}`;
+    const done = await isComplete(
+      { RequestType: 'Create', ResourceProperties: props(READERS, 'external-schema') },
+      (d) => aws.open(d),
+    );
+    expect(done.IsComplete).toBe(true);
+    expect(writes(aws).filter((s) => s.name === 'setup.external-schema')).toHaveLength(3);
+  });
+
+  test('fails after a few minutes of refusals, saying what to do', async () => {
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    aws.status = (name) => (name === 'setup.external-schema' ? 'FAILED' : 'FINISHED');
+    aws.error = `ERROR: User arn:aws:redshift:eu-west-1:123456789012:dbuser:contabyx/archiver is not authorized to assume IAM Role ${ROLE}`;
+    const create = isComplete(
+      { RequestType: 'Create', ResourceProperties: props(READERS, 'external-schema') },
+      (d) => aws.open(d),
+    );
+    await expect(create).rejects.toThrow(
+      `Redshift may not assume ${ROLE} after 3 minutes: associate it with the cluster or namespace (the stack does unless ` +
+        'warehouse.roleArn names it) and let it trust redshift.amazonaws.com; where ASSUMEROLE was revoked, ' +
+        `GRANT ASSUMEROLE ON '${ROLE}' TO the database user FOR ALL; then deploy again (`,
+    );
+    expect(writes(aws).filter((s) => s.name === 'setup.external-schema')).toHaveLength(12);
+  });
+
+  test('on delete: drops the external schema mapping only (the Glue database and the lake stay)', async () => {
+    const aws = new ScriptedAws(ledgerAnswers('finished'));
+    const deletion = {
+      RequestType: 'Delete' as const,
+      ResourceProperties: props(READERS, 'external-schema'),
+      PhysicalResourceId: SCHEMA_ID,
+    };
+    expect(await isComplete(deletion, (d) => aws.open(d))).toEqual({ IsComplete: true });
+    expect(aws.sent).toEqual([
+      {
+        name: 'setup.delete.external-schema',
+        batch: false,
+        withEvent: false,
+        sql: ['DROP SCHEMA IF EXISTS "ext_contabyx"'],
+      },
+    ]);
+  });
+});
+
+describe('the schema-and-views custom resource', () => {
+  test('fails a deployment with an invalid configuration, or an unknown resource, before anything runs', async () => {
     const bad = { ...contabyx, views: { schema: 'contabyx', prefix: 'x y' } };
     await expect(onEvent({ RequestType: 'Create', ResourceProperties: props(bad) })).rejects.toThrow(
       'ResourceProperties.Config: invalid configuration\n  views.prefix: "x y" is not allowed; allowed: empty, or letters, digits, _ or $, not starting with a digit',
     );
+    await expect(
+      onEvent({ RequestType: 'Create', ResourceProperties: { ...props(), Resource: 'tables' } }),
+    ).rejects.toThrow(
+      'ResourceProperties.Resource: "tables" is not allowed; allowed: "external-schema" or "views"',
+    );
   });
 
-  test('on create: the external schema on its own, the ledger, then every view created and granted in one transaction', async () => {
+  test('on create: the ledger, then every view created and granted in one transaction', async () => {
     // given an empty ledger and no views yet
     const aws = new ScriptedAws(ledgerAnswers(undefined));
     // when the stack is created
@@ -89,7 +184,6 @@ describe('the schema-and-views custom resource', () => {
     // then the views read no archive yet, the readers may query them, and no statement sent an event
     expect(done).toEqual({ IsComplete: true, Data: { ViewsSchema: 'contabyx' } });
     expect(writes(aws)).toEqual([
-      { name: 'setup.external-schema', batch: false, withEvent: false, sql: [EXTERNAL_SCHEMA] },
       { name: 'setup.ledger', batch: true, withEvent: false, sql: expect.any(Array) },
       {
         name: 'setup.views',
@@ -117,9 +211,9 @@ describe('the schema-and-views custom resource', () => {
     // when the stack is updated
     const update = { RequestType: 'Update' as const, PhysicalResourceId: ID, OldResourceProperties: props() };
     const done = await isComplete({ ...update, ResourceProperties: props() }, (d) => aws.open(d));
-    // then only CREATE OR REPLACE VIEW: no view is dropped, no grant repeated but the external schema's
+    // then only CREATE OR REPLACE VIEW: no view is dropped (grants are given again: they are idempotent)
     expect(done.IsComplete).toBe(true);
-    expect(writes(aws).slice(2)).toEqual([
+    expect(writes(aws).slice(1)).toEqual([
       {
         name: 'setup.views',
         batch: true,
@@ -127,8 +221,11 @@ describe('the schema-and-views custom resource', () => {
         sql: [
           BUMP,
           `CREATE OR REPLACE VIEW ${VIEW.transactions(COMMITTED)}`,
+          ...grants('spectrum_transactions'),
           `CREATE OR REPLACE VIEW ${VIEW.transfers(COMMITTED)}`,
+          ...grants('spectrum_transfers'),
           `CREATE OR REPLACE VIEW ${VIEW.tax(COMMITTED)}`,
+          ...grants('spectrum_tax'),
         ],
       },
       ...EXTERNAL_GRANTS,
@@ -150,7 +247,7 @@ describe('the schema-and-views custom resource', () => {
     const update = { RequestType: 'Update' as const, PhysicalResourceId: ID, OldResourceProperties: props() };
     await isComplete({ ...update, ResourceProperties: props(WIDER) }, (d) => aws.open(d));
     // then one transaction replaces the unchanged views and re-creates and re-grants tax's
-    expect(writes(aws).slice(2)).toEqual([
+    expect(writes(aws).slice(1)).toEqual([
       {
         name: 'setup.views',
         batch: true,
@@ -158,7 +255,9 @@ describe('the schema-and-views custom resource', () => {
         sql: [
           BUMP,
           `CREATE OR REPLACE VIEW ${VIEW.transactions(COMMITTED)}`,
+          ...grants('spectrum_transactions'),
           `CREATE OR REPLACE VIEW ${VIEW.transfers(COMMITTED)}`,
+          ...grants('spectrum_transfers'),
           'DROP VIEW IF EXISTS "contabyx"."spectrum_tax"',
           `CREATE VIEW ${VIEW.wideTax(COMMITTED)}`,
           ...grants('spectrum_tax'),
@@ -196,7 +295,48 @@ describe('the schema-and-views custom resource', () => {
     expect(aws.sent.some((s) => s.name === 'setup.views.removed')).toBe(false);
   });
 
-  test('on delete: drops the views and the external schema mapping, and never data, the ledger or the catalog', async () => {
+  test('on update with readers changed: a new reader is granted, and a reader that left loses SELECT on the views', async () => {
+    const views = svvColumns(parseConfig(READERS), 'views');
+    const aws = new ScriptedAws(
+      ledgerAnswers('finished', (name) => (name === 'setup.views.columns' ? views : undefined)),
+    );
+    const changed = { ...READERS, views: { ...READERS.views, readers: ['group analysts', 'user auditor'] } };
+    const update = { RequestType: 'Update' as const, PhysicalResourceId: ID, OldResourceProperties: props() };
+    await isComplete({ ...update, ResourceProperties: props(changed) }, (d) => aws.open(d));
+    const setup = aws.sent.find((s) => s.name === 'setup.views');
+    expect(setup?.sql).toContain('GRANT SELECT ON "contabyx"."spectrum_tax" TO "auditor"');
+    expect(aws.sent.at(-1)).toEqual({
+      name: 'setup.views.removed',
+      batch: true,
+      withEvent: false,
+      sql: ['transactions', 'transfers', 'tax'].map(
+        (t) => `REVOKE SELECT ON "contabyx"."spectrum_${t}" FROM ROLE "reporting"`,
+      ),
+    });
+  });
+
+  test('a replacement (a new views schema) creates the new views, then the old resource drops only its own views, never the external schema', async () => {
+    // given the views schema changes: a new physical id, so CloudFormation creates, then deletes the old
+    const moved = { ...READERS, views: { ...READERS.views, schema: 'reporting' } };
+    expect(
+      await onEvent({ RequestType: 'Update', PhysicalResourceId: ID, ResourceProperties: props(moved) }),
+    ).toEqual({
+      PhysicalResourceId: 'redshift-archive:cluster/contabyx/dev/reporting',
+    });
+    // when the old resource is deleted with its own properties
+    const aws = new ScriptedAws(ledgerAnswers('finished'));
+    await isComplete({ RequestType: 'Delete', PhysicalResourceId: ID, ResourceProperties: props() }, (d) =>
+      aws.open(d),
+    );
+    // then only its views go: the external schema, which the new views read, stays
+    expect(aws.sent.flatMap((s) => s.sql)).toEqual([
+      'DROP VIEW IF EXISTS "contabyx"."spectrum_transactions"',
+      'DROP VIEW IF EXISTS "contabyx"."spectrum_transfers"',
+      'DROP VIEW IF EXISTS "contabyx"."spectrum_tax"',
+    ]);
+  });
+
+  test('on delete: drops the views, and never data, the ledger or the catalog', async () => {
     const aws = new ScriptedAws(ledgerAnswers('running'));
     const deletion = { RequestType: 'Delete' as const, ResourceProperties: props(), PhysicalResourceId: ID };
     expect(await isComplete(deletion, (d) => aws.open(d))).toEqual({ IsComplete: true });
@@ -210,12 +350,6 @@ describe('the schema-and-views custom resource', () => {
           'DROP VIEW IF EXISTS "contabyx"."spectrum_transfers"',
           'DROP VIEW IF EXISTS "contabyx"."spectrum_tax"',
         ],
-      },
-      {
-        name: 'setup.delete.external-schema',
-        batch: false,
-        withEvent: false,
-        sql: ['DROP SCHEMA IF EXISTS "ext_contabyx"'],
       },
     ]);
     expect(await onEvent(deletion)).toEqual({ PhysicalResourceId: ID });

@@ -427,8 +427,8 @@ describe('the triggers', () => {
 });
 
 describe('the schema-and-views custom resource and the alarms', () => {
-  test("the custom resource runs after the Redshift role's policy is attached", () => {
-    const [resource] = Object.values(template.findResources('Custom::RedshiftArchiveSchemaAndViews'));
+  test("the external schema runs after the Redshift role's policy is attached", () => {
+    const [resource] = Object.values(template.findResources('Custom::RedshiftArchiveExternalSchema'));
     const [policy] = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
       id.startsWith('ArchiveRedshiftRoleDefaultPolicy'),
     );
@@ -440,16 +440,21 @@ describe('the schema-and-views custom resource and the alarms', () => {
     });
   });
 
-  test('the custom resource gets the validated configuration and the deployed names, after the Glue tables', () => {
-    const resources = template.findResources('Custom::RedshiftArchiveSchemaAndViews');
-    const [resource] = Object.values(resources);
-    expect(resource.Properties).toMatchObject({
+  test('the external schema and the views are resources of their own: the views come after the schema, the schema after the Glue tables', () => {
+    const [[schemaId, schema]] = Object.entries(
+      template.findResources('Custom::RedshiftArchiveExternalSchema'),
+    );
+    const [views] = Object.values(template.findResources('Custom::RedshiftArchiveSchemaAndViews'));
+    const properties = {
       Config: configJson(config()),
       LakeBucket: { Ref: expect.stringMatching(/^ArchiveLake/) },
       RedshiftRoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveRedshiftRole/), 'Arn'] },
       AthenaWorkgroup: 'contabyx-archive',
-    });
-    expect((resource.DependsOn as string[]).filter((d) => d.startsWith('ArchiveTable'))).toHaveLength(3);
+    };
+    expect(schema.Properties).toMatchObject({ Resource: 'external-schema', ...properties });
+    expect(views.Properties).toMatchObject({ Resource: 'views', ...properties });
+    expect((schema.DependsOn as string[]).filter((d) => d.startsWith('ArchiveTable'))).toHaveLength(3);
+    expect(views.DependsOn).toContain(schemaId);
   });
 
   test('alarms on function errors, dead letters, a run unfinished for three days and a failed monthly preflight, to an encrypted topic', () => {
@@ -530,8 +535,8 @@ describe('the three deploy paths: the role Redshift assumes is associated before
     });
     template.resourceCountIs('Custom::AWS', 0);
 
-    // and the external schema and views come after it (and after the role's policy)
-    const [, schema] = only(template, 'Custom::RedshiftArchiveSchemaAndViews');
+    // and the external schema (then the views) comes after it, and after the role's policy
+    const [, schema] = only(template, 'Custom::RedshiftArchiveExternalSchema');
     expect(schema.DependsOn).toContain(associationId);
     expect(schema.DependsOn).toContainEqual(expect.stringMatching(/^ArchiveRedshiftRoleDefaultPolicy/));
   });
@@ -582,7 +587,7 @@ describe('the three deploy paths: the role Redshift assumes is associated before
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ REDSHIFT_ROLE_ARN: ROLE_ARN }) },
     });
-    const [, schema] = only(t, 'Custom::RedshiftArchiveSchemaAndViews');
+    const [, schema] = only(t, 'Custom::RedshiftArchiveExternalSchema');
     expect(schema.Properties.RedshiftRoleArn).toBe(ROLE_ARN);
     expect(schema.DependsOn?.filter((d) => !d.startsWith('ArchiveTable'))).toEqual([]);
     expect(t.findOutputs('RedshiftRoleArn').RedshiftRoleArn.Value).toBe(ROLE_ARN);
@@ -648,7 +653,7 @@ describe('the three deploy paths: the role Redshift assumes is associated before
       RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveRedshiftRole[0-9A-F]{8}$/), 'Arn'] },
     });
     expect(association.Properties.ClusterIdentifier).toBeUndefined();
-    const [, schema] = only(t, 'Custom::RedshiftArchiveSchemaAndViews');
+    const [, schema] = only(t, 'Custom::RedshiftArchiveExternalSchema');
     expect(schema.DependsOn).toContain(associationId);
 
     // onEvent finds the namespace of the workgroup; isComplete reads and writes the namespace's roles
