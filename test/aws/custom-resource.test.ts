@@ -78,8 +78,8 @@ describe('the external schema custom resource', () => {
       PhysicalResourceId: SCHEMA_ID,
     });
     // the properties of the one resource of earlier versions name the views
-    const legacy: Record<string, unknown> = props();
-    delete legacy.Resource;
+    const legacy = props();
+    delete (legacy as { Resource?: string }).Resource;
     expect(await onEvent({ RequestType: 'Create', ResourceProperties: legacy })).toEqual({
       PhysicalResourceId: ID,
     });
