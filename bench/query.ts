@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLocalEngine } from '../lambda/engines/local/engine';
-import { Archiver } from '../lambda/protocol/archive';
+import { openLocalEngine } from '../src/engines/local/engine';
+import { Archiver } from '../src/protocol/archive';
 import { ALL_OLD, benchConfig, CUTOFF, generateSql } from './workload';
 
 /** Bytes this process has read through system calls so far (Linux): what an engine really fetched. */

@@ -4,11 +4,11 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
-import { configJson } from '../lambda/config/config';
+import { configJson } from '../src/config/config';
 import { replayOnAws } from '../test/support/replay';
 import { CONTABYX } from '../test/support/world';
 import { measureQueries } from './query';
-import type { Phase } from '../lambda/protocol/archive';
+import type { Phase } from '../src/protocol/archive';
 import { ALL_OLD, Layout, measureRun, RunFigures, Shape, THIRTY_PERCENT_OLD } from './workload';
 
 /**
@@ -134,7 +134,7 @@ function bundles(): void {
     const file = join(dir, `${name}.js`);
     // the options of the stack's NodejsFunction bundling
     buildSync({
-      entryPoints: [resolve('lambda', 'handlers', `${name}.ts`)],
+      entryPoints: [resolve('lambda', `${name}.ts`)],
       outfile: file,
       bundle: true,
       minify: true,

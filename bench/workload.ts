@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ArchiveConfig, parseConfig } from '../lambda/config/config';
-import { parseCalendarDate } from '../lambda/core/cutoff';
-import { openLocalEngine } from '../lambda/engines/local/engine';
-import { Archiver, Phase } from '../lambda/protocol/archive';
+import { ArchiveConfig, parseConfig } from '../src/config/config';
+import { parseCalendarDate } from '../src/core/cutoff';
+import { openLocalEngine } from '../src/engines/local/engine';
+import { Archiver, Phase } from '../src/protocol/archive';
 
 /** The archive cutoff of every bench run: rows before 2026 go. */
 export const CUTOFF = parseCalendarDate('2026-01-01', 'bench');

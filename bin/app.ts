@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ArchiveConfig, loadConfig } from '../lambda/config/config';
-import { InputError } from '../lambda/core/errors';
+import { ArchiveConfig, loadConfig } from '../src/config/config';
+import { InputError } from '../src/core/errors';
 import { RedshiftArchiveStack } from '../lib/redshift-archive-stack';
 
 // `cdk synth -c config=<file>`; the contabyx sample by default. An invalid file fails synth,

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { ArchiveConfig, loadConfig } from '../lambda/config/config';
-import { CalendarDate, parseCalendarDate, runTarget } from '../lambda/core/cutoff';
-import { InputError, RunFailedError, show } from '../lambda/core/errors';
-import { openLocalEngine } from '../lambda/engines/local/engine';
+import { ArchiveConfig, loadConfig } from '../src/config/config';
+import { CalendarDate, parseCalendarDate, runTarget } from '../src/core/cutoff';
+import { InputError, RunFailedError, show } from '../src/core/errors';
+import { openLocalEngine } from '../src/engines/local/engine';
 import {
   Archiver,
   PlanReport,
@@ -10,8 +10,8 @@ import {
   RunBusyError,
   RunReport,
   StatusReport,
-} from '../lambda/protocol/archive';
-import type { PreflightReport } from '../lambda/protocol/preflight';
+} from '../src/protocol/archive';
+import type { PreflightReport } from '../src/protocol/preflight';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {

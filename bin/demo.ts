@@ -1,11 +1,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../lambda/config/config';
-import { openLocalEngine } from '../lambda/engines/local/engine';
-import { fingerprint, Fingerprint, loadContabyxSample } from '../lambda/engines/local/sample';
-import { Archiver } from '../lambda/protocol/archive';
-import { ArchiveSql } from '../lambda/sql/statements';
+import { loadConfig } from '../src/config/config';
+import { openLocalEngine } from '../src/engines/local/engine';
+import { fingerprint, Fingerprint, loadContabyxSample } from '../src/engines/local/sample';
+import { Archiver } from '../src/protocol/archive';
+import { ArchiveSql } from '../src/sql/statements';
 import { main, textTable } from './cli';
 
 /**

@@ -24,8 +24,8 @@ import {
   custom_resources as cr,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ArchiveConfig, configJson } from '../lambda/config/config';
-import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE } from '../lambda/core/glue-schema';
+import { ArchiveConfig, configJson } from '../src/config/config';
+import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE } from '../src/core/glue-schema';
 import { acknowledgeActionWildcards, acknowledgeRule, acknowledgeWildcards } from './nag-acknowledgments';
 import { statementPrefix } from './statement-prefix';
 import { yearlySchedule } from './yearly-schedule';
@@ -1001,7 +1001,7 @@ export class RedshiftArchive extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     return new nodejs.NodejsFunction(this, id, {
-      entry: join(__dirname, '..', 'lambda', 'handlers', file),
+      entry: join(__dirname, '..', 'lambda', file),
       handler: exported,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -1044,7 +1044,7 @@ export class RedshiftArchive extends Construct {
   /**
    * Associates the stack's own Redshift role with the cluster or the Serverless namespace (other
    * roles stay) and waits until it is in sync; removes only it on delete. A provider-framework
-   * resource (lambda/runtime/role-association.ts) whose response is its physical id alone.
+   * resource (src/runtime/role-association.ts) whose response is its physical id alone.
    *
    * Serverless too, by default: the namespace's roles are read, ours added and the whole list
    * written back with the default role (UpdateNamespace has no "add"). That read-then-write is not

@@ -1,4 +1,4 @@
-import { CalendarDate, defaultCutoff, startOfDayUtc } from '../lambda/core/cutoff';
+import { CalendarDate, defaultCutoff, startOfDayUtc } from '../src/core/cutoff';
 
 /** The UTC cron fields of the yearly trigger. */
 export interface YearlyCron {

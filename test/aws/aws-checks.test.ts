@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-redshift-serverless';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseConfig } from '../../lambda/config/config';
-import { awsChecks } from '../../lambda/runtime/aws-checks';
+import { parseConfig } from '../../src/config/config';
+import { awsChecks } from '../../src/runtime/aws-checks';
 import contabyx from '../../config/contabyx.json';
 
 const ROLE = 'arn:aws:iam::123456789012:role/archive-redshift';

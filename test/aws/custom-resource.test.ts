@@ -1,5 +1,5 @@
-import { parseConfig } from '../../lambda/config/config';
-import { isComplete, onEvent, physicalId } from '../../lambda/runtime/custom-resource';
+import { parseConfig } from '../../src/config/config';
+import { isComplete, onEvent, physicalId } from '../../src/runtime/custom-resource';
 import contabyx from '../../config/contabyx.json';
 import { BUCKET, ledgerAnswers, ROLE, ScriptedAws, svvColumns } from '../support/scripted-aws';
 import { CONTABYX } from '../support/world';

@@ -7,10 +7,10 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseConfig } from '../../lambda/config/config';
-import { InputError, RunFailedError, StillRunningError } from '../../lambda/core/errors';
-import { DataApiWarehouse, UnannouncedStatementError } from '../../lambda/engines/aws/data-api-warehouse';
-import { redshiftDialect } from '../../lambda/sql/redshift-dialect';
+import { parseConfig } from '../../src/config/config';
+import { InputError, RunFailedError, StillRunningError } from '../../src/core/errors';
+import { DataApiWarehouse, UnannouncedStatementError } from '../../src/engines/aws/data-api-warehouse';
+import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import contabyx from '../../config/contabyx.json';
 import { PREFIX, statementId } from '../support/scripted-aws';
 

@@ -3,10 +3,10 @@ import {
   ExecuteStatementCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
-import { DataApiWarehouse } from '../../lambda/engines/aws/data-api-warehouse';
-import type { AwsEngine } from '../../lambda/runtime/aws-engine';
-import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../../lambda/runtime/unload';
-import { duckdbDialect } from '../../lambda/sql/duckdb-dialect';
+import { DataApiWarehouse } from '../../src/engines/aws/data-api-warehouse';
+import type { AwsEngine } from '../../src/runtime/aws-engine';
+import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../../src/runtime/unload';
+import { duckdbDialect } from '../../src/sql/duckdb-dialect';
 import { DataApiOnDuckDb, PREFIX, SimulatedStatement, statusChange } from '../support/scripted-aws';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
 

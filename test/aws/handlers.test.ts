@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
-import { handler } from '../../lambda/handlers/unload';
-import { isComplete, onEvent } from '../../lambda/handlers/schema-and-views';
-import { deploymentFrom } from '../../lambda/runtime/aws-engine';
+import { handler } from '../../lambda/unload';
+import { isComplete, onEvent } from '../../lambda/schema-and-views';
+import { deploymentFrom } from '../../src/runtime/aws-engine';
 import { statementPrefix } from '../../lib/statement-prefix';
 import contabyx from '../../config/contabyx.json';
 import {

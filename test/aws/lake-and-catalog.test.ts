@@ -20,8 +20,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { GlueCatalog } from '../../lambda/engines/aws/glue-catalog';
-import { S3Lake } from '../../lambda/engines/aws/s3-lake';
+import { GlueCatalog } from '../../src/engines/aws/glue-catalog';
+import { S3Lake } from '../../src/engines/aws/s3-lake';
 import { CONTABYX } from '../support/world';
 
 const s3 = mockClient(S3Client);

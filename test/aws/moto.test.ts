@@ -19,11 +19,11 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { parseConfig, tableNamed } from '../../lambda/config/config';
-import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE } from '../../lambda/core/glue-schema';
-import { partitionLocation } from '../../lambda/core/lake-layout';
-import { GlueCatalog } from '../../lambda/engines/aws/glue-catalog';
-import { S3Lake } from '../../lambda/engines/aws/s3-lake';
+import { parseConfig, tableNamed } from '../../src/config/config';
+import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE } from '../../src/core/glue-schema';
+import { partitionLocation } from '../../src/core/lake-layout';
+import { GlueCatalog } from '../../src/engines/aws/glue-catalog';
+import { S3Lake } from '../../src/engines/aws/s3-lake';
 import contabyx from '../../config/contabyx.json';
 import { MOTO_CREDENTIALS, MOTO_REGION, MotoServer, motoServerPath } from '../support/moto';
 

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig, tableNamed } from '../../lambda/config/config';
-import { parseCalendarDate } from '../../lambda/core/cutoff';
-import { batchRoot, partitionLocation } from '../../lambda/core/lake-layout';
-import { externalSchemaStatement, redshiftDialect } from '../../lambda/sql/redshift-dialect';
-import { ArchiveSql, BatchKey, Figures } from '../../lambda/sql/statements';
+import { parseConfig, tableNamed } from '../../src/config/config';
+import { parseCalendarDate } from '../../src/core/cutoff';
+import { batchRoot, partitionLocation } from '../../src/core/lake-layout';
+import { externalSchemaStatement, redshiftDialect } from '../../src/sql/redshift-dialect';
+import { ArchiveSql, BatchKey, Figures } from '../../src/sql/statements';
 import { ROLE, svvColumns } from '../support/scripted-aws';
 
 const RUN = '20260101T000000Z';

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-redshift-serverless';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import * as handlers from '../../lambda/handlers/role-association';
+import * as handlers from '../../lambda/role-association';
 import {
   AssociationClients,
   isComplete,
@@ -23,7 +23,7 @@ import {
   parseNamespaceRole,
   physicalIdOf,
   PROPAGATION,
-} from '../../lambda/runtime/role-association';
+} from '../../src/runtime/role-association';
 import { RedshiftServiceException } from '@aws-sdk/client-redshift';
 import { ValidationException } from '@aws-sdk/client-redshift-serverless';
 

@@ -4,9 +4,9 @@ import {
   ListStatementsCommand,
 } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { InputError, RunFailedError } from '../../lambda/core/errors';
-import type { Row } from '../../lambda/protocol/ports';
-import { handleUnload, outcomeMetrics, parseUnloadEvent } from '../../lambda/runtime/unload';
+import { InputError, RunFailedError } from '../../src/core/errors';
+import type { Row } from '../../src/protocol/ports';
+import { handleUnload, outcomeMetrics, parseUnloadEvent } from '../../src/runtime/unload';
 import { ledgerAnswers, PREFIX, ScriptedAws, statementId, statusChange } from '../support/scripted-aws';
 
 const RUN = '20260101T000000Z';

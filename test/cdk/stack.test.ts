@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { configJson } from '../../lambda/config/config';
+import { configJson } from '../../src/config/config';
 import { config, stackOf, statementsOf, templateOf, unitApp } from './support';
 
 const template = templateOf();

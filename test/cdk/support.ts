@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ArchiveConfig, parseConfig } from '../../lambda/config/config';
+import { ArchiveConfig, parseConfig } from '../../src/config/config';
 import { RedshiftArchiveStack, RedshiftArchiveStackProps } from '../../lib/redshift-archive-stack';
 import contabyx from '../../config/contabyx.json';
 

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCalendarDate, RunTarget } from '../../lambda/core/cutoff';
-import type { Warehouse } from '../../lambda/protocol/ports';
+import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
+import type { Warehouse } from '../../src/protocol/ports';
 import { CrashError, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
 import { CONTABYX, World } from '../support/world';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { main } from '../../bin/cli';
-import { DuckDbWarehouse } from '../../lambda/engines/local/duckdb-warehouse';
+import { DuckDbWarehouse } from '../../src/engines/local/duckdb-warehouse';
 import contabyx from '../../config/contabyx.json';
 import { CONTABYX_SMALL_DATA } from '../support/world';
 

@@ -1,6 +1,6 @@
-import { parseCalendarDate, RunTarget } from '../../lambda/core/cutoff';
-import { RunFailedError } from '../../lambda/core/errors';
-import type { ProgressEvent } from '../../lambda/protocol/archive';
+import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
+import { RunFailedError } from '../../src/core/errors';
+import type { ProgressEvent } from '../../src/protocol/archive';
 import { Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';

@@ -1,4 +1,4 @@
-import { parseCalendarDate, RunTarget } from '../../lambda/core/cutoff';
+import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';

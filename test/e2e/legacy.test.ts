@@ -1,4 +1,4 @@
-import { parseCalendarDate } from '../../lambda/core/cutoff';
+import { parseCalendarDate } from '../../src/core/cutoff';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
 import { leaveV1Ledger } from '../support/v1-ledger';

@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseConfig } from '../../lambda/config/config';
-import { preflight } from '../../lambda/protocol/preflight';
-import type { Row, Warehouse } from '../../lambda/protocol/ports';
-import { redshiftDialect } from '../../lambda/sql/redshift-dialect';
-import { ArchiveSql } from '../../lambda/sql/statements';
+import { parseConfig } from '../../src/config/config';
+import { preflight } from '../../src/protocol/preflight';
+import type { Row, Warehouse } from '../../src/protocol/ports';
+import { redshiftDialect } from '../../src/sql/redshift-dialect';
+import { ArchiveSql } from '../../src/sql/statements';
 import contabyx from '../../config/contabyx.json';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
 

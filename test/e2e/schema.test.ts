@@ -1,7 +1,7 @@
-import { parseConfig } from '../../lambda/config/config';
-import { parseCalendarDate, RunTarget } from '../../lambda/core/cutoff';
-import { InputError } from '../../lambda/core/errors';
-import { Archiver } from '../../lambda/protocol/archive';
+import { parseConfig } from '../../src/config/config';
+import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
+import { InputError } from '../../src/core/errors';
+import { Archiver } from '../../src/protocol/archive';
 import { Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
 import { World } from '../support/world';

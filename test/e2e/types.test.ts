@@ -1,5 +1,5 @@
-import { parseConfig } from '../../lambda/config/config';
-import { parseCalendarDate } from '../../lambda/core/cutoff';
+import { parseConfig } from '../../src/config/config';
+import { parseCalendarDate } from '../../src/core/cutoff';
 import { Invariants } from '../support/invariants';
 import { World } from '../support/world';
 

@@ -1,5 +1,5 @@
-import type { ArchiveDeps } from '../../lambda/protocol/archive';
-import type { Catalog, Lake, Warehouse } from '../../lambda/protocol/ports';
+import type { ArchiveDeps } from '../../src/protocol/archive';
+import type { Catalog, Lake, Warehouse } from '../../src/protocol/ports';
 
 /** What a process that died mid-run looks like to the code that was running. */
 export class CrashError extends Error {

@@ -1,5 +1,5 @@
-import { columnNamed, isRootTable, TableConfig, tableNamed } from '../../lambda/config/config';
-import { quoteIdent } from '../../lambda/sql/identifiers';
+import { columnNamed, isRootTable, TableConfig, tableNamed } from '../../src/config/config';
+import { quoteIdent } from '../../src/sql/identifiers';
 import type { World } from './world';
 
 /** A committed batch as the ledger records it. */

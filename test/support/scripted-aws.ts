@@ -11,10 +11,10 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ArchiveConfig, ColumnConfig, tableNamed } from '../../lambda/config/config';
-import { glueColumns, GLUE_PARTITION_KEYS } from '../../lambda/core/glue-schema';
-import type { Row } from '../../lambda/protocol/ports';
-import { AwsEngine, DeployedResources, openAwsEngine } from '../../lambda/runtime/aws-engine';
+import { ArchiveConfig, ColumnConfig, tableNamed } from '../../src/config/config';
+import { glueColumns, GLUE_PARTITION_KEYS } from '../../src/core/glue-schema';
+import type { Row } from '../../src/protocol/ports';
+import { AwsEngine, DeployedResources, openAwsEngine } from '../../src/runtime/aws-engine';
 import { statementPrefix } from '../../lib/statement-prefix';
 import { CONTABYX } from './world';
 

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { LocalCatalog } from '../../lambda/engines/local/local-catalog';
+import { LocalCatalog } from '../../src/engines/local/local-catalog';
 import type { World } from './world';
 
 /**

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { DuckDBInstance } from '@duckdb/node-api';
-import { ArchiveConfig, parseConfig } from '../../lambda/config/config';
-import { DuckDbWarehouse } from '../../lambda/engines/local/duckdb-warehouse';
-import { LocalEngine, openLocalEngine } from '../../lambda/engines/local/engine';
-import { Archiver, ArchiveDeps } from '../../lambda/protocol/archive';
-import { ArchiveSql } from '../../lambda/sql/statements';
+import { ArchiveConfig, parseConfig } from '../../src/config/config';
+import { DuckDbWarehouse } from '../../src/engines/local/duckdb-warehouse';
+import { LocalEngine, openLocalEngine } from '../../src/engines/local/engine';
+import { Archiver, ArchiveDeps } from '../../src/protocol/archive';
+import { ArchiveSql } from '../../src/sql/statements';
 import contabyx from '../../config/contabyx.json';
 
 /** The contabyx sample configuration, parsed. */

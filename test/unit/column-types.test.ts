@@ -1,4 +1,4 @@
-import { parseColumnType, typeMapping } from '../../lambda/core/column-types';
+import { parseColumnType, typeMapping } from '../../src/core/column-types';
 
 describe('the type mapping', () => {
   test.each([

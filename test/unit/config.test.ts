@@ -1,7 +1,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { archiveOrder, configJson, loadConfig, parseConfig } from '../../lambda/config/config';
+import { archiveOrder, configJson, loadConfig, parseConfig } from '../../src/config/config';
 import contabyx from '../../config/contabyx.json';
 
 type Json = Record<string, unknown>;

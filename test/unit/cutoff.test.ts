@@ -1,10 +1,4 @@
-import {
-  defaultCutoff,
-  parseCalendarDate,
-  runIdAt,
-  runTarget,
-  startOfDayUtc,
-} from '../../lambda/core/cutoff';
+import { defaultCutoff, parseCalendarDate, runIdAt, runTarget, startOfDayUtc } from '../../src/core/cutoff';
 
 const at = (iso: string) => new Date(iso);
 const utc = { keepYears: 1, timeZone: 'UTC' };

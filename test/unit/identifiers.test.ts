@@ -1,4 +1,4 @@
-import { checkIdentifier, qualify, quoteIdent } from '../../lambda/sql/identifiers';
+import { checkIdentifier, qualify, quoteIdent } from '../../src/sql/identifiers';
 
 describe('identifier quoting', () => {
   test.each([

@@ -5,7 +5,7 @@ import {
   isLegacyRunPrefix,
   legacyRunPrefix,
   partitionLocation,
-} from '../../lambda/core/lake-layout';
+} from '../../src/core/lake-layout';
 
 const RUN = '20260101T000000Z';
 

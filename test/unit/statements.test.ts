@@ -1,7 +1,7 @@
-import { parseConfig, tableNamed } from '../../lambda/config/config';
-import { parseCalendarDate } from '../../lambda/core/cutoff';
-import { duckdbDialect } from '../../lambda/sql/duckdb-dialect';
-import { ArchiveSql, BatchKey } from '../../lambda/sql/statements';
+import { parseConfig, tableNamed } from '../../src/config/config';
+import { parseCalendarDate } from '../../src/core/cutoff';
+import { duckdbDialect } from '../../src/sql/duckdb-dialect';
+import { ArchiveSql, BatchKey } from '../../src/sql/statements';
 import contabyx from '../../config/contabyx.json';
 
 const config = parseConfig(contabyx);

@@ -6,8 +6,8 @@ import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { ProgressEvent } from '../protocol/archive';
-import type { AwsClients } from '../runtime/aws-engine';
+import type { ProgressEvent } from '../src/protocol/archive';
+import type { AwsClients } from '../src/runtime/aws-engine';
 
 /** Created once per container, reused across invocations. */
 export const clients: AwsClients = {

@@ -1,6 +1,6 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { openAwsEngine, statementPrefixFrom } from '../runtime/aws-engine';
-import * as resource from '../runtime/custom-resource';
+import { openAwsEngine, statementPrefixFrom } from '../src/runtime/aws-engine';
+import * as resource from '../src/runtime/custom-resource';
 import { clients, logProgress, SAFETY_MARGIN_MS } from './clients';
 
 /** Provider framework onEvent: validates the configuration and names the resource. */

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { deploymentFrom, openAwsEngine } from '../runtime/aws-engine';
-import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../runtime/unload';
+import { deploymentFrom, openAwsEngine } from '../src/runtime/aws-engine';
+import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../src/runtime/unload';
 import { checkClients, clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
 
 const metrics = new Metrics({ namespace: 'RedshiftArchive', serviceName: 'redshift-archive' });

@@ -2,7 +2,7 @@ import { RedshiftClient } from '@aws-sdk/client-redshift';
 import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import * as association from '../runtime/role-association';
+import * as association from '../src/runtime/role-association';
 
 const logger = new Logger({ serviceName: 'redshift-archive' });
 const clients: association.AssociationClients = {

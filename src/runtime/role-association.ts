@@ -80,7 +80,7 @@ type Event = {
   readonly PhysicalResourceId?: string;
 };
 
-/** The rules of lambda/config/config.ts, checked again: the properties reach API calls. */
+/** The rules of src/config/config.ts, checked again: the properties reach API calls. */
 const CLUSTER = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const WORKGROUP = /^[a-z0-9-]{3,64}$/;
 const NAMESPACE = /^[a-z0-9-]{3,64}$/;
