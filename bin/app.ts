@@ -16,7 +16,7 @@ const alarmEmail = app.node.tryGetContext('alarmEmail') as string | undefined;
 const dataApiRoleName = app.node.tryGetContext('dataApiRoleName') as string | undefined;
 let config: ArchiveConfig;
 try {
-  config = loadConfig(file);
+  config = loadConfig(file, 'context config (cdk synth -c config=FILE)');
 } catch (error) {
   if (!(error instanceof InputError)) throw error;
   console.error(error.message);

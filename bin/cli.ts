@@ -83,7 +83,7 @@ function parse(argv: readonly string[]): Args {
   }
   return {
     command: command as Command,
-    config: loadConfig(values.config as string),
+    config: loadConfig(values.config as string, '--config'),
     local: values.local as string,
     lake: values.lake as string,
     ...(values.cutoff === undefined ? {} : { cutoff: parseCalendarDate(values.cutoff, '--cutoff') }),
@@ -225,7 +225,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     const target =
       args.command === 'plan' || args.command === 'run'
-        ? runTarget(instant, args.config.retention, args.cutoff)
+        ? runTarget(instant, args.config.retention, args.cutoff, '--cutoff')
         : undefined;
     engine = await openLocalEngine({
       config: args.config,

@@ -9,16 +9,14 @@ import {
   typeFamily,
   typeName,
 } from '../core/column-types';
-import { IDENTIFIER_RULE, isIdentifier, MAX_IDENTIFIER_BYTES } from '../sql/identifiers';
+import { IDENTIFIER_RULE, isIdentifier, MAX_IDENTIFIER_BYTES } from '../core/identifiers';
+import { PARTITION_KEYS } from '../core/lake-layout';
 
 /**
  * The configuration contract (DESIGN section 9): one JSON file read by the CDK app, the Lambda
  * and the CLI. Every value that later reaches SQL, S3 or Glue is checked here, once, and every
  * error names the field, the bad value and what is allowed.
  */
-
-/** The Glue partition keys; table columns may not use these names. */
-export const PARTITION_KEYS = { year: 'year', run: 'archive_run' } as const;
 
 /**
  * A family's commit is one BatchExecuteStatement of at most 40 statements: for k tables, k checks,
@@ -440,14 +438,17 @@ export function configJson(config: ArchiveConfig): string {
   });
 }
 
-/** Reads and validates a configuration file. */
-export function loadConfig(file: string): ArchiveConfig {
+/**
+ * Reads and validates a configuration file; `field` names where the path came from (the CLI's
+ * `--config`, the CDK context's `config`).
+ */
+export function loadConfig(file: string, field = 'configuration file'): ArchiveConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new InputError(
-      `--config: cannot read ${show(file)} (${(e as NodeJS.ErrnoException).code ?? 'error'}); allowed: a readable JSON file`,
+      `${field}: cannot read ${show(file)} (${(e as NodeJS.ErrnoException).code ?? 'error'}); allowed: a readable JSON file`,
     );
   }
   let json: unknown;

@@ -4,7 +4,8 @@
  * embedded engine uses. The traps it encodes: REAL is Parquet FLOAT and Glue `float` while
  * DOUBLE PRECISION is `double`; TIMESTAMPTZ is stored as a UTC timestamp (the zone is lost in
  * Parquet, so views cast it back); DECIMAL keeps precision and scale; VARCHAR lengths are bytes;
- * CHAR longer than Athena's 255 is `varchar` in Glue.
+ * CHAR longer than Athena's 255 is `varchar` in Glue. It also holds how each warehouse's catalog
+ * spells a type, and reads a Glue type back, so no other module keeps a table of type names.
  */
 
 /** Athena's `char(n)` takes 1 <= n <= 255 (Athena User Guide, "Data types in Amazon Athena"). */
@@ -29,21 +30,74 @@ export interface TypeMapping {
   readonly duckdb: string;
 }
 
-type Kind = ColumnType['kind'];
+/** The engines whose catalogs report column types: the warehouse's truth, read before any write. */
+export type CatalogEngine = 'redshift' | 'duckdb';
 
-const SIMPLE: Record<Exclude<Kind, 'decimal' | 'char' | 'varchar'>, TypeMapping> = {
-  smallint: { redshift: 'SMALLINT', parquet: 'INT32 (INT_16)', glue: 'smallint', duckdb: 'SMALLINT' },
-  integer: { redshift: 'INTEGER', parquet: 'INT32', glue: 'int', duckdb: 'INTEGER' },
-  bigint: { redshift: 'BIGINT', parquet: 'INT64', glue: 'bigint', duckdb: 'BIGINT' },
-  real: { redshift: 'REAL', parquet: 'FLOAT', glue: 'float', duckdb: 'REAL' },
-  'double precision': { redshift: 'DOUBLE PRECISION', parquet: 'DOUBLE', glue: 'double', duckdb: 'DOUBLE' },
-  boolean: { redshift: 'BOOLEAN', parquet: 'BOOLEAN', glue: 'boolean', duckdb: 'BOOLEAN' },
-  date: { redshift: 'DATE', parquet: 'INT32 (DATE)', glue: 'date', duckdb: 'DATE' },
+/** A type's spellings, and how each warehouse's catalog reports it (SVV_COLUMNS, information_schema). */
+interface Spelling extends TypeMapping {
+  readonly catalog: Readonly<Record<CatalogEngine, string>>;
+}
+
+type Kind = ColumnType['kind'];
+type SimpleKind = Exclude<Kind, 'decimal' | 'char' | 'varchar'>;
+
+/** The one table of the types without parameters; every other lookup is derived from it. */
+const SIMPLE: Record<SimpleKind, Spelling> = {
+  smallint: {
+    redshift: 'SMALLINT',
+    parquet: 'INT32 (INT_16)',
+    glue: 'smallint',
+    duckdb: 'SMALLINT',
+    catalog: { redshift: 'smallint', duckdb: 'SMALLINT' },
+  },
+  integer: {
+    redshift: 'INTEGER',
+    parquet: 'INT32',
+    glue: 'int',
+    duckdb: 'INTEGER',
+    catalog: { redshift: 'integer', duckdb: 'INTEGER' },
+  },
+  bigint: {
+    redshift: 'BIGINT',
+    parquet: 'INT64',
+    glue: 'bigint',
+    duckdb: 'BIGINT',
+    catalog: { redshift: 'bigint', duckdb: 'BIGINT' },
+  },
+  real: {
+    redshift: 'REAL',
+    parquet: 'FLOAT',
+    glue: 'float',
+    duckdb: 'REAL',
+    catalog: { redshift: 'real', duckdb: 'FLOAT' },
+  },
+  'double precision': {
+    redshift: 'DOUBLE PRECISION',
+    parquet: 'DOUBLE',
+    glue: 'double',
+    duckdb: 'DOUBLE',
+    catalog: { redshift: 'double precision', duckdb: 'DOUBLE' },
+  },
+  boolean: {
+    redshift: 'BOOLEAN',
+    parquet: 'BOOLEAN',
+    glue: 'boolean',
+    duckdb: 'BOOLEAN',
+    catalog: { redshift: 'boolean', duckdb: 'BOOLEAN' },
+  },
+  date: {
+    redshift: 'DATE',
+    parquet: 'INT32 (DATE)',
+    glue: 'date',
+    duckdb: 'DATE',
+    catalog: { redshift: 'date', duckdb: 'DATE' },
+  },
   timestamp: {
     redshift: 'TIMESTAMP',
     parquet: 'INT64 (TIMESTAMP, MICROS)',
     glue: 'timestamp',
     duckdb: 'TIMESTAMP',
+    catalog: { redshift: 'timestamp without time zone', duckdb: 'TIMESTAMP' },
   },
   timestamptz: {
     redshift: 'TIMESTAMPTZ',
@@ -51,8 +105,30 @@ const SIMPLE: Record<Exclude<Kind, 'decimal' | 'char' | 'varchar'>, TypeMapping>
     parquet: 'INT64 (TIMESTAMP, MICROS)',
     glue: 'timestamp',
     duckdb: 'TIMESTAMPTZ',
+    catalog: { redshift: 'timestamp with time zone', duckdb: 'TIMESTAMP WITH TIME ZONE' },
   },
 };
+
+const SIMPLE_KINDS = Object.keys(SIMPLE) as SimpleKind[];
+
+/**
+ * The type that an engine's catalog reports as `dataType`, for the types without parameters;
+ * undefined for any other name (the dialects read lengths, precision and scale from their own
+ * catalog columns).
+ */
+export function simpleCatalogType(engine: CatalogEngine, dataType: string): ColumnType | undefined {
+  const kind = SIMPLE_KINDS.find((k) => SIMPLE[k].catalog[engine] === dataType);
+  return kind && { kind };
+}
+
+/**
+ * The type a Glue column type declares, as Spectrum and Athena read the Parquet files: a Glue
+ * `timestamp` is a TIMESTAMP (the zone travelled as UTC), a `char` or `varchar` keeps its length.
+ */
+export function typeOfGlue(glue: string): ColumnType | undefined {
+  const kind = SIMPLE_KINDS.find((k) => SIMPLE[k].glue === glue);
+  return kind ? { kind } : parseColumnType(glue);
+}
 
 /** The type names that configuration accepts, as error messages list them. */
 export const ALLOWED_TYPES =
@@ -104,8 +180,10 @@ export function typeMapping(type: ColumnType): TypeMapping {
         duckdb: 'VARCHAR',
       };
     }
-    default:
-      return SIMPLE[type.kind];
+    default: {
+      const { redshift, parquet, glue, duckdb } = SIMPLE[type.kind];
+      return { redshift, parquet, glue, duckdb };
+    }
   }
 }
 

@@ -75,16 +75,18 @@ export function isRunId(text: unknown): text is string {
 /**
  * The target of a run triggered at `instant`, with an optional explicit cutoff, which may not be
  * later than the default: that would archive rows of the year that is still being written.
+ * `field` names where the cutoff came from (an event's `cutoff`, the CLI's `--cutoff`).
  */
 export function runTarget(
   instant: Date,
   retention: { keepYears: number; timeZone: string },
   explicitCutoff?: CalendarDate,
+  field = 'cutoff',
 ): RunTarget {
   const latest = defaultCutoff(instant, retention);
   if (explicitCutoff !== undefined && explicitCutoff > latest) {
     throw new InputError(
-      `--cutoff: ${show(explicitCutoff)} is not allowed; allowed: a date no later than ${latest} ` +
+      `${field}: ${show(explicitCutoff)} is not allowed; allowed: a date no later than ${latest} ` +
         `(1 January of the current year in ${retention.timeZone}, keepYears ${retention.keepYears})`,
     );
   }

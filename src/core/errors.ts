@@ -1,5 +1,5 @@
 /**
- * The three ways an archival command can end badly, each with its own exit code, so that a
+ * The ways an archival command can end badly, each with its own exit code, so that a
  * pipeline can tell "fix your input" from "the run failed but the data is safe".
  */
 
@@ -8,9 +8,24 @@ export class InputError extends Error {
   override readonly name = 'InputError';
 }
 
-/** A run could not complete; every row is still in exactly one visible place. CLI exit code 1. */
+/**
+ * An operation could not complete for a reason outside its input (the warehouse, AWS, a concurrent
+ * run); every row is still in exactly one visible place. CLI exit code 1.
+ */
 export class RunFailedError extends Error {
   override readonly name = 'RunFailedError';
+}
+
+/**
+ * A bug in redshift-archive, never the user's input: a state that validated input cannot reach
+ * (a name that is not an identifier at the quoting step, a ledger column that is NULL). CLI exit
+ * code 1, and the message says it is a bug to report.
+ */
+export class InternalError extends Error {
+  override readonly name = 'InternalError';
+  constructor(message: string) {
+    super(`internal error (a bug in redshift-archive, please report it): ${message}`);
+  }
 }
 
 /** A read-back of the archive did not match the stage tables; nothing was published. */

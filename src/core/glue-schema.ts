@@ -1,5 +1,5 @@
-import { PARTITION_KEYS, TableConfig } from '../config/config';
-import { typeMapping } from './column-types';
+import { ColumnType, typeMapping } from './column-types';
+import { PARTITION_KEYS } from './lake-layout';
 
 /**
  * The one definition of an archive table in the catalog, used by the CDK stack that creates the
@@ -20,7 +20,9 @@ export const PARQUET_STORAGE = {
 } as const;
 
 /** The catalog columns of a table: lower-case names (Glue folds them), Glue types. */
-export function glueColumns(table: TableConfig): { name: string; type: string }[] {
+export function glueColumns(table: {
+  readonly columns: readonly { readonly name: string; readonly type: ColumnType }[];
+}): { name: string; type: string }[] {
   return table.columns.map((c) => ({ name: c.name.toLowerCase(), type: typeMapping(c.type).glue }));
 }
 

@@ -1,7 +1,6 @@
-import { PARTITION_KEYS } from '../config/config';
 import { isRunId } from './cutoff';
 import { InputError, show } from './errors';
-import { checkIdentifier } from '../sql/identifiers';
+import { checkIdentifier } from './identifiers';
 
 /**
  * The one definition of where things live in the lake, on S3 and on disk (keys relative to the
@@ -16,6 +15,9 @@ import { checkIdentifier } from '../sql/identifiers';
  * (UNLOAD ... PARTITION BY), which keeps its manifest outside the folder that Spectrum and Athena
  * read as the partition: they would take the manifest for a data file.
  */
+
+/** The partition keys of every archive table, in the order of a partition's values. */
+export const PARTITION_KEYS = { year: 'year', run: 'archive_run' } as const;
 
 /** The manifest an export writes at its root, as UNLOAD ... MANIFEST does. */
 export const MANIFEST_NAME = 'manifest';

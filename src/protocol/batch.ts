@@ -1,5 +1,5 @@
 import type { ArchiveConfig, TableConfig } from '../config/config';
-import { RunFailedError, StillRunningError, VerificationError } from '../core/errors';
+import { InternalError, RunFailedError, StillRunningError, VerificationError } from '../core/errors';
 import { partitionLocation } from '../core/lake-layout';
 import type { ArchiveSql, BatchKey, ExportFigures, Figures } from '../sql/statements';
 import { BatchRecord, count, LedgerView, readLedger } from './ledger';
@@ -305,6 +305,6 @@ function exportFigures(manifest: Manifest | undefined, location: string): Export
 function checksumText(row: Row): string {
   const text = String(row.checksum ?? '');
   if (!/^-?\d{1,40}$/.test(text))
-    throw new Error(`the warehouse returned ${text} where a checksum was expected`);
+    throw new InternalError(`the warehouse returned ${text} where a checksum was expected`);
   return text;
 }

@@ -1,5 +1,5 @@
-import type { ArchiveConfig, TableConfig } from '../config/config';
-import { families } from '../config/config';
+import { families, type ArchiveConfig, type TableConfig } from '../config/config';
+import { InternalError } from '../core/errors';
 import type {
   ArchiveSql,
   BatchSource,
@@ -160,7 +160,7 @@ export function batchOrder(
 
 function text(value: string | null | undefined): string {
   if (value === null || value === undefined)
-    throw new Error('the ledger holds NULL where a value is required');
+    throw new InternalError('the ledger holds NULL where a value is required');
   return value;
 }
 
@@ -168,6 +168,6 @@ function text(value: string | null | undefined): string {
 export function count(value: string | null | undefined): number {
   const n = Number(text(value));
   if (!Number.isSafeInteger(n))
-    throw new Error(`the warehouse returned ${value} where a whole number was expected`);
+    throw new InternalError(`the warehouse returned ${value} where a whole number was expected`);
   return n;
 }

@@ -1,29 +1,13 @@
-import { parseColumnType, typeMapping, WarehouseType } from '../core/column-types';
+import { parseColumnType, simpleCatalogType, typeMapping } from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
-import { MANIFEST_NAME } from '../core/lake-layout';
-import { PARTITION_KEYS } from '../config/config';
+import { MANIFEST_NAME, PARTITION_KEYS } from '../core/lake-layout';
 import type { Dialect } from './dialect';
 
 function literal(text: string): string {
   if (text.includes('\0')) throw new InputError(`refusing a literal with a NUL character: ${show(text)}`);
   return `'${text.replace(/'/g, "''")}'`;
 }
-
-/** How DuckDB's catalog spells the types this project archives. */
-const CATALOG_TYPES: Record<string, WarehouseType> = {
-  SMALLINT: { kind: 'smallint' },
-  INTEGER: { kind: 'integer' },
-  BIGINT: { kind: 'bigint' },
-  FLOAT: { kind: 'real' },
-  DOUBLE: { kind: 'double precision' },
-  BOOLEAN: { kind: 'boolean' },
-  DATE: { kind: 'date' },
-  TIMESTAMP: { kind: 'timestamp' },
-  'TIMESTAMP WITH TIME ZONE': { kind: 'timestamptz' },
-  // DuckDB keeps no length: lengths are Redshift's to enforce, not the embedded engine's.
-  VARCHAR: { kind: 'text' },
-};
 
 /**
  * DuckDB playing Redshift: `COPY ... TO (FORMAT PARQUET)` into the batch's partition folder
@@ -90,7 +74,11 @@ export const duckdbDialect: Dialect = {
   },
   catalogType(row) {
     const text = String(row.data_type);
-    return CATALOG_TYPES[text] ?? (text.startsWith('DECIMAL') ? parseColumnType(text) : undefined);
+    // DuckDB keeps no length: lengths are Redshift's to enforce, not the embedded engine's.
+    if (text === 'VARCHAR') return { kind: 'text' };
+    return (
+      simpleCatalogType('duckdb', text) ?? (text.startsWith('DECIMAL') ? parseColumnType(text) : undefined)
+    );
   },
   grantSelect() {
     return [];

@@ -1,5 +1,6 @@
-import { ArchiveConfig, PARTITION_KEYS, Reader } from '../config/config';
-import { ColumnType, parseColumnType, typeMapping, WarehouseType } from '../core/column-types';
+import { ArchiveConfig, Reader } from '../config/config';
+import { PARTITION_KEYS } from '../core/lake-layout';
+import { ColumnType, parseColumnType, simpleCatalogType, typeMapping } from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
 import type { AccessContext, AccessProbe, Dialect } from './dialect';
@@ -55,19 +56,6 @@ function zero(type: ColumnType): string {
 
 const NULL_TAG = (expr: string) =>
   `CASE WHEN ${expr} IS NULL THEN CAST(0 AS SMALLINT) ELSE CAST(1 AS SMALLINT) END`;
-
-/** How SVV_COLUMNS spells the types this project archives (`data_type`). */
-const CATALOG_TYPES: Record<string, WarehouseType> = {
-  smallint: { kind: 'smallint' },
-  integer: { kind: 'integer' },
-  bigint: { kind: 'bigint' },
-  real: { kind: 'real' },
-  'double precision': { kind: 'double precision' },
-  boolean: { kind: 'boolean' },
-  date: { kind: 'date' },
-  'timestamp without time zone': { kind: 'timestamp' },
-  'timestamp with time zone': { kind: 'timestamptz' },
-};
 
 /**
  * What a run needs of the database identity, each asked of the leader node's privilege functions
@@ -248,7 +236,7 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
         case 'character varying':
           return parseColumnType(`varchar(${length})`);
         default:
-          return CATALOG_TYPES[text];
+          return simpleCatalogType('redshift', text);
       }
     },
     accessProbes: (context) => accessProbes(context, iamRoleArn),

@@ -5,11 +5,12 @@ import {
   columnNamed,
   families,
   isRootTable,
-  PARTITION_KEYS,
   rootOf,
   TableConfig,
   tableNamed,
 } from '../config/config';
+import { InternalError } from '../core/errors';
+import { PARTITION_KEYS } from '../core/lake-layout';
 import { travelType } from '../core/column-types';
 import type { CalendarDate } from '../core/cutoff';
 import type { AccessProbe, Dialect, HashInput } from './dialect';
@@ -83,13 +84,13 @@ function newYear(year: number): CalendarDate {
 
 /** A whole number that is about to reach SQL. */
 function int(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new Error(`not a whole number: ${n}`);
+  if (!Number.isSafeInteger(n)) throw new InternalError(`not a whole number: ${n}`);
   return String(n);
 }
 
 /** An exact decimal checksum that is about to reach SQL (as a string literal). */
 function decimalText(text: string): string {
-  if (!/^-?\d{1,40}$/.test(text)) throw new Error(`not a checksum: ${text}`);
+  if (!/^-?\d{1,40}$/.test(text)) throw new InternalError(`not a checksum: ${text}`);
   return `'${text}'`;
 }
 
@@ -195,7 +196,7 @@ export class ArchiveSql {
   // ---- which rows a batch moves ---------------------------------------------------------------
 
   private archiveColumn(table: TableConfig): ColumnConfig {
-    if (!isRootTable(table)) throw new Error(`table ${table.name} is archived with its parent`);
+    if (!isRootTable(table)) throw new InternalError(`table ${table.name} is archived with its parent`);
     return columnNamed(table, table.archiveBy.column);
   }
 
@@ -212,7 +213,7 @@ export class ArchiveSql {
 
   private parentOf(table: TableConfig): { parent: TableConfig; fk: ColumnConfig; pk: ColumnConfig } {
     const by = table.archiveBy;
-    if (!('parent' in by)) throw new Error(`table ${table.name} has no parent`);
+    if (!('parent' in by)) throw new InternalError(`table ${table.name} has no parent`);
     const parent = tableNamed(this.config, by.parent);
     return { parent, fk: columnNamed(table, by.foreignKey), pk: columnNamed(parent, by.parentKey) };
   }

@@ -1,4 +1,4 @@
-import { parseColumnType, typeMapping } from '../../src/core/column-types';
+import { parseColumnType, simpleCatalogType, typeMapping, typeOfGlue } from '../../src/core/column-types';
 
 describe('the type mapping', () => {
   test.each([
@@ -41,5 +41,53 @@ describe('the type mapping', () => {
     '',
   ])('refuses %j', (text) => {
     expect(parseColumnType(text)).toBeUndefined();
+  });
+
+  test.each([
+    ['redshift', 'timestamp with time zone', 'timestamptz'],
+    ['redshift', 'timestamp without time zone', 'timestamp'],
+    ['redshift', 'double precision', 'double precision'],
+    ['duckdb', 'TIMESTAMP WITH TIME ZONE', 'timestamptz'],
+    ['duckdb', 'FLOAT', 'real'],
+    ['duckdb', 'DOUBLE', 'double precision'],
+  ] as const)('reads %s catalog type %j as %s', (engine, dataType, kind) => {
+    expect(simpleCatalogType(engine, dataType)).toEqual({ kind });
+  });
+
+  test.each([
+    ['redshift', 'numeric'],
+    ['redshift', 'REAL'],
+    ['duckdb', 'real'],
+    ['duckdb', 'VARCHAR'],
+  ] as const)('leaves %s catalog type %j to the dialect', (engine, dataType) => {
+    expect(simpleCatalogType(engine, dataType)).toBeUndefined();
+  });
+
+  test.each([
+    ['int', { kind: 'integer' }],
+    ['float', { kind: 'real' }],
+    ['timestamp', { kind: 'timestamp' }],
+    ['decimal(12,2)', { kind: 'decimal', precision: 12, scale: 2 }],
+    ['varchar(256)', { kind: 'varchar', length: 256 }],
+    ['char(3)', { kind: 'char', length: 3 }],
+    ['string', undefined],
+  ])('reads the Glue type %j back as %j', (glue, type) => {
+    expect(typeOfGlue(glue)).toEqual(type);
+  });
+
+  test.each([
+    'smallint',
+    'integer',
+    'bigint',
+    'real',
+    'double precision',
+    'boolean',
+    'date',
+    'timestamp',
+    'decimal(9,3)',
+    'varchar(10)',
+  ])('reads back the Glue type it declares for %s', (text) => {
+    const type = parseColumnType(text);
+    expect(typeOfGlue(typeMapping(type as NonNullable<typeof type>).glue)).toEqual(type);
   });
 });

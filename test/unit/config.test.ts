@@ -205,11 +205,14 @@ describe('configuration', () => {
     fails((c) => (c.tables = []), 'tables: [] is not allowed; allowed: a list of at least 1');
   });
 
-  test('fails for a file that is missing or not JSON, naming the file', () => {
+  test('fails for a file that is missing or not JSON, naming the setting and the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'config-'));
     writeFileSync(join(dir, 'broken.json'), '{ "warehouse": ');
-    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(
+    expect(() => loadConfig(join(dir, 'missing.json'), '--config')).toThrow(
       `--config: cannot read "${join(dir, 'missing.json')}" (ENOENT); allowed: a readable JSON file`,
+    );
+    expect(() => loadConfig(join(dir, 'missing.json'))).toThrow(
+      `configuration file: cannot read "${join(dir, 'missing.json')}" (ENOENT); allowed: a readable JSON file`,
     );
     expect(() => loadConfig(join(dir, 'broken.json'))).toThrow(
       `${join(dir, 'broken.json')}: not valid JSON (`,

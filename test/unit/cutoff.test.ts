@@ -31,10 +31,12 @@ describe('the cutoff', () => {
     ).toBe('2024-07-01');
   });
 
-  test('fails for an explicit cutoff after the default one', () => {
-    expect(() =>
-      runTarget(at('2026-03-01T00:00:00Z'), utc, parseCalendarDate('2026-01-02', '--cutoff')),
-    ).toThrow(
+  test('fails for an explicit cutoff after the default one, naming the setting it came from', () => {
+    const late = parseCalendarDate('2026-01-02', 'cutoff');
+    expect(() => runTarget(at('2026-03-01T00:00:00Z'), utc, late)).toThrow(
+      'cutoff: "2026-01-02" is not allowed;',
+    );
+    expect(() => runTarget(at('2026-03-01T00:00:00Z'), utc, late, '--cutoff')).toThrow(
       '--cutoff: "2026-01-02" is not allowed; allowed: a date no later than 2026-01-01 (1 January of the current year in UTC, keepYears 1)',
     );
   });

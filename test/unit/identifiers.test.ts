@@ -1,4 +1,6 @@
-import { checkIdentifier, qualify, quoteIdent } from '../../src/sql/identifiers';
+import { InputError, InternalError } from '../../src/core/errors';
+import { checkIdentifier } from '../../src/core/identifiers';
+import { qualify, quoteIdent } from '../../src/sql/identifiers';
 
 describe('identifier quoting', () => {
   test.each([
@@ -23,13 +25,16 @@ describe('identifier quoting', () => {
     ['', '""'],
     ['a'.repeat(128), `"${'a'.repeat(76)}...`],
     ['café', '"café"'],
-  ])('fails to quote %j', (name, shown) => {
+  ])('fails to quote %j, as a bug: configuration checked every name already', (name, shown) => {
+    expect(() => quoteIdent(name)).toThrow(InternalError);
     expect(() => quoteIdent(name)).toThrow(
-      `refusing to quote ${shown}: allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes`,
+      'internal error (a bug in redshift-archive, please report it): ' +
+        `refusing to quote ${shown}: allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes`,
     );
   });
 
   test('fails with the field name when an identifier from input is bad', () => {
+    expect(() => checkIdentifier('x y', 'tables[0].name')).toThrow(InputError);
     expect(() => checkIdentifier('x y', 'tables[0].name')).toThrow(
       'tables[0].name: "x y" is not an identifier; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
     );

@@ -12,9 +12,10 @@ import {
   GetTableCommand,
   GlueClient,
 } from '@aws-sdk/client-glue';
-import { ArchiveConfig, PARTITION_KEYS, tableNamed } from '../../config/config';
+import { ArchiveConfig, tableNamed } from '../../config/config';
 import { isRunId } from '../../core/cutoff';
 import { InputError, RunFailedError, show } from '../../core/errors';
+import { PARTITION_KEYS } from '../../core/lake-layout';
 import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE, partitionValues } from '../../core/glue-schema';
 import type { Catalog, Partition } from '../../protocol/ports';
 import { quoteIdent } from '../../sql/identifiers';

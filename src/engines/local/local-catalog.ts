@@ -1,8 +1,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import { PARTITION_KEYS } from '../../core/lake-layout';
 import { dirname, resolve } from 'node:path';
-import { ArchiveConfig, PARTITION_KEYS, tableNamed } from '../../config/config';
+import { ArchiveConfig, tableNamed } from '../../config/config';
 import { glueColumns } from '../../core/glue-schema';
-import { RunFailedError, show } from '../../core/errors';
+import { typeMapping, typeOfGlue } from '../../core/column-types';
+import { InternalError, RunFailedError, show } from '../../core/errors';
 import type { Catalog, Partition } from '../../protocol/ports';
 import { duckdbDialect } from '../../sql/duckdb-dialect';
 import { qualify, quoteIdent } from '../../sql/identifiers';
@@ -20,23 +22,10 @@ interface CatalogFile {
 }
 
 /** How Spectrum reads a Glue column type, in DuckDB terms. */
-const GLUE_TO_DUCKDB: Record<string, string> = {
-  smallint: 'SMALLINT',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  float: 'REAL',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-  timestamp: 'TIMESTAMP',
-};
-
 function duckdbTypeOfGlue(glue: string): string {
-  if (glue.startsWith('decimal')) return glue.toUpperCase();
-  if (glue.startsWith('char') || glue.startsWith('varchar')) return 'VARCHAR';
-  const type = GLUE_TO_DUCKDB[glue];
-  if (!type) throw new Error(`no DuckDB type for Glue type ${glue}`);
-  return type;
+  const type = typeOfGlue(glue);
+  if (!type) throw new InternalError(`no type for the Glue column type ${show(glue)}`);
+  return typeMapping(type).duckdb;
 }
 
 /**

@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import { isRunId } from '../../core/cutoff';
 import { InputError, show } from '../../core/errors';
 import type { Lake, Manifest, ManifestEntry } from '../../protocol/ports';
-import { PARTITION_KEYS } from '../../config/config';
 import {
   batchRoot,
   isClearable,
   legacyRunPrefix,
   MANIFEST_NAME,
+  PARTITION_KEYS,
   partitionLocation,
 } from '../../core/lake-layout';
 
