@@ -6,6 +6,7 @@ import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { SERVICE_NAME } from '../src/contract';
 import type { ProgressEvent } from '../src/protocol/archive';
 import type { AwsClients } from '../src/runtime/aws-engine';
 
@@ -25,7 +26,7 @@ export const checkClients = {
 };
 
 /** One structured log line per phase and table. */
-export const logger = new Logger({ serviceName: 'redshift-archive' });
+export const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** Sends protocol progress to the log. */
 export const logProgress = (event: ProgressEvent): void => logger.info(event.message, { ...event });

@@ -2,9 +2,10 @@ import { RedshiftClient } from '@aws-sdk/client-redshift';
 import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { SERVICE_NAME } from '../src/contract';
 import * as association from '../src/runtime/role-association';
 
-const logger = new Logger({ serviceName: 'redshift-archive' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 const clients: association.AssociationClients = {
   redshift: new RedshiftClient({}),
   serverless: new RedshiftServerlessClient({}),

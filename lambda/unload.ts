@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { METRIC_NAMESPACE, METRICS, SERVICE_NAME } from '../src/contract';
 import { deploymentFrom, openAwsEngine } from '../src/runtime/aws-engine';
 import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../src/runtime/unload';
 import { checkClients, clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
 
-const metrics = new Metrics({ namespace: 'RedshiftArchive', serviceName: 'redshift-archive' });
+const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
 
 /** The unload Lambda: the yearly schedule, Data API completion events and manual invocations. */
 export async function handler(event: unknown, context: Context): Promise<UnloadOutcome> {
@@ -26,7 +27,7 @@ export async function handler(event: unknown, context: Context): Promise<UnloadO
     return outcome;
   } catch (error) {
     logger.error('invocation failed', error as Error);
-    metrics.addMetric('RunFailures', 'Count', 1);
+    metrics.addMetric(METRICS.runFailures, 'Count', 1);
     throw error;
   } finally {
     metrics.publishStoredMetrics();

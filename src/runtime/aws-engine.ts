@@ -3,6 +3,7 @@ import { GlueClient } from '@aws-sdk/client-glue';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ArchiveConfig, parseConfig } from '../config/config';
+import { ENV, STATEMENT_PREFIX } from '../contract';
 import { InputError, show } from '../core/errors';
 import { DataApiWarehouse } from '../engines/aws/data-api-warehouse';
 import { GlueCatalog } from '../engines/aws/glue-catalog';
@@ -24,7 +25,7 @@ export interface DeployedResources extends RedshiftOptions {
 export interface Deployment extends DeployedResources {
   /**
    * The prefix of every statement name of this stack, `redshift-archive.<stack name>.`
-   * (`lib/statement-prefix.ts`): the stack's event rule matches it, so it tells this stack's
+   * (the contract's `statementPrefix`): the stack's event rule matches it, so it tells this stack's
    * statements and events from another stack's.
    */
   readonly statementPrefix: string;
@@ -44,8 +45,6 @@ export interface AwsEngine extends ArchiveDeps {
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-/** `redshift-archive.` and a CloudFormation stack name (as `lib/statement-prefix.ts` builds it), then a dot. */
-const STATEMENT_PREFIX = /^redshift-archive\.[A-Za-z][A-Za-z0-9-]{0,127}\.$/;
 const WORKGROUP = /^[A-Za-z0-9._-]{1,128}$/;
 
 function required(
@@ -68,7 +67,7 @@ function required(
  * sent to the Data API and decides which events are this stack's.
  */
 export function statementPrefixFrom(env: Record<string, string | undefined>): string {
-  return required(env, 'ARCHIVE_STATEMENT_PREFIX', 'redshift-archive.<stack name>.', (v) =>
+  return required(env, ENV.statementPrefix, 'redshift-archive.<stack name>.', (v) =>
     STATEMENT_PREFIX.test(v),
   );
 }
@@ -78,21 +77,21 @@ export function statementPrefixFrom(env: Record<string, string | undefined>): st
  * they reach SQL (the role in UNLOAD), S3 keys and statement names.
  */
 export function deploymentFrom(env: Record<string, string | undefined>): Deployment {
-  const configText = required(env, 'ARCHIVE_CONFIG', 'the JSON configuration', () => true);
+  const configText = required(env, ENV.config, 'the JSON configuration', () => true);
   let json: unknown;
   try {
     json = JSON.parse(configText);
   } catch (error) {
-    throw new InputError(`ARCHIVE_CONFIG: not valid JSON (${(error as Error).message})`);
+    throw new InputError(`${ENV.config}: not valid JSON (${(error as Error).message})`);
   }
   const optional = (name: string, allowed: string, test: (v: string) => boolean) =>
     env[name] === undefined || env[name] === '' ? undefined : required(env, name, allowed, test);
   const deployment = {
-    config: parseConfig(json, 'ARCHIVE_CONFIG'),
-    bucket: required(env, 'LAKE_BUCKET', 'an S3 bucket name', (v) => BUCKET.test(v)),
-    iamRoleArn: required(env, 'REDSHIFT_ROLE_ARN', 'an IAM role ARN', () => true),
-    kmsKeyId: optional('KMS_KEY_ID', 'a KMS key id or ARN', () => true),
-    athenaWorkgroup: optional('ATHENA_WORKGROUP', 'an Athena workgroup name', (v) => WORKGROUP.test(v)),
+    config: parseConfig(json, ENV.config),
+    bucket: required(env, ENV.lakeBucket, 'an S3 bucket name', (v) => BUCKET.test(v)),
+    iamRoleArn: required(env, ENV.redshiftRoleArn, 'an IAM role ARN', () => true),
+    kmsKeyId: optional(ENV.kmsKeyId, 'a KMS key id or ARN', () => true),
+    athenaWorkgroup: optional(ENV.athenaWorkgroup, 'an Athena workgroup name', (v) => WORKGROUP.test(v)),
     statementPrefix: statementPrefixFrom(env),
   };
   checkRedshiftOptions(deployment);

@@ -1,31 +1,21 @@
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse } from 'aws-lambda';
 import { ArchiveConfig, parseConfig, Reader } from '../config/config';
-import { InputError, RunFailedError, StillRunningError } from '../core/errors';
+import { RESOURCE_KINDS, type ResourceKind } from '../contract';
+import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
 import { Archiver } from '../protocol/archive';
 import { externalSchemaStatement } from '../sql/redshift-dialect';
 import { ArchiveSql } from '../sql/statements';
 import type { AwsEngine, DeployedResources } from './aws-engine';
 
-/**
+/*
  * The deploy-time SQL, as two custom resources of one provider, each with its own handler:
  * - `external-schema`: the external schema over the Glue database, named by warehouse, database
  *   and schema name, so a replacement of the views (a new views schema, say) never drops the
  *   schema that the new views read; a changed Glue database or role re-creates it in place;
  * - `views`: the ledger, the schema guard and the union views (its properties without
  *   `Resource` are those of the one resource that earlier versions had: it is the views).
+ * Their properties are the contract's `SchemaAndViewsProps`.
  */
-export type ResourceKind = 'external-schema' | 'views';
-
-/** The custom resources' properties, as the stack sets them. */
-export interface SchemaAndViewsProps {
-  readonly Resource?: ResourceKind;
-  /** The configuration, as JSON: a change of it is an update. */
-  readonly Config: string;
-  readonly LakeBucket: string;
-  readonly RedshiftRoleArn: string;
-  readonly KmsKeyId?: string;
-  readonly AthenaWorkgroup?: string;
-}
 
 /** The provider framework's completion answer (its Data stays far under CloudFormation's 4 KB). */
 export interface CompletionResult {
@@ -50,12 +40,12 @@ const NOT_AUTHORIZED = /not authorized to assume/i;
 
 function kindOf(props: Record<string, unknown>): ResourceKind {
   const kind = props.Resource ?? 'views';
-  if (kind !== 'external-schema' && kind !== 'views') {
+  if (!RESOURCE_KINDS.includes(kind as ResourceKind)) {
     throw new InputError(
-      `ResourceProperties.Resource: ${JSON.stringify(kind)} is not allowed; allowed: "external-schema" or "views"`,
+      `ResourceProperties.Resource: ${show(kind)} is not allowed; allowed: ${RESOURCE_KINDS.map((k) => show(k)).join(' or ')}`,
     );
   }
-  return kind;
+  return kind as ResourceKind;
 }
 
 /** Validates the properties: a bad configuration fails the deployment before anything runs. */

@@ -14,6 +14,7 @@ import {
   ResourceNotFoundException,
   UpdateNamespaceCommand,
 } from '@aws-sdk/client-redshift-serverless';
+import type { RoleAssociationProps } from '../contract';
 import { InputError, show } from '../core/errors';
 
 /**
@@ -41,13 +42,6 @@ import { InputError, show } from '../core/errors';
  * rollback is an update with the old properties, handled the same way. Nothing here ever removes
  * a role that is not the resource's own, and the response holds only the physical id.
  */
-
-/** The resource's properties, as the stack sets them: exactly one of cluster or workgroup. */
-export interface RoleAssociationProps {
-  readonly ClusterIdentifier?: string;
-  readonly WorkgroupName?: string;
-  readonly RoleArn: string;
-}
 
 /** The SDK clients the resource needs; tests pass mocked ones. */
 export interface AssociationClients {

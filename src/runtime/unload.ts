@@ -1,4 +1,12 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import {
+  MANUAL_ACTIONS,
+  manualEvent,
+  METRICS,
+  scheduleEvent,
+  statusChangeEvent,
+  type ManualAction,
+} from '../contract';
 import { CalendarDate, isRunId, parseCalendarDate, runTarget } from '../core/cutoff';
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
 import { DescribedStatement, UnannouncedStatementError } from '../engines/aws/data-api-warehouse';
@@ -18,7 +26,7 @@ export type UnloadRequest =
     }
   | {
       readonly kind: 'manual';
-      readonly action: 'plan' | 'run' | 'status' | 'abort' | 'preflight';
+      readonly action: ManualAction;
       readonly cutoff?: CalendarDate;
     };
 
@@ -40,40 +48,7 @@ export type UnloadOutcome =
 
 const ALLOWED_EVENTS =
   'an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-  'or {"action": "plan" | "run" | "status" | "abort" | "preflight", "cutoff"?: "YYYY-MM-DD"}';
-
-/** A Data API statement id: a UUID, with `:N` for a statement of a batch (Data API reference, `UUID`). */
-const STATEMENT_ID = /^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$/;
-
-// The envelopes keep fields this Lambda does not read (id, account, region, resources, ...).
-const scheduleEvent = z.looseObject({
-  source: z.literal('aws.events'),
-  'detail-type': z.literal('Scheduled Event'),
-  time: z.iso.datetime({ offset: true, error: 'no valid time' }),
-});
-
-const statusChangeEvent = z.looseObject({
-  source: z.literal('aws.redshift-data'),
-  'detail-type': z.literal('Redshift Data Statement Status Change'),
-  detail: z.looseObject(
-    {
-      // A statement without a name is no statement of this stack: dropped, like another stack's.
-      statementName: z.string().max(500, 'no valid statement name').default(''),
-      statementId: z.string().regex(STATEMENT_ID, 'no valid statement id'),
-      state: z.enum(['FINISHED', 'FAILED', 'ABORTED'], { error: 'no valid state' }),
-    },
-    { error: 'no detail' },
-  ),
-});
-
-const manualEvent = z
-  .strictObject({
-    action: z.enum(['plan', 'run', 'status', 'abort', 'preflight']),
-    cutoff: z.unknown().optional(),
-  })
-  .refine((e) => e.cutoff === undefined || e.action === 'plan' || e.action === 'run', {
-    error: (issue) => `no cutoff with ${(issue.input as { action: string }).action}`,
-  });
+  `or {"action": ${MANUAL_ACTIONS.map((a) => `"${a}"`).join(' | ')}, "cutoff"?: "YYYY-MM-DD"}`;
 
 function refuse(event: unknown, why?: string): never {
   throw new InputError(
@@ -248,27 +223,27 @@ export interface Metric {
 /**
  * What an invocation did, as metrics: rows and bytes archived and runs finished, whether a run
  * is unfinished (the watchdog), events dropped, and how long it took. Failures are counted by
- * the handler (`RunFailures`).
+ * the handler (`METRICS.runFailures`).
  */
 export function outcomeMetrics(outcome: UnloadOutcome, durationMs: number): Metric[] {
   const metrics: Metric[] = [
-    { name: 'InvocationDuration', unit: 'Milliseconds', value: Math.round(durationMs) },
+    { name: METRICS.invocationDuration, unit: 'Milliseconds', value: Math.round(durationMs) },
   ];
   if (outcome.outcome === 'status') {
     // The daily watchdog asks for status: an alarm on this says a run has not finished for days.
-    metrics.push({ name: 'UnfinishedRun', unit: 'Count', value: outcome.status.active ? 1 : 0 });
+    metrics.push({ name: METRICS.unfinishedRun, unit: 'Count', value: outcome.status.active ? 1 : 0 });
   }
-  if (outcome.outcome === 'dropped') metrics.push({ name: 'EventsDropped', unit: 'Count', value: 1 });
+  if (outcome.outcome === 'dropped') metrics.push({ name: METRICS.eventsDropped, unit: 'Count', value: 1 });
   if (outcome.outcome === 'preflight') {
     // The monthly preflight: an alarm on this says the next run would not work, and why is in its output.
     const failures = outcome.preflight.checks.filter((c) => !c.ok).length;
-    metrics.push({ name: 'PreflightFailures', unit: 'Count', value: failures });
+    metrics.push({ name: METRICS.preflightFailures, unit: 'Count', value: failures });
   }
   if (outcome.outcome === 'run' && outcome.report.outcome === 'finished') {
     metrics.push(
-      { name: 'RowsArchived', unit: 'Count', value: outcome.report.rows },
-      { name: 'BytesArchived', unit: 'Bytes', value: outcome.report.bytes },
-      { name: 'RunsFinished', unit: 'Count', value: 1 },
+      { name: METRICS.rowsArchived, unit: 'Count', value: outcome.report.rows },
+      { name: METRICS.bytesArchived, unit: 'Bytes', value: outcome.report.bytes },
+      { name: METRICS.runsFinished, unit: 'Count', value: 1 },
     );
   }
   return metrics;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, aws_iam as iam, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { configJson } from '../../src/config/config';
@@ -1027,6 +1027,14 @@ describe('checks', () => {
     expect(() => stackOf(props)).toThrow(`RedshiftArchive props: ${message}`);
   });
 
+  test('fails naming every invalid prop at once, so that one synth shows them all', () => {
+    expect(() => stackOf({ alarmEmail: 'ops', unloadTimeout: Duration.minutes(30) })).toThrow(
+      'RedshiftArchive props: 2 problems\n' +
+        '  alarmEmail: "ops" is not allowed; allowed: an e-mail address\n' +
+        '  unloadTimeout: "1800 seconds" is not allowed; allowed: from 3 to 15 minutes',
+    );
+  });
+
   test('the app passes -c dataApiRoleName to a Serverless stack, whose output names that database user', () => {
     // given a Serverless configuration file and the context key
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
@@ -1074,5 +1082,90 @@ describe('checks', () => {
     expect(stderr).toBe(
       `${file}: invalid configuration\n  retention.keepYears: 0 is not allowed; allowed: at least 1\n`,
     );
+  });
+});
+
+describe('teams that query the archive', () => {
+  /** The statements of the policy attached to the analysts' role, by Sid-less position. */
+  function analystsOf(props: Parameters<typeof stackOf>[0] = {}, app = unitApp()) {
+    const stack = stackOf(props, app);
+    const analysts = new iam.Role(stack, 'Analysts', { assumedBy: new iam.AccountRootPrincipal() });
+    stack.archive.grantRead(analysts);
+    return statementsOf(Template.fromStack(stack), 'Analysts');
+  }
+
+  test('grantRead lets a role query the archive from Athena: the workgroup, the tables, the lake prefix and its results', () => {
+    // given an analysts' role, when the archive grants it read access
+    const statements = analystsOf();
+
+    // then it may run queries in the archive's workgroup only
+    const bucketArn = { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveLake/), 'Arn'] };
+    const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}/*`]] });
+    expect(statements).toEqual([
+      {
+        Action: [
+          'athena:StartQueryExecution',
+          'athena:StopQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:GetWorkGroup',
+        ],
+        Effect: 'Allow',
+        Resource: arn('arn:aws:athena:eu-west-1:123456789012:workgroup/contabyx-archive'),
+      },
+      {
+        Action: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetTables',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchGetPartition',
+        ],
+        Effect: 'Allow',
+        Resource: [...GLUE, arn('arn:aws:glue:eu-west-1:123456789012:database/default')],
+      },
+      { Action: 's3:GetObject', Effect: 'Allow', Resource: objects('contabyx-parquet') },
+      {
+        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        Effect: 'Allow',
+        Resource: objects('athena-results'),
+      },
+      {
+        Action: 's3:ListBucket',
+        Condition: {
+          StringLike: {
+            's3:prefix': ['contabyx-parquet/*', 'contabyx-parquet/', 'athena-results/*', 'athena-results/'],
+          },
+        },
+        Effect: 'Allow',
+        Resource: bucketArn,
+      },
+      {
+        Action: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+        Effect: 'Allow',
+        Resource: bucketArn,
+      },
+    ]);
+  });
+
+  test('grantRead lets a role decrypt the lake and encrypt its results with the archive key', () => {
+    const app = unitApp();
+    const keys = new Stack(app, 'Keys', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const key = new kms.Key(keys, 'Key', { enableKeyRotation: true });
+    expect(analystsOf({ encryptionKey: key }, app)).toContainEqual({
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Effect: 'Allow',
+      Resource: { 'Fn::ImportValue': expect.stringMatching(/^Keys:.*Key.*Arn/) },
+    });
+  });
+
+  test('exposes what it built, for teams that extend it', () => {
+    const { archive } = stackOf();
+    expect(archive.tables.map((t) => (t.tableInput as { name: string }).name)).toEqual(
+      config().tables.map((t) => t.name.toLowerCase()),
+    );
+    expect(archive.alarms).toHaveLength(4);
+    expect(archive.views.node.dependencies).toContain(archive.externalSchema);
   });
 });

@@ -15,7 +15,7 @@ import { ArchiveConfig, ColumnConfig, tableNamed } from '../../src/config/config
 import { glueColumns, GLUE_PARTITION_KEYS } from '../../src/core/glue-schema';
 import type { Row } from '../../src/protocol/ports';
 import { AwsEngine, DeployedResources, openAwsEngine } from '../../src/runtime/aws-engine';
-import { statementPrefix } from '../../lib/statement-prefix';
+import { statementPrefix } from '../../src/contract';
 import { CONTABYX } from './world';
 
 export const ROLE = 'arn:aws:iam::123456789012:role/contabyx-archive-redshift';

@@ -1,4 +1,4 @@
-import { yearlySchedule } from '../../lib/yearly-schedule';
+import { yearlySchedule } from '../../lib/private/yearly-schedule';
 
 describe('the yearly schedule', () => {
   test.each([

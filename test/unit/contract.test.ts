@@ -1,4 +1,4 @@
-import { statementPrefix } from '../../lib/statement-prefix';
+import { statementPrefix } from '../../src/contract';
 
 describe('the statement-name prefix of a stack', () => {
   test.each([

@@ -1,4 +1,5 @@
-import { CalendarDate, defaultCutoff, startOfDayUtc } from '../src/core/cutoff';
+import { CalendarDate, defaultCutoff, startOfDayUtc } from '../../src/core/cutoff';
+import { InputError, InternalError } from '../../src/core/errors';
 
 /** The UTC cron fields of the yearly trigger. */
 export interface YearlyCron {
@@ -18,7 +19,7 @@ const CHECKED_YEARS = Array.from({ length: 10 }, (_, i) => 2027 + i);
  * 1 January (not before: the run would compute last year's cutoff). This derives the UTC minute,
  * hour, day and month of that instant and checks, for ten years, that a run triggered then
  * computes the new year's cutoff; zones whose new-year offset changes are refused.
- * @throws Error naming the zone when no single cron fits
+ * @throws InputError naming the zone when no single cron fits
  */
 export function yearlySchedule(timeZone: string): YearlyCron {
   const fields = CHECKED_YEARS.map((year) => {
@@ -28,7 +29,7 @@ export function yearlySchedule(timeZone: string): YearlyCron {
     const [hour, minute] = time.split(':');
     const fired = new Date(`${date}T${time}Z`);
     if (defaultCutoff(fired, { keepYears: 1, timeZone }) !== `${year}-01-01`) {
-      throw new Error(
+      throw new InternalError(
         `retention.timeZone ${timeZone}: a trigger at ${instant} UTC would not be in ${year} there`,
       );
     }
@@ -41,7 +42,7 @@ export function yearlySchedule(timeZone: string): YearlyCron {
   });
   const distinct = new Set(fields.map((f) => JSON.stringify(f)));
   if (distinct.size !== 1) {
-    throw new Error(
+    throw new InputError(
       `retention.timeZone: "${timeZone}" is not allowed; allowed: a zone whose offset at new year is the same every year ` +
         `(it changes between ${CHECKED_YEARS[0]} and ${CHECKED_YEARS[CHECKED_YEARS.length - 1]}), or UTC`,
     );

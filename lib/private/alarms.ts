@@ -1,0 +1,131 @@
+import {
+  Duration,
+  RemovalPolicy,
+  Stack,
+  aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as actions,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_lambda as lambda,
+  aws_sns as sns,
+  aws_sns_subscriptions as subscriptions,
+  aws_sqs as sqs,
+} from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { METRIC_DIMENSIONS, METRIC_NAMESPACE, METRICS } from '../../src/contract';
+import type { KeyPolicies } from './key-policies';
+
+/**
+ * The topic alarms go to. CloudWatch publishes to an encrypted topic only under a customer
+ * managed key whose policy admits it; the policy of the AWS managed alias/aws/sns cannot (SNS
+ * Developer Guide, "Enable compatibility between event sources from AWS services and encrypted
+ * topics"). Encrypted rather than plain: the key costs little, and the topic stays like the rest
+ * of the stack.
+ */
+export function createAlarmTopic(
+  scope: Construct,
+  options: {
+    readonly key?: kms.IKey;
+    readonly removalPolicy: RemovalPolicy;
+    readonly keyPolicies: KeyPolicies;
+    readonly alarmEmail?: string;
+  },
+): sns.Topic {
+  const account = Stack.of(scope).account;
+  const topicKey =
+    options.key ??
+    new kms.Key(scope, 'AlarmsKey', {
+      description: 'Encrypts the alarm topic of the Redshift archive (redshift-archive)',
+      enableKeyRotation: true,
+      // It protects notifications only until they are delivered, never beyond the topic's life,
+      // so it follows the one switch for what survives the stack rather than outlive it alone.
+      removalPolicy: options.removalPolicy,
+    });
+  // aws:SourceAccount keeps other accounts' alarms from using the key through CloudWatch.
+  options.keyPolicies.admit(topicKey, {
+    sid: 'CloudWatchPublishesAlarms',
+    service: 'cloudwatch.amazonaws.com',
+    actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+    sourceAccount: account,
+  });
+  const topic = new sns.Topic(scope, 'Alarms', {
+    displayName: 'Redshift archive alarms',
+    enforceSSL: true,
+    masterKey: topicKey,
+  });
+  // enforceSSL writes a topic policy, which replaces the default one that let the account's
+  // CloudWatch publish: without this Allow, alarms change state and notify no one.
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'CloudWatchPublishesAlarms',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: { StringEquals: { 'aws:SourceAccount': account } },
+    }),
+  );
+  if (options.alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(options.alarmEmail));
+  return topic;
+}
+
+/** A daily maximum of one of the unload function's own metrics. */
+function dailyMaximum(metricName: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName,
+    dimensionsMap: { ...METRIC_DIMENSIONS },
+    period: Duration.days(1),
+    statistic: 'Maximum',
+  });
+}
+
+/**
+ * Failure is loud: function errors, dead letters, a run that has not finished for three days,
+ * and a monthly preflight that says the next run would not work. Each description says what
+ * to do.
+ */
+export function createAlarms(
+  scope: Construct,
+  topic: sns.ITopic,
+  watched: { readonly unloadFunction: lambda.IFunction; readonly deadLetters: sqs.IQueue },
+): cloudwatch.Alarm[] {
+  const alarm = (name: string, description: string, metric: cloudwatch.IMetric, periods = 1) => {
+    const created = new cloudwatch.Alarm(scope, name, {
+      alarmDescription: description,
+      metric,
+      threshold: 1,
+      evaluationPeriods: periods,
+      datapointsToAlarm: periods,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    created.addAlarmAction(new actions.SnsAction(topic));
+    return created;
+  };
+  return [
+    alarm(
+      'UnloadErrorsAlarm',
+      'The archive job failed: the ledger says why (status), the data is safe; fix the cause and invoke {"action": "run"} to resume',
+      watched.unloadFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+    ),
+    alarm(
+      'DeadLettersAlarm',
+      'An invocation of the archive job failed all its retries; see the dead-letter queue',
+      watched.deadLetters.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+    ),
+    alarm(
+      'UnfinishedRunAlarm',
+      'An archive run has been unfinished for three days: invoke {"action": "status"}, then resume or abort it',
+      dailyMaximum(METRICS.unfinishedRun),
+      3,
+    ),
+    alarm(
+      'PreflightFailuresAlarm',
+      'The monthly preflight found that the next run would not work: invoke {"action": "preflight"}; each failed check names its fix',
+      dailyMaximum(METRICS.preflightFailures),
+    ),
+  ];
+}

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+/**
+ * The contract between the CDK stack (`lib/`) and the code it deploys (`src/runtime/`, `lambda/`):
+ * every name that one side writes and the other reads, written once. `lib/` imports this module,
+ * the configuration and the leaf layer, never an adapter or an AWS SDK client, so `cdk synth`
+ * loads no SDK.
+ */
+
+/** The service name of every log line and metric (Powertools' `serviceName`). */
+export const SERVICE_NAME = 'redshift-archive';
+
+/** The CloudWatch namespace of the unload function's metrics. */
+export const METRIC_NAMESPACE = 'RedshiftArchive';
+
+/** The metric dimensions Powertools adds to every metric of the service. */
+export const METRIC_DIMENSIONS = { service: SERVICE_NAME } as const;
+
+/** The metrics the unload function publishes, and that the stack's alarms watch. */
+export const METRICS = {
+  /** Milliseconds one invocation took. */
+  invocationDuration: 'InvocationDuration',
+  /** 1 when the daily status finds a run unfinished (the watchdog), else 0. */
+  unfinishedRun: 'UnfinishedRun',
+  /** A status-change event that was not a pending step of the active run. */
+  eventsDropped: 'EventsDropped',
+  /** The checks the monthly preflight found failing. */
+  preflightFailures: 'PreflightFailures',
+  /** Rows of a finished run. */
+  rowsArchived: 'RowsArchived',
+  /** Parquet bytes of a finished run. */
+  bytesArchived: 'BytesArchived',
+  /** Runs finished. */
+  runsFinished: 'RunsFinished',
+  /** Invocations that failed (the data is safe; the next one resumes). */
+  runFailures: 'RunFailures',
+} as const;
+
+/** The environment of the functions the stack deploys, by the value each variable carries. */
+export const ENV = {
+  /** The configuration as JSON; the stack inlines it into the bundle (`process.env.ARCHIVE_CONFIG`). */
+  config: 'ARCHIVE_CONFIG',
+  lakeBucket: 'LAKE_BUCKET',
+  redshiftRoleArn: 'REDSHIFT_ROLE_ARN',
+  kmsKeyId: 'KMS_KEY_ID',
+  athenaWorkgroup: 'ATHENA_WORKGROUP',
+  statementPrefix: 'ARCHIVE_STATEMENT_PREFIX',
+} as const;
+
+/**
+ * CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128 characters
+ * (AWS CloudFormation API Reference, CreateStack `StackName`).
+ */
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+/** A statement prefix as {@link statementPrefix} builds it. */
+export const STATEMENT_PREFIX = /^redshift-archive\.[A-Za-z][A-Za-z0-9-]{0,127}\.$/;
+
+/**
+ * The prefix of every Data API statement name of one stack, and what its `StatementFinished`
+ * rule matches. It carries the stack name because EventBridge delivers `aws.redshift-data`
+ * events of the whole account and Region to every rule: a fixed prefix would let two stacks
+ * in one account resume each other's runs. The trailing dot keeps stack `a` from matching the
+ * statements of stack `a-b`.
+ * @throws Error naming the stack name when it is not a CloudFormation stack name
+ */
+export function statementPrefix(stackName: string): string {
+  if (!STACK_NAME.test(stackName)) {
+    throw new Error(
+      `statementPrefix: stack name ${JSON.stringify(stackName)} is not allowed; allowed: ` +
+        'a letter, then letters, digits and hyphens, at most 128 characters',
+    );
+  }
+  return `${SERVICE_NAME}.${stackName}.`;
+}
+
+/** The custom-resource types of the stack. */
+export const RESOURCE_TYPES = {
+  externalSchema: 'Custom::RedshiftArchiveExternalSchema',
+  views: 'Custom::RedshiftArchiveSchemaAndViews',
+  roleAssociation: 'Custom::RedshiftArchiveRoleAssociation',
+} as const;
+
+/**
+ * The two resources of the schema-and-views provider: the external schema, and the ledger, schema
+ * guard and union views. Properties without `Resource` are those of the one resource that earlier
+ * versions had: the views.
+ */
+export const RESOURCE_KINDS = ['external-schema', 'views'] as const;
+
+/** One of {@link RESOURCE_KINDS}. */
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/** The schema-and-views resources' properties, as the stack sets them. */
+export interface SchemaAndViewsProps {
+  readonly Resource?: ResourceKind;
+  /** The configuration, as JSON: a change of it is an update. */
+  readonly Config: string;
+  readonly LakeBucket: string;
+  readonly RedshiftRoleArn: string;
+  readonly KmsKeyId?: string;
+  readonly AthenaWorkgroup?: string;
+}
+
+/** The role-association resource's properties: exactly one of the cluster or the workgroup. */
+export interface RoleAssociationProps {
+  readonly ClusterIdentifier?: string;
+  readonly WorkgroupName?: string;
+  readonly RoleArn: string;
+}
+
+/** What an operator (or the stack's schedules) may ask the unload function to do. */
+export const MANUAL_ACTIONS = ['plan', 'run', 'status', 'abort', 'preflight'] as const;
+
+/** One of {@link MANUAL_ACTIONS}. */
+export type ManualAction = (typeof MANUAL_ACTIONS)[number];
+
+/** The actions that take a `cutoff`. */
+export const ACTIONS_WITH_CUTOFF: readonly ManualAction[] = ['plan', 'run'];
+
+/** A Data API statement id: a UUID, with `:N` for a statement of a batch (Data API reference, `UUID`). */
+const STATEMENT_ID = /^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$/;
+
+// The envelopes keep fields the function does not read (id, account, region, resources, ...).
+
+/** The yearly rule's "Scheduled Event". */
+export const scheduleEvent = z.looseObject({
+  source: z.literal('aws.events'),
+  'detail-type': z.literal('Scheduled Event'),
+  time: z.iso.datetime({ offset: true, error: 'no valid time' }),
+});
+
+/** The Data API's event when a statement ends, as the stack's rule forwards it. */
+export const statusChangeEvent = z.looseObject({
+  source: z.literal('aws.redshift-data'),
+  'detail-type': z.literal('Redshift Data Statement Status Change'),
+  detail: z.looseObject(
+    {
+      // A statement without a name is no statement of this stack: dropped, like another stack's.
+      statementName: z.string().max(500, 'no valid statement name').default(''),
+      statementId: z.string().regex(STATEMENT_ID, 'no valid statement id'),
+      state: z.enum(['FINISHED', 'FAILED', 'ABORTED'], { error: 'no valid state' }),
+    },
+    { error: 'no detail' },
+  ),
+});
+
+/** A manual invocation; the stack's daily status and monthly preflight rules send these too. */
+export const manualEvent = z
+  .strictObject({
+    action: z.enum(MANUAL_ACTIONS),
+    cutoff: z.unknown().optional(),
+  })
+  .refine((e) => e.cutoff === undefined || ACTIONS_WITH_CUTOFF.includes(e.action), {
+    error: (issue) => `no cutoff with ${(issue.input as { action: string }).action}`,
+  });
+
+/** A manual event as the stack writes it into a rule's target. */
+export type ManualEvent = { readonly action: ManualAction; readonly cutoff?: string };
