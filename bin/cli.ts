@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ArchiveConfig, loadConfig } from '../src/config/config';
-import { CalendarDate, parseCalendarDate, runTarget } from '../src/core/cutoff';
+import { CalendarDate, parseCalendarDate, RunTarget, runTarget } from '../src/core/cutoff';
 import { InputError, RunFailedError, show } from '../src/core/errors';
 import { openLocalEngine } from '../src/engines/local/engine';
 import {
@@ -208,6 +208,40 @@ function renderStatus(status: StatusReport): string {
   ].join('\n');
 }
 
+/** What a command prints (as JSON with `--json`) and its exit code. */
+interface Outcome {
+  readonly result: unknown;
+  readonly text: string;
+  readonly code: 0 | 1;
+}
+
+/** Each command on the protocol; plan and run are given the run's target. */
+const COMMAND_RUNNERS: Record<Command, (archiver: Archiver, target?: RunTarget) => Promise<Outcome>> = {
+  async plan(archiver, target) {
+    const plan = await archiver.plan(target as RunTarget);
+    return { result: plan, text: renderPlan(plan), code: 0 };
+  },
+  async run(archiver, target) {
+    const report = await archiver.run(target as RunTarget);
+    return { result: report, text: renderRun(report), code: 0 };
+  },
+  async status(archiver) {
+    const status = await archiver.status();
+    return { result: status, text: renderStatus(status), code: 0 };
+  },
+  async preflight(archiver) {
+    const report = await archiver.preflight();
+    return { result: report, text: renderPreflight(report), code: report.ok ? 0 : 1 };
+  },
+  async abort(archiver) {
+    const aborted = await archiver.abort();
+    const text = aborted
+      ? `run ${aborted.runId} aborted: its uncommitted batches are discarded, their rows were never deleted`
+      : 'nothing to abort';
+    return { result: { aborted: aborted ?? null }, text, code: 0 };
+  },
+};
+
 /**
  * Runs one command. Never throws: every outcome is an exit code.
  * @returns 0 done or nothing to do, 1 the run failed (data safe), 2 bad input
@@ -236,44 +270,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const archiver = new Archiver(engine);
     // preflight reads only; every other command first makes the ledger and views what they should be
     if (args.command !== 'preflight') await archiver.setup();
-    let result: unknown;
-    let text: string;
-    switch (args.command) {
-      case 'plan': {
-        const plan = await archiver.plan(target as NonNullable<typeof target>);
-        [result, text] = [plan, renderPlan(plan)];
-        break;
-      }
-      case 'run': {
-        const report = await archiver.run(target as NonNullable<typeof target>);
-        [result, text] = [report, renderRun(report)];
-        break;
-      }
-      case 'status': {
-        const status = await archiver.status();
-        [result, text] = [status, renderStatus(status)];
-        break;
-      }
-      case 'preflight': {
-        const report = await archiver.preflight();
-        [result, text] = [report, renderPreflight(report)];
-        if (!report.ok) {
-          io.stdout(args.json ? JSON.stringify(result) : text);
-          return 1;
-        }
-        break;
-      }
-      case 'abort': {
-        const aborted = await archiver.abort();
-        result = { aborted: aborted ?? null };
-        text = aborted
-          ? `run ${aborted.runId} aborted: its uncommitted batches are discarded, their rows were never deleted`
-          : 'nothing to abort';
-        break;
-      }
-    }
-    io.stdout(args.json ? JSON.stringify(result) : text);
-    return 0;
+    const outcome = await COMMAND_RUNNERS[args.command](archiver, target);
+    io.stdout(args.json ? JSON.stringify(outcome.result) : outcome.text);
+    return outcome.code;
   } catch (error) {
     const code = error instanceof InputError ? 2 : 1;
     const busy = error instanceof RunBusyError;

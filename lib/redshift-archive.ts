@@ -15,8 +15,8 @@ import {
 import { Construct, IConstruct } from 'constructs';
 import { statementPrefix } from '../src/contract';
 import type { RedshiftArchiveProps } from './props';
-import { createAlarms, createAlarmTopic } from './private/alarms';
-import { addTriggers, createArchiveFunction, createDeadLetters } from './private/archive-function';
+import { createAlarming } from './private/alarms';
+import { createArchiveFunction, createDeadLetters } from './private/archive-function';
 import { createLakeBucket } from './private/bucket';
 import { createGlueCatalog, createWorkgroup } from './private/catalog';
 import { databaseIdentity, dataApiStatements } from './private/data-api';
@@ -102,34 +102,24 @@ export class RedshiftArchive extends Construct implements IRedshiftArchive {
     // Both functions that send Data API statements name them with it, and the rule matches it.
     const prefix = statementPrefix(stack.stackName);
 
-    this.bucket = props.bucket ?? createLakeBucket(this, props, removalPolicy);
-    const catalog = createGlueCatalog(this, config, this.bucket, removalPolicy);
-    const workgroup = createWorkgroup(this, config, this.bucket, {
-      ...(key ? { key } : {}),
-      ...(props.athenaBytesScannedCutoffPerQuery
-        ? { bytesScannedCutoffPerQuery: props.athenaBytesScannedCutoffPerQuery }
-        : {}),
-    });
+    const { bucket, catalog, workgroup } = this.lake(props, removalPolicy);
+    this.bucket = bucket;
     [this.database, this.tables, this.workgroup] = [catalog.database, catalog.tables, workgroup.workgroup];
-    this.readable = { config, bucket: this.bucket, catalog, workgroup, ...(key ? { key } : {}) };
-    this.redshiftRole = createRedshiftRole(this, config, {
-      bucket: this.bucket,
-      glueArns: catalog.arns,
-      ...(key ? { key } : {}),
-    });
+    const keyed = key ? { key } : {};
+    this.readable = { config, bucket, catalog, workgroup, ...keyed };
+    this.redshiftRole = createRedshiftRole(this, config, { bucket, glueArns: catalog.arns, ...keyed });
 
     const identity = databaseIdentity(this, props);
     this.databaseUser = identity.databaseUser;
-    const dataApi = dataApiStatements(stack, config, props.secretKey);
     this.deadLetters = createDeadLetters(this, key, keyPolicies);
     const shared = {
       config,
       bucket: this.bucket,
       redshiftRole: this.redshiftRole,
       statementPrefix: prefix,
-      dataApi,
+      dataApi: dataApiStatements(stack, config, props.secretKey),
       ...(identity.role ? { role: identity.role } : {}),
-      ...(key ? { key } : {}),
+      ...keyed,
     };
     this.unloadFunction = createArchiveFunction(this, {
       ...shared,
@@ -137,11 +127,6 @@ export class RedshiftArchive extends Construct implements IRedshiftArchive {
       workgroup,
       deadLetters: this.deadLetters,
       timeout: props.unloadTimeout ?? Duration.minutes(15),
-    });
-    addTriggers(this, this.unloadFunction, {
-      config,
-      deadLetters: this.deadLetters,
-      statementPrefix: prefix,
     });
 
     const sql = createSchemaAndViews(this, {
@@ -151,39 +136,55 @@ export class RedshiftArchive extends Construct implements IRedshiftArchive {
       tables: catalog.tables,
     });
     [this.externalSchema, this.views] = [sql.externalSchema, sql.views];
-    const providers = [sql.provider];
-    const functions = [this.unloadFunction, ...sql.functions];
-    // CREATE EXTERNAL SCHEMA names the role, and Spectrum reads with it: its policy must be attached
-    // and the role associated with the warehouse, in sync, first. The role's ARN already orders the
-    // role itself; its policy and its association are resources of their own. A role of
-    // warehouse.roleArn is its owner's: associated and allowed before the deploy (synth says so).
-    if (this.redshiftRole instanceof iam.Role) {
-      this.externalSchema.node.addDependency(this.redshiftRole.node.findChild('DefaultPolicy'));
-      const association = associateRole(this, config, this.redshiftRole);
-      this.externalSchema.node.addDependency(association.resource);
-      this.roleAssociation = association.resource;
-      providers.push(association.provider);
-      functions.push(...association.functions);
-    }
+    const association = this.associateBeforeUse();
+    this.roleAssociation = association?.resource;
 
-    this.alarmTopic = createAlarmTopic(this, {
+    [this.alarmTopic, this.alarms] = createAlarming(this, {
       removalPolicy,
       keyPolicies,
-      ...(key ? { key } : {}),
-      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
-    });
-    this.alarms = createAlarms(this, this.alarmTopic, {
       unloadFunction: this.unloadFunction,
       deadLetters: this.deadLetters,
+      ...keyed,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });
     acknowledgeArchiveFindings(this, {
       config,
       bucket: this.bucket,
       deadLetters: this.deadLetters,
-      providers,
-      functions,
+      providers: [sql.provider, ...(association ? [association.provider] : [])],
+      functions: [this.unloadFunction, ...sql.functions, ...(association?.functions ?? [])],
     });
     keyPolicies.warnOwner();
+  }
+
+  /** The bucket (the given one, or a new one), the Glue catalog over it and the Athena workgroup. */
+  private lake(props: RedshiftArchiveProps, removalPolicy: RemovalPolicy) {
+    const { config, encryptionKey: key } = props;
+    const bucket = props.bucket ?? createLakeBucket(this, props, removalPolicy);
+    return {
+      bucket,
+      catalog: createGlueCatalog(this, config, bucket, removalPolicy),
+      workgroup: createWorkgroup(this, config, bucket, {
+        ...(key ? { key } : {}),
+        ...(props.athenaBytesScannedCutoffPerQuery
+          ? { bytesScannedCutoffPerQuery: props.athenaBytesScannedCutoffPerQuery }
+          : {}),
+      }),
+    };
+  }
+
+  /**
+   * CREATE EXTERNAL SCHEMA names the role, and Spectrum reads with it: its policy must be attached
+   * and the role associated with the warehouse, in sync, first. The role's ARN already orders the
+   * role itself; its policy and its association are resources of their own. A role of
+   * warehouse.roleArn is its owner's: associated and allowed before the deploy (synth says so).
+   */
+  private associateBeforeUse() {
+    if (!(this.redshiftRole instanceof iam.Role)) return undefined;
+    this.externalSchema.node.addDependency(this.redshiftRole.node.findChild('DefaultPolicy'));
+    const association = associateRole(this, this.readable.config, this.redshiftRole);
+    this.externalSchema.node.addDependency(association.resource);
+    return association;
   }
 
   grantRead(grantee: iam.IGrantable): iam.Grant {

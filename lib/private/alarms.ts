@@ -15,6 +15,15 @@ import type { Construct } from 'constructs';
 import { METRIC_DIMENSIONS, METRIC_NAMESPACE, METRICS } from '../../src/contract';
 import type { KeyPolicies } from './key-policies';
 
+/** The alarm topic and every alarm that publishes to it. */
+export function createAlarming(
+  scope: Construct,
+  options: Parameters<typeof createAlarmTopic>[1] & Parameters<typeof createAlarms>[2],
+): [sns.Topic, cloudwatch.Alarm[]] {
+  const topic = createAlarmTopic(scope, options);
+  return [topic, createAlarms(scope, topic, options)];
+}
+
 /**
  * The topic alarms go to. CloudWatch publishes to an encrypted topic only under a customer
  * managed key whose policy admits it; the policy of the AWS managed alias/aws/sns cannot (SNS
@@ -22,7 +31,7 @@ import type { KeyPolicies } from './key-policies';
  * topics"). Encrypted rather than plain: the key costs little, and the topic stays like the rest
  * of the stack.
  */
-export function createAlarmTopic(
+function createAlarmTopic(
   scope: Construct,
   options: {
     readonly key?: kms.IKey;
@@ -84,7 +93,7 @@ function dailyMaximum(metricName: string): cloudwatch.Metric {
  * and a monthly preflight that says the next run would not work. Each description says what
  * to do.
  */
-export function createAlarms(
+function createAlarms(
   scope: Construct,
   topic: sns.ITopic,
   watched: { readonly unloadFunction: lambda.IFunction; readonly deadLetters: sqs.IQueue },

@@ -61,7 +61,10 @@ export interface ArchiveFunctionProps {
   readonly key?: kms.IKey;
 }
 
-/** The unload function: one run at a time; failed asynchronous invocations land in the dead-letter queue. */
+/**
+ * The unload function: one run at a time; failed asynchronous invocations land in the dead-letter
+ * queue. Its triggers are added with it.
+ */
 export function createArchiveFunction(scope: Construct, props: ArchiveFunctionProps): nodejs.NodejsFunction {
   const { bucket, key } = props;
   const fn = bundledFunction(scope, 'Unload', { file: 'unload.ts', exported: 'handler' }, props.config, {
@@ -89,6 +92,7 @@ export function createArchiveFunction(scope: Construct, props: ArchiveFunctionPr
   ];
   for (const statement of statements) fn.addToRolePolicy(statement);
   key?.grantEncryptDecrypt(fn);
+  addTriggers(scope, fn, props);
   return fn;
 }
 
@@ -179,7 +183,7 @@ function preflightStatements(stack: Stack, config: ArchiveConfig): iam.PolicySta
  * 1 January), the end of each of its statements, a daily status for the watchdog alarm and a
  * monthly preflight for the preflight alarm.
  */
-export function addTriggers(
+function addTriggers(
   scope: Construct,
   fn: nodejs.NodejsFunction,
   options: {

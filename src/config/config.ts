@@ -253,102 +253,114 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 
 /** Cross-field rules that a schema of single fields cannot say. */
 function crossFieldProblems(config: Parsed): string[] {
-  const problems: string[] = [];
-  const tables = new Map(config.tables.map((t) => [t.name.toLowerCase(), t]));
-  const w = config.warehouse;
+  const problems = [
+    ...warehouseProblems(config.warehouse),
+    ...config.tables.flatMap((table, i) => tableProblems(config, table, i)),
+  ];
+  // Families are only meaningful once every parent reference resolves.
+  return problems.length > 0 ? problems : familyProblems(config);
+}
+
+function warehouseProblems(w: Parsed['warehouse']): string[] {
   if (w.type === 'provisioned' && (w.dbUser === undefined) === (w.secretArn === undefined)) {
-    problems.push(
+    return [
       `warehouse: ${show({ dbUser: w.dbUser, secretArn: w.secretArn })} is not allowed; allowed: exactly one of dbUser or secretArn`,
+    ];
+  }
+  return [];
+}
+
+function tableProblems(config: Parsed, table: Parsed['tables'][number], i: number): string[] {
+  const at = `tables[${i}]`;
+  const problems: string[] = [];
+  const key = table.name.toLowerCase();
+  if (config.tables.findIndex((t) => t.name.toLowerCase() === key) < i) {
+    problems.push(`${at}.name: ${show(table.name)} is not allowed; allowed: a name no other table has`);
+  }
+  if (Buffer.byteLength(`${config.views.prefix}${table.name}`) > MAX_IDENTIFIER_BYTES) {
+    problems.push(
+      `${at}.name: ${show(table.name)} is not allowed; allowed: views.prefix + name at most 127 bytes`,
     );
   }
-  const seen = new Set<string>();
-  config.tables.forEach((table, i) => {
-    const at = `tables[${i}]`;
-    const key = table.name.toLowerCase();
-    if (seen.has(key)) {
-      problems.push(`${at}.name: ${show(table.name)} is not allowed; allowed: a name no other table has`);
-    }
-    seen.add(key);
-    const viewName = `${config.views.prefix}${table.name}`;
-    if (Buffer.byteLength(viewName) > MAX_IDENTIFIER_BYTES) {
+  const columns = new Map<string, ColumnConfig>();
+  table.columns.forEach((column, j) => {
+    const name = column.name.toLowerCase();
+    if (columns.has(name)) {
       problems.push(
-        `${at}.name: ${show(table.name)} is not allowed; allowed: views.prefix + name at most 127 bytes`,
+        `${at}.columns[${j}].name: ${show(column.name)} is not allowed; allowed: a name no other column of the table has`,
       );
     }
-    const columns = new Map<string, ColumnConfig>();
-    table.columns.forEach((column, j) => {
-      const name = column.name.toLowerCase();
-      if (columns.has(name)) {
-        problems.push(
-          `${at}.columns[${j}].name: ${show(column.name)} is not allowed; allowed: a name no other column of the table has`,
-        );
-      }
-      if (name === PARTITION_KEYS.year || name === PARTITION_KEYS.run) {
-        problems.push(
-          `${at}.columns[${j}].name: ${show(column.name)} is not allowed; allowed: any name but the partition keys ` +
-            `${PARTITION_KEYS.year} and ${PARTITION_KEYS.run}`,
-        );
-      }
-      columns.set(name, column);
-    });
-    const by = table.archiveBy;
-    if ('column' in by) {
-      const column = columns.get(by.column.toLowerCase());
-      if (!column || !isTemporal(column.type)) {
-        const temporal = table.columns.filter((c) => isTemporal(c.type)).map((c) => c.name);
-        problems.push(
-          `${at}.archiveBy.column: ${show(by.column)} is not allowed; allowed: a date, timestamp or timestamptz ` +
-            `column of the table (${temporal.join(', ') || 'it has none'})`,
-        );
-      }
-      return;
-    }
-    const parent = tables.get(by.parent.toLowerCase());
-    if (!parent || parent === table) {
-      const others = config.tables.filter((t) => t !== table).map((t) => t.name);
+    if (name === PARTITION_KEYS.year || name === PARTITION_KEYS.run) {
       problems.push(
-        `${at}.archiveBy.parent: ${show(by.parent)} is not allowed; allowed: another configured table (${others.join(', ') || 'there is none'})`,
-      );
-      return;
-    }
-    const fk = columns.get(by.foreignKey.toLowerCase());
-    const pk = parent.columns.find((c) => c.name.toLowerCase() === by.parentKey.toLowerCase());
-    if (!fk) {
-      problems.push(
-        `${at}.archiveBy.foreignKey: ${show(by.foreignKey)} is not allowed; allowed: a column of the table ` +
-          `(${table.columns.map((c) => c.name).join(', ')})`,
+        `${at}.columns[${j}].name: ${show(column.name)} is not allowed; allowed: any name but the partition keys ` +
+          `${PARTITION_KEYS.year} and ${PARTITION_KEYS.run}`,
       );
     }
-    if (!pk) {
-      problems.push(
-        `${at}.archiveBy.parentKey: ${show(by.parentKey)} is not allowed; allowed: a column of table ` +
-          `${show(parent.name)} (${parent.columns.map((c) => c.name).join(', ')})`,
-      );
-    }
-    if (fk && pk && typeFamily(fk.type) !== typeFamily(pk.type)) {
-      problems.push(
-        `${at}.archiveBy.foreignKey: ${show(by.foreignKey)} (${typeName(fk.type)}) is not allowed; allowed: a column ` +
-          `whose type compares with ${show(parent.name)}.${pk.name} (${typeName(pk.type)})`,
-      );
-    }
+    columns.set(name, column);
   });
-  if (problems.length === 0) {
-    try {
-      for (const family of families(config)) {
-        if (family.length > MAX_FAMILY_TABLES) {
-          const i = config.tables.indexOf(family[0]);
-          problems.push(
-            `tables[${i}]: ${show(family[0].name)} with ${family.length - 1} descendant tables is not allowed; ` +
-              `allowed: at most ${MAX_FAMILY_TABLES} tables per family (a root and its descendants), ` +
-              'as its commit is one Data API batch of at most 40 statements',
-          );
-        }
-      }
-    } catch (e) {
-      problems.push((e as Error).message);
-    }
+  return [...problems, ...archiveByProblems(config, table, at, columns)];
+}
+
+function archiveByProblems(
+  config: Parsed,
+  table: Parsed['tables'][number],
+  at: string,
+  columns: ReadonlyMap<string, ColumnConfig>,
+): string[] {
+  const by = table.archiveBy;
+  if ('column' in by) {
+    const column = columns.get(by.column.toLowerCase());
+    if (column && isTemporal(column.type)) return [];
+    const temporal = table.columns.filter((c) => isTemporal(c.type)).map((c) => c.name);
+    return [
+      `${at}.archiveBy.column: ${show(by.column)} is not allowed; allowed: a date, timestamp or timestamptz ` +
+        `column of the table (${temporal.join(', ') || 'it has none'})`,
+    ];
+  }
+  const parent = config.tables.find((t) => t.name.toLowerCase() === by.parent.toLowerCase());
+  if (!parent || parent === table) {
+    const others = config.tables.filter((t) => t !== table).map((t) => t.name);
+    return [
+      `${at}.archiveBy.parent: ${show(by.parent)} is not allowed; allowed: another configured table (${others.join(', ') || 'there is none'})`,
+    ];
+  }
+  const problems: string[] = [];
+  const fk = columns.get(by.foreignKey.toLowerCase());
+  const pk = parent.columns.find((c) => c.name.toLowerCase() === by.parentKey.toLowerCase());
+  if (!fk) {
+    problems.push(
+      `${at}.archiveBy.foreignKey: ${show(by.foreignKey)} is not allowed; allowed: a column of the table ` +
+        `(${table.columns.map((c) => c.name).join(', ')})`,
+    );
+  }
+  if (!pk) {
+    problems.push(
+      `${at}.archiveBy.parentKey: ${show(by.parentKey)} is not allowed; allowed: a column of table ` +
+        `${show(parent.name)} (${parent.columns.map((c) => c.name).join(', ')})`,
+    );
+  }
+  if (fk && pk && typeFamily(fk.type) !== typeFamily(pk.type)) {
+    problems.push(
+      `${at}.archiveBy.foreignKey: ${show(by.foreignKey)} (${typeName(fk.type)}) is not allowed; allowed: a column ` +
+        `whose type compares with ${show(parent.name)}.${pk.name} (${typeName(pk.type)})`,
+    );
   }
   return problems;
+}
+
+function familyProblems(config: Parsed): string[] {
+  try {
+    return families(config)
+      .filter((family) => family.length > MAX_FAMILY_TABLES)
+      .map(
+        (family) =>
+          `tables[${config.tables.indexOf(family[0])}]: ${show(family[0].name)} with ${family.length - 1} descendant tables is not allowed; ` +
+          `allowed: at most ${MAX_FAMILY_TABLES} tables per family (a root and its descendants), ` +
+          'as its commit is one Data API batch of at most 40 statements',
+      );
+  } catch (e) {
+    return [(e as Error).message];
+  }
 }
 
 /**

@@ -229,29 +229,7 @@ export class Archiver {
       this.deps.config,
       planned.map((p) => ({ family: this.sql.familyOf(p.table)[0].name, year: p.year })),
     );
-    const statements = batches.flatMap(({ family, year }) => {
-      const key: BatchKey = { runId: target.runId, cutoff: target.cutoff, year, source: 'hot' };
-      const name = `${family[0].name} ${year}`;
-      const rows = (t: TableConfig) => planned.find((p) => p.table === t && p.year === year)?.rows ?? 0;
-      return [
-        {
-          phase: 'export' as const,
-          batch: name,
-          transactional: false,
-          sql: family.flatMap((t) =>
-            this.sql.unloadStatements(t, key, this.deps.lake.batchRoot(t.name, year, target.runId)),
-          ),
-        },
-        {
-          phase: 'commit' as const,
-          batch: name,
-          transactional: true,
-          sql: this.sql.commitTransaction(family, key, 1, new Map(), ledger.version, (t) =>
-            ledger.viewState(t, { runId: target.runId, year, rows: rows(t) }),
-          ),
-        },
-      ];
-    });
+    const statements = this.batchStatements(target, ledger, planned, batches);
     const tables = this.tables.map((table) => {
       const years = planned.filter((p) => p.table === table).map((p) => ({ year: p.year, rows: p.rows }));
       const nulls = nullRows.get(table);
@@ -284,6 +262,38 @@ export class Archiver {
           : []),
       ],
     };
+  }
+
+  /** The exact SQL of each batch of the plan: its export, then its commit transaction. */
+  private batchStatements(
+    target: RunTarget,
+    ledger: LedgerView,
+    planned: readonly PlannedBatch[],
+    batches: ReturnType<typeof batchOrder>,
+  ): PlanReport['statements'] {
+    return batches.flatMap(({ family, year }) => {
+      const key: BatchKey = { runId: target.runId, cutoff: target.cutoff, year, source: 'hot' };
+      const name = `${family[0].name} ${year}`;
+      const rows = (t: TableConfig) => planned.find((p) => p.table === t && p.year === year)?.rows ?? 0;
+      return [
+        {
+          phase: 'export' as const,
+          batch: name,
+          transactional: false,
+          sql: family.flatMap((t) =>
+            this.sql.unloadStatements(t, key, this.deps.lake.batchRoot(t.name, year, target.runId)),
+          ),
+        },
+        {
+          phase: 'commit' as const,
+          batch: name,
+          transactional: true,
+          sql: this.sql.commitTransaction(family, key, 1, new Map(), ledger.version, (t) =>
+            ledger.viewState(t, { runId: target.runId, year, rows: rows(t) }),
+          ),
+        },
+      ];
+    });
   }
 
   /**
@@ -424,22 +434,21 @@ export class Archiver {
       }
     } catch (error) {
       if (error instanceof InputError || error instanceof StillRunningError) throw error;
-      const reason = `run ${start.runId} failed at ${where}: ${message(error)}`;
-      try {
-        await this.deps.warehouse.execute(
-          this.sql.recordFailure(start.runId, reason),
-          `${start.runId}.failed`,
-        );
-      } catch {
-        // The warehouse is unreachable; the ledger's state is still right, only the reason is lost.
-      }
-      throw new RunFailedError(
-        `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
-        {
-          cause: error,
-        },
-      );
+      return this.fail(start.runId, `run ${start.runId} failed at ${where}: ${message(error)}`, error);
     }
+  }
+
+  /** Records why the run failed (when the warehouse answers) and throws the operator's message. */
+  private async fail(runId: string, reason: string, cause: unknown): Promise<never> {
+    try {
+      await this.deps.warehouse.execute(this.sql.recordFailure(runId, reason), `${runId}.failed`);
+    } catch {
+      // The warehouse is unreachable; the ledger's state is still right, only the reason is lost.
+    }
+    throw new RunFailedError(
+      `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
+      { cause },
+    );
   }
 
   /**

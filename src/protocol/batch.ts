@@ -183,13 +183,12 @@ export class BatchSteps {
       );
       try {
         await warehouse.transaction(statements, step, { outlives: true });
-        const rows = [...figures.values()].reduce((sum, f) => sum + f.rows, 0);
         this.deps.emit({
           phase: 'commit',
           runId: key.runId,
           table: family[0].name,
           year: key.year,
-          rows,
+          rows: [...figures.values()].reduce((sum, f) => sum + f.rows, 0),
           message: `committed: ${family.map((t) => t.name).join(', ')} ${key.year} left the hot tables; the views read the batch`,
         });
         return;
@@ -203,17 +202,7 @@ export class BatchSteps {
           );
         }
         const changed = await this.changes(key, family, figures);
-        if (changed.length > 0) {
-          const reason = `the hot rows changed since the export: ${changed.join('; ')}`;
-          await this.discard(key, family, reason);
-          if (attempt >= config.maxAttempts) {
-            throw new RunFailedError(
-              `${family[0].name} ${key.year}: the commit check failed ${attempt} times (maxAttempts ${config.maxAttempts}); ${reason}. ` +
-                'Nothing was deleted; run again to try once more',
-            );
-          }
-          return;
-        }
+        if (changed.length > 0) return await this.exportAgain(key, family, attempt, changed);
         const message = error instanceof Error ? error.message : String(error);
         const conflict = warehouse.dialect.isConflict(message) || ledger.version !== version;
         if (!conflict || conflicts >= CONFLICT_RETRIES) {
@@ -229,6 +218,27 @@ export class BatchSteps {
         });
         await this.deps.sleep(1000 * 2 ** conflicts);
       }
+    }
+  }
+
+  /**
+   * The hot rows changed since the export: the batch is discarded, to be exported again, unless it
+   * has had its `maxAttempts`.
+   */
+  private async exportAgain(
+    key: BatchKey,
+    family: readonly TableConfig[],
+    attempt: number,
+    changed: readonly string[],
+  ): Promise<void> {
+    const { maxAttempts } = this.deps.config;
+    const reason = `the hot rows changed since the export: ${changed.join('; ')}`;
+    await this.discard(key, family, reason);
+    if (attempt >= maxAttempts) {
+      throw new RunFailedError(
+        `${family[0].name} ${key.year}: the commit check failed ${attempt} times (maxAttempts ${maxAttempts}); ${reason}. ` +
+          'Nothing was deleted; run again to try once more',
+      );
     }
   }
 

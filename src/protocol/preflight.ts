@@ -1,5 +1,6 @@
 import type { ArchiveConfig } from '../config/config';
 import { glueColumns } from '../core/glue-schema';
+import { quoteReportedName } from '../sql/identifiers';
 import type { ArchiveSql } from '../sql/statements';
 import type { Catalog, Warehouse } from './ports';
 import { schemaDifferences } from './schema-guard';
@@ -32,91 +33,125 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * engine's own extra checks. Nothing it sends writes.
  */
 export async function preflight(
-  deps: { readonly config: ArchiveConfig; readonly warehouse: Warehouse; readonly catalog: Catalog },
+  deps: PreflightDeps,
   sql: ArchiveSql,
   extra?: ExtraChecks,
 ): Promise<PreflightReport> {
-  const { warehouse, catalog } = deps;
-  const checks: PreflightCheck[] = [];
-  const attempt = async (check: string, detail: string, run: () => Promise<void>, fix: string) => {
-    try {
-      await run();
-      checks.push({ check, ok: true, detail });
-    } catch (error) {
-      checks.push({ check, ok: false, detail: message(error), fix });
-    }
-  };
+  const differences = await schemaDifferences(deps.config, deps.warehouse, sql);
+  const checks = [
+    columnsCheck(differences),
+    ...(await tableChecks(deps, sql, differences)),
+    ...(await catalogChecks(deps, sql)),
+    ...(await accessChecks(deps.warehouse, sql)),
+    ...(extra ? await extra() : []),
+  ];
+  return { ok: checks.every((c) => c.ok), checks };
+}
 
-  const differences = await schemaDifferences(deps.config, warehouse, sql);
-  checks.push(
-    differences.length === 0
-      ? { check: 'columns', ok: true, detail: 'every configured table has exactly the configured columns' }
-      : {
-          check: 'columns',
-          ok: false,
-          detail: differences.join('; '),
-          fix: 'make the configuration list every column of each table, in its order, with its type (or change the table)',
-        },
-  );
+type PreflightDeps = {
+  readonly config: ArchiveConfig;
+  readonly warehouse: Warehouse;
+  readonly catalog: Catalog;
+};
+
+async function attempt(
+  check: string,
+  detail: string,
+  run: () => Promise<unknown>,
+  fix: string,
+): Promise<PreflightCheck> {
+  try {
+    await run();
+    return { check, ok: true, detail };
+  } catch (error) {
+    return { check, ok: false, detail: message(error), fix };
+  }
+}
+
+function columnsCheck(differences: readonly string[]): PreflightCheck {
+  return differences.length === 0
+    ? { check: 'columns', ok: true, detail: 'every configured table has exactly the configured columns' }
+    : {
+        check: 'columns',
+        ok: false,
+        detail: differences.join('; '),
+        fix: 'make the configuration list every column of each table, in its order, with its type (or change the table)',
+      };
+}
+
+/** The row hash and the commit's column guard on every table that exists. */
+async function tableChecks(
+  { config, warehouse }: PreflightDeps,
+  sql: ArchiveSql,
+  differences: readonly string[],
+): Promise<PreflightCheck[]> {
   const missing = new Set(
     differences.filter((d) => d.includes('does not exist')).map((d) => d.split(':')[0]),
   );
+  const checks: PreflightCheck[] = [];
   for (const [i, table] of sql.tables.entries()) {
-    if (missing.has(`tables[${deps.config.tables.indexOf(table)}]`)) continue;
+    if (missing.has(`tables[${config.tables.indexOf(table)}]`)) continue;
     const name = `${table.schema}.${table.name}`;
-    await attempt(
-      `row hash ${name}`,
-      'the checksum of every configured type works',
-      async () => {
-        await warehouse.query(sql.hashProbeQuery(table), `preflight.hash.${i}`);
-      },
-      'leave out of the configuration a table with a column type the engine cannot hash (and say so in an issue)',
-    );
-    await attempt(
-      `column guard ${name}`,
-      "the commit's column guard works",
-      async () => {
-        await warehouse.query(sql.columnGuard(table), `preflight.guard.${i}`);
-      },
-      'make the configuration match the table (see the columns check)',
-    );
-  }
-  for (const table of sql.tables) {
-    const declared = await catalog.tableColumns(table.name).catch((error: unknown) => message(error));
-    const wanted = JSON.stringify(glueColumns(table));
     checks.push(
-      typeof declared === 'string' || declared === undefined || JSON.stringify(declared) !== wanted
-        ? {
-            check: `catalog ${table.name}`,
-            ok: false,
-            detail:
-              typeof declared === 'string'
-                ? declared
-                : declared === undefined
-                  ? `the catalog has no table ${table.name.toLowerCase()}`
-                  : `the catalog declares ${declared.map((c) => `${c.name} ${c.type}`).join(', ')}`,
-            fix: 'deploy the stack with this configuration (it defines the catalog tables)',
-          }
-        : { check: `catalog ${table.name}`, ok: true, detail: 'the catalog declares the configured columns' },
-    );
-    await attempt(
-      `external table ${table.name}`,
-      'the warehouse reads the external table',
-      async () => {
-        await warehouse.query(sql.externalProbeQuery(table), `preflight.external.${table.name}`);
-      },
-      'deploy the stack (it creates the external schema over the catalog), and let the role that Redshift assumes read the catalog',
+      await attempt(
+        `row hash ${name}`,
+        'the checksum of every configured type works',
+        () => warehouse.query(sql.hashProbeQuery(table), `preflight.hash.${i}`),
+        'leave out of the configuration a table with a column type the engine cannot hash (and say so in an issue)',
+      ),
+      await attempt(
+        `column guard ${name}`,
+        "the commit's column guard works",
+        () => warehouse.query(sql.columnGuard(table), `preflight.guard.${i}`),
+        'make the configuration match the table (see the columns check)',
+      ),
     );
   }
+  return checks;
+}
+
+/** The catalog declares the configured columns, and the warehouse reads each external table. */
+async function catalogChecks(
+  { warehouse, catalog }: PreflightDeps,
+  sql: ArchiveSql,
+): Promise<PreflightCheck[]> {
+  const checks: PreflightCheck[] = [];
+  for (const table of sql.tables) {
+    const check = `catalog ${table.name}`;
+    const declared = await catalog.tableColumns(table.name).catch((error: unknown) => message(error));
+    const fix = 'deploy the stack with this configuration (it defines the catalog tables)';
+    if (typeof declared === 'string') {
+      checks.push({ check, ok: false, detail: declared, fix });
+    } else if (declared === undefined) {
+      checks.push({ check, ok: false, detail: `the catalog has no table ${table.name.toLowerCase()}`, fix });
+    } else if (JSON.stringify(declared) !== JSON.stringify(glueColumns(table))) {
+      const detail = `the catalog declares ${declared.map((c) => `${c.name} ${c.type}`).join(', ')}`;
+      checks.push({ check, ok: false, detail, fix });
+    } else {
+      checks.push({ check, ok: true, detail: 'the catalog declares the configured columns' });
+    }
+    checks.push(
+      await attempt(
+        `external table ${table.name}`,
+        'the warehouse reads the external table',
+        () => warehouse.query(sql.externalProbeQuery(table), `preflight.external.${table.name}`),
+        'deploy the stack (it creates the external schema over the catalog), and let the role that Redshift assumes read the catalog',
+      ),
+    );
+  }
+  return checks;
+}
+
+/** What the database identity may do: the dialect's probes (none where the engine has no users). */
+async function accessChecks(warehouse: Warehouse, sql: ArchiveSql): Promise<PreflightCheck[]> {
   const probes = sql.accessProbes();
+  if (probes.length === 0) return [];
   // Fixes name the identity as a GRANT would: quoted (an IAM identity reads like "IAMR:role").
-  const user =
-    probes.length === 0
-      ? ''
-      : await warehouse
-          .query('SELECT current_user AS identity', 'preflight.identity')
-          .then(([row]) => `"${String(row?.identity).replace(/"/g, '""')}"`)
-          .catch(() => '<the database user>');
+  const user = await warehouse
+    .query('SELECT current_user AS identity', 'preflight.identity')
+    .then(([row]) => quoteReportedName(String(row?.identity)))
+    .catch(() => '<the database user>');
+  const checks: PreflightCheck[] = [];
   for (const probe of probes) {
     const fix = probe.fix.replace(/\{user\}/g, user);
     try {
@@ -131,6 +166,5 @@ export async function preflight(
       checks.push({ check: probe.check, ok: false, detail: message(error), fix });
     }
   }
-  if (extra) checks.push(...(await extra()));
-  return { ok: checks.every((c) => c.ok), checks };
+  return checks;
 }

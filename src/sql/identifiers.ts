@@ -22,3 +22,12 @@ export function quoteIdent(name: string): string {
 export function qualify(schema: string, name: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(name)}`;
 }
+
+/**
+ * Quotes a name the warehouse reported itself, such as the current user (`IAMR:role` is not an
+ * identifier by the project's rule): double quotes are doubled, as SQL escapes them. For text that
+ * an operator copies into a GRANT, never for SQL the project sends.
+ */
+export function quoteReportedName(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -3,7 +3,7 @@ import { PARTITION_KEYS } from '../core/lake-layout';
 import { ColumnType, parseColumnType, simpleCatalogType, typeMapping } from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
-import type { AccessContext, AccessProbe, Dialect } from './dialect';
+import type { AccessContext, AccessProbe, Dialect, HashInput } from './dialect';
 import { quoteIdent } from './identifiers';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]{1,512}$/;
@@ -57,20 +57,18 @@ function zero(type: ColumnType): string {
 const NULL_TAG = (expr: string) =>
   `CASE WHEN ${expr} IS NULL THEN CAST(0 AS SMALLINT) ELSE CAST(1 AS SMALLINT) END`;
 
-/**
- * What a run needs of the database identity, each asked of the leader node's privilege functions
- * or catalog alone (they may not be mixed with user tables in one query), one statement each.
- */
-function accessProbes(context: AccessContext, iamRoleArn: string): AccessProbe[] {
-  const yes = (check: string, sql: string, passed: string, failed: string, fix: string): AccessProbe => ({
-    check,
-    sql,
-    expect: 'true',
-    passed,
-    failed,
-    fix,
-  });
-  const tables = context.tables.flatMap((t) =>
+const yes = (check: string, sql: string, passed: string, failed: string, fix: string): AccessProbe => ({
+  check,
+  sql,
+  expect: 'true',
+  passed,
+  failed,
+  fix,
+});
+
+/** SELECT and DELETE on every hot table. */
+const tableProbes = (context: AccessContext): AccessProbe[] =>
+  context.tables.flatMap((t) =>
     (['select', 'delete'] as const).map((privilege) =>
       yes(
         `${privilege} ${t.schema}.${t.name}`,
@@ -81,7 +79,10 @@ function accessProbes(context: AccessContext, iamRoleArn: string): AccessProbe[]
       ),
     ),
   );
-  const owners = context.vacuum
+
+/** Only a table's owner (or a superuser) reclaims its space with VACUUM; anyone else's does nothing. */
+const vacuumProbes = (context: AccessContext): AccessProbe[] =>
+  context.vacuum
     ? context.tables.map((t) => ({
         check: `vacuum ${t.schema}.${t.name}`,
         sql:
@@ -94,7 +95,19 @@ function accessProbes(context: AccessContext, iamRoleArn: string): AccessProbe[]
         fix: `ALTER TABLE ${t.qualified} OWNER TO {user}, or set maintenance.vacuum to false`,
       }))
     : [];
-  const views = context.views.map((view) => ({
+
+/** CREATE in the ledger and views schemas, and ownership of every union view that exists. */
+const schemaProbes = (context: AccessContext): AccessProbe[] => [
+  ...[context.ledgerSchema, context.viewsSchema].map((schema) =>
+    yes(
+      `create in ${schema}`,
+      `SELECT has_schema_privilege(${literal(schema)}, 'create')`,
+      `the database user may create in schema ${schema}`,
+      `the database user may not create in schema ${schema}`,
+      `GRANT CREATE ON SCHEMA ${quoteIdent(schema)} TO {user}`,
+    ),
+  ),
+  ...context.views.map((view) => ({
     check: `replace ${context.viewsSchema}.${view}`,
     sql:
       `SELECT COUNT(*) FROM pg_views WHERE schemaname = ${literal(context.viewsSchema.toLowerCase())} AND ` +
@@ -103,43 +116,97 @@ function accessProbes(context: AccessContext, iamRoleArn: string): AccessProbe[]
     passed: `the union view ${view} is the database user's, or does not exist yet`,
     failed: `the union view ${view} belongs to another user: only its owner may replace it`,
     fix: `ALTER TABLE ${quoteIdent(context.viewsSchema)}.${quoteIdent(view)} OWNER TO {user}`,
-  }));
+  })),
+];
+
+/** Spectrum's TEMP, the role for UNLOAD, and identifiers that fold to lower case. */
+const sessionProbes = (context: AccessContext, iamRoleArn: string): AccessProbe[] => [
+  yes(
+    'temp',
+    "SELECT has_database_privilege(current_database(), 'temp')",
+    'the database user may create temporary tables, which Spectrum needs',
+    'the database user may not create temporary tables, which Spectrum needs',
+    `GRANT TEMP ON DATABASE ${quoteIdent(context.database)} TO {user}`,
+  ),
+  yes(
+    'assume role',
+    `SELECT has_assumerole_privilege(${literal(iamRoleArn)}, 'unload')`,
+    `the database user may use ${iamRoleArn} for UNLOAD`,
+    `the database user may not use ${iamRoleArn} for UNLOAD (ASSUMEROLE was revoked from PUBLIC)`,
+    `GRANT ASSUMEROLE ON '${iamRoleArn}' TO {user} FOR UNLOAD`,
+  ),
+  {
+    check: 'case-insensitive names',
+    sql: "SELECT current_setting('enable_case_sensitive_identifier')",
+    expect: 'off',
+    passed: 'identifiers fold to lower case, as the catalog and the lake name them',
+    failed: 'enable_case_sensitive_identifier is on: quoted names would not match the lower-case catalog',
+    fix: 'ALTER USER {user} SET enable_case_sensitive_identifier TO off (and leave it off in the parameter group)',
+  },
+];
+
+/**
+ * What a run needs of the database identity, each asked of the leader node's privilege functions
+ * or catalog alone (they may not be mixed with user tables in one query), one statement each.
+ */
+function accessProbes(context: AccessContext, iamRoleArn: string): AccessProbe[] {
   return [
-    ...tables,
-    ...owners,
-    ...[context.ledgerSchema, context.viewsSchema].map((schema) =>
-      yes(
-        `create in ${schema}`,
-        `SELECT has_schema_privilege(${literal(schema)}, 'create')`,
-        `the database user may create in schema ${schema}`,
-        `the database user may not create in schema ${schema}`,
-        `GRANT CREATE ON SCHEMA ${quoteIdent(schema)} TO {user}`,
-      ),
-    ),
-    ...views,
-    yes(
-      'temp',
-      "SELECT has_database_privilege(current_database(), 'temp')",
-      'the database user may create temporary tables, which Spectrum needs',
-      'the database user may not create temporary tables, which Spectrum needs',
-      `GRANT TEMP ON DATABASE ${quoteIdent(context.database)} TO {user}`,
-    ),
-    yes(
-      'assume role',
-      `SELECT has_assumerole_privilege(${literal(iamRoleArn)}, 'unload')`,
-      `the database user may use ${iamRoleArn} for UNLOAD`,
-      `the database user may not use ${iamRoleArn} for UNLOAD (ASSUMEROLE was revoked from PUBLIC)`,
-      `GRANT ASSUMEROLE ON '${iamRoleArn}' TO {user} FOR UNLOAD`,
-    ),
-    {
-      check: 'case-insensitive names',
-      sql: "SELECT current_setting('enable_case_sensitive_identifier')",
-      expect: 'off',
-      passed: 'identifiers fold to lower case, as the catalog and the lake name them',
-      failed: 'enable_case_sensitive_identifier is on: quoted names would not match the lower-case catalog',
-      fix: 'ALTER USER {user} SET enable_case_sensitive_identifier TO off (and leave it off in the parameter group)',
-    },
+    ...tableProbes(context),
+    ...vacuumProbes(context),
+    ...schemaProbes(context),
+    ...sessionProbes(context, iamRoleArn),
   ];
+}
+
+/** The row hash as one FNV_HASH chain over every value, each preceded by its NULL tag or length. */
+function rowHash(values: readonly HashInput[]): string {
+  // FNV_HASH(value, seed) continues the hash over the value's bytes: a chain hashes the
+  // concatenation, so each value is preceded by its NULL tag (or, for strings, its byte
+  // length, -1 for NULL), and no NULL ever reaches FNV_HASH (its result for NULL is undocumented).
+  let hash: string | undefined;
+  for (const { expr, type } of values) {
+    if (type.kind === 'varchar' || type.kind === 'char') {
+      hash = fnv(`COALESCE(OCTET_LENGTH(${expr}), -1)`, hash);
+      hash = fnv(`COALESCE(${expr}, '')`, hash);
+    } else if (type.kind === 'boolean') {
+      hash = fnv(NULL_TAG(expr), hash);
+      hash = fnv(`CASE WHEN ${expr} THEN CAST(1 AS SMALLINT) ELSE CAST(0 AS SMALLINT) END`, hash);
+    } else {
+      hash = fnv(NULL_TAG(expr), hash);
+      hash = fnv(`COALESCE(${expr}, ${zero(type)})`, hash);
+    }
+  }
+  return hash ?? fnv("''");
+}
+
+function catalogColumnsQuery(tables: Parameters<Dialect['catalogColumnsQuery']>[0]): string {
+  // SVV_COLUMNS, not PG_TABLE_DEF, which shows only the schemas on the search path.
+  const which = tables
+    .map(
+      (t) =>
+        `(table_schema = ${literal(t.schema.toLowerCase())} AND table_name = ${literal(t.name.toLowerCase())})`,
+    )
+    .join(' OR ');
+  return (
+    'SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, ' +
+    'numeric_precision AS num_precision, numeric_scale AS num_scale FROM svv_columns ' +
+    `WHERE ${which} ORDER BY table_schema, table_name, ordinal_position`
+  );
+}
+
+function catalogType(row: Parameters<Dialect['catalogType']>[0]): ReturnType<Dialect['catalogType']> {
+  const text = String(row.data_type).toLowerCase();
+  const length = Number(row.char_length);
+  switch (text) {
+    case 'numeric':
+      return parseColumnType(`decimal(${row.num_precision},${row.num_scale})`);
+    case 'character':
+      return parseColumnType(`char(${length})`);
+    case 'character varying':
+      return parseColumnType(`varchar(${length})`);
+    default:
+      return simpleCatalogType('redshift', text);
+  }
 }
 
 /** The grantee of a GRANT: a user, a group or a role. */
@@ -165,25 +232,7 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
           return `CAST('${date} 00:00:00' AS TIMESTAMP)`;
       }
     },
-    rowHash(values) {
-      // FNV_HASH(value, seed) continues the hash over the value's bytes: a chain hashes the
-      // concatenation, so each value is preceded by its NULL tag (or, for strings, its byte
-      // length, -1 for NULL), and no NULL ever reaches FNV_HASH (its result for NULL is undocumented).
-      let hash: string | undefined;
-      for (const { expr, type } of values) {
-        if (type.kind === 'varchar' || type.kind === 'char') {
-          hash = fnv(`COALESCE(OCTET_LENGTH(${expr}), -1)`, hash);
-          hash = fnv(`COALESCE(${expr}, '')`, hash);
-        } else if (type.kind === 'boolean') {
-          hash = fnv(NULL_TAG(expr), hash);
-          hash = fnv(`CASE WHEN ${expr} THEN CAST(1 AS SMALLINT) ELSE CAST(0 AS SMALLINT) END`, hash);
-        } else {
-          hash = fnv(NULL_TAG(expr), hash);
-          hash = fnv(`COALESCE(${expr}, ${zero(type)})`, hash);
-        }
-      }
-      return hash ?? fnv("''");
-    },
+    rowHash,
     checksum(rowHash) {
       // FNV_HASH is a BIGINT: a BIGINT sum overflows, a DECIMAL(38,0) one cannot for any table
       // Redshift holds. As text, because the Data API returns numbers as JavaScript doubles.
@@ -211,34 +260,8 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
     maintenance(table) {
       return [`VACUUM DELETE ONLY ${table}`, `ANALYZE ${table}`];
     },
-    catalogColumnsQuery(tables) {
-      // SVV_COLUMNS, not PG_TABLE_DEF, which shows only the schemas on the search path.
-      const which = tables
-        .map(
-          (t) =>
-            `(table_schema = ${literal(t.schema.toLowerCase())} AND table_name = ${literal(t.name.toLowerCase())})`,
-        )
-        .join(' OR ');
-      return (
-        'SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, ' +
-        'numeric_precision AS num_precision, numeric_scale AS num_scale FROM svv_columns ' +
-        `WHERE ${which} ORDER BY table_schema, table_name, ordinal_position`
-      );
-    },
-    catalogType(row) {
-      const text = String(row.data_type).toLowerCase();
-      const length = Number(row.char_length);
-      switch (text) {
-        case 'numeric':
-          return parseColumnType(`decimal(${row.num_precision},${row.num_scale})`);
-        case 'character':
-          return parseColumnType(`char(${length})`);
-        case 'character varying':
-          return parseColumnType(`varchar(${length})`);
-        default:
-          return simpleCatalogType('redshift', text);
-      }
-    },
+    catalogColumnsQuery,
+    catalogType,
     accessProbes: (context) => accessProbes(context, iamRoleArn),
     grantSelect: (view, reader) => [`GRANT SELECT ON ${view} TO ${grantee(reader)}`],
     revokeSelect: (view, reader) => [`REVOKE SELECT ON ${view} FROM ${grantee(reader)}`],

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StartQueryExecutionCommand } from '@aws-sdk/client-athena';
-import { replayOnAws } from '../support/replay';
-import { PREFIX } from '../support/scripted-aws';
-import { CONTABYX, CONTABYX_SMALL_DATA, CONTABYX_TEN_TIMES_DATA } from '../support/world';
+import { replayOnAws } from '../../devkit/replay';
+import { PREFIX } from '../../devkit/scripted-aws';
+import { CONTABYX, CONTABYX_SMALL_DATA, CONTABYX_TEN_TIMES_DATA } from '../../devkit/world';
 
 const GOLDEN = join(__dirname, 'golden', 'contabyx-run.sql');
 const RUN = '20260101T000000Z';

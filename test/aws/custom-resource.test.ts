@@ -1,8 +1,8 @@
 import { parseConfig } from '../../src/config/config';
 import { isComplete, onEvent, physicalId } from '../../src/runtime/custom-resource';
 import contabyx from '../../config/contabyx.json';
-import { BUCKET, ledgerAnswers, ROLE, ScriptedAws, svvColumns } from '../support/scripted-aws';
-import { CONTABYX } from '../support/world';
+import { BUCKET, ledgerAnswers, ROLE, ScriptedAws, svvColumns } from '../../devkit/scripted-aws';
+import { CONTABYX } from '../../devkit/world';
 
 /** The sample configuration, with readers of the union views. */
 const READERS = { ...contabyx, views: { ...contabyx.views, readers: ['group analysts', 'role reporting'] } };

@@ -12,7 +12,7 @@ import { InputError, RunFailedError, StillRunningError } from '../../src/core/er
 import { DataApiWarehouse, UnannouncedStatementError } from '../../src/engines/aws/data-api-warehouse';
 import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import contabyx from '../../config/contabyx.json';
-import { PREFIX, statementId } from '../support/scripted-aws';
+import { PREFIX, statementId } from '../../devkit/scripted-aws';
 
 const rsd = mockClient(RedshiftDataClient);
 const dialect = redshiftDialect({ iamRoleArn: 'arn:aws:iam::123456789012:role/archive' });

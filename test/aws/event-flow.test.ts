@@ -7,8 +7,8 @@ import { DataApiWarehouse } from '../../src/engines/aws/data-api-warehouse';
 import type { AwsEngine } from '../../src/runtime/aws-engine';
 import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../../src/runtime/unload';
 import { duckdbDialect } from '../../src/sql/duckdb-dialect';
-import { DataApiOnDuckDb, PREFIX, SimulatedStatement, statusChange } from '../support/scripted-aws';
-import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+import { DataApiOnDuckDb, PREFIX, SimulatedStatement, statusChange } from '../../devkit/scripted-aws';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 
 const RUN = '20260101T000000Z';
 const SCHEDULE = {

@@ -12,7 +12,7 @@ import {
   ScriptedAws,
   statementId,
   statusChange,
-} from '../support/scripted-aws';
+} from '../../devkit/scripted-aws';
 
 const context = { getRemainingTimeInMillis: () => 900_000 } as Context;
 const ENV = {

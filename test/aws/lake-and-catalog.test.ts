@@ -22,7 +22,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { GlueCatalog } from '../../src/engines/aws/glue-catalog';
 import { S3Lake } from '../../src/engines/aws/s3-lake';
-import { CONTABYX } from '../support/world';
+import { CONTABYX } from '../../devkit/world';
 
 const s3 = mockClient(S3Client);
 const glue = mockClient(GlueClient);

@@ -5,7 +5,7 @@ import { parseCalendarDate } from '../../src/core/cutoff';
 import { batchRoot, partitionLocation } from '../../src/core/lake-layout';
 import { externalSchemaStatement, redshiftDialect } from '../../src/sql/redshift-dialect';
 import { ArchiveSql, BatchKey, Figures } from '../../src/sql/statements';
-import { ROLE, svvColumns } from '../support/scripted-aws';
+import { ROLE, svvColumns } from '../../devkit/scripted-aws';
 
 const RUN = '20260101T000000Z';
 const CUTOFF = parseCalendarDate('2025-01-01', 'test');

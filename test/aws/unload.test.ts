@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import { InputError, RunFailedError } from '../../src/core/errors';
 import type { Row } from '../../src/protocol/ports';
 import { handleUnload, outcomeMetrics, parseUnloadEvent } from '../../src/runtime/unload';
-import { ledgerAnswers, PREFIX, ScriptedAws, statementId, statusChange } from '../support/scripted-aws';
+import { ledgerAnswers, PREFIX, ScriptedAws, statementId, statusChange } from '../../devkit/scripted-aws';
 
 const RUN = '20260101T000000Z';
 const NOW = () => new Date('2026-03-04T05:06:07Z');

@@ -4,7 +4,7 @@ import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
 import type { Warehouse } from '../../src/protocol/ports';
 import { CrashError, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
-import { CONTABYX, World } from '../support/world';
+import { CONTABYX, World } from '../../devkit/world';
 
 const CUTOFF = parseCalendarDate('2025-01-01', 'test');
 const RUN = '20250101T000000Z';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { main } from '../../bin/cli';
 import { DuckDbWarehouse } from '../../src/engines/local/duckdb-warehouse';
 import contabyx from '../../config/contabyx.json';
-import { CONTABYX_SMALL_DATA } from '../support/world';
+import { CONTABYX_SMALL_DATA } from '../../devkit/world';
 
 const CONFIG = resolve('config/contabyx.json');
 let dir: string;

@@ -3,7 +3,7 @@ import { RunFailedError } from '../../src/core/errors';
 import type { ProgressEvent } from '../../src/protocol/archive';
 import { Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
-import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 
 const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 const RUN = '20260101T000000Z';

@@ -1,7 +1,7 @@
 import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
-import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 
 const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 const RUN = '20260101T000000Z';

@@ -2,7 +2,7 @@ import { parseCalendarDate } from '../../src/core/cutoff';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
 import { leaveV1Ledger } from '../support/v1-ledger';
-import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 
 const V1_FINISHED = '20240101T000000Z';
 const V1_STAGED = '20250101T000000Z';

@@ -5,7 +5,7 @@ import type { Row, Warehouse } from '../../src/protocol/ports';
 import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import { ArchiveSql } from '../../src/sql/statements';
 import contabyx from '../../config/contabyx.json';
-import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 
 const ROLE = 'arn:aws:iam::123456789012:role/archive-redshift';
 

@@ -3,7 +3,7 @@ import { InputError } from '../../src/core/errors';
 import { RunBusyError } from '../../src/protocol/archive';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
-import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 
 const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 const RUN = '20260101T000000Z';

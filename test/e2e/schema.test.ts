@@ -4,7 +4,7 @@ import { InputError } from '../../src/core/errors';
 import { Archiver } from '../../src/protocol/archive';
 import { Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
-import { World } from '../support/world';
+import { World } from '../../devkit/world';
 
 const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 const target = (runId = '20260101T000000Z', cutoff = CUTOFF): RunTarget => ({ runId, cutoff });

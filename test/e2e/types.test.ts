@@ -1,7 +1,7 @@
 import { parseConfig } from '../../src/config/config';
 import { parseCalendarDate } from '../../src/core/cutoff';
 import { Invariants } from '../support/invariants';
-import { World } from '../support/world';
+import { World } from '../../devkit/world';
 
 // Reserved words and mixed case everywhere a name can be; every supported type; a TIMESTAMPTZ
 // archive column in a zone whose year starts an hour before UTC's.

@@ -3,7 +3,7 @@ import { RunFailedError } from '../../src/core/errors';
 import type { ProgressEvent } from '../../src/protocol/archive';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
-import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../support/world';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 
 const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 const RUN = '20260101T000000Z';
@@ -15,10 +15,14 @@ beforeEach(async () => {
 });
 afterEach(() => world.close());
 
-const taxFile = (year: number) =>
-  [...world.lakeFiles().keys()].find(
+/** The exported tax file of `year`; a hook that fires before the export fails here, not in a stray file. */
+function taxFile(year: number): string {
+  const file = [...world.lakeFiles().keys()].find(
     (p) => p.includes('/tax/') && p.includes(`/year=${year}/`) && p.endsWith('.parquet'),
-  ) as string;
+  );
+  if (file === undefined) throw new Error(`no exported tax file of ${year} in the lake yet`);
+  return file;
+}
 
 describe('nothing is deleted unless the same rows were read back from the lake first', () => {
   test('fails the run when a file reads back other rows than its manifest lists, discards the batch, and recovers on resume', async () => {

@@ -1,6 +1,6 @@
 import { columnNamed, isRootTable, TableConfig, tableNamed } from '../../src/config/config';
 import { quoteIdent } from '../../src/sql/identifiers';
-import type { World } from './world';
+import type { World } from '../../devkit/world';
 
 /** A committed batch as the ledger records it. */
 interface Committed {

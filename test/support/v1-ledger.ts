@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { LocalCatalog } from '../../src/engines/local/local-catalog';
-import type { World } from './world';
+import type { World } from '../../devkit/world';
 
 /**
  * What protocol v1 left in a warehouse, built with v1's own statements (its stage transaction,

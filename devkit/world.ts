@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { DuckDBInstance } from '@duckdb/node-api';
-import { ArchiveConfig, parseConfig } from '../../src/config/config';
-import { DuckDbWarehouse } from '../../src/engines/local/duckdb-warehouse';
-import { LocalEngine, openLocalEngine } from '../../src/engines/local/engine';
-import { Archiver, ArchiveDeps } from '../../src/protocol/archive';
-import { ArchiveSql } from '../../src/sql/statements';
-import contabyx from '../../config/contabyx.json';
+import { ArchiveConfig, parseConfig } from '../src/config/config';
+import { DuckDbWarehouse } from '../src/engines/local/duckdb-warehouse';
+import { LocalEngine, openLocalEngine } from '../src/engines/local/engine';
+import { Archiver, ArchiveDeps } from '../src/protocol/archive';
+import { ArchiveSql } from '../src/sql/statements';
+import contabyx from '../config/contabyx.json';
 
 /** The contabyx sample configuration, parsed. */
 export const CONTABYX: ArchiveConfig = parseConfig(contabyx);

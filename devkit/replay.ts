@@ -12,15 +12,15 @@ import {
   ListStatementsCommand,
 } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ArchiveConfig, isRootTable, TableConfig } from '../../src/config/config';
-import { RunTarget, runTarget } from '../../src/core/cutoff';
-import { LocalLake } from '../../src/engines/local/local-lake';
-import type { RunReport } from '../../src/protocol/archive';
-import type { Row } from '../../src/protocol/ports';
-import { handleUnload, parseUnloadEvent, UnloadOutcome } from '../../src/runtime/unload';
-import { duckdbDialect } from '../../src/sql/duckdb-dialect';
-import { redshiftDialect } from '../../src/sql/redshift-dialect';
-import { ArchiveSql, BatchKey } from '../../src/sql/statements';
+import { ArchiveConfig, isRootTable, TableConfig } from '../src/config/config';
+import { RunTarget, runTarget } from '../src/core/cutoff';
+import { LocalLake } from '../src/engines/local/local-lake';
+import type { RunReport } from '../src/protocol/archive';
+import type { Row } from '../src/protocol/ports';
+import { handleUnload, parseUnloadEvent, UnloadOutcome } from '../src/runtime/unload';
+import { duckdbDialect } from '../src/sql/duckdb-dialect';
+import { redshiftDialect } from '../src/sql/redshift-dialect';
+import { ArchiveSql, BatchKey } from '../src/sql/statements';
 import { BUCKET, ROLE, ScriptedAws, svvType } from './scripted-aws';
 import { World } from './world';
 

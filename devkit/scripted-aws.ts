@@ -11,11 +11,11 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ArchiveConfig, ColumnConfig, tableNamed } from '../../src/config/config';
-import { glueColumns, GLUE_PARTITION_KEYS } from '../../src/core/glue-schema';
-import type { Row } from '../../src/protocol/ports';
-import { AwsEngine, DeployedResources, openAwsEngine } from '../../src/runtime/aws-engine';
-import { statementPrefix } from '../../src/contract';
+import { ArchiveConfig, ColumnConfig, tableNamed } from '../src/config/config';
+import { glueColumns, GLUE_PARTITION_KEYS } from '../src/core/glue-schema';
+import type { Row } from '../src/protocol/ports';
+import { AwsEngine, DeployedResources, openAwsEngine } from '../src/runtime/aws-engine';
+import { statementPrefix } from '../src/contract';
 import { CONTABYX } from './world';
 
 export const ROLE = 'arn:aws:iam::123456789012:role/contabyx-archive-redshift';
