@@ -1,14 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
 import { configJson } from '../src/config/config';
+import { runTarget } from '../src/core/cutoff';
+import { openLocalEngine } from '../src/engines/local/engine';
 import { replayOnAws } from '../devkit/replay';
-import { CONTABYX } from '../devkit/world';
+import { CONTABYX, CONTABYX_SMALL_DATA } from '../devkit/world';
 import { measureQueries } from './query';
-import type { Phase } from '../src/protocol/archive';
+import { Archiver, type Phase } from '../src/protocol/archive';
 import { ALL_OLD, Layout, measureRun, RunFigures, Shape, THIRTY_PERCENT_OLD } from './workload';
 
 /**
@@ -169,6 +171,53 @@ function bundles(): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * Start-up of the command line: `status` on a small embedded warehouse (the demo's sample after a
+ * run), through the npm bin, compiled (what `npm ci` builds) and through tsx (no build).
+ */
+async function cliStartup(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-startup-'));
+  const lake = join(dir, 'lake');
+  const engine = await openLocalEngine({
+    config: CONTABYX,
+    warehousePath: join(dir, 'w.duckdb'),
+    lakeRoot: lake,
+  });
+  await engine.warehouse.execute(CONTABYX_SMALL_DATA);
+  await new Archiver(engine).run(runTarget(new Date('2026-01-01T00:00:00Z'), CONTABYX.retention));
+  engine.close();
+  const config = join(dir, 'config.json');
+  writeFileSync(config, configJson(CONTABYX));
+  const args = ['status', '--config', config, '--local', join(dir, 'w.duckdb'), '--lake', lake];
+  const time = (entry: string) =>
+    Array.from({ length: quick ? 3 : 7 }, () => {
+      const started = performance.now();
+      execFileSync(process.execPath, [entry, ...args], { stdio: 'pipe' });
+      return performance.now() - started;
+    });
+  const bin = resolve('bin', 'redshift-archive.js');
+  execFileSync(process.execPath, [resolve('bin', 'build-cli.mjs')]);
+  const compiled = time(bin);
+  const built = resolve('dist', 'cli.js');
+  renameSync(built, `${built}.off`);
+  let interpreted: number[];
+  try {
+    interpreted = time(bin);
+  } finally {
+    renameSync(`${built}.off`, built);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  out.cliStartup = {
+    compiledMs: Math.round(median(compiled)),
+    tsxMs: Math.round(median(interpreted)),
+    runs: compiled.length,
+  };
+  say(
+    'CLI start-up, `status` on the sample',
+    `compiled ${Math.round(median(compiled))} ms (${spread(compiled)}), through tsx ${Math.round(median(interpreted))} ms (${spread(interpreted)}), median of ${compiled.length}`,
+  );
+}
+
 function synth(): void {
   const times: number[] = [];
   for (let i = 0; i < (quick ? 1 : 3); i++) {
@@ -249,6 +298,7 @@ async function main(): Promise<void> {
   await archival();
   await queries();
   bundles();
+  await cliStartup();
   synth();
   await dataApiCalls();
   out.totalSeconds = Math.round((performance.now() - started) / 1000);

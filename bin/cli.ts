@@ -11,7 +11,9 @@ import {
   RunReport,
   StatusReport,
 } from '../src/protocol/archive';
+import type { AuditReport, RestoreReport } from '../src/protocol/archive';
 import type { PreflightReport } from '../src/protocol/preflight';
+import { version } from '../package.json';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
@@ -21,17 +23,85 @@ export interface CliIo {
   readonly now: () => Date;
 }
 
-const USAGE = `usage: redshift-archive <plan|run|status|abort> --config <file> --local <warehouse.duckdb> --lake <dir>
-                       [--cutoff YYYY-MM-DD] [--json]
-  plan    count what a run would move and print the exact SQL; changes nothing
-  run     archive everything older than the cutoff, or resume the unfinished run
-  status  show the ledger: runs, states, rows
-  abort   discard an unfinished run's uncommitted batches (committed ones stay)
-  preflight  would the next run work? read-only checks, each with its fix (exit 1 if any fails)
-exit codes: 0 done or nothing to do, 1 the run failed (data safe), 2 bad input`;
+const ENGINE = '--config <file> --local <warehouse.duckdb> --lake <dir>';
 
-const COMMANDS = ['plan', 'run', 'status', 'abort', 'preflight'] as const;
-type Command = (typeof COMMANDS)[number];
+/** Each command: its line of usage, what it does, and the options it takes besides the engine's. */
+const COMMANDS = {
+  plan: {
+    args: '[--cutoff YYYY-MM-DD]',
+    says: 'count what a run would move and print the exact SQL; changes nothing',
+  },
+  run: {
+    args: '[--cutoff YYYY-MM-DD]',
+    says: 'archive everything older than the cutoff, or resume the unfinished run',
+  },
+  status: { args: '', says: 'show the ledger: runs, states, rows' },
+  abort: { args: '', says: "discard an unfinished run's uncommitted batches (committed ones stay)" },
+  preflight: {
+    args: '',
+    says: 'would the next run work? read-only checks, each with its fix (exit 1 if any fails)',
+  },
+  audit: {
+    args: '[--deep]',
+    says: 'is every archived batch still in the lake and the catalog as the ledger recorded it? (exit 3 if not); --deep also reads each back',
+  },
+  restore: {
+    args: '--year YYYY [--table <root table>] [--delete-files]',
+    says: "put a year's archived rows back into the hot tables (children move with their parents); files stay unless --delete-files",
+  },
+} as const;
+type Command = keyof typeof COMMANDS;
+const COMMAND_NAMES = Object.keys(COMMANDS) as Command[];
+const isCommand = (name: string | undefined): name is Command => COMMAND_NAMES.includes(name as Command);
+
+/** The options each command takes, besides --config, --local, --lake and --json. */
+const OPTIONS_OF: Record<string, readonly Command[]> = {
+  cutoff: ['plan', 'run'],
+  deep: ['audit'],
+  year: ['restore'],
+  table: ['restore'],
+  'delete-files': ['restore'],
+};
+const ALL_OPTIONS = ['config', 'local', 'lake', 'json', ...Object.keys(OPTIONS_OF), 'help', 'version'];
+
+const EXIT_CODES =
+  'exit codes: 0 done or nothing to do, 1 the run failed (data safe) or a preflight check failed, 2 bad input, 3 the audit found damage';
+
+/** The usage of every command, or of one. */
+export function usage(command?: Command): string {
+  const lines = (c: Command) =>
+    `redshift-archive ${c} ${ENGINE}${COMMANDS[c].args ? ` ${COMMANDS[c].args}` : ''} [--json]\n  ${COMMANDS[c].says}`;
+  if (command) return `usage: ${lines(command)}\n${EXIT_CODES}`;
+  return [
+    'usage: redshift-archive <command> --config <file> --local <warehouse.duckdb> --lake <dir> [options] [--json]',
+    ...COMMAND_NAMES.map((c) => `  ${c.padEnd(10)} ${COMMANDS[c].says}`),
+    'redshift-archive help <command> | --help | --version',
+    EXIT_CODES,
+  ].join('\n');
+}
+
+/** The closest of `names` to `typed`, when it is close enough to be a typo. */
+export function nearest(typed: string, names: readonly string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++)
+        next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length];
+  };
+  const [best] = names
+    .map((name) => ({ name, d: distance(typed.toLowerCase(), name) }))
+    .sort((x, y) => x.d - y.d);
+  return best && best.d <= Math.max(1, Math.floor(typed.length / 3)) ? best.name : undefined;
+}
+
+const suggest = (typed: string, names: readonly string[], prefix = '') => {
+  const near = nearest(typed, names);
+  return near ? `; did you mean ${prefix}${near}?` : '';
+};
 
 interface Args {
   command: Command;
@@ -40,12 +110,18 @@ interface Args {
   lake: string;
   cutoff?: CalendarDate;
   json: boolean;
+  deep: boolean;
+  year?: number;
+  table?: string;
+  deleteFiles: boolean;
 }
 
-function parse(argv: readonly string[]): Args {
-  let parsed;
+/** What the command line asks for: a command to run, or text to print (help, version). */
+type Parsed = { readonly args: Args } | { readonly print: string };
+
+function parseOptions(argv: readonly string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: [...argv],
       allowPositionals: true,
       strict: true,
@@ -55,19 +131,49 @@ function parse(argv: readonly string[]): Args {
         lake: { type: 'string' },
         cutoff: { type: 'string' },
         json: { type: 'boolean', default: false },
+        deep: { type: 'boolean', default: false },
+        year: { type: 'string' },
+        table: { type: 'string' },
+        'delete-files': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
+    const text = (error as Error).message;
+    const option = /option '(-{1,2}[^' ]+)'/.exec(text)?.[1] ?? '';
+    const hint = option.startsWith('--') ? suggest(option.slice(2), ALL_OPTIONS, '--') : '';
     throw new InputError(
-      `${(error as Error).message.split('. ')[0]}; allowed: --config, --local, --lake, --cutoff, --json`,
+      `${text.split('. ')[0]}; allowed: ${ALL_OPTIONS.map((o) => `--${o}`).join(', ')}${hint}`,
     );
   }
-  const { positionals, values } = parsed;
-  const command = positionals[0];
-  if (!COMMANDS.includes(command as Command) || positionals.length > 1) {
+}
+
+function parse(argv: readonly string[], version: string): Parsed {
+  const { positionals, values } = parseOptions(argv);
+  if (values.version) return { print: `redshift-archive ${version}` };
+  const [first, second] = positionals;
+  if (first === 'help' || values.help) {
+    const named = first === 'help' ? second : first;
+    if (named !== undefined && !isCommand(named)) {
+      throw new InputError(
+        `help: ${show(named)} is not a command; allowed: ${COMMAND_NAMES.join(', ')}${suggest(named, COMMAND_NAMES)}`,
+      );
+    }
+    return { print: usage(named as Command | undefined) };
+  }
+  if (!isCommand(first) || positionals.length > 1) {
     throw new InputError(
-      `command: ${show(positionals.join(' ') || undefined)} is not allowed; allowed: ${COMMANDS.join(', ')}`,
+      `command: ${show(positionals.join(' ') || undefined)} is not allowed; allowed: ${COMMAND_NAMES.join(', ')}` +
+        (first && positionals.length === 1 ? suggest(first, COMMAND_NAMES) : ''),
     );
+  }
+  const command = first;
+  for (const [option, commands] of Object.entries(OPTIONS_OF)) {
+    const value = values[option as keyof typeof values];
+    if (value !== undefined && value !== false && !commands.includes(command)) {
+      throw new InputError(`--${option}: not allowed with ${command}; allowed with: ${commands.join(', ')}`);
+    }
   }
   for (const name of ['config', 'local', 'lake'] as const) {
     if (!values[name]) {
@@ -78,16 +184,24 @@ function parse(argv: readonly string[]): Args {
       throw new InputError(`--${name}: is missing; allowed: ${why}`);
     }
   }
-  if (values.cutoff !== undefined && command !== 'plan' && command !== 'run') {
-    throw new InputError(`--cutoff: not allowed with ${command}; allowed with: plan, run`);
+  if (command === 'restore' && (values.year === undefined || !/^\d{4}$/.test(values.year))) {
+    throw new InputError(
+      `--year: ${show(values.year)} is not allowed; allowed: the archive year to restore, YYYY`,
+    );
   }
   return {
-    command: command as Command,
-    config: loadConfig(values.config as string, '--config'),
-    local: values.local as string,
-    lake: values.lake as string,
-    ...(values.cutoff === undefined ? {} : { cutoff: parseCalendarDate(values.cutoff, '--cutoff') }),
-    json: values.json ?? false,
+    args: {
+      command,
+      config: loadConfig(values.config as string, '--config'),
+      local: values.local as string,
+      lake: values.lake as string,
+      ...(values.cutoff === undefined ? {} : { cutoff: parseCalendarDate(values.cutoff, '--cutoff') }),
+      json: values.json ?? false,
+      deep: values.deep ?? false,
+      ...(values.year === undefined ? {} : { year: Number(values.year) }),
+      ...(values.table === undefined ? {} : { table: values.table }),
+      deleteFiles: values['delete-files'] ?? false,
+    },
   };
 }
 
@@ -212,11 +326,14 @@ function renderStatus(status: StatusReport): string {
 interface Outcome {
   readonly result: unknown;
   readonly text: string;
-  readonly code: 0 | 1;
+  readonly code: 0 | 1 | 3;
 }
 
 /** Each command on the protocol; plan and run are given the run's target. */
-const COMMAND_RUNNERS: Record<Command, (archiver: Archiver, target?: RunTarget) => Promise<Outcome>> = {
+const COMMAND_RUNNERS: Record<
+  Command,
+  (archiver: Archiver, target: RunTarget | undefined, args: Args, instant: Date) => Promise<Outcome>
+> = {
   async plan(archiver, target) {
     const plan = await archiver.plan(target as RunTarget);
     return { result: plan, text: renderPlan(plan), code: 0 };
@@ -240,18 +357,71 @@ const COMMAND_RUNNERS: Record<Command, (archiver: Archiver, target?: RunTarget) 
       : 'nothing to abort';
     return { result: { aborted: aborted ?? null }, text, code: 0 };
   },
+  async audit(archiver, _target, args) {
+    const report = await archiver.audit(args.deep);
+    return { result: report, text: renderAudit(report), code: report.ok ? 0 : 3 };
+  },
+  async restore(archiver, _target, args, instant) {
+    const report = await archiver.restore({
+      year: args.year as number,
+      deleteFiles: args.deleteFiles,
+      restoreId: `R${instant.toISOString().replace(/\D/g, '').slice(0, 14)}`,
+      ...(args.table === undefined ? {} : { table: args.table }),
+    });
+    return { result: report, text: renderRestore(report), code: 0 };
+  },
 };
+
+function renderAudit(report: AuditReport): string {
+  const damaged = report.batches.filter((b) => b.problems.length > 0);
+  const rows = report.batches.map((b) => [
+    b.table,
+    String(b.year),
+    b.runId,
+    b.rows,
+    b.files,
+    b.bytes,
+    b.problems.length ? 'DAMAGED' : 'ok',
+  ]);
+  return [
+    textTable(
+      ['table', 'year', 'run', 'rows', 'files', 'bytes', 'state'],
+      rows.length ? rows : [['(none)', '', '', 0, 0, 0, '']],
+    ),
+    ...damaged.flatMap((b) => b.problems.map((p) => `DAMAGED ${b.table} ${b.year} (run ${b.runId}): ${p}`)),
+    report.ok
+      ? `audit${report.deep ? ' --deep' : ''}: ${report.batches.length} batches intact`
+      : `audit${report.deep ? ' --deep' : ''}: ${damaged.length} of ${report.batches.length} batches damaged; the ledger and the run reports say what they held`,
+  ].join('\n');
+}
+
+function renderRestore(report: RestoreReport): string {
+  const rows = report.tables.map((t) => [t.table, t.runs.join(', '), t.rows]);
+  return [
+    report.tables.length
+      ? `restored ${report.year}: ${number(report.rows)} rows are hot again; the union views return the same rows`
+      : `nothing to restore for ${report.year}: no committed batch of that year is in the lake`,
+    ...(rows.length ? [textTable(['table', 'runs', 'rows'], rows)] : []),
+    `${report.partitionsRemoved} partitions left the catalog; files ${report.filesDeleted ? 'deleted' : 'kept in the lake'}`,
+  ].join('\n');
+}
 
 /**
  * Runs one command. Never throws: every outcome is an exit code.
- * @returns 0 done or nothing to do, 1 the run failed (data safe), 2 bad input
+ * @returns 0 done or nothing to do, 1 the run failed (data safe) or a check failed, 2 bad input,
+ * 3 the audit found damage
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let args: Args;
   try {
-    args = parse(argv);
+    const parsed = parse(argv, version);
+    if ('print' in parsed) {
+      io.stdout(parsed.print);
+      return 0;
+    }
+    args = parsed.args;
   } catch (error) {
-    io.stderr(`redshift-archive: ${(error as Error).message}\n${USAGE}`);
+    io.stderr(`redshift-archive: ${(error as Error).message}\nredshift-archive --help shows the usage`);
     return error instanceof InputError ? 2 : 1;
   }
   const instant = io.now();
@@ -268,9 +438,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       progress: (event) => io.stderr(progressLine(event)),
     });
     const archiver = new Archiver(engine);
-    // preflight reads only; every other command first makes the ledger and views what they should be
-    if (args.command !== 'preflight') await archiver.setup();
-    const outcome = await COMMAND_RUNNERS[args.command](archiver, target);
+    // Preflight and audit read only, and restore changes only what it restores; every other command
+    // first makes the ledger and views what they should be.
+    if (!['preflight', 'audit', 'restore'].includes(args.command)) await archiver.setup();
+    const outcome = await COMMAND_RUNNERS[args.command](archiver, target, args, instant);
     io.stdout(args.json ? JSON.stringify(outcome.result) : outcome.text);
     return outcome.code;
   } catch (error) {

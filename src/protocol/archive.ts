@@ -6,7 +6,9 @@ import { ArchiveSql, BatchKey, PlannedBatch } from '../sql/statements';
 import { BatchSteps } from './batch';
 import { batchOrder, count, LedgerView, readLedger, RunRecord } from './ledger';
 import { migrateLegacyRuns } from './legacy';
+import { audit, AuditReport } from './audit';
 import { ExtraChecks, preflight, PreflightReport } from './preflight';
+import { restore, restoredFamilies, RestoreReport, RestoreRequest } from './restore';
 import type { Catalog, Lake, Row, Warehouse } from './ports';
 import {
   emptyReport,
@@ -20,6 +22,8 @@ import {
 } from './report';
 import { checkSchema } from './schema-guard';
 
+export type { AuditReport } from './audit';
+export type { RestoreReport, RestoreRequest } from './restore';
 export type { Phase, PlanReport, ProgressEvent, RunReport, StatusReport, TableReport } from './report';
 
 /** What the protocol needs; the engine is whatever implements the ports. */
@@ -523,6 +527,27 @@ export class Archiver {
       message: warnings.length ? warnings.join('; ') : 'space reclaimed',
     });
     return warnings;
+  }
+
+  /**
+   * Read only: is every committed batch still in the lake and the catalog as the ledger recorded
+   * it (and, when `deep`, does it read back with the recorded rows and checksum)?
+   */
+  async audit(deep: boolean): Promise<AuditReport> {
+    await this.prepare();
+    return audit(this.deps, this.sql, await this.ledger(), deep);
+  }
+
+  /** Puts an archive year back into the hot tables: the inverse of its commits (see `restore.ts`). */
+  async restore(request: RestoreRequest): Promise<RestoreReport> {
+    restoredFamilies(this.deps.config, request);
+    await this.prepare();
+    return restore(
+      { ...this.deps, emit: (event) => this.emit(event) },
+      this.sql,
+      await this.ledger(),
+      request,
+    );
   }
 
   /** The ledger's runs and what each moved. */

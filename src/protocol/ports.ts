@@ -46,6 +46,12 @@ export interface Manifest {
   readonly rows: number;
 }
 
+/** One object of the lake. */
+export interface LakeFile {
+  readonly url: string;
+  readonly bytes: number;
+}
+
 /** Object storage laid out as the lake layout module says (`core/lake-layout.ts`). */
 export interface Lake {
   /**
@@ -64,6 +70,11 @@ export interface Lake {
    * after the files).
    */
   readManifest(root: string): Promise<Manifest | undefined>;
+  /**
+   * Read only: every object under a partition's location (its Parquet files), with its size; what
+   * an audit compares with the files the ledger recorded.
+   */
+  listFiles(location: string): Promise<LakeFile[]>;
   /** Writes a run's JSON report under a prefix that no table reads; returns its location. */
   writeReport(runId: string, report: unknown): Promise<string>;
   /** Where protocol v1 wrote a run of a table (to clear what an unfinished v1 run exported). */
@@ -89,6 +100,8 @@ export interface Catalog {
    * fine; one with a different location is an error.
    */
   addPartition(table: string, partition: Partition): Promise<void>;
+  /** Read only: every registered partition of `table` (none when the catalog has no such table). */
+  partitions(table: string): Promise<Partition[]>;
   /** Removes the partitions of one run, of one year or of all its years; the files are the lake's business. */
   removePartitions(table: string, runId: string, year?: number): Promise<void>;
   /**

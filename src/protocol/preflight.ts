@@ -51,7 +51,8 @@ export async function preflight(
 type PreflightDeps = {
   readonly config: ArchiveConfig;
   readonly warehouse: Warehouse;
-  readonly catalog: Catalog;
+  /** Preflight only reads what the catalog declares. */
+  readonly catalog: Pick<Catalog, 'tableColumns'>;
 };
 
 async function attempt(

@@ -3,7 +3,8 @@ import type { LedgerView, RunRecord } from './ledger';
 import type { PreflightReport } from './preflight';
 
 /** The phases of a run, plus the commands around them. */
-export type Phase = 'setup' | 'plan' | 'start' | 'export' | 'verify' | 'commit' | 'finish' | 'abort';
+export type Phase =
+  'setup' | 'plan' | 'start' | 'export' | 'verify' | 'commit' | 'finish' | 'abort' | 'restore';
 
 /** One line of progress: a phase, optionally one table and year, and its figures. */
 export interface ProgressEvent {

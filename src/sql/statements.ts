@@ -75,7 +75,14 @@ const RUN = quoteIdent(PARTITION_KEYS.run);
 const ZONE_UTC = "'UTC'";
 
 type LedgerTable =
-  'runs' | 'batches' | 'commit_checks' | 'views_version' | 'active_run' | 'run_years' | 'run_exports';
+  | 'runs'
+  | 'batches'
+  | 'commit_checks'
+  | 'restore_checks'
+  | 'views_version'
+  | 'active_run'
+  | 'run_years'
+  | 'run_exports';
 
 /** The first day of a year, as a calendar date. */
 function newYear(year: number): CalendarDate {
@@ -331,6 +338,9 @@ export class ArchiveSql {
         `"file_count" INTEGER, "byte_count" BIGINT, "columns" VARCHAR(65535), "error" VARCHAR(1024))`,
       `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('commit_checks')} ("run_id" VARCHAR(16) NOT NULL, ` +
         `"table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "attempt" INTEGER NOT NULL, ` +
+        `"row_count" BIGINT NOT NULL, "checksum" VARCHAR(40) NOT NULL, "passed" SMALLINT NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${this.ledgerTable('restore_checks')} ("restore_id" VARCHAR(16) NOT NULL, ` +
+        `"table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "stage" VARCHAR(8) NOT NULL, ` +
         `"row_count" BIGINT NOT NULL, "checksum" VARCHAR(40) NOT NULL, "passed" SMALLINT NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS ${version} ("version" BIGINT NOT NULL)`,
       `INSERT INTO ${version} ("version") SELECT 0 FROM (SELECT COUNT(*) AS n FROM ${version}) v WHERE v.n = 0`,
@@ -678,6 +688,74 @@ export class ArchiveSql {
         : []),
       `DROP TABLE ${this.ledgerTable('active_run')}`,
       this.setState(runId, 'aborted'),
+    ];
+  }
+
+  // ---- restore ------------------------------------------------------------------------------
+
+  /**
+   * Rows and checksum of a whole hot table. A restore checks the table grew by exactly the
+   * archived rows: a checksum is a sum of row hashes, so the figures of the whole table add up,
+   * where those of a year's predicate would also count hot rows that a restored parent pulls in.
+   */
+  private tableFigures(table: TableConfig): string {
+    const hash = this.checksumOf(table.columns.map((c) => this.hotValue(c)));
+    return `SELECT COUNT(*) AS n, ${hash} AS s FROM ${this.hotTable(table)}`;
+  }
+
+  /**
+   * A restore of one family's year, ONE transaction, the inverse of its commits: it takes the run
+   * lock (so no run is active meanwhile), raises the views' version, records each hot table's
+   * figures, inserts the archived rows back with the hot table's types (parents first), then a
+   * check per table fails the whole transaction (NOT NULL) unless the table grew by exactly the
+   * ledger's rows and checksum of the batches, in the transaction's own snapshot, and still has
+   * the configured columns. Then the batches are marked restored and the views
+   * stop reading them.
+   */
+  restoreTransaction(restore: {
+    readonly restoreId: string;
+    readonly family: readonly TableConfig[];
+    readonly year: number;
+    readonly batches: ReadonlyMap<TableConfig, readonly { runId: string; figures: Figures }[]>;
+    readonly version: number;
+    readonly views: (table: TableConfig) => ViewState;
+  }): string[] {
+    const { restoreId, family, year, batches } = restore;
+    const checks = this.ledgerTable('restore_checks');
+    const id = this.lit(restoreId);
+    const record = (t: TableConfig, stage: string) =>
+      `INSERT INTO ${checks} ("restore_id", "table_name", "year", "stage", "row_count", "checksum", "passed") ` +
+      `SELECT ${id}, ${this.lit(t.name)}, ${int(year)}, '${stage}', h.n, h.s, `;
+    const restored = (t: TableConfig) => batches.get(t) ?? [];
+    const before = family.map((t) => `${record(t, 'before')}1 FROM (${this.tableFigures(t)}) h`);
+    const inserts = family
+      .filter((t) => restored(t).length > 0)
+      .map(
+        (t) =>
+          `INSERT INTO ${this.hotTable(t)} (${this.columns(t)}) SELECT ${t.columns.map((c) => this.archivedAsHot(c)).join(', ')} ` +
+          `FROM ${this.externalTable(t)} WHERE ${this.committedFilter(restored(t).map((b) => ({ runId: b.runId, year })))}`,
+      );
+    const after = family.map((t) => {
+      const rows = restored(t).reduce((sum, b) => sum + b.figures.rows, 0);
+      const checksum = restored(t).reduce((sum, b) => sum + BigInt(b.figures.checksum), 0n);
+      const decimal = (v: string) => `CAST(${v} AS DECIMAL(38,0))`;
+      return (
+        `${record(t, 'after')}CASE WHEN h.n = b.row_count + ${int(rows)} AND ${decimal('h.s')} = ` +
+        `${decimal('b.checksum')} + ${decimal(decimalText(String(checksum)))} THEN 1 END ` +
+        `FROM (${this.tableFigures(t)}) h, (SELECT "row_count", "checksum" FROM ${checks} WHERE "restore_id" = ${id} ` +
+        `AND "table_name" = ${this.lit(t.name)} AND "year" = ${int(year)} AND "stage" = 'before') b, (${this.columnGuard(t)}) g`
+      );
+    });
+    const which = family.flatMap((t) => restored(t).map((b) => `(${this.batchWhere(b.runId, t, year)})`));
+    return [
+      `CREATE TABLE ${this.ledgerTable('active_run')} ("run_id" VARCHAR(16) NOT NULL)`,
+      this.bumpVersion(restore.version),
+      ...before,
+      ...inserts,
+      ...after,
+      `UPDATE ${this.ledgerTable('batches')} SET "state" = 'restored' WHERE ${which.join(' OR ') || '1 = 0'}`,
+      ...family.map((t) => this.replaceView(t, restore.views(t))),
+      `DROP TABLE ${this.ledgerTable('active_run')}`,
     ];
   }
 

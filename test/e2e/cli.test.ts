@@ -111,6 +111,66 @@ describe('redshift-archive', () => {
     );
   });
 
+  test.each([['--help'], ['-h'], ['help'], ['run', '--help'], ['help', 'restore']])(
+    '`%s` prints the usage on standard output and exits 0',
+    async (...args) => {
+      const { code, stdout, stderr } = await cli(args);
+      expect(code).toBe(0);
+      expect(stderr).toBe('');
+      const command = args.find((a) => !a.startsWith('-') && a !== 'help');
+      expect(stdout).toMatch(
+        command
+          ? new RegExp(`^usage: redshift-archive ${command} --config`)
+          : /^usage: redshift-archive <command>/,
+      );
+      expect(stdout).toContain('3 the audit found damage');
+    },
+  );
+
+  test('--version prints the version of the package', async () => {
+    const { code, stdout } = await cli(['--version']);
+    expect(code).toBe(0);
+    expect(stdout).toBe(`redshift-archive ${JSON.parse(readFileSync('package.json', 'utf8')).version}`);
+  });
+
+  test('audit exits 0 on an intact archive and 3 naming the damaged batch once a file is gone', async () => {
+    // given a run that archived the sample
+    expect((await cli(['run', ...local()])).code).toBe(0);
+    const intact = await cli(['audit', '--deep', ...local()]);
+    expect(intact.code).toBe(0);
+    expect(intact.stdout.split('\n').at(-1)).toBe('audit --deep: 9 batches intact');
+    // when a tax file of 2024 disappears
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)],
+      );
+    const file = walk(lake).find(
+      (f) => f.includes('/tax/') && f.includes('/year=2024/') && f.endsWith('.parquet'),
+    );
+    rmSync(file as string);
+    // then the audit exits 3 and names it
+    const damaged = await cli(['audit', ...local()]);
+    expect(damaged.code).toBe(3);
+    expect(damaged.stdout).toContain(
+      'DAMAGED tax 2024 (run 20260101T000005Z): the lake holds 0 files of 0 bytes',
+    );
+    expect(damaged.stdout.split('\n').at(-1)).toBe(
+      'audit: 1 of 9 batches damaged; the ledger and the run reports say what they held',
+    );
+  });
+
+  test('restore puts a year back and the next run archives it again', async () => {
+    expect((await cli(['run', ...local()])).code).toBe(0);
+    const restored = await cli(['restore', '--year', '2024', ...local()], '2026-03-01T10:00:00Z');
+    expect(restored.code).toBe(0);
+    expect(restored.stdout.split('\n')[0]).toMatch(
+      /^restored 2024: \d+ rows are hot again; the union views return the same rows$/,
+    );
+    expect(restored.stdout.split('\n').at(-1)).toBe('3 partitions left the catalog; files kept in the lake');
+    const again = await cli(['run', '--json', ...local()], '2026-03-01T11:00:00Z');
+    expect(JSON.parse(again.stdout).tables[0].years.map((y: { year: number }) => y.year)).toEqual([2024]);
+  });
+
   test('abort with no unfinished run has nothing to do and exits 0', async () => {
     const { code, stdout } = await cli(['abort', ...local()]);
     expect([code, stdout]).toEqual([0, 'nothing to abort']);
@@ -134,7 +194,7 @@ describe('redshift-archive', () => {
   test.each([
     [
       'archive --config $C',
-      'command: "archive" is not allowed; allowed: plan, run, status, abort, preflight',
+      'command: "archive" is not allowed; allowed: plan, run, status, abort, preflight, audit, restore',
     ],
     ['run --local $W --lake $L', '--config: is missing; allowed: a JSON configuration file'],
     [
@@ -143,7 +203,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --verbose --config $C --local $W --lake $L',
-      "Unknown option '--verbose'; allowed: --config, --local, --lake, --cutoff, --json",
+      "Unknown option '--verbose'; allowed: --config, --local, --lake, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version",
     ],
     [
       'run --cutoff 2026-02-30 --config $C --local $W --lake $L',
@@ -156,6 +216,34 @@ describe('redshift-archive', () => {
     [
       'status --cutoff 2025-01-01 --config $C --local $W --lake $L',
       '--cutoff: not allowed with status; allowed with: plan, run',
+    ],
+    [
+      'stauts --config $C',
+      'command: "stauts" is not allowed; allowed: plan, run, status, abort, preflight, audit, restore; did you mean status?',
+    ],
+    [
+      'run --cutof 2025-01-01 --config $C',
+      "Unknown option '--cutof'; allowed: --config, --local, --lake, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version; did you mean --cutoff?",
+    ],
+    [
+      'restore --config $C --local $W --lake $L',
+      '--year: undefined is not allowed; allowed: the archive year to restore, YYYY',
+    ],
+    [
+      'restore --year 24 --config $C --local $W --lake $L',
+      '--year: "24" is not allowed; allowed: the archive year to restore, YYYY',
+    ],
+    [
+      'restore --year 2024 --table tax --config $C --local $W --lake $L',
+      'table: "tax" is archived with its parent "transactions"; allowed: a root table (transactions), whose children are restored with it',
+    ],
+    [
+      'audit --year 2024 --config $C --local $W --lake $L',
+      '--year: not allowed with audit; allowed with: restore',
+    ],
+    [
+      'help stauts',
+      'help: "stauts" is not a command; allowed: plan, run, status, abort, preflight, audit, restore; did you mean status?',
     ],
     [
       'run --config /nonexistent/app.json --local $W --lake $L',

@@ -66,11 +66,13 @@ export class Faults {
       clear: (location) => this.call(`lake.clear ${short(location)}`, () => l.clear(location)),
       readManifest: (location) =>
         this.call(`lake.manifest ${short(location)}`, () => l.readManifest(location)),
+      listFiles: (location) => this.call(`query lake.list ${short(location)}`, () => l.listFiles(location)),
       writeReport: (runId, report) => this.call(`lake.report ${runId}`, () => l.writeReport(runId, report)),
     };
     const catalog: Catalog = {
       ensureTable: (table) => this.call(`catalog.ensure ${table}`, () => c.ensureTable(table)),
       tableColumns: (table) => this.call(`query catalog.columns ${table}`, () => c.tableColumns(table)),
+      partitions: (table) => this.call(`query catalog.partitions ${table}`, () => c.partitions(table)),
       addPartition: (table, p) => this.call(`catalog.add ${table} ${p.year}`, () => c.addPartition(table, p)),
       removePartitions: (table, runId, year) =>
         this.call(`catalog.remove ${table} ${year ?? ''}`.trim(), () =>

@@ -11,6 +11,7 @@ import {
   GetPartitionsCommand,
   GetTableCommand,
   GlueClient,
+  paginateGetPartitions,
 } from '@aws-sdk/client-glue';
 import { ArchiveConfig, tableNamed } from '../../config/config';
 import { isRunId } from '../../core/cutoff';
@@ -157,6 +158,32 @@ export class GlueCatalog implements Catalog {
           `exists at ${location}, not ${p.location}`,
       );
     }
+  }
+
+  async partitions(table: string): Promise<Partition[]> {
+    const name = tableNamed(this.config, table).name.toLowerCase();
+    const found: Partition[] = [];
+    try {
+      const pages = paginateGetPartitions(
+        { client: this.glue },
+        { DatabaseName: this.database, TableName: name },
+      );
+      for await (const page of pages) {
+        for (const p of page.Partitions ?? []) {
+          // in the order of partitionValues(): year, then run
+          const [year, runId] = p.Values ?? [];
+          found.push({
+            year: Number(year),
+            runId: runId ?? '',
+            location: p.StorageDescriptor?.Location ?? '',
+          });
+        }
+      }
+    } catch (error) {
+      if ((error as { name?: string }).name === 'EntityNotFoundException') return [];
+      throw error;
+    }
+    return found;
   }
 
   async removePartitions(table: string, runId: string, year?: number): Promise<void> {

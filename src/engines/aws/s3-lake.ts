@@ -2,12 +2,13 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
+  paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { isRunId } from '../../core/cutoff';
 import { InputError, RunFailedError, show } from '../../core/errors';
-import type { Lake, Manifest } from '../../protocol/ports';
+import type { Lake, LakeFile, Manifest } from '../../protocol/ports';
 import { batchRoot, isClearable, legacyRunPrefix, MANIFEST_NAME } from '../../core/lake-layout';
 import { Sleep, sleep as realSleep, withRetry } from './retry';
 
@@ -101,6 +102,22 @@ export class S3Lake implements Lake {
       );
     }
     return { entries, rows: manifest.meta.record_count };
+  }
+
+  async listFiles(location: string): Promise<LakeFile[]> {
+    const root = `s3://${this.bucket}/`;
+    if (!location.startsWith(root)) {
+      throw new InputError(`refusing to list ${JSON.stringify(location)}: not in this lake`);
+    }
+    const files: LakeFile[] = [];
+    const pages = paginateListObjectsV2(
+      { client: this.client },
+      { Bucket: this.bucket, Prefix: location.slice(root.length) },
+    );
+    for await (const page of pages) {
+      for (const o of page.Contents ?? []) files.push({ url: `${root}${o.Key}`, bytes: o.Size ?? 0 });
+    }
+    return files;
   }
 
   async writeReport(runId: string, report: unknown): Promise<string> {

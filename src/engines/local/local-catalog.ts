@@ -111,6 +111,10 @@ export class LocalCatalog implements Catalog {
     await this.defineExternalTable(name, entry);
   }
 
+  async partitions(table: string): Promise<Partition[]> {
+    return [...((await this.read()).tables[table.toLowerCase()]?.partitions ?? [])];
+  }
+
   async removePartitions(table: string, runId: string, year?: number): Promise<void> {
     const catalog = await this.read();
     const name = table.toLowerCase();

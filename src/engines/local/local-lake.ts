@@ -1,8 +1,8 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isRunId } from '../../core/cutoff';
 import { InputError, show } from '../../core/errors';
-import type { Lake, Manifest, ManifestEntry } from '../../protocol/ports';
+import type { Lake, LakeFile, Manifest, ManifestEntry } from '../../protocol/ports';
 import {
   batchRoot,
   isClearable,
@@ -83,6 +83,25 @@ export class LocalLake implements Lake {
         return { url: entry.url, bytes: Number(entry.bytes), rows: Number(entry.rows) };
       });
     return { entries, rows: entries.reduce((sum, e) => sum + e.rows, 0) };
+  }
+
+  async listFiles(location: string): Promise<LakeFile[]> {
+    if (!location.startsWith(`${this.root}/`)) {
+      throw new InputError(`refusing to list ${JSON.stringify(location)}: not in this lake`);
+    }
+    let names: string[];
+    try {
+      names = await readdir(location, { recursive: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const files = await Promise.all(
+      names
+        .sort()
+        .map(async (name) => ({ url: resolve(location, name), stats: await stat(resolve(location, name)) })),
+    );
+    return files.filter((f) => f.stats.isFile()).map((f) => ({ url: f.url, bytes: f.stats.size }));
   }
 
   async writeReport(runId: string, report: unknown): Promise<string> {

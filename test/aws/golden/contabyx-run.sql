@@ -4,6 +4,7 @@ CREATE SCHEMA IF NOT EXISTS "contabyx";
 CREATE TABLE IF NOT EXISTS "archive_meta"."runs" ("run_id" VARCHAR(16) NOT NULL, "cutoff" DATE NOT NULL, "state" VARCHAR(16) NOT NULL, "error" VARCHAR(1024));
 CREATE TABLE IF NOT EXISTS "archive_meta"."batches" ("run_id" VARCHAR(16) NOT NULL, "table_name" VARCHAR(127) NOT NULL, "family" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "source" VARCHAR(8) NOT NULL, "state" VARCHAR(16) NOT NULL, "attempt" INTEGER NOT NULL, "planned_rows" BIGINT NOT NULL, "location" VARCHAR(1024), "row_count" BIGINT, "checksum" VARCHAR(40), "file_count" INTEGER, "byte_count" BIGINT, "columns" VARCHAR(65535), "error" VARCHAR(1024));
 CREATE TABLE IF NOT EXISTS "archive_meta"."commit_checks" ("run_id" VARCHAR(16) NOT NULL, "table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "attempt" INTEGER NOT NULL, "row_count" BIGINT NOT NULL, "checksum" VARCHAR(40) NOT NULL, "passed" SMALLINT NOT NULL);
+CREATE TABLE IF NOT EXISTS "archive_meta"."restore_checks" ("restore_id" VARCHAR(16) NOT NULL, "table_name" VARCHAR(127) NOT NULL, "year" INTEGER NOT NULL, "stage" VARCHAR(8) NOT NULL, "row_count" BIGINT NOT NULL, "checksum" VARCHAR(40) NOT NULL, "passed" SMALLINT NOT NULL);
 CREATE TABLE IF NOT EXISTS "archive_meta"."views_version" ("version" BIGINT NOT NULL);
 INSERT INTO "archive_meta"."views_version" ("version") SELECT 0 FROM (SELECT COUNT(*) AS n FROM "archive_meta"."views_version") v WHERE v.n = 0;
 

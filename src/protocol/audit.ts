@@ -1,0 +1,120 @@
+import { tableNamed, type ArchiveConfig } from '../config/config';
+import type { ArchiveSql } from '../sql/statements';
+import { count, type BatchRecord, type LedgerView } from './ledger';
+import type { Catalog, Lake, Partition, Warehouse } from './ports';
+
+/** One committed batch of one table, as the audit found it. */
+export interface AuditedBatch {
+  readonly table: string;
+  readonly runId: string;
+  readonly year: number;
+  readonly rows: number;
+  readonly files: number;
+  readonly bytes: number;
+  /** What differs from the ledger; empty when the batch is intact. */
+  readonly problems: readonly string[];
+}
+
+/** The answer to "is the archive still what the ledger says it is?". */
+export interface AuditReport {
+  readonly ok: boolean;
+  /** The batches were also read back through the external table. */
+  readonly deep: boolean;
+  readonly batches: readonly AuditedBatch[];
+}
+
+/** What an audit reads; it writes nothing. */
+export interface AuditDeps {
+  readonly config: ArchiveConfig;
+  readonly warehouse: Warehouse;
+  readonly lake: Lake;
+  readonly catalog: Catalog;
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
+
+/**
+ * After a run the lake holds the only copy of the archived rows. For every committed batch that
+ * holds rows (and was not restored), the audit checks that the lake still holds exactly the files
+ * the ledger recorded (count and bytes), that the catalog still registers the batch's partition at
+ * the recorded location, and, when `deep`, that the rows read back through the external table have
+ * the recorded row count and checksum. Read only.
+ */
+export async function audit(
+  deps: AuditDeps,
+  sql: ArchiveSql,
+  ledger: LedgerView,
+  deep: boolean,
+): Promise<AuditReport> {
+  const partitions = new Map<string, Partition[] | string>();
+  const batches: AuditedBatch[] = [];
+  for (const b of archived(ledger)) {
+    const key = b.table.toLowerCase();
+    if (!partitions.has(key)) {
+      partitions.set(key, await deps.catalog.partitions(b.table).catch((error: unknown) => message(error)));
+    }
+    const files = await deps.lake.listFiles(b.location as string);
+    const problems = [
+      ...fileProblems(
+        b,
+        files.length,
+        files.reduce((sum, f) => sum + f.bytes, 0),
+      ),
+      ...partitionProblems(b, partitions.get(key) as Partition[] | string),
+      ...(deep ? await readBackProblems(deps, sql, b) : []),
+    ];
+    batches.push({
+      table: b.table,
+      runId: b.runId,
+      year: b.year,
+      rows: b.rows ?? 0,
+      files: b.files ?? 0,
+      bytes: b.bytes ?? 0,
+      problems,
+    });
+  }
+  return { ok: batches.every((b) => b.problems.length === 0), deep, batches };
+}
+
+/** The batches whose rows live only in the lake: committed, not restored, with rows. */
+function archived(ledger: LedgerView): BatchRecord[] {
+  return ledger.batches.filter(
+    (b) => b.committed && b.state !== 'restored' && (b.rows ?? 0) > 0 && b.location !== null,
+  );
+}
+
+function fileProblems(b: BatchRecord, files: number, bytes: number): string[] {
+  if (files === b.files && bytes === b.bytes) return [];
+  return [
+    `the lake holds ${files} files of ${bytes} bytes under ${b.location}; the ledger recorded ${b.files} files of ${b.bytes} bytes`,
+  ];
+}
+
+function partitionProblems(b: BatchRecord, partitions: Partition[] | string): string[] {
+  if (typeof partitions === 'string') return [`the catalog cannot be read: ${partitions}`];
+  const partition = partitions.find((p) => p.runId === b.runId && p.year === b.year);
+  if (!partition) return [`the catalog has no partition for run ${b.runId}, year ${b.year}`];
+  const trimmed = (location: string) => location.replace(/\/+$/, '');
+  if (trimmed(partition.location) !== trimmed(b.location as string)) {
+    return [`the catalog's partition points at ${partition.location}; the ledger recorded ${b.location}`];
+  }
+  return [];
+}
+
+async function readBackProblems(deps: AuditDeps, sql: ArchiveSql, b: BatchRecord): Promise<string[]> {
+  const table = tableNamed(deps.config, b.table);
+  try {
+    const [row] = await deps.warehouse.query(
+      sql.archiveFiguresQuery(table, b),
+      `audit.${b.runId}.${b.year}.${table.name}`,
+    );
+    const rows = count(row?.row_count);
+    const checksum = row?.checksum ?? '';
+    if (rows === b.rows && checksum === b.checksum) return [];
+    return [
+      `read back ${rows} rows with checksum ${checksum}; the ledger recorded ${b.rows} rows with checksum ${b.checksum}`,
+    ];
+  } catch (error) {
+    return [`cannot be read back through the external table: ${message(error)}`];
+  }
+}
