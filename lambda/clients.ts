@@ -3,26 +3,26 @@ import { GlueClient } from '@aws-sdk/client-glue';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RedshiftClient } from '@aws-sdk/client-redshift';
 import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
-import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SERVICE_NAME } from '../src/contract';
+import { AWS_RETRY, redshiftDataClient } from '../src/engines/aws/clients';
 import type { ProgressEvent } from '../src/protocol/archive';
 import type { AwsClients } from '../src/runtime/aws-engine';
 
-/** Created once per container, reused across invocations. */
+/** Created once per container, reused across invocations; they retry as `AWS_RETRY` says. */
 export const clients: AwsClients = {
-  redshiftData: new RedshiftDataClient({}),
-  s3: new S3Client({}),
-  glue: new GlueClient({}),
-  athena: new AthenaClient({}),
+  redshiftData: redshiftDataClient(),
+  s3: new S3Client(AWS_RETRY),
+  glue: new GlueClient(AWS_RETRY),
+  athena: new AthenaClient(AWS_RETRY),
 };
 
 /** Preflight's AWS checks read the warehouse's roles and the account's Lambda settings. */
 export const checkClients = {
-  redshift: new RedshiftClient({}),
-  serverless: new RedshiftServerlessClient({}),
-  lambda: new LambdaClient({}),
+  redshift: new RedshiftClient(AWS_RETRY),
+  serverless: new RedshiftServerlessClient(AWS_RETRY),
+  lambda: new LambdaClient(AWS_RETRY),
 };
 
 /** One structured log line per phase and table. */

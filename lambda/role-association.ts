@@ -3,12 +3,13 @@ import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { SERVICE_NAME } from '../src/contract';
+import { AWS_RETRY } from '../src/engines/aws/clients';
 import * as association from '../src/runtime/role-association';
 
 const logger = new Logger({ serviceName: SERVICE_NAME });
 const clients: association.AssociationClients = {
-  redshift: new RedshiftClient({}),
-  serverless: new RedshiftServerlessClient({}),
+  redshift: new RedshiftClient(AWS_RETRY),
+  serverless: new RedshiftServerlessClient(AWS_RETRY),
   log: (message, details) => logger.info(message, details),
 };
 

@@ -7,7 +7,7 @@ import { ENV, STATEMENT_PREFIX } from '../contract';
 import { InputError, show } from '../core/errors';
 import { DataApiWarehouse } from '../engines/aws/data-api-warehouse';
 import { GlueCatalog } from '../engines/aws/glue-catalog';
-import type { Sleep } from '../engines/aws/retry';
+import type { Sleep } from '../engines/aws/sleep';
 import { S3Lake } from '../engines/aws/s3-lake';
 import type { ArchiveDeps, ProgressEvent } from '../protocol/archive';
 import { awsChecks, CheckClients } from './aws-checks';
@@ -31,7 +31,10 @@ export interface Deployment extends DeployedResources {
   readonly statementPrefix: string;
 }
 
-/** The AWS SDK clients; tests pass mocked ones. */
+/**
+ * The AWS SDK clients; tests pass mocked ones. The adapters do not retry a failed call: the clients
+ * do, built with the settings of `engines/aws/clients.ts`.
+ */
 export interface AwsClients {
   readonly redshiftData: RedshiftDataClient;
   readonly s3: S3Client;
@@ -127,13 +130,7 @@ export function openAwsEngine(
   return {
     config,
     warehouse,
-    lake: new S3Lake(
-      clients.s3,
-      deployment.bucket,
-      config.lake.prefix,
-      config.lake.reportsPrefix,
-      options.sleep,
-    ),
+    lake: new S3Lake(clients.s3, deployment.bucket, config.lake.prefix, config.lake.reportsPrefix),
     catalog: new GlueCatalog(clients.glue, config, athena, options.sleep),
     ...(options.progress ? { progress: options.progress } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),

@@ -3,7 +3,10 @@ import {
   DescribeStatementCommand,
   ExecuteStatementCommand,
   GetStatementResultCommand,
+  GetStatementResultCommandInput,
+  GetStatementResultCommandOutput,
   ListStatementsCommand,
+  ListStatementsCommandInput,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -13,6 +16,7 @@ import { DataApiWarehouse, UnannouncedStatementError } from '../../src/engines/a
 import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import contabyx from '../../config/contabyx.json';
 import { PREFIX, statementId } from '../../devkit/scripted-aws';
+import { keepingInputs } from '../support/sent-inputs';
 
 const rsd = mockClient(RedshiftDataClient);
 const dialect = redshiftDialect({ iamRoleArn: 'arn:aws:iam::123456789012:role/archive' });
@@ -157,15 +161,6 @@ describe('the Data API warehouse', () => {
     );
   });
 
-  test('retries a throttled call with backoff', async () => {
-    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-    rsd.on(ExecuteStatementCommand).rejectsOnce(throttled).rejectsOnce(throttled).resolves({ Id: ID });
-    rsd.on(DescribeStatementCommand).resolves({ Status: 'FINISHED' });
-    await warehouse().execute('SELECT 1', 's');
-    expect(rsd.commandCalls(ExecuteStatementCommand)).toHaveLength(3);
-    expect(slept).toEqual([400, 800]);
-  });
-
   test('fails at once on a validation error, without retrying', async () => {
     rsd
       .on(ExecuteStatementCommand)
@@ -245,9 +240,8 @@ describe('the Data API warehouse', () => {
       { label: 'ok' },
     ];
     rsd.on(DescribeStatementCommand).resolves({ Status: 'FINISHED', HasResultSet: true });
-    rsd
-      .on(GetStatementResultCommand)
-      .resolvesOnce({
+    const pages: Record<string, Partial<GetStatementResultCommandOutput>> = {
+      first: {
         ColumnMetadata: COLUMNS,
         Records: [
           [
@@ -259,8 +253,8 @@ describe('the Data API warehouse', () => {
           ],
         ],
         NextToken: 'page-2',
-      })
-      .resolvesOnce({
+      },
+      'page-2': {
         ColumnMetadata: COLUMNS,
         Records: [
           [
@@ -271,15 +265,20 @@ describe('the Data API warehouse', () => {
             { booleanValue: false },
           ],
         ],
-      });
+      },
+    };
+    const sent: GetStatementResultCommandInput[] = [];
+    rsd
+      .on(GetStatementResultCommand)
+      .callsFake(keepingInputs(sent, ({ NextToken }) => pages[NextToken ?? 'first']));
     const rows = await warehouse().query('SELECT ...', 'ledger.runs');
     expect(rows).toEqual([
       { run_id: 'r1', row_count: '9007199254740991', h0: '-12345678901234567890', error: null, ok: 'true' },
       { run_id: 'r2', row_count: '0', h0: '1.5', error: "it's", ok: 'false' },
     ]);
-    expect(rsd.commandCalls(GetStatementResultCommand).map((c) => c.args[0].input.NextToken)).toEqual([
-      undefined,
-      'page-2',
+    expect(sent).toEqual([
+      { Id: ID, NextToken: undefined },
+      { Id: ID, NextToken: 'page-2' },
     ]);
   });
 
@@ -303,20 +302,24 @@ describe('the Data API warehouse', () => {
   );
 
   test("lists this stack's statements that are still running, on every page", async () => {
-    rsd.on(ListStatementsCommand).resolves({ Statements: [] });
-    rsd
-      .on(ListStatementsCommand, { Status: 'STARTED' })
-      .resolvesOnce({
-        Statements: [
-          { Id: ID, StatementName: `${PREFIX}r.export.tax`, Status: 'STARTED', CreatedAt: new Date(1) },
-        ],
-        NextToken: 'more',
-      })
-      .resolves({ Statements: [] });
+    // given one statement STARTED, on the first of two pages of STARTED ones
+    const sent: ListStatementsCommandInput[] = [];
+    rsd.on(ListStatementsCommand).callsFake(
+      keepingInputs(sent, ({ Status, NextToken }) =>
+        Status === 'STARTED' && NextToken === undefined
+          ? {
+              Statements: [
+                { Id: ID, StatementName: `${PREFIX}r.export.tax`, Status: 'STARTED', CreatedAt: new Date(1) },
+              ],
+              NextToken: 'more',
+            }
+          : { Statements: [] },
+      ),
+    );
     expect(await warehouse().inFlight()).toEqual([
       { id: ID, name: `${PREFIX}r.export.tax`, status: 'STARTED', createdAt: new Date(1) },
     ]);
-    expect(rsd.commandCalls(ListStatementsCommand).map((c) => c.args[0].input)).toEqual([
+    expect(sent).toEqual([
       { StatementName: PREFIX, Status: 'SUBMITTED', RoleLevel: true, MaxResults: 100, NextToken: undefined },
       { StatementName: PREFIX, Status: 'PICKED', RoleLevel: true, MaxResults: 100, NextToken: undefined },
       { StatementName: PREFIX, Status: 'STARTED', RoleLevel: true, MaxResults: 100, NextToken: undefined },

@@ -9,6 +9,7 @@ import {
   BatchDeletePartitionCommand,
   GetPartitionCommand,
   GetPartitionsCommand,
+  GetPartitionsCommandInput,
   GetTableCommand,
   GlueClient,
 } from '@aws-sdk/client-glue';
@@ -16,24 +17,25 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
+  ListObjectsV2CommandInput,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GlueCatalog } from '../../src/engines/aws/glue-catalog';
 import { S3Lake } from '../../src/engines/aws/s3-lake';
+import { keepingInputs } from '../support/sent-inputs';
 import { CONTABYX } from '../../devkit/world';
 
 const s3 = mockClient(S3Client);
 const glue = mockClient(GlueClient);
 const athena = mockClient(AthenaClient);
 const noWait = async () => undefined;
-const lake = () => new S3Lake(new S3Client({}), 'lake-bucket', 'contabyx-parquet', 'archive-reports', noWait);
+const lake = () => new S3Lake(new S3Client({}), 'lake-bucket', 'contabyx-parquet', 'archive-reports');
 const catalog = () => new GlueCatalog(new GlueClient({}), CONTABYX, undefined, noWait);
 const RUN_ID = '20260101T000000Z';
 const ROOT = `s3://lake-bucket/contabyx-parquet/tax/year=2024/archive_run=${RUN_ID}/`;
 const ROOT_KEY = `contabyx-parquet/tax/year=2024/archive_run=${RUN_ID}/`;
-const throttled = (name: string) => Object.assign(new Error('slow down'), { name });
 
 beforeEach(() => {
   s3.reset();
@@ -54,16 +56,21 @@ describe('the S3 lake', () => {
     const keys = Array.from({ length: 1_001 }, (_, i) => ({
       Key: `${ROOT_KEY}year=2024/${String(i).padStart(4, '0')}_part_00.parquet`,
     }));
-    s3.on(ListObjectsV2Command)
-      .resolvesOnce({ Contents: keys.slice(0, 1_000), NextContinuationToken: 't2' })
-      .resolvesOnce({ Contents: keys.slice(1_000) });
+    const listed: ListObjectsV2CommandInput[] = [];
+    s3.on(ListObjectsV2Command).callsFake(
+      keepingInputs(listed, ({ ContinuationToken }) =>
+        ContinuationToken === 't2'
+          ? { Contents: keys.slice(1_000) }
+          : { Contents: keys.slice(0, 1_000), NextContinuationToken: 't2' },
+      ),
+    );
     s3.on(DeleteObjectsCommand).resolves({});
 
     // when the root is cleared
     await lake().clear(ROOT);
 
     // then it listed that prefix only, and deleted each page in one call
-    expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input)).toEqual([
+    expect(listed).toEqual([
       { Bucket: 'lake-bucket', Prefix: ROOT_KEY, ContinuationToken: undefined },
       { Bucket: 'lake-bucket', Prefix: ROOT_KEY, ContinuationToken: 't2' },
     ]);
@@ -103,19 +110,6 @@ describe('the S3 lake', () => {
     await expect(lake().clear(ROOT)).rejects.toThrow(
       `lake: could not delete s3://lake-bucket/${ROOT_KEY}manifest: AccessDenied denied`,
     );
-  });
-
-  test('retries a listing and a deletion that S3 throttled', async () => {
-    // given S3 asks to slow down once for each call
-    s3.on(ListObjectsV2Command)
-      .rejectsOnce(throttled('SlowDown'))
-      .resolves({ Contents: [{ Key: `${ROOT_KEY}manifest` }] });
-    s3.on(DeleteObjectsCommand).rejectsOnce(throttled('SlowDown')).resolves({});
-
-    // when / then
-    await expect(lake().clear(ROOT)).resolves.toBeUndefined();
-    expect(s3.commandCalls(ListObjectsV2Command)).toHaveLength(2);
-    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(2);
   });
 
   test("reads the files, sizes and row counts of UNLOAD's verbose manifest", async () => {
@@ -219,17 +213,23 @@ describe('the Glue catalog', () => {
   test("removes one run's partitions, every page of them, at most 25 per call", async () => {
     // given Glue lists 30 partitions of the run in two pages (moto never pages)
     const values = Array.from({ length: 30 }, (_, i) => ({ Values: [String(1990 + i), RUN_ID] }));
+    const listed: GetPartitionsCommandInput[] = [];
     glue
       .on(GetPartitionsCommand)
-      .resolvesOnce({ Partitions: values.slice(0, 20), NextToken: 'n' })
-      .resolvesOnce({ Partitions: values.slice(20) });
+      .callsFake(
+        keepingInputs(listed, ({ NextToken }) =>
+          NextToken === 'n'
+            ? { Partitions: values.slice(20) }
+            : { Partitions: values.slice(0, 20), NextToken: 'n' },
+        ),
+      );
     glue.on(BatchDeletePartitionCommand).resolves({});
 
     // when the run's partitions are removed
     await catalog().removePartitions('tax', RUN_ID);
 
     // then it asked for the run's partitions page by page, and deleted them all in chunks of 25
-    expect(glue.commandCalls(GetPartitionsCommand).map((c) => c.args[0].input)).toEqual([
+    expect(listed).toEqual([
       {
         DatabaseName: 'contabyx',
         TableName: 'tax',
@@ -253,28 +253,6 @@ describe('the Glue catalog', () => {
     expect(glue.commandCalls(BatchDeletePartitionCommand)[0].args[0].input.PartitionsToDelete).toEqual([
       { Values: ['2024', RUN_ID] },
     ]);
-  });
-
-  test('retries the calls that Glue throttled', async () => {
-    // given Glue throttles the first call of each kind
-    glue
-      .on(BatchCreatePartitionCommand)
-      .rejectsOnce(throttled('ThrottlingException'))
-      .resolves({ Errors: [] });
-    glue
-      .on(GetPartitionsCommand)
-      .rejectsOnce(throttled('ThrottlingException'))
-      .resolves({ Partitions: [{ Values: ['2024', RUN_ID] }] });
-    glue.on(BatchDeletePartitionCommand).rejectsOnce(throttled('ThrottlingException')).resolves({});
-
-    // when a partition is registered, then removed
-    await catalog().addPartition('tax', partition(2024));
-    await catalog().removePartitions('tax', RUN_ID, 2024);
-
-    // then each call was sent again once
-    expect(glue.commandCalls(BatchCreatePartitionCommand)).toHaveLength(2);
-    expect(glue.commandCalls(GetPartitionsCommand)).toHaveLength(2);
-    expect(glue.commandCalls(BatchDeletePartitionCommand)).toHaveLength(2);
   });
 
   test('fails when Glue reports a partition it could not remove, and takes one already gone as removed', async () => {

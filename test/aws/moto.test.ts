@@ -1,7 +1,8 @@
 /**
  * The S3 lake and the Glue catalog against moto_server on 127.0.0.1: real HTTP, real error names,
  * real ListObjectsV2 pages, versioning with delete markers, Glue partition filters. What moto does
- * not enforce (batch limits, throttling, GetPartitions pages) stays in lake-and-catalog.test.ts.
+ * not enforce stays in lake-and-catalog.test.ts (batch limits, GetPartitions pages) and in
+ * sdk-retry.test.ts (throttling).
  */
 import {
   CreateDatabaseCommand,
@@ -13,8 +14,8 @@ import {
 import {
   CreateBucketCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
   ListObjectVersionsCommand,
+  paginateListObjectsV2,
   PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
@@ -100,18 +101,13 @@ if (!executable) {
     /** Current objects under `prefix`, all pages. */
     async function currentKeys(prefix: string): Promise<string[]> {
       const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await s3.send(
-          new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }),
-        );
+      for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: BUCKET, Prefix: prefix })) {
         keys.push(...(page.Contents ?? []).map((o) => o.Key as string));
-        token = page.NextContinuationToken;
-      } while (token);
+      }
       return keys;
     }
 
-    /** Keys under `prefix` whose latest version is a delete marker. */
+    /** Keys under `prefix` whose latest version is a delete marker (the SDK has no paginator for these). */
     async function deletedKeys(prefix: string): Promise<string[]> {
       const keys: string[] = [];
       let keyMarker: string | undefined;

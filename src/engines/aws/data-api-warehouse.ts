@@ -4,8 +4,8 @@ import {
   DescribeStatementCommandOutput,
   ExecuteStatementCommand,
   Field,
-  GetStatementResultCommand,
-  ListStatementsCommand,
+  paginateGetStatementResult,
+  paginateListStatements,
   RedshiftDataClient,
   StatusString,
 } from '@aws-sdk/client-redshift-data';
@@ -14,7 +14,7 @@ import { InputError, RunFailedError, show, StillRunningError } from '../../core/
 import type { Row, StatementOptions, Warehouse } from '../../protocol/ports';
 import type { Dialect } from '../../sql/dialect';
 import { qualify } from '../../sql/identifiers';
-import { Sleep, sleep as realSleep, withRetry } from './retry';
+import { Sleep, sleep as realSleep } from './sleep';
 
 /** BatchExecuteStatement runs at most 40 statements, in order, as one transaction. */
 export const MAX_BATCH = 40;
@@ -33,6 +33,7 @@ const MAX_NAME = 500;
 
 /** Options of the Data API warehouse. */
 export interface DataApiWarehouseOptions {
+  /** Retries a throttled call itself: build it with `redshiftDataClient` (`clients.ts`). */
   readonly client: RedshiftDataClient;
   readonly target: ArchiveConfig['warehouse'];
   readonly dialect: Dialect;
@@ -45,6 +46,7 @@ export interface DataApiWarehouseOptions {
   readonly procedureSchema: string;
   /** Milliseconds this invocation may still wait; past it, a running statement is left running. */
   readonly remainingMs: () => number;
+  /** Waits between polls of a running statement. */
   readonly sleep?: Sleep;
 }
 
@@ -106,12 +108,17 @@ export class DataApiWarehouse implements Warehouse {
     };
   }
 
-  private send<T>(call: (client: RedshiftDataClient) => Promise<T>): Promise<T> {
-    return withRetry(() => call(this.options.client), this.sleep);
+  private get client(): RedshiftDataClient {
+    return this.options.client;
   }
 
   private name(step: string): string {
     return `${this.statementPrefix}${step}`.slice(0, MAX_NAME);
+  }
+
+  /** Where a statement runs and its name; an event only if it may outlive the invocation. */
+  private submission(step: string, outlives: boolean) {
+    return { ...this.connection, StatementName: this.name(step), ...(outlives ? { WithEvent: true } : {}) };
   }
 
   /** The step of a statement name of this stack; undefined for any other name. */
@@ -128,19 +135,14 @@ export class DataApiWarehouse implements Warehouse {
   async query(sql: string, step: string): Promise<Row[]> {
     const id = await this.run(sql, step, false);
     const rows: Row[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.send((c) =>
-        c.send(new GetStatementResultCommand({ Id: id, NextToken: token })),
-      );
+    for await (const page of paginateGetStatementResult({ client: this.client }, { Id: id })) {
       const labels = (page.ColumnMetadata ?? []).map((m) => (m.label ?? m.name ?? '').toLowerCase());
       for (const record of page.Records ?? []) {
         rows.push(
           Object.fromEntries(record.map((field, i) => [labels[i], fieldText(field, labels[i], step)])),
         );
       }
-      token = page.NextToken;
-    } while (token);
+    }
     return rows;
   }
 
@@ -148,15 +150,8 @@ export class DataApiWarehouse implements Warehouse {
     const statements = sqls.length <= MAX_BATCH ? [...sqls] : this.asProcedure(sqls, step);
     statements.forEach((sql, i) => checkSize(sql, `${step} (statement ${i + 1} of ${statements.length})`));
     const outlives = options?.outlives === true;
-    const { Id } = await this.send((c) =>
-      c.send(
-        new BatchExecuteStatementCommand({
-          ...this.connection,
-          Sqls: statements,
-          StatementName: this.name(step),
-          ...(outlives ? { WithEvent: true } : {}),
-        }),
-      ),
+    const { Id } = await this.client.send(
+      new BatchExecuteStatementCommand({ ...this.submission(step, outlives), Sqls: statements }),
     );
     await this.wait(required(Id), step, outlives);
   }
@@ -185,15 +180,8 @@ export class DataApiWarehouse implements Warehouse {
 
   private async run(sql: string, step: string, outlives: boolean): Promise<string> {
     checkSize(sql, step);
-    const { Id } = await this.send((c) =>
-      c.send(
-        new ExecuteStatementCommand({
-          ...this.connection,
-          Sql: sql,
-          StatementName: this.name(step),
-          ...(outlives ? { WithEvent: true } : {}),
-        }),
-      ),
+    const { Id } = await this.client.send(
+      new ExecuteStatementCommand({ ...this.submission(step, outlives), Sql: sql }),
     );
     await this.wait(required(Id), step, outlives);
     return required(Id);
@@ -206,7 +194,7 @@ export class DataApiWarehouse implements Warehouse {
   private async wait(id: string, step: string, outlives: boolean): Promise<void> {
     let delay = 100;
     for (;;) {
-      const described = await this.send((c) => c.send(new DescribeStatementCommand({ Id: id })));
+      const described = await this.client.send(new DescribeStatementCommand({ Id: id }));
       switch (described.Status) {
         case 'FINISHED':
           return;
@@ -240,20 +228,12 @@ export class DataApiWarehouse implements Warehouse {
 
   private async list(stepPrefix: string, status: StatusString): Promise<ListedStatement[]> {
     const found: ListedStatement[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.send((c) =>
-        c.send(
-          new ListStatementsCommand({
-            StatementName: this.name(stepPrefix),
-            Status: status,
-            // Every invocation runs as the same role, in a new session: list the role's statements.
-            RoleLevel: true,
-            MaxResults: PAGE,
-            NextToken: token,
-          }),
-        ),
-      );
+    const pages = paginateListStatements(
+      { client: this.client, pageSize: PAGE },
+      // Every invocation runs as the same role, in a new session: list the role's statements.
+      { StatementName: this.name(stepPrefix), Status: status, RoleLevel: true },
+    );
+    for await (const page of pages) {
       for (const s of page.Statements ?? []) {
         found.push({
           id: required(s.Id),
@@ -262,8 +242,7 @@ export class DataApiWarehouse implements Warehouse {
           createdAt: createdAt(s.CreatedAt, s.Id),
         });
       }
-      token = page.NextToken;
-    } while (token);
+    }
     return found;
   }
 
@@ -274,7 +253,7 @@ export class DataApiWarehouse implements Warehouse {
   async describe(id: string): Promise<DescribedStatement | undefined> {
     let described: DescribeStatementCommandOutput;
     try {
-      described = await this.send((c) => c.send(new DescribeStatementCommand({ Id: id })));
+      described = await this.client.send(new DescribeStatementCommand({ Id: id }));
     } catch (error) {
       const name = (error as { name?: string }).name;
       if (name === 'ResourceNotFoundException' || name === 'ValidationException') return undefined;

@@ -8,7 +8,6 @@ import {
   BatchCreatePartitionCommand,
   BatchDeletePartitionCommand,
   GetPartitionCommand,
-  GetPartitionsCommand,
   GetTableCommand,
   GlueClient,
   paginateGetPartitions,
@@ -20,7 +19,7 @@ import { PARTITION_KEYS } from '../../core/lake-layout';
 import { glueColumns, GLUE_PARTITION_KEYS, PARQUET_STORAGE, partitionValues } from '../../core/glue-schema';
 import type { Catalog, Partition } from '../../protocol/ports';
 import { quoteIdent } from '../../sql/identifiers';
-import { Sleep, sleep as realSleep, withRetry } from './retry';
+import { Sleep, sleep as realSleep } from './sleep';
 
 /** BatchDeletePartition takes at most 25 partitions. */
 const DELETE_CHUNK = 25;
@@ -45,6 +44,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * Athena workgroup, verification also counts the run's rows through Athena.
  */
 export class GlueCatalog implements Catalog {
+  /** Waits between polls of an Athena query. */
   private readonly sleep: Sleep;
   /** Present when an Athena workgroup is configured. */
   readonly countRows?: Catalog['countRows'];
@@ -59,10 +59,6 @@ export class GlueCatalog implements Catalog {
     if (athena) this.countRows = (table, runId, year) => this.countWithAthena(athena, table, runId, year);
   }
 
-  private send<T>(call: (client: GlueClient) => Promise<T>): Promise<T> {
-    return withRetry(() => call(this.glue), this.sleep);
-  }
-
   private get database(): string {
     return this.config.catalog.database;
   }
@@ -70,9 +66,7 @@ export class GlueCatalog implements Catalog {
   async tableColumns(table: string): Promise<{ name: string; type: string }[] | undefined> {
     const name = tableNamed(this.config, table).name.toLowerCase();
     try {
-      const found = await this.send((c) =>
-        c.send(new GetTableCommand({ DatabaseName: this.database, Name: name })),
-      );
+      const found = await this.glue.send(new GetTableCommand({ DatabaseName: this.database, Name: name }));
       return (found.Table?.StorageDescriptor?.Columns ?? []).map((c) => ({
         name: c.Name ?? '',
         type: c.Type ?? '',
@@ -87,9 +81,7 @@ export class GlueCatalog implements Catalog {
     const name = tableNamed(this.config, table).name.toLowerCase();
     let found;
     try {
-      found = await this.send((c) =>
-        c.send(new GetTableCommand({ DatabaseName: this.database, Name: name })),
-      );
+      found = await this.glue.send(new GetTableCommand({ DatabaseName: this.database, Name: name }));
     } catch (error) {
       if ((error as { name?: string }).name === 'EntityNotFoundException') {
         throw new RunFailedError(
@@ -119,25 +111,23 @@ export class GlueCatalog implements Catalog {
     const name = config.name.toLowerCase();
     const columns = glueColumns(config).map((c) => ({ Name: c.name, Type: c.type }));
     const values = partitionValues(p.year, p.runId);
-    const result = await this.send((c) =>
-      c.send(
-        new BatchCreatePartitionCommand({
-          DatabaseName: this.database,
-          TableName: name,
-          PartitionInputList: [
-            {
-              Values: values,
-              StorageDescriptor: {
-                Columns: columns,
-                Location: p.location,
-                InputFormat: PARQUET_STORAGE.inputFormat,
-                OutputFormat: PARQUET_STORAGE.outputFormat,
-                SerdeInfo: { SerializationLibrary: PARQUET_STORAGE.serializationLibrary },
-              },
+    const result = await this.glue.send(
+      new BatchCreatePartitionCommand({
+        DatabaseName: this.database,
+        TableName: name,
+        PartitionInputList: [
+          {
+            Values: values,
+            StorageDescriptor: {
+              Columns: columns,
+              Location: p.location,
+              InputFormat: PARQUET_STORAGE.inputFormat,
+              OutputFormat: PARQUET_STORAGE.outputFormat,
+              SerdeInfo: { SerializationLibrary: PARQUET_STORAGE.serializationLibrary },
             },
-          ],
-        }),
-      ),
+          },
+        ],
+      }),
     );
     const error = result.Errors?.[0];
     if (!error) return;
@@ -146,10 +136,8 @@ export class GlueCatalog implements Catalog {
         `catalog: partition ${values.join('/')} of ${name}: ${error.ErrorDetail?.ErrorCode} ${error.ErrorDetail?.ErrorMessage}`,
       );
     }
-    const existing = await this.send((c) =>
-      c.send(
-        new GetPartitionCommand({ DatabaseName: this.database, TableName: name, PartitionValues: values }),
-      ),
+    const existing = await this.glue.send(
+      new GetPartitionCommand({ DatabaseName: this.database, TableName: name, PartitionValues: values }),
     );
     const location = existing.Partition?.StorageDescriptor?.Location;
     if (location !== p.location) {
@@ -195,30 +183,18 @@ export class GlueCatalog implements Catalog {
       `${PARTITION_KEYS.run} = '${runId}'` +
       (year === undefined ? '' : ` AND ${PARTITION_KEYS.year} = ${year}`);
     const values: string[][] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.send((c) =>
-        c.send(
-          new GetPartitionsCommand({
-            DatabaseName: this.database,
-            TableName: name,
-            Expression: expression,
-            NextToken: token,
-          }),
-        ),
-      );
-      values.push(...(page.Partitions ?? []).map((p) => p.Values ?? []));
-      token = page.NextToken;
-    } while (token);
+    const pages = paginateGetPartitions(
+      { client: this.glue },
+      { DatabaseName: this.database, TableName: name, Expression: expression },
+    );
+    for await (const page of pages) values.push(...(page.Partitions ?? []).map((p) => p.Values ?? []));
     for (const chunk of chunks(values, DELETE_CHUNK)) {
-      const result = await this.send((c) =>
-        c.send(
-          new BatchDeletePartitionCommand({
-            DatabaseName: this.database,
-            TableName: name,
-            PartitionsToDelete: chunk.map((v) => ({ Values: v })),
-          }),
-        ),
+      const result = await this.glue.send(
+        new BatchDeletePartitionCommand({
+          DatabaseName: this.database,
+          TableName: name,
+          PartitionsToDelete: chunk.map((v) => ({ Values: v })),
+        }),
       );
       // Glue reports a partition it could not delete in Errors instead of failing the call; one
       // that is already gone is what this call wanted.
@@ -245,24 +221,17 @@ export class GlueCatalog implements Catalog {
     const sql =
       `SELECT COUNT(*) FROM ${quoteIdent(this.database)}.${quoteIdent(name)} ` +
       `WHERE ${quoteIdent(PARTITION_KEYS.run)} = '${runId}' AND ${quoteIdent(PARTITION_KEYS.year)} = ${year}`;
-    const { QueryExecutionId: id } = await withRetry(
-      () =>
-        athena.client.send(
-          new StartQueryExecutionCommand({
-            QueryString: sql,
-            WorkGroup: athena.workgroup,
-            // Without a context the session database is `default` (Athena API, QueryExecutionContext).
-            QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: this.database },
-            ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
-          }),
-        ),
-      this.sleep,
+    const { QueryExecutionId: id } = await athena.client.send(
+      new StartQueryExecutionCommand({
+        QueryString: sql,
+        WorkGroup: athena.workgroup,
+        // Without a context the session database is `default` (Athena API, QueryExecutionContext).
+        QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: this.database },
+        ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
+      }),
     );
     for (let delay = 200; ; delay = Math.min(delay * 2, 5_000)) {
-      const execution = await withRetry(
-        () => athena.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })),
-        this.sleep,
-      );
+      const execution = await athena.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
       const state = execution.QueryExecution?.Status?.State;
       if (state === 'SUCCEEDED') break;
       if (state === 'FAILED' || state === 'CANCELLED') {
@@ -274,10 +243,7 @@ export class GlueCatalog implements Catalog {
         throw new RunFailedError(`Athena count of ${name} did not finish in time (query ${id})`);
       await this.sleep(delay);
     }
-    const results = await withRetry(
-      () => athena.client.send(new GetQueryResultsCommand({ QueryExecutionId: id })),
-      this.sleep,
-    );
+    const results = await athena.client.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
     // the first row holds the column names
     const counted = Number(results.ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue);
     if (!Number.isSafeInteger(counted))

@@ -1,7 +1,6 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
   paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
@@ -10,7 +9,6 @@ import { isRunId } from '../../core/cutoff';
 import { InputError, RunFailedError, show } from '../../core/errors';
 import type { Lake, LakeFile, Manifest } from '../../protocol/ports';
 import { batchRoot, isClearable, legacyRunPrefix, MANIFEST_NAME } from '../../core/lake-layout';
-import { Sleep, sleep as realSleep, withRetry } from './retry';
 
 /** The manifest UNLOAD writes beside the files: `<prefix>manifest`. */
 interface RedshiftManifest {
@@ -23,21 +21,12 @@ interface RedshiftManifest {
  * own root (or a v1 run's prefix), and refuses any other location.
  */
 export class S3Lake implements Lake {
-  private readonly sleep: Sleep;
-
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly reportsPrefix: string,
-    sleep?: Sleep,
-  ) {
-    this.sleep = sleep ?? realSleep;
-  }
-
-  private send<T>(call: (client: S3Client) => Promise<T>): Promise<T> {
-    return withRetry(() => call(this.client), this.sleep);
-  }
+  ) {}
 
   batchRoot(table: string, year: number, runId: string): string {
     return `s3://${this.bucket}/${batchRoot(this.prefix, table, year, runId)}`;
@@ -61,15 +50,12 @@ export class S3Lake implements Lake {
 
   async clear(location: string): Promise<void> {
     const prefix = this.keyOf(location);
-    let token: string | undefined;
-    do {
-      const page = await this.send((c) =>
-        c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
-      );
+    const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix });
+    for await (const page of pages) {
       const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
       if (keys.length > 0) {
-        const deleted = await this.send((c) =>
-          c.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } })),
+        const deleted = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
         );
         const failed = deleted.Errors?.[0];
         if (failed)
@@ -77,15 +63,14 @@ export class S3Lake implements Lake {
             `lake: could not delete s3://${this.bucket}/${failed.Key}: ${failed.Code} ${failed.Message}`,
           );
       }
-      token = page.NextContinuationToken;
-    } while (token);
+    }
   }
 
   async readManifest(location: string): Promise<Manifest | undefined> {
     const key = `${this.keyOf(location)}${MANIFEST_NAME}`;
     let object;
     try {
-      object = await this.send((c) => c.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
       if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
       throw error;
@@ -123,15 +108,13 @@ export class S3Lake implements Lake {
   async writeReport(runId: string, report: unknown): Promise<string> {
     if (!isRunId(runId)) throw new InputError(`no report for run ${show(runId)}`);
     const key = `${this.reportsPrefix}/${runId}.json`;
-    await this.send((c) =>
-      c.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: `${JSON.stringify(report, null, 2)}\n`,
-          ContentType: 'application/json',
-        }),
-      ),
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: `${JSON.stringify(report, null, 2)}\n`,
+        ContentType: 'application/json',
+      }),
     );
     return `s3://${this.bucket}/${key}`;
   }
