@@ -13,7 +13,7 @@ import { IDENTIFIER_RULE, isIdentifier, MAX_IDENTIFIER_BYTES } from '../core/ide
 import { PARTITION_KEYS } from '../core/lake-layout';
 
 /**
- * The configuration contract (DESIGN section 9): one JSON file read by the CDK app, the Lambda
+ * The configuration contract (docs/design.md §1): one JSON file read by the CDK app, the Lambda
  * and the CLI. Every value that later reaches SQL, S3 or Glue is checked here, once, and every
  * error names the field, the bad value and what is allowed.
  */

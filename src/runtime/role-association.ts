@@ -19,7 +19,7 @@ import { InputError, show } from '../core/errors';
 
 /**
  * The custom resource that associates the stack's Redshift role with the warehouse before the
- * external schema names it (DESIGN section 6; Redshift Spectrum's getting started associates the
+ * external schema names it (docs/design.md §6; Redshift Spectrum's getting started associates the
  * role before CREATE EXTERNAL SCHEMA). Association is asynchronous on both kinds of warehouse:
  * a role is `adding`, then `in-sync`; only then may SQL use it.
  *
