@@ -1,3 +1,4 @@
+import { firstLine } from '../core/errors';
 import { tableNamed, type ArchiveConfig } from '../config/config';
 import type { ArchiveSql } from '../sql/statements';
 import { count, type BatchRecord, type LedgerView } from './ledger';
@@ -31,8 +32,6 @@ export interface AuditDeps {
   readonly catalog: Catalog;
 }
 
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
-
 /**
  * After a run the lake holds the only copy of the archived rows. For every committed batch that
  * holds rows (and was not restored), the audit checks that the lake still holds exactly the files
@@ -48,10 +47,10 @@ export async function audit(
 ): Promise<AuditReport> {
   const partitions = new Map<string, Partition[] | string>();
   const batches: AuditedBatch[] = [];
-  for (const b of archived(ledger)) {
+  for (const b of ledger.archived().filter((x) => x.location !== null)) {
     const key = b.table.toLowerCase();
     if (!partitions.has(key)) {
-      partitions.set(key, await deps.catalog.partitions(b.table).catch((error: unknown) => message(error)));
+      partitions.set(key, await deps.catalog.partitions(b.table).catch((error: unknown) => firstLine(error)));
     }
     const files = await deps.lake.listFiles(b.location as string);
     const problems = [
@@ -74,13 +73,6 @@ export async function audit(
     });
   }
   return { ok: batches.every((b) => b.problems.length === 0), deep, batches };
-}
-
-/** The batches whose rows live only in the lake: committed, not restored, with rows. */
-function archived(ledger: LedgerView): BatchRecord[] {
-  return ledger.batches.filter(
-    (b) => b.committed && b.state !== 'restored' && (b.rows ?? 0) > 0 && b.location !== null,
-  );
 }
 
 function fileProblems(b: BatchRecord, files: number, bytes: number): string[] {
@@ -115,6 +107,6 @@ async function readBackProblems(deps: AuditDeps, sql: ArchiveSql, b: BatchRecord
       `read back ${rows} rows with checksum ${checksum}; the ledger recorded ${b.rows} rows with checksum ${b.checksum}`,
     ];
   } catch (error) {
-    return [`cannot be read back through the external table: ${message(error)}`];
+    return [`cannot be read back through the external table: ${firstLine(error)}`];
   }
 }

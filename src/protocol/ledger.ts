@@ -80,11 +80,23 @@ export class LedgerView {
     return this.batches.find((b) => b.runId === runId && sameName(b.table, table) && b.year === year);
   }
 
+  /**
+   * Batches whose rows live only in the lake: committed, holding rows, not restored (optionally
+   * of one table). What the views read, what an audit checks and what a restore puts back.
+   */
+  archived(table?: string): BatchRecord[] {
+    return this.batches.filter(
+      (b) =>
+        (table === undefined || sameName(b.table, table)) &&
+        b.committed &&
+        b.state !== 'restored' &&
+        (b.rows ?? 0) > 0,
+    );
+  }
+
   /** Committed batches of `table` that hold rows and were not restored: what its view reads. */
   committed(table: string): CommittedBatch[] {
-    return this.batches
-      .filter((b) => sameName(b.table, table) && b.committed && b.state !== 'restored' && (b.rows ?? 0) > 0)
-      .map((b) => ({ runId: b.runId, year: b.year }));
+    return this.archived(table).map((b) => ({ runId: b.runId, year: b.year }));
   }
 
   /** The v1 run whose stage tables the views still read, while it is finished. */

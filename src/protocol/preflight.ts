@@ -1,3 +1,4 @@
+import { firstLine } from '../core/errors';
 import type { ArchiveConfig } from '../config/config';
 import { glueColumns } from '../core/glue-schema';
 import { quoteReportedName } from '../sql/identifiers';
@@ -22,8 +23,6 @@ export interface PreflightReport {
 
 /** Checks that only a deployment on AWS can make (role association, concurrency, the bucket). */
 export type ExtraChecks = () => Promise<PreflightCheck[]>;
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
 
 /**
  * Runs every check, read only, and reports each: the configured columns against the warehouse's
@@ -65,7 +64,7 @@ async function attempt(
     await run();
     return { check, ok: true, detail };
   } catch (error) {
-    return { check, ok: false, detail: message(error), fix };
+    return { check, ok: false, detail: firstLine(error), fix };
   }
 }
 
@@ -119,7 +118,7 @@ async function catalogChecks(
   const checks: PreflightCheck[] = [];
   for (const table of sql.tables) {
     const check = `catalog ${table.name}`;
-    const declared = await catalog.tableColumns(table.name).catch((error: unknown) => message(error));
+    const declared = await catalog.tableColumns(table.name).catch((error: unknown) => firstLine(error));
     const fix = 'deploy the stack with this configuration (it defines the catalog tables)';
     if (typeof declared === 'string') {
       checks.push({ check, ok: false, detail: declared, fix });
@@ -164,7 +163,7 @@ async function accessChecks(warehouse: Warehouse, sql: ArchiveSql): Promise<Pref
           : { check: probe.check, ok: false, detail: probe.failed, fix },
       );
     } catch (error) {
-      checks.push({ check: probe.check, ok: false, detail: message(error), fix });
+      checks.push({ check: probe.check, ok: false, detail: firstLine(error), fix });
     }
   }
   return checks;

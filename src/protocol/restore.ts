@@ -73,7 +73,9 @@ export async function restore(
   await checkSchema(deps.config, deps.warehouse, sql, ledger);
   const tables: RestoredTable[] = [];
   for (const family of chosen) {
-    const batches = new Map(family.map((t) => [t, restorable(ledger, t, request.year)]));
+    const batches = new Map(
+      family.map((t) => [t, ledger.archived(t.name).filter((b) => b.year === request.year)]),
+    );
     if ([...batches.values()].every((b) => b.length === 0)) continue;
     refuseChangedColumns(sql, batches);
     ledger = await commitRestore(deps, sql, ledger, family, request, batches);
@@ -115,18 +117,6 @@ export function restoredFamilies(config: ArchiveConfig, request: RestoreRequest)
     );
   }
   return all.filter((f) => f[0] === table);
-}
-
-/** The committed batches of `table` and `year` whose rows are in the lake and not yet restored. */
-function restorable(ledger: LedgerView, table: TableConfig, year: number): BatchRecord[] {
-  return ledger.batches.filter(
-    (b) =>
-      b.table.toLowerCase() === table.name.toLowerCase() &&
-      b.year === year &&
-      b.committed &&
-      b.state !== 'restored' &&
-      (b.rows ?? 0) > 0,
-  );
 }
 
 /** A batch written before a column change cannot be checked against today's table: refused. */
