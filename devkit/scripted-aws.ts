@@ -14,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ArchiveConfig, ColumnConfig, tableNamed } from '../src/config/config';
 import { glueColumns, GLUE_PARTITION_KEYS } from '../src/core/glue-schema';
 import type { Row } from '../src/protocol/ports';
-import { AwsEngine, DeployedResources, openAwsEngine } from '../src/runtime/aws-engine';
+import { AwsEngine, DeployedResources, openAwsEngine } from '../src/engines/aws/engine';
 import { statementPrefix } from '../src/contract';
 import { CONTABYX } from './world';
 

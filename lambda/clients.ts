@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { SERVICE_NAME } from '../src/contract';
 import { AWS_RETRY, redshiftDataClient } from '../src/engines/aws/clients';
 import type { ProgressEvent } from '../src/protocol/archive';
-import type { AwsClients } from '../src/runtime/aws-engine';
+import type { AwsClients } from '../src/engines/aws/engine';
 
 /** Created once per container, reused across invocations; they retry as `AWS_RETRY` says. */
 export const clients: AwsClients = {

@@ -1,5 +1,5 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { openAwsEngine, statementPrefixFrom } from '../src/runtime/aws-engine';
+import { openAwsEngine, statementPrefixFrom } from '../src/engines/aws/engine';
 import * as resource from '../src/runtime/custom-resource';
 import { clients, logProgress, SAFETY_MARGIN_MS } from './clients';
 

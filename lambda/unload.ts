@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { METRIC_NAMESPACE, METRICS, SERVICE_NAME } from '../src/contract';
-import { deploymentFrom, openAwsEngine } from '../src/runtime/aws-engine';
+import { deploymentFrom, openAwsEngine } from '../src/engines/aws/engine';
 import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../src/runtime/unload';
 import { checkClients, clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
 

@@ -5,7 +5,7 @@ import { InputError, RunFailedError, show, StillRunningError } from '../core/err
 import { Archiver } from '../protocol/archive';
 import { externalSchemaStatement } from '../sql/redshift-dialect';
 import { ArchiveSql } from '../sql/statements';
-import type { AwsEngine, DeployedResources } from './aws-engine';
+import type { AwsEngine, DeployedResources } from '../engines/aws/engine';
 
 /*
  * The deploy-time SQL, as two custom resources of one provider, each with its own handler:

@@ -12,7 +12,7 @@ import { InputError, RunFailedError, show, StillRunningError } from '../core/err
 import { DescribedStatement, UnannouncedStatementError } from '../engines/aws/data-api-warehouse';
 import { Archiver, PlanReport, RunReport, StatusReport } from '../protocol/archive';
 import type { PreflightReport } from '../protocol/preflight';
-import type { AwsEngine } from './aws-engine';
+import type { AwsEngine } from '../engines/aws/engine';
 
 /** The three kinds of event the unload Lambda accepts, validated. */
 export type UnloadRequest =

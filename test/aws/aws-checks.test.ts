@@ -9,7 +9,7 @@ import {
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig } from '../../src/config/config';
-import { awsChecks } from '../../src/runtime/aws-checks';
+import { awsChecks } from '../../src/engines/aws/checks';
 import contabyx from '../../config/contabyx.json';
 
 const ROLE = 'arn:aws:iam::123456789012:role/archive-redshift';

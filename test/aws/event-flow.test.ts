@@ -4,7 +4,7 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { DataApiWarehouse } from '../../src/engines/aws/data-api-warehouse';
-import type { AwsEngine } from '../../src/runtime/aws-engine';
+import type { AwsEngine } from '../../src/engines/aws/engine';
 import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../../src/runtime/unload';
 import { duckdbDialect } from '../../src/sql/duckdb-dialect';
 import { DataApiOnDuckDb, PREFIX, SimulatedStatement, statusChange } from '../../devkit/scripted-aws';

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { handler } from '../../lambda/unload';
 import { isComplete, onEvent } from '../../lambda/schema-and-views';
-import { deploymentFrom } from '../../src/runtime/aws-engine';
+import { deploymentFrom } from '../../src/engines/aws/engine';
 import { statementPrefix } from '../../src/contract';
 import contabyx from '../../config/contabyx.json';
 import {

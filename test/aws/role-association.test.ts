@@ -20,10 +20,10 @@ import {
   AssociationClients,
   isComplete,
   onEvent,
-  parseNamespaceRole,
   physicalIdOf,
   PROPAGATION,
 } from '../../src/runtime/role-association';
+import { parseNamespaceRole } from '../../src/engines/aws/warehouse-roles';
 import { RedshiftServiceException } from '@aws-sdk/client-redshift';
 import { ValidationException } from '@aws-sdk/client-redshift-serverless';
 

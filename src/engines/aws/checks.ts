@@ -3,9 +3,9 @@ import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda'
 import type { RedshiftClient } from '@aws-sdk/client-redshift';
 import type { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { ArchiveConfig } from '../config/config';
-import type { PreflightCheck } from '../protocol/preflight';
-import { describeCluster, getNamespace, namespaceOf } from './role-association';
+import type { ArchiveConfig } from '../../config/config';
+import type { PreflightCheck } from '../../protocol/preflight';
+import { describeCluster, getNamespace, namespaceOf } from './warehouse-roles';
 
 /** The clients preflight's AWS checks read through; tests pass mocked ones. */
 export interface CheckClients {

@@ -2,16 +2,16 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ArchiveConfig, parseConfig } from '../config/config';
-import { ENV, STATEMENT_PREFIX } from '../contract';
-import { InputError, show } from '../core/errors';
-import { DataApiWarehouse } from '../engines/aws/data-api-warehouse';
-import { GlueCatalog } from '../engines/aws/glue-catalog';
-import type { Sleep } from '../engines/aws/sleep';
-import { S3Lake } from '../engines/aws/s3-lake';
-import type { ArchiveDeps, ProgressEvent } from '../protocol/archive';
-import { awsChecks, CheckClients } from './aws-checks';
-import { checkRedshiftOptions, RedshiftOptions, redshiftDialect } from '../sql/redshift-dialect';
+import { ArchiveConfig, parseConfig } from '../../config/config';
+import { ENV, STATEMENT_PREFIX } from '../../contract';
+import { InputError, show } from '../../core/errors';
+import { DataApiWarehouse } from './data-api-warehouse';
+import { GlueCatalog } from './glue-catalog';
+import type { Sleep } from './sleep';
+import { S3Lake } from './s3-lake';
+import type { ArchiveDeps, ProgressEvent } from '../../protocol/archive';
+import { awsChecks, CheckClients } from './checks';
+import { checkRedshiftOptions, RedshiftOptions, redshiftDialect } from '../../sql/redshift-dialect';
 
 /** The deployed resources that the custom resource's properties name. */
 export interface DeployedResources extends RedshiftOptions {
