@@ -6,7 +6,8 @@ import { openLocalEngine } from '../src/engines/local/engine';
 import { fingerprint, Fingerprint, loadContabyxSample } from '../src/engines/local/sample';
 import { Archiver } from '../src/protocol/archive';
 import { ArchiveSql } from '../src/sql/statements';
-import { main, textTable } from './cli';
+import { main } from './cli';
+import { textTable } from '../src/cli/render';
 
 /**
  * `npm run demo`: a fresh embedded warehouse with the contabyx sample, `plan` then `run` through

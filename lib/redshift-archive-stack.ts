@@ -1,5 +1,7 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { configDigest } from '../src/config/config';
+import { MANUAL_ACTIONS, STACK_OUTPUTS } from '../src/contract';
 import { RedshiftArchive, RedshiftArchiveProps } from './redshift-archive';
 
 /** Properties of {@link RedshiftArchiveStack}: those of the construct. */
@@ -13,7 +15,8 @@ export class RedshiftArchiveStack extends Stack {
   constructor(scope: Construct, id: string, props: RedshiftArchiveStackProps) {
     super(scope, id, props);
     this.archive = new RedshiftArchive(this, 'Archive', props);
-    const outputs: Record<string, [string, string]> = {
+    const key = this.archive.bucket.encryptionKey;
+    const outputs: Partial<Record<(typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS], [string, string]>> = {
       LakeBucketName: [this.archive.bucket.bucketName, 'The lake bucket'],
       RedshiftRoleArn: [
         this.archive.redshiftRole.roleArn,
@@ -27,12 +30,17 @@ export class RedshiftArchiveStack extends Stack {
       ],
       UnloadFunctionName: [
         this.archive.unloadFunction.functionName,
-        'Invoke with {"action": "plan" | "run" | "status" | "abort"}',
+        `Invoke with {"action": ${MANUAL_ACTIONS.map((a) => `"${a}"`).join(' | ')}}, or use redshift-archive --stack`,
       ],
       AthenaWorkgroup: [this.archive.workgroup.ref, 'Query the archive from Athena in this workgroup'],
       AlarmTopicArn: [this.archive.alarmTopic.topicArn, 'Alarms of the archive job'],
+      ConfigurationDigest: [
+        configDigest(props.config),
+        'SHA-256 of the deployed configuration: redshift-archive --stack refuses another file',
+      ],
+      ...(key ? { LakeKmsKeyId: [key.keyId, 'The KMS key of the lake, which UNLOAD names'] } : {}),
     };
-    for (const [id, [value, description]] of Object.entries(outputs))
+    for (const [id, [value, description]] of Object.entries(outputs) as [string, [string, string]][])
       new CfnOutput(this, id, { value, description });
   }
 }

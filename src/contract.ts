@@ -36,6 +36,23 @@ export const METRICS = {
   runFailures: 'RunFailures',
 } as const;
 
+/**
+ * The outputs of the stack (`RedshiftArchiveStack`), by what each carries: the command line's
+ * AWS mode (`--stack`) finds the deployment through them.
+ */
+export const STACK_OUTPUTS = {
+  lakeBucket: 'LakeBucketName',
+  redshiftRoleArn: 'RedshiftRoleArn',
+  databaseUser: 'DatabaseUser',
+  unloadFunction: 'UnloadFunctionName',
+  athenaWorkgroup: 'AthenaWorkgroup',
+  alarmTopic: 'AlarmTopicArn',
+  /** `configDigest` of the deployed configuration: the command line refuses another file. */
+  configDigest: 'ConfigurationDigest',
+  /** Only when the lake is encrypted with a KMS key: UNLOAD names it. */
+  lakeKey: 'LakeKmsKeyId',
+} as const;
+
 /** The environment of the functions the stack deploys, by the value each variable carries. */
 export const ENV = {
   /** The configuration as JSON; the stack inlines it into the bundle (`process.env.ARCHIVE_CONFIG`). */
@@ -52,6 +69,15 @@ export const ENV = {
  * (AWS CloudFormation API Reference, CreateStack `StackName`).
  */
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+/**
+ * The prefix of the statements the command line sends for an operator (`--stack`): unlike
+ * {@link statementPrefix}, it is not the stack's, so its reads never count as the stack's
+ * statements in flight, and its rule never matches them.
+ */
+export function operatorStatementPrefix(stackName: string): string {
+  return `redshift-archive-operator.${statementPrefix(stackName).slice('redshift-archive.'.length)}`;
+}
 
 /** A statement prefix as {@link statementPrefix} builds it. */
 export const STATEMENT_PREFIX = /^redshift-archive\.[A-Za-z][A-Za-z0-9-]{0,127}\.$/;

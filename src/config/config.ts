@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError, show } from '../core/errors';
@@ -448,6 +449,15 @@ export function configJson(config: ArchiveConfig): string {
       columns: t.columns.map((c) => ({ name: c.name, type: typeName(c.type) })),
     })),
   });
+}
+
+/**
+ * A digest of what a configuration means (SHA-256 of {@link configJson}, so a file that spells
+ * out a default and one that leaves it out agree): the stack publishes the digest of the
+ * configuration it deployed, and the command line refuses to drive the stack with another.
+ */
+export function configDigest(config: ArchiveConfig): string {
+  return createHash('sha256').update(configJson(config)).digest('hex');
 }
 
 /**

@@ -11,6 +11,7 @@ import { CalendarDate, isRunId, parseCalendarDate, runTarget } from '../core/cut
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
 import { DescribedStatement, UnannouncedStatementError } from '../engines/aws/data-api-warehouse';
 import { Archiver, PlanReport, RunReport, StatusReport } from '../protocol/archive';
+import type { AuditReport, RestoreReport } from '../protocol/archive';
 import type { PreflightReport } from '../protocol/preflight';
 import type { AwsEngine } from '../engines/aws/engine';
 
@@ -39,6 +40,8 @@ export type UnloadOutcome =
   | { readonly outcome: 'status'; readonly status: StatusReport }
   | { readonly outcome: 'preflight'; readonly preflight: PreflightReport }
   | { readonly outcome: 'aborted'; readonly runId: string | null }
+  | { readonly outcome: 'audit'; readonly audit: AuditReport }
+  | { readonly outcome: 'restored'; readonly restore: RestoreReport }
   | {
       readonly outcome: 'waiting';
       readonly statements: readonly { readonly id: string; readonly name: string }[];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, aws_iam as iam, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { configJson } from '../../src/config/config';
+import { configDigest, configJson } from '../../src/config/config';
 import { config, stackOf, statementsOf, templateOf, unitApp } from './support';
 
 const template = templateOf();
@@ -990,15 +990,28 @@ describe('checks', () => {
     ).toEqual([]);
   });
 
-  test('outputs what a user needs after deploying', () => {
+  test('outputs what a user needs after deploying, and what the command line finds the stack by', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
       'AlarmTopicArn',
       'AthenaWorkgroup',
+      'ConfigurationDigest',
       'DatabaseUser',
       'LakeBucketName',
       'RedshiftRoleArn',
       'UnloadFunctionName',
     ]);
+    // the digest of the configuration as deployed: the command line refuses any other file
+    expect(template.findOutputs('ConfigurationDigest').ConfigurationDigest.Value).toBe(
+      configDigest(config()),
+    );
+    expect(template.findOutputs('UnloadFunctionName').UnloadFunctionName.Description).toBe(
+      'Invoke with {"action": "plan" | "run" | "status" | "abort" | "preflight"}, or use redshift-archive --stack',
+    );
+  });
+
+  test('outputs the lake key when the lake is encrypted with a customer key, for the command line to name it in UNLOAD', () => {
+    expect(Object.keys(withKey().findOutputs('LakeKmsKeyId'))).toEqual(['LakeKmsKeyId']);
+    expect(Object.keys(template.findOutputs('LakeKmsKeyId'))).toEqual([]);
   });
 
   test('synthesis is deterministic', () => {

@@ -199,11 +199,11 @@ describe('redshift-archive', () => {
     ['run --local $W --lake $L', '--config: is missing; allowed: a JSON configuration file'],
     [
       'run --config $C',
-      '--local: is missing; allowed: a path (the AWS mode is not in this release: --local and --lake select the embedded engine)',
+      '--local: is missing; allowed: a path (--local <warehouse.duckdb> --lake <dir> selects the embedded engine; --stack <name> [--region R] the deployed stack)',
     ],
     [
       'run --verbose --config $C --local $W --lake $L',
-      "Unknown option '--verbose'; allowed: --config, --local, --lake, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version",
+      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version",
     ],
     [
       'run --cutoff 2026-02-30 --config $C --local $W --lake $L',
@@ -223,7 +223,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --cutof 2025-01-01 --config $C',
-      "Unknown option '--cutof'; allowed: --config, --local, --lake, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version; did you mean --cutoff?",
+      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version; did you mean --cutoff?",
     ],
     [
       'restore --config $C --local $W --lake $L',
