@@ -3,7 +3,13 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest'],
+    // @middy/core 6 ships ES modules only, which Jest requires natively only from Node 24.9 on:
+    // Jest compiles it to CommonJS like the tests. The Lambda bundles (esbuild) take it as it is.
+    '/node_modules/@middy/core/.+\\.js$': ['@swc/jest'],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@middy/core/)'],
   testTimeout: 60000,
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',

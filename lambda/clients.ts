@@ -28,8 +28,11 @@ export const checkClients = {
 /** One structured log line per phase and table. */
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 
-/** Sends protocol progress to the log. */
-export const logProgress = (event: ProgressEvent): void => logger.info(event.message, { ...event });
+/**
+ * Sends protocol progress to the log. The message goes as the line's message, not among its keys:
+ * Powertools drops a `message` key, warning on every line that it is reserved.
+ */
+export const logProgress = ({ message, ...details }: ProgressEvent): void => logger.info(message, details);
 
 /** Stop waiting for a statement this long before the Lambda's own timeout. */
 export const SAFETY_MARGIN_MS = 60_000;

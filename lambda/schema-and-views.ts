@@ -1,16 +1,22 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { openAwsEngine, statementPrefixFrom } from '../src/engines/aws/engine';
 import * as resource from '../src/runtime/custom-resource';
-import { clients, logProgress, SAFETY_MARGIN_MS } from './clients';
+import { clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
+import { withLambdaContext } from './middleware';
 
 /** Provider framework onEvent: validates the configuration and names the resource. */
-export const onEvent = (event: CloudFormationCustomResourceEvent) => resource.onEvent(event);
+export const onEvent = withLambdaContext(logger, async (event: CloudFormationCustomResourceEvent) =>
+  resource.onEvent(event),
+);
 
 /** Provider framework isComplete: creates (or drops) the schemas and views, a step per poll if need be. */
-export const isComplete = (event: CloudFormationCustomResourceEvent, context: Context) =>
-  resource.isComplete(event, (deployment) =>
-    openAwsEngine({ ...deployment, statementPrefix: statementPrefixFrom(process.env) }, clients, {
-      remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
-      progress: logProgress,
-    }),
-  );
+export const isComplete = withLambdaContext(
+  logger,
+  async (event: CloudFormationCustomResourceEvent, context: Context) =>
+    resource.isComplete(event, (deployment) =>
+      openAwsEngine({ ...deployment, statementPrefix: statementPrefixFrom(process.env) }, clients, {
+        remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+        progress: logProgress,
+      }),
+    ),
+);

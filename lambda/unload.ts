@@ -1,35 +1,39 @@
 import { performance } from 'node:perf_hooks';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
-import { METRIC_NAMESPACE, METRICS, SERVICE_NAME } from '../src/contract';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../src/contract';
 import { deploymentFrom, openAwsEngine } from '../src/engines/aws/engine';
 import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../src/runtime/unload';
 import { checkClients, clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
+import { countFailures, withLambdaContext } from './middleware';
 
 const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
 
-/** The unload Lambda: the yearly schedule, Data API completion events and manual invocations. */
-export async function handler(event: unknown, context: Context): Promise<UnloadOutcome> {
+async function unload(event: unknown, context: Context): Promise<UnloadOutcome> {
   const started = performance.now();
-  try {
-    const request = parseUnloadEvent(event);
-    // The stack inlines the configuration at bundle time (no 4 KB environment limit).
-    const environment = { ...process.env, ARCHIVE_CONFIG: process.env.ARCHIVE_CONFIG };
-    const engine = openAwsEngine(deploymentFrom(environment), clients, {
-      remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
-      progress: logProgress,
-      checks: checkClients,
-    });
-    const outcome = await handleUnload(request, engine, () => new Date());
-    logger.info('invocation done', { outcome: outcome.outcome });
-    for (const m of outcomeMetrics(outcome, performance.now() - started))
-      metrics.addMetric(m.name, m.unit, m.value);
-    return outcome;
-  } catch (error) {
-    logger.error('invocation failed', error as Error);
-    metrics.addMetric(METRICS.runFailures, 'Count', 1);
-    throw error;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
+  const request = parseUnloadEvent(event);
+  // The stack inlines the configuration at bundle time (no 4 KB environment limit).
+  const environment = { ...process.env, ARCHIVE_CONFIG: process.env.ARCHIVE_CONFIG };
+  const engine = openAwsEngine(deploymentFrom(environment), clients, {
+    remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+    progress: logProgress,
+    checks: checkClients,
+  });
+  const outcome = await handleUnload(request, engine, () => new Date());
+  logger.info('invocation done', { outcome: outcome.outcome });
+  for (const m of outcomeMetrics(outcome, performance.now() - started))
+    metrics.addMetric(m.name, m.unit, m.value);
+  return outcome;
 }
+
+/**
+ * The unload Lambda: the yearly schedule, Data API completion events and manual invocations.
+ * `logMetrics` publishes the invocation's metrics once, after it returns or throws. No cold-start
+ * metric: outside the yearly run the function is invoked about once a day (watchdog, monthly
+ * preflight), so nearly every invocation is cold; no alarm would read it, and each log line
+ * already carries `cold_start`.
+ */
+export const handler = withLambdaContext(logger, unload)
+  .use(logMetrics(metrics))
+  .use(countFailures(logger, metrics));

@@ -116,7 +116,8 @@ function renderPreflight(report: PreflightReport): string {
       ? 'preflight: every check passed'
       : 'preflight: some checks failed; the next run would not work as it is',
     ...report.checks.map(
-      (c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}${c.fix ? `\n       fix: ${c.fix}` : ''}`,
+      (c) =>
+        `${c.skipped ? 'skip' : c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}${c.fix ? `\n       fix: ${c.fix}` : ''}`,
     ),
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { firstLine } from '../core/errors';
-import type { ArchiveConfig } from '../config/config';
+import type { ArchiveConfig, TableConfig } from '../config/config';
 import { glueColumns } from '../core/glue-schema';
 import { quoteReportedName } from '../sql/identifiers';
 import type { ArchiveSql } from '../sql/statements';
@@ -13,6 +13,8 @@ export interface PreflightCheck {
   readonly detail: string;
   /** The exact change that makes the check pass (a GRANT to run, a setting to change). */
   readonly fix?: string;
+  /** The check could not run yet (`detail` says why); it passes, and another check names the cause. */
+  readonly skipped?: true;
 }
 
 /** The answer to "would the next run work, and if not, what must I change?". */
@@ -27,9 +29,10 @@ export type ExtraChecks = () => Promise<PreflightCheck[]>;
 /**
  * Runs every check, read only, and reports each: the configured columns against the warehouse's
  * own catalog; the commit's column guard and the row hash on every table (so an engine that
- * refuses a type or the guard's SQL fails here, not in December); the external tables; what the
- * database identity may do (the dialect's probes: none where the engine has no users); and the
- * engine's own extra checks. Nothing it sends writes.
+ * refuses a type or the guard's SQL fails here, not in December); the external tables; that the
+ * warehouse reads an external table inside a transaction, as restore does; what the database
+ * identity may do (the dialect's probes: none where the engine has no users); and the engine's
+ * own extra checks. Nothing it sends writes.
  */
 export async function preflight(
   deps: PreflightDeps,
@@ -37,15 +40,23 @@ export async function preflight(
   extra?: ExtraChecks,
 ): Promise<PreflightReport> {
   const differences = await schemaDifferences(deps.config, deps.warehouse, sql);
+  const tables = await tableChecks(deps, sql, differences);
+  const catalog = await catalogChecks(deps, sql);
+  const passed = new Set([...tables, ...catalog].filter((c) => c.ok).map((c) => c.check));
+  const readable = sql.tables.find((t) => passed.has(hashCheck(t)) && passed.has(externalCheck(t)));
   const checks = [
     columnsCheck(differences),
-    ...(await tableChecks(deps, sql, differences)),
-    ...(await catalogChecks(deps, sql)),
+    ...tables,
+    ...catalog,
+    await restoreReadCheck(deps.warehouse, sql, readable),
     ...(await accessChecks(deps.warehouse, sql)),
     ...(extra ? await extra() : []),
   ];
   return { ok: checks.every((c) => c.ok), checks };
 }
+
+const hashCheck = (table: TableConfig) => `row hash ${table.schema}.${table.name}`;
+const externalCheck = (table: TableConfig) => `external table ${table.name}`;
 
 type PreflightDeps = {
   readonly config: ArchiveConfig;
@@ -94,7 +105,7 @@ async function tableChecks(
     const name = `${table.schema}.${table.name}`;
     checks.push(
       await attempt(
-        `row hash ${name}`,
+        hashCheck(table),
         'the checksum of every configured type works',
         () => warehouse.query(sql.hashProbeQuery(table), `preflight.hash.${i}`),
         'leave out of the configuration a table with a column type the engine cannot hash (and say so in an issue)',
@@ -132,7 +143,7 @@ async function catalogChecks(
     }
     checks.push(
       await attempt(
-        `external table ${table.name}`,
+        externalCheck(table),
         'the warehouse reads the external table',
         () => warehouse.query(sql.externalProbeQuery(table), `preflight.external.${table.name}`),
         'deploy the stack (it creates the external schema over the catalog), and let the role that Redshift assumes read the catalog',
@@ -140,6 +151,58 @@ async function catalogChecks(
     );
   }
   return checks;
+}
+
+const RESTORE_READ = 'restore reads the archive in a transaction';
+
+/**
+ * Restore puts rows back with `INSERT INTO <hot> SELECT ... FROM <external table>` inside its ONE
+ * transaction ({@link ArchiveSql.restoreTransaction}; on Redshift one BatchExecuteStatement, which
+ * runs its statements as a single transaction). AWS documents that INSERT *into* an external table
+ * cannot run in a transaction block (Redshift Database Developer Guide, "INSERT (external
+ * table)"), and lists what a transaction block or multi-statement request refuses: external-table
+ * DDL, GRANT on external resources, VACUUM and others, not a SELECT from an external table (DG,
+ * SVL_MULTI_STATEMENT_VIOLATIONS). Neither that page, nor "Amazon Redshift Spectrum limitations",
+ * nor "Isolation levels in Amazon Redshift" says whether a transaction may read one: not
+ * documented. Users report that reading an external (Spectrum, datashare) table inside
+ * `BEGIN READ ONLY` fails with "Failed to incorporate external table ... into local catalog.
+ * Error=transaction is read-only", as Redshift records the table in its local catalog when first
+ * resolving it (GitHub awslabs/mcp#3342, #1966, #3259): a read-write transaction, as restore's,
+ * should be accepted, but that is inferred, not documented. So preflight asks the warehouse: the
+ * reads of {@link ArchiveSql.restoreReadProbe} in one transaction, on a table whose hot and
+ * external tables were both read above; with none (a fresh install that nothing has set up yet),
+ * it says so and passes, as the checks that failed name the cause.
+ */
+async function restoreReadCheck(
+  warehouse: Warehouse,
+  sql: ArchiveSql,
+  table: TableConfig | undefined,
+): Promise<PreflightCheck> {
+  if (!table) {
+    return {
+      check: RESTORE_READ,
+      ok: true,
+      skipped: true,
+      detail:
+        'skipped: no table whose hot and external tables can both be read yet (see the checks above); ' +
+        'it runs once one can',
+    };
+  }
+  try {
+    await warehouse.transaction(sql.restoreReadProbe(table), 'preflight.restore');
+    const detail = `the warehouse reads the external table ${table.name} inside a transaction, as restore does`;
+    return { check: RESTORE_READ, ok: true, detail };
+  } catch (error) {
+    return {
+      check: RESTORE_READ,
+      ok: false,
+      detail: `restore would fail: ${firstLine(error)}`,
+      fix:
+        'restore needs this (runs and the union views do not): if the error says the transaction is read-only, ' +
+        "let the database user's sessions write (Redshift writes its local catalog when a transaction first reads " +
+        'an external table); otherwise report it in an issue with this message',
+    };
+  }
 }
 
 /** What the database identity may do: the dialect's probes (none where the engine has no users). */

@@ -728,6 +728,8 @@ export class ArchiveSql {
       `SELECT ${id}, ${this.lit(t.name)}, ${int(year)}, '${stage}', h.n, h.s, `;
     const restored = (t: TableConfig) => batches.get(t) ?? [];
     const before = family.map((t) => `${record(t, 'before')}1 FROM (${this.tableFigures(t)}) h`);
+    // AWS documents neither way whether a transaction may read an external table: preflight asks
+    // the warehouse (restoreReadProbe; docs/design.md §7).
     const inserts = family
       .filter((t) => restored(t).length > 0)
       .map(
@@ -778,6 +780,19 @@ export class ArchiveSql {
    */
   externalProbeQuery(table: TableConfig): string {
     return `SELECT COUNT(*) AS row_count FROM ${this.externalTable(table)} WHERE ${RUN} = '00000000T000000Z'`;
+  }
+
+  /**
+   * Read only, no rows, ONE transaction: what {@link restoreTransaction} asks of the warehouse
+   * when it reads the archive, without writing. Restore reads a hot table, then the external table
+   * (its INSERT ... SELECT), inside one read-write transaction; so does this, in that order, with
+   * filters that match nothing.
+   */
+  restoreReadProbe(table: TableConfig): string[] {
+    return [
+      `SELECT COUNT(*) AS row_count FROM ${this.hotTable(table)} WHERE 1 = 0`,
+      this.externalProbeQuery(table),
+    ];
   }
 
   /** What preflight asks of the database identity, in this engine's terms. */

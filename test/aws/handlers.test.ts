@@ -1,6 +1,8 @@
-import type { Context } from 'aws-lambda';
+import { captureOutput, Written } from '../support/powertools-output';
 import { handler } from '../../lambda/unload';
 import { isComplete, onEvent } from '../../lambda/schema-and-views';
+import { withLambdaContext } from '../../lambda/middleware';
+import { logger } from '../../lambda/clients';
 import { deploymentFrom } from '../../src/engines/aws/engine';
 import { statementPrefix } from '../../src/contract';
 import contabyx from '../../config/contabyx.json';
@@ -13,8 +15,10 @@ import {
   statementId,
   statusChange,
 } from '../../devkit/scripted-aws';
+import { lambdaContext } from '../support/lambda-context';
 
-const context = { getRemainingTimeInMillis: () => 900_000 } as Context;
+const FUNCTION = 'RedshiftArchive-UnloadFunction';
+const context = lambdaContext(FUNCTION, 'c0ffee00-0000-4000-8000-000000000001');
 const ENV = {
   ARCHIVE_CONFIG: JSON.stringify(contabyx),
   LAKE_BUCKET: BUCKET,
@@ -22,11 +26,40 @@ const ENV = {
   ARCHIVE_STATEMENT_PREFIX: PREFIX,
 };
 
+/** What the handlers wrote during the test: log lines and EMF documents. */
+let written: Written[];
 beforeEach(() => {
   Object.assign(process.env, ENV);
+  written = captureOutput();
 });
 afterEach(() => {
   for (const key of Object.keys(ENV)) delete process.env[key];
+  jest.restoreAllMocks();
+});
+
+/** The Lambda context fields Powertools' injectLambdaContext adds to a log line. */
+const contextFields = (requestId: string, coldStart: unknown) => ({
+  cold_start: coldStart,
+  function_arn: `arn:aws:lambda:eu-west-1:123456789012:function:${FUNCTION}`,
+  function_memory_size: '512',
+  function_name: FUNCTION,
+  function_request_id: requestId,
+});
+
+/** An EMF document of the service's metrics, as CloudWatch reads it from standard output. */
+const emf = (metrics: Record<string, [unit: string, value: unknown]>) => ({
+  _aws: {
+    Timestamp: expect.any(Number),
+    CloudWatchMetrics: [
+      {
+        Namespace: 'RedshiftArchive',
+        Dimensions: [['service']],
+        Metrics: Object.entries(metrics).map(([name, [unit]]) => ({ Name: name, Unit: unit })),
+      },
+    ],
+  },
+  service: 'redshift-archive',
+  ...Object.fromEntries(Object.entries(metrics).map(([name, [, value]]) => [name, value])),
 });
 
 describe('the deployed handlers', () => {
@@ -46,6 +79,11 @@ describe('the deployed handlers', () => {
       /^event: \{"hello":"world"\} is not allowed; allowed: /,
     );
     expect(aws.rsd.calls()).toHaveLength(0);
+    // still a failed invocation for the alarm: logged, and counted once
+    expect(written.map((w) => [w.stream, w.json.message ?? w.json])).toEqual([
+      ['stderr', 'invocation failed'],
+      ['stdout', emf({ RunFailures: ['Count', 1] })],
+    ]);
   });
 
   test('the unload handler fails on a bad deployment environment, naming the variable', async () => {
@@ -111,7 +149,7 @@ describe('the deployed handlers', () => {
         RedshiftRoleArn: ROLE,
       },
     };
-    expect(await onEvent(event)).toEqual({
+    expect(await onEvent(event, context)).toEqual({
       PhysicalResourceId: 'redshift-archive:cluster/contabyx/dev/contabyx',
     });
     // (properties without Resource are the views: the one resource of earlier versions)
@@ -131,5 +169,78 @@ describe('the deployed handlers', () => {
       .flatMap((c) => (c.args[0].input as { StatementName?: string }).StatementName ?? []);
     expect(names.length).toBe(aws.sent.length + 3);
     expect(names.every((n) => n.startsWith(PREFIX))).toBe(true);
+    // each step's log line names the invocation; the custom resources publish no metrics
+    expect(written).toEqual([
+      {
+        stream: 'stdout',
+        json: {
+          level: 'INFO',
+          message: 'views defined for 3 tables',
+          timestamp: expect.any(String),
+          service: 'redshift-archive',
+          ...contextFields(context.awsRequestId, false),
+          sampling_rate: 0,
+          phase: 'setup',
+        },
+      },
+    ]);
+  });
+});
+
+describe('the handlers under Powertools middleware', () => {
+  test('every log line of the unload handler names its invocation, and each invocation publishes its metrics once', async () => {
+    new ScriptedAws(ledgerAnswers('running'));
+    const second = lambdaContext(FUNCTION, 'c0ffee00-0000-4000-8000-000000000002');
+    await handler({ action: 'status' }, context);
+    const first = written.splice(0);
+    await handler({ action: 'status' }, second);
+    const metrics = emf({
+      InvocationDuration: ['Milliseconds', expect.any(Number)],
+      UnfinishedRun: ['Count', 1],
+    });
+    expect(first.map((w) => w.json)).toEqual([
+      {
+        level: 'INFO',
+        message: 'invocation done',
+        timestamp: expect.any(String),
+        service: 'redshift-archive',
+        ...contextFields(context.awsRequestId, expect.any(Boolean)),
+        sampling_rate: 0,
+        outcome: 'status',
+      },
+      metrics,
+    ]);
+    // the second invocation of the same environment is warm, and its lines carry its own request id
+    expect(written).toEqual([
+      { stream: 'stdout', json: expect.objectContaining(contextFields(second.awsRequestId, false)) },
+      { stream: 'stdout', json: metrics },
+    ]);
+  });
+
+  test('fails an invocation whose statement fails: logs the error with the context, publishes RunFailures once and nothing else', async () => {
+    const aws = new ScriptedAws(ledgerAnswers('running'));
+    aws.status = () => 'FAILED';
+    await expect(handler({ action: 'status' }, context)).rejects.toThrow('ERROR: scripted failure');
+    expect(written).toEqual([
+      {
+        stream: 'stderr',
+        json: expect.objectContaining({
+          level: 'ERROR',
+          message: 'invocation failed',
+          ...contextFields(context.awsRequestId, false),
+          error: expect.objectContaining({ message: expect.stringContaining('ERROR: scripted failure') }),
+        }),
+      },
+      { stream: 'stdout', json: emf({ RunFailures: ['Count', 1] }) },
+    ]);
+  });
+
+  test("leaves the deadline to Lambda: a handler still running when the context's remaining time is spent still answers", async () => {
+    // with middy's default early timeout, this handler would fail after 5 ms with a TimeoutError
+    const slow = withLambdaContext(logger, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return 'done';
+    });
+    expect(await slow({}, lambdaContext(FUNCTION, 'c0ffee00-0000-4000-8000-000000000003', 10))).toBe('done');
   });
 });

@@ -221,6 +221,13 @@ describe('the Redshift dialect', () => {
     expect(dialect.isConflict(message)).toBe(conflict);
   });
 
+  test("restore's preflight probe reads a hot table, then its external table, both matching nothing, for one transaction", () => {
+    expect(sql.restoreReadProbe(t('User'))).toEqual([
+      'SELECT COUNT(*) AS row_count FROM "group"."User" WHERE 1 = 0',
+      `SELECT COUNT(*) AS row_count FROM "Ext"."user" WHERE "archive_run" = '00000000T000000Z'`,
+    ]);
+  });
+
   test('maps the external schema onto the Glue database', () => {
     expect(externalSchemaStatement(RESERVED, { iamRoleArn: ROLE })).toBe(
       `CREATE EXTERNAL SCHEMA IF NOT EXISTS "Ext" FROM DATA CATALOG DATABASE 'everything' IAM_ROLE '${ROLE}'`,

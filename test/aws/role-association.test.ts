@@ -26,6 +26,7 @@ import {
 import { parseNamespaceRole } from '../../src/engines/aws/warehouse-roles';
 import { RedshiftServiceException } from '@aws-sdk/client-redshift';
 import { ValidationException } from '@aws-sdk/client-redshift-serverless';
+import { lambdaContext } from '../support/lambda-context';
 
 const OURS = 'arn:aws:iam::123456789012:role/Archive-ArchiveRedshiftRole3E51DA8C-AbCdEf';
 const OTHER = 'arn:aws:iam::123456789012:role/analytics-copy';
@@ -595,10 +596,12 @@ describe('the deployed role association handlers', () => {
       LogicalResourceId: 'RoleAssociation',
       ResourceType: 'Custom::RedshiftArchiveRoleAssociation',
     } as CloudFormationCustomResourceEvent;
-    const named = await handlers.onEvent(event);
+    const context = lambdaContext('RedshiftArchive-RoleAssociationOnEvent', 'request-1');
+    const named = await handlers.onEvent(event, context);
     expect(named).toEqual({ PhysicalResourceId: CLUSTER_ID });
     const polled = { ...event, ...named } as CloudFormationCustomResourceEvent;
-    expect(await handlers.isComplete(polled)).toEqual({ IsComplete: false });
-    expect(await handlers.isComplete(polled)).toEqual({ IsComplete: true });
+    const poll = lambdaContext('RedshiftArchive-RoleAssociationIsComplete', 'request-2');
+    expect(await handlers.isComplete(polled, poll)).toEqual({ IsComplete: false });
+    expect(await handlers.isComplete(polled, poll)).toEqual({ IsComplete: true });
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -23,6 +24,13 @@ test('bundles each handler with the local esbuild into a module that loads and e
     const code = readFileSync(join(asset, 'index.js'), 'utf8');
     expect(existsSync(join(asset, 'index.js.map'))).toBe(true);
     expect(code.includes('@duckdb/node-api')).toBe(false);
+    // at run time a bundle requires only Node's built-ins and the AWS SDK that Lambda's runtime
+    // provides: everything else, middy and Powertools included, is inside it
+    const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1] as string);
+    const provided = (m: string) =>
+      m.startsWith('@aws-sdk/') || builtinModules.includes(m.replace(/^node:/, ''));
+    expect(required.filter((m) => !provided(m))).toEqual([]);
+    expect(code.includes('Middleware must be an object containing at least one key')).toBe(true); // @middy/core's
     // the unload Lambda's configuration is inlined at bundle time, not read from the 4 KB environment
     expect(code.includes('"contabyx-parquet"')).toBe(f.Properties.Handler === 'index.handler');
     const exported = Object.keys((await import(join(asset, 'index.js'))) as object)

@@ -94,9 +94,17 @@ describe('redshift-archive', () => {
   });
 
   test('preflight passes on the sample (exit 0), and fails naming the fix once a column was added (exit 1)', async () => {
+    // before anything set the sample up there is no external table: restore's read is skipped, and says so
+    const fresh = await cli(['preflight', ...local()]);
+    expect(fresh.stdout).toContain(
+      'skip restore reads the archive in a transaction: skipped: no table whose hot and external tables can both be read yet',
+    );
     await cli(['status', ...local()]);
     const passed = await cli(['preflight', ...local()]);
     expect([passed.code, passed.stdout.split('\n')[0]]).toEqual([0, 'preflight: every check passed']);
+    expect(passed.stdout).toContain(
+      'ok   restore reads the archive in a transaction: the warehouse reads the external table transactions inside a transaction, as restore does',
+    );
     const opened = await DuckDbWarehouse.open(warehouse);
     await opened.warehouse.execute('ALTER TABLE contabyx.tax ADD COLUMN note VARCHAR');
     opened.warehouse.close();

@@ -8,6 +8,7 @@ import contabyx from '../../config/contabyx.json';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 
 const ROLE = 'arn:aws:iam::123456789012:role/archive-redshift';
+const RESTORE_READ = 'restore reads the archive in a transaction';
 
 describe('preflight on the embedded engine', () => {
   let world: World;
@@ -41,7 +42,13 @@ describe('preflight on the embedded engine', () => {
       'external table transfers',
       'catalog tax',
       'external table tax',
+      RESTORE_READ,
     ]);
+    expect(report.checks.find((c) => c.check === RESTORE_READ)).toEqual({
+      check: RESTORE_READ,
+      ok: true,
+      detail: 'the warehouse reads the external table transactions inside a transaction, as restore does',
+    });
     expect(await world.viewRows()).toEqual(views);
     expect(world.lakeFiles()).toEqual(files);
   });
@@ -90,6 +97,24 @@ describe('preflight on the embedded engine', () => {
       ],
     ]);
   });
+
+  test("skips restore's read, saying why, while no external table can be read (nothing set up yet)", async () => {
+    await world.admin.execute('DROP SCHEMA ext_contabyx CASCADE');
+    const report = await run();
+    expect(report.checks.find((c) => c.check === RESTORE_READ)).toEqual({
+      check: RESTORE_READ,
+      ok: true,
+      skipped: true,
+      detail:
+        'skipped: no table whose hot and external tables can both be read yet (see the checks above); it runs once one can',
+    });
+    // what fails is what names the cause
+    expect(report.checks.filter((c) => !c.ok).map((c) => c.check)).toEqual([
+      'external table transactions',
+      'external table transfers',
+      'external table tax',
+    ]);
+  });
 });
 
 describe("preflight of the database identity's privileges (Redshift)", () => {
@@ -123,17 +148,26 @@ describe("preflight of the database identity's privileges (Redshift)", () => {
     num_scale: null,
   }));
 
-  /** A warehouse that answers every probe as allowed, except the one whose SQL `refuses` matches. */
-  const warehouse = (refuses?: RegExp): Warehouse & { sent: string[] } => {
+  /**
+   * A warehouse that answers every probe as allowed, except the one whose SQL `refuses` matches; it
+   * keeps the transactions it is sent, and fails each with `refusal` when given.
+   */
+  const warehouse = (
+    refuses?: RegExp,
+    refusal?: string,
+  ): Warehouse & { sent: string[]; transactions: { step: string; sqls: readonly string[] }[] } => {
     const sent: string[] = [];
+    const transactions: { step: string; sqls: readonly string[] }[] = [];
     return {
       sent,
+      transactions,
       dialect: sql.dialect,
       execute: async () => {
         throw new Error('preflight writes nothing');
       },
-      transaction: async () => {
-        throw new Error('preflight writes nothing');
+      transaction: async (sqls, step) => {
+        transactions.push({ step, sqls });
+        if (refusal) throw new Error(refusal);
       },
       query: async (text) => {
         sent.push(text);
@@ -205,6 +239,41 @@ describe("preflight of the database identity's privileges (Redshift)", () => {
     const report = await preflight({ config, warehouse: w, catalog }, sql);
     expect(report.ok).toBe(false);
     expect(report.checks.filter((c) => !c.ok).map((c) => [c.check, c.fix])).toEqual([[check, fix]]);
+  });
+
+  test('reads a hot table and then its external table in ONE transaction, as restore does, with reads only', async () => {
+    const w = warehouse();
+    const report = await preflight({ config, warehouse: w, catalog }, sql);
+    expect(w.transactions).toEqual([
+      {
+        step: 'preflight.restore',
+        sqls: [
+          'SELECT COUNT(*) AS row_count FROM "contabyx"."transactions" WHERE 1 = 0',
+          `SELECT COUNT(*) AS row_count FROM "ext_contabyx"."transactions" WHERE "archive_run" = '00000000T000000Z'`,
+        ],
+      },
+    ]);
+    expect(report.checks.find((c) => c.check === RESTORE_READ)?.ok).toBe(true);
+  });
+
+  test('fails naming restore when the warehouse refuses to read an external table inside a transaction', async () => {
+    // what users report for a read inside BEGIN READ ONLY (awslabs/mcp#3342)
+    const refusal =
+      'statement preflight.restore FAILED: ERROR: Failed to incorporate external table "ext_contabyx"."transactions" ' +
+      'into local catalog. Error=transaction is read-only';
+    const report = await preflight({ config, warehouse: warehouse(undefined, refusal), catalog }, sql);
+    expect(report.ok).toBe(false);
+    expect(report.checks.filter((c) => !c.ok)).toEqual([
+      {
+        check: RESTORE_READ,
+        ok: false,
+        detail: `restore would fail: ${refusal}`,
+        fix:
+          "restore needs this (runs and the union views do not): if the error says the transaction is read-only, let the database user's " +
+          'sessions write (Redshift writes its local catalog when a transaction first reads an external table); otherwise report it ' +
+          'in an issue with this message',
+      },
+    ]);
   });
 
   test('sends the exact probes, leader-node functions one statement each', async () => {
