@@ -41,6 +41,7 @@ const refused: [...Case, string][] = [
     'only the embedded engine and the CLI use DuckDB',
   ],
   ['src/runtime/x.ts', "import 'aws-cdk-lib';", 'runtime code never loads the CDK'],
+  ['src/cli/x.ts', "import '../engines/local/engine';", 'only the embedded engine and the CLI use DuckDB'],
   ['src/contract.ts', "import './core/errors';", 'the contract imports zod only'],
   [
     'lib/x.ts',
