@@ -12,7 +12,8 @@ buildSync({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  // A native addon: loaded from node_modules as it is.
-  external: ['@duckdb/node-api'],
+  // Loaded from node_modules as they are: DuckDB is a native addon, and the AWS SDK, a dependency
+  // too, is required only by the --stack mode (a dynamic import), so local commands never parse it.
+  external: ['@duckdb/node-api', '@aws-sdk/*'],
   logLevel: 'warning',
 });

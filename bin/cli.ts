@@ -1,11 +1,11 @@
 import { RunTarget, runTarget } from '../src/core/cutoff';
 import { InputError, RunFailedError } from '../src/core/errors';
-import { openLocalEngine } from '../src/engines/local/engine';
+import type { LocalEngine } from '../src/engines/local/engine';
 import { Archiver, ProgressEvent, RunBusyError } from '../src/protocol/archive';
 import { Args, Command, parse } from '../src/cli/args';
-import { runOnStack, stackAccess, StackAccess } from '../src/cli/on-stack';
+import type { StackAccess } from '../src/cli/on-stack';
 import { CommandOutcome, printed, progressLine } from '../src/cli/render';
-import { explainAwsError } from '../src/cli/stack';
+import { explainAwsError } from '../src/cli/aws-errors';
 import { version } from '../package.json';
 
 /** Where the CLI writes; tests pass their own. */
@@ -47,7 +47,10 @@ async function runLocally(
   progress: (event: ProgressEvent) => void,
 ): Promise<CommandOutcome> {
   if (args.engine.kind !== 'local') throw new Error('runLocally: not the embedded engine');
-  const engine = await openLocalEngine({
+  // Loaded when used: the embedded engine's native addon is not needed on the stack, nor the AWS
+  // SDK here, and each costs start-up time.
+  const { openLocalEngine } = await import('../src/engines/local/engine');
+  const engine: LocalEngine = await openLocalEngine({
     config: args.config,
     warehousePath: args.engine.warehouse,
     lakeRoot: args.engine.lake,
@@ -62,6 +65,17 @@ async function runLocally(
   } finally {
     engine.close();
   }
+}
+
+async function stackCommand(
+  args: Args,
+  io: CliIo,
+  target: RunTarget | undefined,
+  progress: (event: ProgressEvent) => void,
+): Promise<CommandOutcome> {
+  const { runOnStack, stackAccess } = await import('../src/cli/on-stack');
+  const region = args.engine.kind === 'stack' ? args.engine.region : undefined;
+  return runOnStack(args, (io.aws ?? stackAccess)(region), target, progress);
 }
 
 function report(error: unknown, args: Args, io: CliIo): number {
@@ -111,7 +125,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const outcome =
       engine.kind === 'local'
         ? await runLocally(args, target, instant, progress)
-        : await runOnStack(args, (io.aws ?? stackAccess)(engine.region), target, progress);
+        : await stackCommand(args, io, target, progress);
     io.stdout(args.json ? JSON.stringify(outcome.result) : outcome.text);
     return outcome.code;
   } catch (error) {
