@@ -65,6 +65,18 @@ function kept(
   };
 }
 
+/** A statement's SQL as DescribeStatement gives it: the text, or each sub-statement's of a batch. */
+function describedSql(statement: Kept) {
+  return statement.batch
+    ? {
+        SubStatements: statement.sql.map((QueryString, i) => ({
+          Id: `${statement.id}:${i + 1}`,
+          QueryString,
+        })),
+      }
+    : { QueryString: statement.sql[0] };
+}
+
 /**
  * ListStatements over `statements`, as the Data API documents it: names matched by case-sensitive
  * prefix, FINISHED only unless a status is given (ALL for every one), pages of at most
@@ -146,6 +158,7 @@ export class ScriptedAws {
         Status: status,
         CreatedAt: statement.createdAt,
         ...(status === 'FAILED' || status === 'ABORTED' ? { Error: this.error } : {}),
+        ...describedSql(statement),
         HasResultSet: this.results.has(statement.id),
       };
     });
@@ -172,8 +185,14 @@ export class ScriptedAws {
     return statement.id;
   }
 
+  /**
+   * Milliseconds the engines on these mocks have slept: their waits pass at once, and a fresh
+   * invocation's time runs out after 600 s of them.
+   */
+  slept = 0;
+
   /** The engine on these mocks, for the configuration. */
-  engine(remainingMs = () => 600_000, athenaWorkgroup?: string): AwsEngine {
+  engine(remainingMs = () => 600_000 - this.slept, athenaWorkgroup?: string): AwsEngine {
     return this.open(
       {
         config: this.config,
@@ -186,7 +205,7 @@ export class ScriptedAws {
   }
 
   /** The engine on these mocks for a deployment (what the custom resource opens from its properties). */
-  open(resources: DeployedResources, remainingMs = () => 600_000): AwsEngine {
+  open(resources: DeployedResources, remainingMs = () => 600_000 - this.slept): AwsEngine {
     return openAwsEngine(
       { ...resources, statementPrefix: PREFIX },
       {
@@ -195,7 +214,12 @@ export class ScriptedAws {
         glue: new GlueClient({}),
         athena: new AthenaClient({}),
       },
-      { remainingMs, sleep: async () => undefined },
+      {
+        remainingMs,
+        sleep: async (ms) => {
+          this.slept += ms;
+        },
+      },
     );
   }
 }
@@ -375,6 +399,7 @@ export class DataApiOnDuckDb {
         CreatedAt: statement.createdAt,
         HasResultSet: statement.rows !== undefined,
         ...(statement.error ? { Error: statement.error } : {}),
+        ...describedSql(statement),
       };
     });
     this.rsd

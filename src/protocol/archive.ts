@@ -3,7 +3,7 @@ import { sameType } from '../core/column-types';
 import type { RunTarget } from '../core/cutoff';
 import { InputError, RunFailedError, StillRunningError } from '../core/errors';
 import { ArchiveSql, BatchKey, PlannedBatch } from '../sql/statements';
-import { BatchSteps } from './batch';
+import { BatchSteps, CommitFailure } from './batch';
 import { batchOrder, count, LedgerView, readLedger, RunRecord } from './ledger';
 import { migrateLegacyRuns } from './legacy';
 import { audit, AuditReport } from './audit';
@@ -23,6 +23,7 @@ import {
 import { checkSchema } from './schema-guard';
 
 export type { AuditReport } from './audit';
+export type { CommitFailure } from './batch';
 export type { RestoreReport, RestoreRequest } from './restore';
 export type { Phase, PlanReport, ProgressEvent, RunReport, StatusReport, TableReport } from './report';
 
@@ -327,25 +328,29 @@ export class Archiver {
   /**
    * Advances the unfinished run, if there is one; never starts a run. What a completion event of
    * one of the run's statements does.
+   * @param failed - the run's commit that failed after the invocation that sent it stopped
+   *   waiting: it gets the same rule as one that fails while waited for (retried, exported again,
+   *   or the run fails), then the run goes on
    * @returns undefined when there is no unfinished run (a stale or repeated event)
    */
-  async resume(): Promise<RunReport | undefined> {
+  async resume(failed?: CommitFailure): Promise<RunReport | undefined> {
     const ledger = await this.ledger();
     const active = ledger.active;
     if (!active) return undefined;
     await this.guard(ledger);
-    return this.advance(active, true, ledger, false);
+    return this.advance(active, true, ledger, false, failed);
   }
 
-  /** Records why the unfinished run stopped (a statement that failed outside this process). */
-  async recordFailure(reason: string): Promise<RunRecord | undefined> {
-    const active = (await this.ledger()).active;
-    if (active)
-      await this.deps.warehouse.execute(
-        this.sql.recordFailure(active.runId, reason),
-        `${active.runId}.failed`,
-      );
-    return active;
+  /**
+   * Records why a run stopped (a statement that failed, or outlived its invocation, outside this
+   * process): the run `runId` names, or else the unfinished one.
+   * @returns the run the reason was recorded for; undefined when no run is unfinished
+   */
+  async recordFailure(reason: string, runId?: string): Promise<Pick<RunRecord, 'runId'> | undefined> {
+    const run = runId === undefined ? (await this.ledger()).active : { runId };
+    if (run)
+      await this.deps.warehouse.execute(this.sql.recordFailure(run.runId, reason), `${run.runId}.failed`);
+    return run;
   }
 
   private async start(
@@ -398,6 +403,7 @@ export class Archiver {
     resumed: boolean,
     read: LedgerView,
     explicit: boolean,
+    failed?: CommitFailure,
   ): Promise<RunReport> {
     if (resumed) {
       this.emit({
@@ -408,6 +414,7 @@ export class Archiver {
     }
     let ledger = read;
     let where = 'start';
+    let failure = failed;
     try {
       for (;;) {
         const run = ledger.run(start.runId) as RunRecord;
@@ -433,7 +440,9 @@ export class Archiver {
             .source,
         };
         ledger = await this.checkAttempts(key, next.family, ledger, explicit);
-        await this.steps.process(key, next.family, ledger);
+        // A failed commit belongs to the first batch taken: the one it was sent for.
+        await this.steps.process(key, next.family, ledger, failure);
+        failure = undefined;
         ledger = await readLedger(this.deps.warehouse, this.sql);
       }
     } catch (error) {

@@ -21,6 +21,37 @@ export interface BatchDeps {
 /** Commits that lost to a concurrent transaction are tried again this many times. */
 const CONFLICT_RETRIES = 5;
 
+/**
+ * A commit transaction that failed, as whoever saw it end tells it: this process while it waited
+ * for it, or a later invocation from the status-change event of a commit that outlived its own
+ * (`src/runtime/unload.ts`). Both hand it to the same rule ({@link BatchSteps.process}).
+ */
+export interface CommitFailure {
+  /** The commit's step, as {@link batchStep} names it: `<run>.commit.<root table>.<year>.a<attempt>`. */
+  readonly step: string;
+  /** The statements of the transaction as they were sent; empty when they are not known. */
+  readonly sent: readonly string[];
+  /** What failed it; thrown again when the rule says the run fails. */
+  readonly error: unknown;
+  /** How often the same commit had failed before this failure (conflicts already retried). */
+  readonly before: number;
+}
+
+/**
+ * The step name of a batch's statements: `<run>.<phase>[.<table>].<year>[.a<attempt>]`. It names
+ * the Data API statement too, so an event tells its run and phase.
+ */
+export function batchStep(key: BatchKey, phase: string, table?: TableConfig, attempt?: number): string {
+  return [key.runId, phase, table?.name, key.year, attempt === undefined ? undefined : `a${attempt}`]
+    .filter((p) => p !== undefined)
+    .join('.');
+}
+
+/** Whether a step (as {@link batchStep} names it) is a batch's commit transaction. */
+export function isCommitStep(step: string): boolean {
+  return step.split('.')[1] === 'commit';
+}
+
 /** One table's figures as a batch step knows them. */
 interface TablePart {
   readonly table: TableConfig;
@@ -35,23 +66,28 @@ interface TablePart {
 export class BatchSteps {
   constructor(private readonly deps: BatchDeps) {}
 
-  private step(key: BatchKey, phase: string, table?: TableConfig, attempt?: number): string {
-    return [key.runId, phase, table?.name, key.year, attempt === undefined ? undefined : `a${attempt}`]
-      .filter((p) => p !== undefined)
-      .join('.');
-  }
-
   /**
    * Takes the batch as far as it goes: exports what is pending, verifies what is exported, then
    * commits. Returns when the batch committed, or was discarded for another export (the caller
    * reads the ledger and calls again).
+   * @param failed - this batch's commit, which failed after an earlier invocation stopped waiting
+   *   for it: it gets the rule of a failed commit before anything is sent
+   * @throws the failure itself when `failed` is not this batch's commit (nothing is sent)
    */
-  async process(key: BatchKey, family: readonly TableConfig[], ledger: LedgerView): Promise<void> {
+  async process(
+    key: BatchKey,
+    family: readonly TableConfig[],
+    ledger: LedgerView,
+    failed?: CommitFailure,
+  ): Promise<void> {
     const parts: TablePart[] = family.flatMap((table) => {
       const record = ledger.batch(key.runId, table.name, key.year);
       return record ? [{ table, record }] : [];
     });
     const attempt = Math.max(...parts.map((p) => p.record.attempt));
+    // The failed commit was the run's latest statement, so the ledger's next batch is its batch,
+    // verified, at its attempt; anything else is a state this rule was not made for.
+    if (failed && failed.step !== batchStep(key, 'commit', family[0], attempt)) throw failed.error;
     const figures = new Map<TableConfig, Figures>();
     for (const part of parts) {
       if (part.record.state === 'pending') {
@@ -70,6 +106,7 @@ export class BatchSteps {
       attempt,
       figures,
       ledger,
+      failed,
     );
   }
 
@@ -82,7 +119,7 @@ export class BatchSteps {
    */
   private async export(key: BatchKey, table: TableConfig, attempt: number): Promise<ExportFigures> {
     const { warehouse, lake, sql } = this.deps;
-    const step = this.step(key, 'export', table, attempt);
+    const step = batchStep(key, 'export', table, attempt);
     const root = lake.batchRoot(table.name, key.year, key.runId);
     let manifest = await lake.readManifest(root);
     if (!manifest) {
@@ -124,7 +161,7 @@ export class BatchSteps {
   ): Promise<Figures> {
     const { warehouse, catalog, sql } = this.deps;
     const { table, record } = part;
-    const step = this.step(key, 'verify', table, attempt);
+    const step = batchStep(key, 'verify', table, attempt);
     const exported = record.rows ?? 0;
     let read: Figures = { rows: 0, checksum: '0' };
     if (exported > 0 && record.location) {
@@ -159,12 +196,9 @@ export class BatchSteps {
   }
 
   /**
-   * The commit, ONE transaction (see {@link ArchiveSql.commitTransaction}). When it fails, the
-   * ledger says whether it committed after all; otherwise the hot rows are compared with the
-   * archive: if they changed, the batch is discarded and exported again (at most `maxAttempts`
-   * exports); if they did not and another transaction won a conflict, the same commit is tried
-   * again after a pause; anything else fails the run, after the schema guard names any column
-   * that changed meanwhile.
+   * The commit, ONE transaction (see {@link ArchiveSql.commitTransaction}). A failure goes to
+   * {@link afterFailedCommit}, which says whether to send the same commit again.
+   * @param failed - a failure of this commit that an earlier invocation did not see: its rule first
    */
   private async commit(
     key: BatchKey,
@@ -172,13 +206,19 @@ export class BatchSteps {
     attempt: number,
     figures: ReadonlyMap<TableConfig, Figures>,
     read: LedgerView,
+    failed?: CommitFailure,
   ): Promise<void> {
-    const { warehouse, sql, config } = this.deps;
-    const step = this.step(key, 'commit', family[0], attempt);
+    const { warehouse, sql } = this.deps;
+    const step = batchStep(key, 'commit', family[0], attempt);
     let ledger = read;
-    for (let conflicts = 0; ; conflicts++) {
-      const version = ledger.version;
-      const statements = sql.commitTransaction(family, key, attempt, figures, version, (t) =>
+    let failure = failed;
+    for (;;) {
+      if (failure) {
+        const after = await this.afterFailedCommit(key, family, attempt, figures, failure);
+        if (after === 'done') return;
+        ledger = after;
+      }
+      const statements = sql.commitTransaction(family, key, attempt, figures, ledger.version, (t) =>
         ledger.viewState(t, { runId: key.runId, year: key.year, rows: figures.get(t)?.rows ?? 0 }),
       );
       try {
@@ -194,31 +234,60 @@ export class BatchSteps {
         return;
       } catch (error) {
         if (error instanceof StillRunningError) throw error;
-        ledger = await readLedger(warehouse, sql);
-        if (family.every((t) => ledger.batch(key.runId, t.name, key.year)?.committed)) return;
-        if (ledger.active?.runId !== key.runId) {
-          throw new RunFailedError(
-            `run ${key.runId} is no longer active (aborted?); its batch ${key.year} was not committed`,
-          );
-        }
-        const changed = await this.changes(key, family, figures);
-        if (changed.length > 0) return await this.exportAgain(key, family, attempt, changed);
-        const message = error instanceof Error ? error.message : String(error);
-        const conflict = warehouse.dialect.isConflict(message) || ledger.version !== version;
-        if (!conflict || conflicts >= CONFLICT_RETRIES) {
-          await checkSchema(config, warehouse, sql);
-          throw error;
-        }
-        this.deps.emit({
-          phase: 'commit',
-          runId: key.runId,
-          table: family[0].name,
-          year: key.year,
-          message: `lost to a concurrent transaction; trying the same commit again (${conflicts + 1} of ${CONFLICT_RETRIES})`,
-        });
-        await this.deps.sleep(1000 * 2 ** conflicts);
+        failure = { step, sent: statements, error, before: failure ? failure.before + 1 : 0 };
       }
     }
+  }
+
+  /**
+   * The rule of a failed commit, wherever its failure became known. The ledger says whether it
+   * committed after all; otherwise the hot rows are compared with the archive: if they changed
+   * (the commit check failed), the batch is discarded and exported again (at most `maxAttempts`
+   * exports); if they did not and another transaction won a conflict (the warehouse says so, or
+   * the views' version moved since the commit was built), the same commit is to be sent again
+   * after a pause, at most {@link CONFLICT_RETRIES} times; anything else fails the run, after
+   * the schema guard names any column that changed meanwhile.
+   * @returns 'done' when the batch committed or was discarded; otherwise the ledger to build the
+   *   same commit from again
+   */
+  private async afterFailedCommit(
+    key: BatchKey,
+    family: readonly TableConfig[],
+    attempt: number,
+    figures: ReadonlyMap<TableConfig, Figures>,
+    failure: CommitFailure,
+  ): Promise<LedgerView | 'done'> {
+    const { warehouse, sql, config } = this.deps;
+    const ledger = await readLedger(warehouse, sql);
+    if (family.every((t) => ledger.batch(key.runId, t.name, key.year)?.committed)) return 'done';
+    if (ledger.active?.runId !== key.runId) {
+      throw new RunFailedError(
+        `run ${key.runId} is no longer active (aborted?); its batch ${key.year} was not committed`,
+      );
+    }
+    const changed = await this.changes(key, family, figures);
+    if (changed.length > 0) {
+      await this.exportAgain(key, family, attempt, changed);
+      return 'done';
+    }
+    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
+    // The commit's first statement raises the version it was built from: if the ledger's version
+    // is not that one's, another transaction redefined the views first. Statements that are not
+    // known tell nothing, and the failure stays one.
+    const moved = failure.sent.length > 0 && !failure.sent.includes(sql.bumpVersion(ledger.version));
+    if (!(warehouse.dialect.isConflict(message) || moved) || failure.before >= CONFLICT_RETRIES) {
+      await checkSchema(config, warehouse, sql);
+      throw failure.error;
+    }
+    this.deps.emit({
+      phase: 'commit',
+      runId: key.runId,
+      table: family[0].name,
+      year: key.year,
+      message: `lost to a concurrent transaction; trying the same commit again (${failure.before + 1} of ${CONFLICT_RETRIES})`,
+    });
+    await this.deps.sleep(1000 * 2 ** failure.before);
+    return ledger;
   }
 
   /**
@@ -255,7 +324,7 @@ export class BatchSteps {
     const changed: string[] = [];
     for (const table of family) {
       const archived = figures.get(table) as Figures;
-      const step = this.step(key, 'diagnose', table);
+      const step = batchStep(key, 'diagnose', table);
       const [hot] = await warehouse.query(sql.columnFiguresQuery(table, key, 'hot'), step);
       const now = { rows: count(hot.row_count), checksum: checksumText(hot) };
       if (now.rows === archived.rows && now.checksum === archived.checksum) continue;
@@ -278,7 +347,7 @@ export class BatchSteps {
    */
   async discard(key: BatchKey, family: readonly TableConfig[], reason: string): Promise<void> {
     const { warehouse, lake, catalog, sql } = this.deps;
-    await warehouse.execute(sql.discardBatch(key, family, reason), this.step(key, 'discard', family[0]));
+    await warehouse.execute(sql.discardBatch(key, family, reason), batchStep(key, 'discard', family[0]));
     for (const table of family) {
       await catalog.removePartitions(table.name, key.runId, key.year);
       await lake.clear(lake.batchRoot(table.name, key.year, key.runId));

@@ -9,9 +9,15 @@ import {
 } from '../contract';
 import { CalendarDate, isRunId, parseCalendarDate, runTarget } from '../core/cutoff';
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
-import { DescribedStatement, UnannouncedStatementError } from '../engines/aws/data-api-warehouse';
+import {
+  DescribedStatement,
+  ListedStatement,
+  statementFailed,
+  UnannouncedStatementError,
+} from '../engines/aws/data-api-warehouse';
 import { Archiver, PlanReport, RunReport, StatusReport } from '../protocol/archive';
 import type { AuditReport, RestoreReport } from '../protocol/archive';
+import { isCommitStep } from '../protocol/batch';
 import type { PreflightReport } from '../protocol/preflight';
 import type { AwsEngine } from '../engines/aws/engine';
 
@@ -89,8 +95,15 @@ export function parseUnloadEvent(event: unknown): UnloadRequest {
   };
 }
 
-/** A status-change event's statement as the Data API describes it, or why the event is dropped. */
-type Pending = { readonly statement: DescribedStatement } | { readonly drop: string };
+/**
+ * A status-change event's statement as the Data API describes it, with its step and how often a
+ * statement of the same name failed before it; or why the event is dropped.
+ */
+type Pending =
+  | { readonly statement: DescribedStatement; readonly step: string; readonly failedBefore: number }
+  | { readonly drop: string };
+
+const ENDED_BADLY = ['FAILED', 'ABORTED'];
 
 /**
  * Whether a status-change event is a pending step of the active run, decided from the Data API
@@ -116,37 +129,77 @@ async function pendingStep(request: StatementRequest, engine: AwsEngine): Promis
   const statement = await warehouse.describe(request.statementId);
   if (!statement)
     return { drop: 'the Data API does not know the statement (it expired, or another role ran it)' };
-  const later = (await warehouse.statements(`${runId}.`)).filter(
+  const others = (await warehouse.statements(`${runId}.`)).filter((s) => s.id !== statement.id);
+  const later = others.filter(
     // Not before: two statements of one run are never sent in the same instant, and dropping is
     // the safe side (a resume next to a running export could clear the files it writes).
-    (s) => s.id !== statement.id && s.createdAt.getTime() >= statement.createdAt.getTime(),
+    (s) => s.createdAt.getTime() >= statement.createdAt.getTime(),
   );
-  if (later.length === 0) return { statement };
+  if (later.length === 0) {
+    // The same commit sent again after a conflict has the same name: its earlier failures count
+    // against the conflict retries, across invocations.
+    const failedBefore = others.filter(
+      (s) => s.name === request.statementName && ENDED_BADLY.includes(s.status),
+    ).length;
+    return { statement, step, failedBefore };
+  }
   const latest = later.reduce((a, b) => (b.createdAt > a.createdAt ? b : a));
   return {
     drop: `run ${runId} went on after this statement (${later.length} later statements, the latest ${latest.name})`,
   };
 }
 
-/** The outcome of an invocation that must leave a statement of this stack to its own event. */
-function stillRunning(error: StillRunningError, engine: AwsEngine): UnloadOutcome {
-  if (error instanceof UnannouncedStatementError) {
-    // Nothing will announce its end: a silent return would leave the run waiting for nothing.
-    throw new RunFailedError(
-      `${error.message}, and this invocation ran out of time; the run resumes with the next run ` +
-        '(redshift-archive run) once the statement has ended',
-      { cause: error },
-    );
-  }
-  return {
-    outcome: 'waiting',
-    statements: [{ id: error.statementId, name: `${engine.warehouse.statementPrefix}${error.step}` }],
-  };
+/** Whether the request is one that advances a run (and so may leave it stopped). */
+function advancesRun(request: UnloadRequest): boolean {
+  return request.kind !== 'manual' || request.action === 'run';
 }
 
 /**
- * A statement's completion event. A FINISHED one resumes the run; a FAILED or ABORTED one records
- * why in the ledger and fails the invocation, which raises the alarm. A stale one does nothing.
+ * The outcome of an invocation that must leave a statement of this stack running. One with an
+ * event is left to it (`waiting`). One without fails the invocation: nothing would announce its
+ * end, and a silent return would leave the run waiting for nothing.
+ */
+async function stillRunning(
+  error: StillRunningError,
+  request: UnloadRequest,
+  engine: AwsEngine,
+  archiver: Archiver,
+): Promise<UnloadOutcome> {
+  if (!(error instanceof UnannouncedStatementError)) {
+    return {
+      outcome: 'waiting',
+      statements: [{ id: error.statementId, name: `${engine.warehouse.statementPrefix}${error.step}` }],
+    };
+  }
+  const reason =
+    `${error.message}, and this invocation ran out of time; the run resumes with the next run ` +
+    '(redshift-archive run) once the statement has ended';
+  if (advancesRun(request)) await recordStop(archiver, reason, error.step);
+  throw new RunFailedError(reason, { cause: error });
+}
+
+/**
+ * Records in the ledger why the run stopped, as a failed statement's event does, so that `status`
+ * says it: for the run the statement's step names, or else (a ledger read, which names none) for
+ * the unfinished run. The invocation's time is already short: the statement is sent, and the Data
+ * API runs it to its end even if nobody waits; if the warehouse does not take it, the failure
+ * that is thrown next still says why (the log, the alarm).
+ */
+async function recordStop(archiver: Archiver, reason: string, step: string): Promise<void> {
+  const runId = step.split('.')[0];
+  try {
+    await archiver.recordFailure(reason, isRunId(runId) ? runId : undefined);
+  } catch {
+    // Only the record is lost; the ledger's state is still right.
+  }
+}
+
+/**
+ * A statement's completion event. A FINISHED one resumes the run. A FAILED or ABORTED commit gets
+ * the rule of a commit that fails while its invocation waits (`BatchSteps`): retried after a
+ * conflict, exported again when the commit check failed, anything else fails the run (the reason
+ * recorded, the alarm). Any other FAILED or ABORTED statement records why in the ledger and fails
+ * the invocation, which raises the alarm. A stale one does nothing.
  */
 async function onStatement(
   request: StatementRequest,
@@ -158,18 +211,56 @@ async function onStatement(
     statementName: request.statementName,
     reason,
   });
+  const resumed = (report: RunReport | undefined): UnloadOutcome =>
+    report ? { outcome: 'run', report } : dropped('no unfinished run');
   const pending = await pendingStep(request, engine);
   if ('drop' in pending) return dropped(pending.drop);
-  if (request.state === 'FINISHED') {
-    const report = await archiver.resume();
-    return report ? { outcome: 'run', report } : dropped('no unfinished run');
+  const { statement, step } = pending;
+  if (request.state === 'FINISHED') return resumed(await archiver.resume());
+  if (isCommitStep(step)) {
+    // In the words the invocation waiting for it would have thrown, so the rule reads the same.
+    const error = statementFailed(step, request.state, statement.error);
+    return resumed(await archiver.resume({ step, sent: statement.sql, error, before: pending.failedBefore }));
   }
-  const failure = `statement ${request.statementName} ${request.state}: ${pending.statement.error}`;
+  const failure = `statement ${request.statementName} ${request.state}: ${statement.error}`;
   // The recorded failure is a later statement of the run: a repeated event is dropped, and the
   // alarm fires once.
   const run = await archiver.recordFailure(failure);
   if (!run) return dropped('no unfinished run');
   throw new RunFailedError(`run ${run.runId} stopped: ${failure}`);
+}
+
+/**
+ * The yearly schedule starts the year's run. It is no statement's event, so no later statement
+ * can tell that a step is under way: while a statement of this stack runs, a resume could clear
+ * the files of a running export. Answering `waiting` then, as an operator's run does, would lose
+ * the year's run without a word: completion events only resume a run that has started. So the
+ * schedule waits for those statements to end, as long as the invocation may, then starts; if they
+ * still run, it fails loudly (the alarm), and Lambda's retries of the failed asynchronous
+ * invocation start the run if they have ended by then.
+ * @throws RunFailedError naming the statements still running, and what to do
+ */
+async function onSchedule(
+  request: Extract<UnloadRequest, { kind: 'schedule' }>,
+  engine: AwsEngine,
+  archiver: Archiver,
+): Promise<UnloadOutcome> {
+  const target = runTarget(request.time, engine.config.retention);
+  const running = await engine.warehouse.untilQuiet();
+  if (running.length > 0) {
+    throw new RunFailedError(
+      `the yearly run ${target.runId} (cutoff ${target.cutoff}) did not start: statements of this stack are ` +
+        `still running (${running.map((s) => `${s.name} ${s.id}`).join(', ')}), and this invocation ran out of ` +
+        'time waiting for them; nothing changed. Run `redshift-archive run` (on AWS: invoke {"action": "run"}) ' +
+        'once they end',
+    );
+  }
+  return { outcome: 'run', report: await archiver.run(target) };
+}
+
+/** The outcome of an operator's action that must not start while statements of this stack run. */
+function waiting(running: readonly ListedStatement[]): UnloadOutcome {
+  return { outcome: 'waiting', statements: running.map(({ id, name }) => ({ id, name })) };
 }
 
 /**
@@ -188,30 +279,23 @@ export async function handleUnload(
   const retention = engine.config.retention;
   try {
     if (request.kind === 'statement') return await onStatement(request, engine, archiver);
-    if (request.kind === 'manual' && request.action === 'status') {
-      return { outcome: 'status', status: await archiver.status() };
-    }
-    if (request.kind === 'manual' && request.action === 'preflight') {
+    if (request.kind === 'schedule') return await onSchedule(request, engine, archiver);
+    if (request.action === 'status') return { outcome: 'status', status: await archiver.status() };
+    if (request.action === 'preflight') {
       return { outcome: 'preflight', preflight: await archiver.preflight() };
     }
-    if (request.kind === 'manual' && request.action === 'plan') {
+    if (request.action === 'plan') {
       return { outcome: 'plan', plan: await archiver.plan(runTarget(now(), retention, request.cutoff)) };
     }
-    // A schedule or an operator is no statement's event, so no later statement can tell that a
-    // step is under way: while any statement of this stack runs, its own event comes next (a
-    // resume now could clear the files of a running export).
+    // An operator is no statement's event either (see onSchedule); the answer names the
+    // statements, and the operator runs again once they have ended.
     const running = await engine.warehouse.inFlight();
-    if (running.length > 0) {
-      return { outcome: 'waiting', statements: running.map(({ id, name }) => ({ id, name })) };
-    }
-    if (request.kind === 'schedule') {
-      return { outcome: 'run', report: await archiver.run(runTarget(request.time, retention)) };
-    }
+    if (running.length > 0) return waiting(running);
     if (request.action === 'abort')
       return { outcome: 'aborted', runId: (await archiver.abort())?.runId ?? null };
     return { outcome: 'run', report: await archiver.run(runTarget(now(), retention, request.cutoff)) };
   } catch (error) {
-    if (error instanceof StillRunningError) return stillRunning(error, engine);
+    if (error instanceof StillRunningError) return stillRunning(error, request, engine, archiver);
     throw error;
   }
 }

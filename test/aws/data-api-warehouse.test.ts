@@ -343,11 +343,14 @@ describe('the Data API warehouse', () => {
     });
   });
 
-  test('describes a statement, with the error of the sub-statement that failed; one the Data API does not know is none', async () => {
+  test('describes a statement, with the error of the sub-statement that failed and the SQL it ran; one the Data API does not know is none', async () => {
     rsd.on(DescribeStatementCommand, { Id: ID }).resolves({
       Status: 'FAILED',
       CreatedAt: new Date(7),
-      SubStatements: [{ Id: `${ID}:1`, Status: 'FAILED', Error: 'ERROR: 1023' }],
+      SubStatements: [
+        { Id: `${ID}:1`, Status: 'FAILED', Error: 'ERROR: 1023', QueryString: 'UPDATE v' },
+        { Id: `${ID}:2`, Status: 'ABORTED', QueryString: 'DELETE FROM t' },
+      ],
     });
     rsd
       .on(DescribeStatementCommand, { Id: statementId(2) })
@@ -355,9 +358,25 @@ describe('the Data API warehouse', () => {
     expect(await warehouse().describe(ID)).toEqual({
       id: ID,
       createdAt: new Date(7),
-      error: 'ERROR: 1023 (statement 1 of 1, the transaction was rolled back)',
+      error: 'ERROR: 1023 (statement 1 of 2, the transaction was rolled back)',
+      sql: ['UPDATE v', 'DELETE FROM t'],
     });
     expect(await warehouse().describe(statementId(2))).toBeUndefined();
+  });
+
+  test('describes a single statement with its SQL, and tells no SQL when the Data API omits any of it', async () => {
+    rsd.on(DescribeStatementCommand, { Id: ID }).resolves({
+      Status: 'FINISHED',
+      CreatedAt: new Date(7),
+      QueryString: 'SELECT 1',
+    });
+    rsd.on(DescribeStatementCommand, { Id: statementId(2) }).resolves({
+      Status: 'FAILED',
+      CreatedAt: new Date(8),
+      SubStatements: [{ Id: `${statementId(2)}:1`, QueryString: 'UPDATE v' }, { Id: `${statementId(2)}:2` }],
+    });
+    expect((await warehouse().describe(ID))?.sql).toEqual(['SELECT 1']);
+    expect((await warehouse().describe(statementId(2)))?.sql).toEqual([]);
   });
 
   test("tells this stack's statement names from any other", () => {

@@ -9,6 +9,8 @@ import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '.
 import { duckdbDialect } from '../../src/sql/duckdb-dialect';
 import { DataApiOnDuckDb, PREFIX, SimulatedStatement, statusChange } from '../../devkit/scripted-aws';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
+import { parseCalendarDate } from '../../src/core/cutoff';
+import { Invariants } from '../support/invariants';
 
 const RUN = '20260101T000000Z';
 const SCHEDULE = {
@@ -23,6 +25,9 @@ const SCHEDULE = {
   detail: {},
 };
 const WATCHDOG = { action: 'status' };
+const CUTOFF = parseCalendarDate('2026-01-01', 'test');
+/** The commit of transactions 2024 at its first export. */
+const COMMIT_2024 = `${RUN}.commit.transactions.2024.a1`;
 /** What the Lambda may wait in one invocation, in the simulation's milliseconds. */
 const BUDGET_MS = 30_000;
 
@@ -39,10 +44,12 @@ function random(seed: number): () => number {
 
 /** What a test scripts about particular statements. */
 interface Script {
-  /** The statement outlives its invocation. */
+  /** The statement outlives its invocation (a read too, though it sends no event). */
   readonly outlives?: (statement: SimulatedStatement) => boolean;
   /** The statement fails with this error instead of running. */
   readonly failure?: (statement: SimulatedStatement) => string | undefined;
+  /** What other sessions do just before a statement that outlived its invocation ends. */
+  readonly ending?: (statement: SimulatedStatement) => Promise<void>;
 }
 
 /** One invocation of the Lambda: the event it got, what it did, and what it sent. */
@@ -72,13 +79,13 @@ class EventFlow {
     private readonly engine: Omit<AwsEngine, 'warehouse'>,
     session: ConstructorParameters<typeof DataApiOnDuckDb>[0],
     seed: number,
-    script: Script,
+    private readonly script: Script,
   ) {
     this.next = random(seed);
     this.api = new DataApiOnDuckDb(session, {
       // reads end within a few polls; an export or a commit outlives its invocation one time in three
       polls: (s) =>
-        s.withEvent && (script.outlives?.(s) || this.next() < 0.35) ? Infinity : Math.floor(this.next() * 3),
+        script.outlives?.(s) || (s.withEvent && this.next() < 0.35) ? Infinity : Math.floor(this.next() * 3),
       ...(script.failure ? { failure: script.failure } : {}),
       ended: (s) => {
         const event = statusChange(s.fullName, s.id, s.status);
@@ -145,7 +152,9 @@ class EventFlow {
       if (this.invocations.length >= limit)
         throw new Error(`the flow did not go quiet after ${limit} invocations`);
       for (const statement of this.api.running()) {
-        if (this.queue.length === 0 || this.next() < 0.6) await this.api.end(statement);
+        if (this.queue.length > 0 && this.next() >= 0.6) continue;
+        await this.script.ending?.(statement);
+        await this.api.end(statement);
       }
       const event = this.queue.shift();
       if (event !== undefined) await this.invoke(event);
@@ -357,5 +366,159 @@ describe('the event flow, as EventBridge delivers it', () => {
     ]);
     expect(await flow.world.viewRows()).toEqual(before);
     expect(flow.invocations.filter((i) => i.error)).toHaveLength(1);
+  });
+
+  /** The first statement of a step: later ones of the same name are a retry. */
+  const firstOf = (step: string) => (s: SimulatedStatement) =>
+    s.name === step && !flow?.api.statements.some((o) => o.name === s.name && o.id < s.id);
+
+  test.each([
+    ['the warehouse reports a conflict', 'conflict with concurrent transaction', false],
+    ["another transaction raised the views' version first", undefined, true],
+  ])(
+    '(f) a commit that outlives its invocation and then fails because %s is sent again, unchanged, and the run finishes',
+    async (_, error, raiseVersion) => {
+      // given the first commit of transactions 2024 outlives its invocation, then fails on a conflict
+      const first = firstOf(COMMIT_2024);
+      flow = await EventFlow.create(19, {
+        outlives: first,
+        failure: (s) => (first(s) ? error : undefined),
+        ending: async (s) => {
+          // (a deploy's view setup, say, commits while it runs)
+          if (raiseVersion && first(s))
+            await flow?.world.admin.execute('UPDATE archive_meta.views_version SET version = version + 1');
+        },
+      });
+      const invariants = await Invariants.capture(flow.world, CUTOFF);
+
+      // when the yearly run goes on through its events
+      flow.queue.push(SCHEDULE);
+      await flow.drain();
+
+      // then the commit's failure came through its event, and the same commit was sent again
+      const commits = flow.api.statements.filter((s) => s.name === COMMIT_2024);
+      expect(commits.map((s) => s.status)).toEqual(['FAILED', 'FINISHED']);
+      expect(flow.invocations[commits[0].invocation - 1].outcome).toMatchObject({ outcome: 'waiting' });
+      const retried = flow.invocations.find((i) => i.sent.includes(commits[1]));
+      expect(retried?.event).toEqual(statusChange(commits[0].fullName, commits[0].id, 'FAILED'));
+      expect(commits[1].sql.slice(1)).toEqual(commits[0].sql.slice(1));
+      // and nothing was exported again, no invocation failed, and the run finished with every row in one place
+      expect(
+        flow.api.statements.filter((s) => s.name.startsWith(`${RUN}.export.transactions.2024.a2`)),
+      ).toEqual([]);
+      expect(flow.invocations.filter((i) => i.error)).toEqual([]);
+      expect((await flow.world.ledgerRuns()).map((r) => [r.state, r.error])).toEqual([['finished', null]]);
+      await invariants.check('after the run');
+    },
+  );
+
+  test('(g) a commit that outlives its invocation and fails its check (the rows changed since the export) discards the batch, which is exported again and committed', async () => {
+    // given the first commit of transactions 2024 outlives its invocation, and another session
+    // updates an old row of 2024 before it runs
+    const first = firstOf(COMMIT_2024);
+    flow = await EventFlow.create(23, {
+      outlives: first,
+      ending: async (s) => {
+        if (first(s))
+          await flow?.world.admin.execute(
+            'UPDATE contabyx.transactions SET amount = 1000.5 WHERE transactionid = 130',
+          );
+      },
+    });
+    const invariants = await Invariants.capture(flow.world, CUTOFF);
+    const [updated] = await flow.world.rows(
+      '(SELECT * FROM contabyx.transactions WHERE transactionid = 130)',
+    );
+
+    // when the yearly run goes on through its events
+    flow.queue.push(SCHEDULE);
+    await flow.drain();
+    invariants.removeRows('transactions', [updated]);
+    invariants.addLate('transactions', [JSON.stringify({ ...JSON.parse(updated), amount: '1000.5' })]);
+
+    // then the check failed the first commit, whose event discarded the batch for a second export
+    const commits = flow.api.statements.filter((s) => s.name.startsWith(`${RUN}.commit.transactions.2024.`));
+    expect(commits.map((s) => [s.name, s.status])).toEqual([
+      [COMMIT_2024, 'FAILED'],
+      [`${RUN}.commit.transactions.2024.a2`, 'FINISHED'],
+    ]);
+    expect(commits[0].error).toMatch(/NOT NULL constraint failed: commit_checks\.passed/);
+    const rule = flow.invocations.find(
+      (i) =>
+        JSON.stringify(i.event) ===
+        JSON.stringify(statusChange(commits[0].fullName, commits[0].id, 'FAILED')),
+    );
+    expect(rule?.sent.map((s) => s.name)).toContain(`${RUN}.discard.transactions.2024`);
+    // and no invocation failed, the run finished, and the changed row went with the second export
+    expect(flow.invocations.filter((i) => i.error)).toEqual([]);
+    expect((await flow.world.ledgerRuns()).map((r) => [r.state, r.error])).toEqual([['finished', null]]);
+    const batches = await flow.world.batches();
+    expect(
+      batches.filter((b) => b.table_name === 'transactions').map((b) => [b.year, b.attempt, b.committed]),
+    ).toEqual([
+      ['2023', '1', '1'],
+      ['2024', '2', '1'],
+      ['2025', '1', '1'],
+    ]);
+    await invariants.check('after the run');
+  });
+
+  test('(h) a commit that outlives its invocation and fails for any other reason fails the run once, with the reason in the ledger; a run resumes it', async () => {
+    // given the first commit of transactions 2024 outlives its invocation, then fails on a permission
+    const first = firstOf(COMMIT_2024);
+    flow = await EventFlow.create(29, {
+      outlives: first,
+      failure: (s) => (first(s) ? 'permission denied for relation transactions' : undefined),
+    });
+    const invariants = await Invariants.capture(flow.world, CUTOFF);
+    flow.queue.push(SCHEDULE);
+    await flow.drain();
+
+    // then exactly one invocation failed (the alarm), and the ledger says why
+    const failing = flow.api.statements.find(first) as SimulatedStatement;
+    const reason = `run ${RUN} failed at transactions 2024: statement ${COMMIT_2024} FAILED: ERROR: permission denied for relation transactions`;
+    expect(flow.invocations.filter((i) => i.error).map((i) => i.error?.message)).toEqual([
+      `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
+    ]);
+    expect((await flow.world.ledgerRuns()).map((r) => [r.state, r.error])).toEqual([['running', reason]]);
+    await invariants.check('after the failure');
+    expect(failing.status).toBe('FAILED');
+
+    // when an operator runs the archive again, the run resumes and finishes
+    flow.queue.push({ action: 'run' });
+    await flow.drain();
+    expect((await flow.world.ledgerRuns()).map((r) => [r.state, r.error])).toEqual([['finished', null]]);
+    await invariants.check('after the resumed run');
+  });
+
+  test('(i) a read that outlives its invocation fails it, and status shows why the run stopped; a run resumes it', async () => {
+    // given the count before the first export of transfers 2024 outlives its invocation
+    const count = `${RUN}.export.transfers.2024.a1.count`;
+    const first = firstOf(count);
+    flow = await EventFlow.create(31, { outlives: first });
+    const invariants = await Invariants.capture(flow.world, CUTOFF);
+    flow.queue.push(SCHEDULE);
+    await flow.drain();
+
+    // then one invocation failed (the alarm): nothing would announce the read's end
+    const read = flow.api.statements.find(first) as SimulatedStatement;
+    const reason =
+      `statement ${read.id} (${count}) is still running, and no event announces its end, and this invocation ` +
+      'ran out of time; the run resumes with the next run (redshift-archive run) once the statement has ended';
+    expect(flow.invocations.filter((i) => i.error).map((i) => i.error?.message)).toEqual([reason]);
+
+    // when the operator asks for status, it names the reason
+    const status = await flow.invoke(WATCHDOG);
+    expect(status.outcome).toMatchObject({
+      outcome: 'status',
+      status: { active: { runId: RUN, state: 'running', error: reason } },
+    });
+    await invariants.check('after the failure');
+
+    // and when they run the archive again, the run resumes and finishes
+    flow.queue.push({ action: 'run' });
+    await flow.drain();
+    expect((await flow.world.ledgerRuns()).map((r) => [r.state, r.error])).toEqual([['finished', null]]);
+    await invariants.check('after the resumed run');
   });
 });

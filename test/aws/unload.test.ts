@@ -13,6 +13,8 @@ const RUN = '20260101T000000Z';
 const NOW = () => new Date('2026-03-04T05:06:07Z');
 const SCHEDULE = { source: 'aws.events', 'detail-type': 'Scheduled Event', time: '2026-01-01T00:00:03Z' };
 const COMMIT = `${RUN}.commit.transactions.2025.a1`;
+/** The run the yearly schedule starts: its id is the schedule's own time. */
+const YEARLY = '20260101T000003Z';
 
 /** What a call threw. */
 async function failure(call: Promise<unknown>): Promise<Error> {
@@ -311,16 +313,53 @@ describe('a status-change event', () => {
 });
 
 describe('an invocation', () => {
-  test('by the schedule or an operator waits while a statement of this stack runs, and sends nothing', async () => {
+  test('by an operator (run, abort) answers waiting while a statement of this stack runs, and sends nothing', async () => {
     const aws = new ScriptedAws(ledgerAnswers('running'));
     await earlier(aws, [`${RUN}.export.tax.2025.a1`]);
     aws.status = () => 'STARTED';
-    for (const event of [SCHEDULE, { action: 'run' }, { action: 'abort' }]) {
+    for (const event of [{ action: 'run' }, { action: 'abort' }]) {
       expect(await handleUnload(parseUnloadEvent(event), aws.engine(), NOW)).toEqual({
         outcome: 'waiting',
         statements: [{ id: statementId(1), name: `${PREFIX}${RUN}.export.tax.2025.a1` }],
       });
     }
+    expect(aws.sent).toEqual([]);
+  });
+
+  test("by the schedule waits for the statements of this stack that run, then starts the year's run", async () => {
+    // given a statement of this stack (a deploy's view setup) that runs for another 2 s
+    const aws = new ScriptedAws(
+      ledgerAnswers(undefined, (name) => (name.endsWith('.nulls') ? [{ row_count: '0' }] : undefined)),
+    );
+    await earlier(aws, ['setup.views']);
+    aws.status = (name) => (name === 'setup.views' && aws.slept < 2000 ? 'STARTED' : 'FINISHED');
+
+    // when the yearly schedule fires
+    const outcome = await handleUnload(parseUnloadEvent(SCHEDULE), aws.engine(), NOW);
+
+    // then it waited (on the engine's clock) until the statement ended, and only then started the run
+    expect(aws.slept).toBeGreaterThanOrEqual(2000);
+    expect(outcome).toMatchObject({ outcome: 'run', report: { outcome: 'nothing-to-do', runId: YEARLY } });
+    expect(aws.sent.map((s) => s.name).slice(0, 2)).toEqual(['setup.ledger', 'ledger.runs']);
+  });
+
+  test('by the schedule fails loudly when statements of this stack still run as its time runs out, naming them, and sends nothing', async () => {
+    // given an export of an unfinished run that outlives the whole invocation
+    const aws = new ScriptedAws(ledgerAnswers('running'));
+    await earlier(aws, [`${RUN}.export.tax.2025.a1`]);
+    aws.status = () => 'STARTED';
+
+    // when the yearly schedule fires
+    const error = await failure(handleUnload(parseUnloadEvent(SCHEDULE), aws.engine(), NOW));
+
+    // then it waited as long as it could, and failed (the alarm), saying what to do
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.message).toBe(
+      `the yearly run ${YEARLY} (cutoff 2026-01-01) did not start: statements of this stack are still running ` +
+        `(${PREFIX}${RUN}.export.tax.2025.a1 ${statementId(1)}), and this invocation ran out of time waiting for them; ` +
+        'nothing changed. Run `redshift-archive run` (on AWS: invoke {"action": "run"}) once they end',
+    );
+    expect(aws.slept).toBeGreaterThan(590_000);
     expect(aws.sent).toEqual([]);
   });
 
@@ -335,12 +374,20 @@ describe('an invocation', () => {
       ),
     );
     const count = `${RUN}.export.transactions.2025.a1.count`;
-    expect(error).toBeInstanceOf(RunFailedError);
-    expect(error.message).toBe(
+    const reason =
       `statement ${aws.idOf(count)} (${count}) is still running, and no event announces its end, and this invocation ` +
-        'ran out of time; the run resumes with the next run (redshift-archive run) once the statement has ended',
-    );
-    expect(aws.sent.filter((s) => s.sql[0].startsWith('UPDATE'))).toEqual([]);
+      'ran out of time; the run resumes with the next run (redshift-archive run) once the statement has ended';
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.message).toBe(reason);
+    // and the ledger records why the run stopped, as a failed statement's event does
+    expect(aws.sent.filter((s) => s.sql[0].startsWith('UPDATE'))).toEqual([
+      {
+        name: `${RUN}.failed`,
+        batch: false,
+        withEvent: false,
+        sql: [`UPDATE "archive_meta"."runs" SET "error" = '${reason}' WHERE "run_id" = '${RUN}'`],
+      },
+    ]);
   });
 
   test('by the watchdog answers from the ledger and sends no statement with an event', async () => {

@@ -31,6 +31,10 @@ const PAGE = 100;
 /** The Data API keeps at most 500 characters of a statement name. */
 const MAX_NAME = 500;
 
+/** Polls of a running statement start this often, then back off, doubling, to every 5 s. */
+const FIRST_POLL_MS = 100;
+const backOff = (delay: number) => Math.min(delay * 2, 5_000);
+
 /** Options of the Data API warehouse. */
 export interface DataApiWarehouseOptions {
   /** Retries a throttled call itself: build it with `redshiftDataClient` (`clients.ts`). */
@@ -64,6 +68,8 @@ export interface DescribedStatement {
   readonly createdAt: Date;
   /** What went wrong, for a statement that ended FAILED or ABORTED. */
   readonly error: string;
+  /** Its SQL as it was sent: one statement, or each of a batch's; empty when the Data API omits it. */
+  readonly sql: readonly string[];
 }
 
 /**
@@ -192,21 +198,19 @@ export class DataApiWarehouse implements Warehouse {
    * statement with an event is left to it; one without fails the wait, as nothing would resume.
    */
   private async wait(id: string, step: string, outlives: boolean): Promise<void> {
-    let delay = 100;
-    for (;;) {
+    for (let delay = FIRST_POLL_MS; ; delay = backOff(delay)) {
       const described = await this.client.send(new DescribeStatementCommand({ Id: id }));
       switch (described.Status) {
         case 'FINISHED':
           return;
         case 'FAILED':
         case 'ABORTED':
-          throw new RunFailedError(`statement ${step} ${described.Status}: ${statementError(described)}`);
+          throw statementFailed(step, described.Status, statementError(described));
       }
       if (this.options.remainingMs() < delay) {
         throw outlives ? new StillRunningError(id, step) : new UnannouncedStatementError(id, step);
       }
       await this.sleep(delay);
-      delay = Math.min(delay * 2, 5_000);
     }
   }
 
@@ -215,6 +219,19 @@ export class DataApiWarehouse implements Warehouse {
     const found: ListedStatement[] = [];
     for (const status of WAITING) found.push(...(await this.list(stepPrefix, status)));
     return found;
+  }
+
+  /**
+   * Waits while statements of this stack run, polling with the same backoff as a statement's own
+   * wait, for as long as the invocation may wait.
+   * @returns the statements still running when it had to stop; none when all have ended
+   */
+  async untilQuiet(): Promise<ListedStatement[]> {
+    for (let delay = FIRST_POLL_MS; ; delay = backOff(delay)) {
+      const running = await this.inFlight();
+      if (running.length === 0 || this.options.remainingMs() < delay) return running;
+      await this.sleep(delay);
+    }
   }
 
   /**
@@ -259,12 +276,25 @@ export class DataApiWarehouse implements Warehouse {
       if (name === 'ResourceNotFoundException' || name === 'ValidationException') return undefined;
       throw error;
     }
+    const sql = described.SubStatements?.length
+      ? described.SubStatements.map((sub) => sub.QueryString ?? '')
+      : [described.QueryString ?? ''];
     return {
       id,
       createdAt: createdAt(described.CreatedAt, id),
       error: statementError(described),
+      sql: sql.every((text) => text !== '') ? sql : [],
     };
   }
+}
+
+/**
+ * The failure of a statement that ended FAILED or ABORTED, as the invocation waiting for it throws
+ * it, and as a later one builds it from the statement's status-change event: the same words, so
+ * the protocol judges both alike.
+ */
+export function statementFailed(step: string, status: string, error: string): RunFailedError {
+  return new RunFailedError(`statement ${step} ${status}: ${error}`);
 }
 
 /** Refuses, before sending, a statement that the Data API would refuse for its size. */
