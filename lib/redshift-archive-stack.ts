@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { MANUAL_ACTIONS } from '../src/contract';
 import { RedshiftArchive, RedshiftArchiveProps } from './redshift-archive';
 
 /** Properties of {@link RedshiftArchiveStack}: those of the construct. */
@@ -27,7 +28,7 @@ export class RedshiftArchiveStack extends Stack {
       ],
       UnloadFunctionName: [
         this.archive.unloadFunction.functionName,
-        'Invoke with {"action": "plan" | "run" | "status" | "abort"}',
+        `Invoke with {"action": ${MANUAL_ACTIONS.map((a) => `"${a}"`).join(' | ')}} (see the README)`,
       ],
       AthenaWorkgroup: [this.archive.workgroup.ref, 'Query the archive from Athena in this workgroup'],
       AlarmTopicArn: [this.archive.alarmTopic.topicArn, 'Alarms of the archive job'],
