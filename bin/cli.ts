@@ -2,6 +2,7 @@ import { RunTarget, runTarget } from '../src/core/cutoff';
 import { InputError, RunFailedError } from '../src/core/errors';
 import type { LocalEngine } from '../src/engines/local/engine';
 import { Archiver, ProgressEvent, RunBusyError } from '../src/protocol/archive';
+import { restoreIdAt } from '../src/protocol/restore';
 import { Args, Command, parse } from '../src/cli/args';
 import type { StackAccess } from '../src/cli/on-stack';
 import { CommandOutcome, printed, progressLine } from '../src/cli/render';
@@ -34,7 +35,7 @@ const LOCAL_RUNNERS: Record<
       await archiver.restore({
         year: args.year as number,
         deleteFiles: args.deleteFiles,
-        restoreId: `R${instant.toISOString().replace(/\D/g, '').slice(0, 14)}`,
+        restoreId: restoreIdAt(instant),
         ...(args.table === undefined ? {} : { table: args.table }),
       }),
     ),

@@ -88,7 +88,7 @@ export class RedshiftArchive extends Construct implements IRedshiftArchive {
   /** The ledger, the schema guard, the union views and the readers' grants. */
   readonly views: CustomResource;
   readonly alarmTopic: sns.Topic;
-  /** Errors, dead letters, an unfinished run, a failing preflight. */
+  /** Errors, dead letters, an unfinished run, a failing preflight, a damaged archive (the audit). */
   readonly alarms: cloudwatch.Alarm[];
   private readonly readable: ReadableArchive;
 

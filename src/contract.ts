@@ -26,6 +26,8 @@ export const METRICS = {
   eventsDropped: 'EventsDropped',
   /** The checks the monthly preflight found failing. */
   preflightFailures: 'PreflightFailures',
+  /** The archived batches an audit (the monthly one, or an operator's) found damaged. */
+  auditFailures: 'ArchiveAuditFailures',
   /** Rows of a finished run. */
   rowsArchived: 'RowsArchived',
   /** Parquet bytes of a finished run. */
@@ -136,13 +138,26 @@ export interface RoleAssociationProps {
 }
 
 /** What an operator (or the stack's schedules) may ask the unload function to do. */
-export const MANUAL_ACTIONS = ['plan', 'run', 'status', 'abort', 'preflight'] as const;
+export const MANUAL_ACTIONS = ['plan', 'run', 'status', 'abort', 'preflight', 'audit', 'restore'] as const;
 
 /** One of {@link MANUAL_ACTIONS}. */
 export type ManualAction = (typeof MANUAL_ACTIONS)[number];
 
+/** The fields each action takes besides `action`; no other field is allowed with it. */
+export const ACTION_FIELDS: Readonly<Record<ManualAction, readonly string[]>> = {
+  plan: ['cutoff'],
+  run: ['cutoff'],
+  status: [],
+  abort: [],
+  preflight: [],
+  audit: ['deep'],
+  restore: ['year', 'table', 'deleteFiles'],
+};
+
 /** The actions that take a `cutoff`. */
-export const ACTIONS_WITH_CUTOFF: readonly ManualAction[] = ['plan', 'run'];
+export const ACTIONS_WITH_CUTOFF: readonly ManualAction[] = MANUAL_ACTIONS.filter((a) =>
+  ACTION_FIELDS[a].includes('cutoff'),
+);
 
 /** A Data API statement id: a UUID, with `:N` for a statement of a batch (Data API reference, `UUID`). */
 const STATEMENT_ID = /^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$/;
@@ -171,15 +186,72 @@ export const statusChangeEvent = z.looseObject({
   ),
 });
 
-/** A manual invocation; the stack's daily status and monthly preflight rules send these too. */
+/**
+ * What each field's value may be, by field: the message of a refused value, which the runtime
+ * words as `<field>: <value> is not allowed; allowed: <this>`. A cutoff's text is then parsed by
+ * the runtime as a calendar date, in the same words.
+ */
+const FIELD_VALUES = {
+  cutoff: {
+    allowed: 'a real calendar date YYYY-MM-DD from 1900 on',
+    ok: (v: unknown) => typeof v === 'string',
+  },
+  deep: { allowed: 'true or false', ok: (v: unknown) => typeof v === 'boolean' },
+  year: {
+    allowed: 'a year of four digits',
+    ok: (v: unknown) => Number.isInteger(v) && (v as number) >= 1000 && (v as number) <= 9999,
+  },
+  table: {
+    allowed: "a root table's name as configured",
+    ok: (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 127,
+  },
+  deleteFiles: { allowed: 'true or false', ok: (v: unknown) => typeof v === 'boolean' },
+} as const satisfies Record<string, { readonly allowed: string; readonly ok: (v: unknown) => boolean }>;
+
+/** A field of a manual event besides `action`. */
+type Field = keyof typeof FIELD_VALUES;
+const FIELDS = Object.keys(FIELD_VALUES) as Field[];
+
+/**
+ * A manual invocation; the stack's daily status, monthly preflight and monthly audit rules send
+ * these too. Exactly: `{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}`,
+ * `{"action": "status" | "abort" | "preflight"}`, `{"action": "audit", "deep"?: boolean}` and
+ * `{"action": "restore", "year": <1000-9999>, "table"?: "<root table>", "deleteFiles"?: boolean}`.
+ * A field the action does not take, or a restore without a year, is one custom issue without a
+ * path (`no deep with run`, `restore needs a year`); a value that is not allowed is one custom
+ * issue at the field's path, whose message says what is allowed.
+ */
 export const manualEvent = z
   .strictObject({
     action: z.enum(MANUAL_ACTIONS),
     cutoff: z.unknown().optional(),
+    deep: z.unknown().optional(),
+    year: z.unknown().optional(),
+    table: z.unknown().optional(),
+    deleteFiles: z.unknown().optional(),
   })
-  .refine((e) => e.cutoff === undefined || ACTIONS_WITH_CUTOFF.includes(e.action), {
-    error: (issue) => `no cutoff with ${(issue.input as { action: string }).action}`,
-  });
+  .superRefine((e, ctx) => {
+    const given = FIELDS.filter((f) => e[f] !== undefined);
+    const other = given.find((f) => !ACTION_FIELDS[e.action].includes(f));
+    if (other) ctx.addIssue({ code: 'custom', message: `no ${other} with ${e.action}` });
+    else if (e.action === 'restore' && e.year === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'restore needs a year' });
+    } else {
+      const bad = given.find((f) => !FIELD_VALUES[f].ok(e[f]));
+      if (bad) ctx.addIssue({ code: 'custom', path: [bad], message: FIELD_VALUES[bad].allowed });
+    }
+  })
+  // The refinement has checked what the type says.
+  .transform((e) => e as ManualEvent);
 
-/** A manual event as the stack writes it into a rule's target. */
-export type ManualEvent = { readonly action: ManualAction; readonly cutoff?: string };
+/** A manual event, as the stack writes it into a rule's target and an operator sends it. */
+export type ManualEvent =
+  | { readonly action: 'plan' | 'run'; readonly cutoff?: string }
+  | { readonly action: 'status' | 'abort' | 'preflight' }
+  | { readonly action: 'audit'; readonly deep?: boolean }
+  | {
+      readonly action: 'restore';
+      readonly year: number;
+      readonly table?: string;
+      readonly deleteFiles?: boolean;
+    };

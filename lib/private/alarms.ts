@@ -90,15 +90,20 @@ function dailyMaximum(metricName: string): cloudwatch.Metric {
 
 /**
  * Failure is loud: function errors, dead letters, a run that has not finished for three days,
- * and a monthly preflight that says the next run would not work. Each description says what
- * to do.
+ * a monthly preflight that says the next run would not work, and an audit that finds an archived
+ * batch no longer as the ledger recorded it. Each description says what to do.
  */
 function createAlarms(
   scope: Construct,
   topic: sns.ITopic,
   watched: { readonly unloadFunction: lambda.IFunction; readonly deadLetters: sqs.IQueue },
 ): cloudwatch.Alarm[] {
-  const alarm = (name: string, description: string, metric: cloudwatch.IMetric, periods = 1) => {
+  const alarm = (
+    name: string,
+    description: string,
+    metric: cloudwatch.IMetric,
+    { periods = 1, missing = cloudwatch.TreatMissingData.NOT_BREACHING } = {},
+  ) => {
     const created = new cloudwatch.Alarm(scope, name, {
       alarmDescription: description,
       metric,
@@ -106,7 +111,7 @@ function createAlarms(
       evaluationPeriods: periods,
       datapointsToAlarm: periods,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData: missing,
     });
     created.addAlarmAction(new actions.SnsAction(topic));
     return created;
@@ -129,12 +134,22 @@ function createAlarms(
       'UnfinishedRunAlarm',
       'An archive run has been unfinished for three days: invoke {"action": "status"}, then resume or abort it',
       dailyMaximum(METRICS.unfinishedRun),
-      3,
+      { periods: 3 },
     ),
     alarm(
       'PreflightFailuresAlarm',
       'The monthly preflight found that the next run would not work: invoke {"action": "preflight"}; each failed check names its fix',
       dailyMaximum(METRICS.preflightFailures),
+    ),
+    alarm(
+      'AuditFailuresAlarm',
+      'An audit found archived batches that the lake or the catalog no longer holds as the ledger recorded them (the lake holds the only copy of their rows): ' +
+        'invoke {"action": "audit"} (or with "deep": true); each damaged batch names what differs. Restore the files from their S3 versions or the partitions in Glue, then audit again',
+      dailyMaximum(METRICS.auditFailures),
+      // Only an audit publishes the metric, about once a month. Damage does not mend itself, so
+      // the days without an audit keep the alarm as it is (in ALARM until an audit finds the
+      // archive intact again) rather than count as fine, which would clear it the next day.
+      { missing: cloudwatch.TreatMissingData.IGNORE },
     ),
   ];
 }

@@ -180,8 +180,8 @@ function preflightStatements(stack: Stack, config: ArchiveConfig): iam.PolicySta
 
 /**
  * What invokes the unload function: the yearly schedule (a UTC cron at local midnight of
- * 1 January), the end of each of its statements, a daily status for the watchdog alarm and a
- * monthly preflight for the preflight alarm.
+ * 1 January), the end of each of its statements, a daily status for the watchdog alarm, a
+ * monthly preflight for the preflight alarm and a monthly light audit for the audit alarm.
  */
 function addTriggers(
   scope: Construct,
@@ -223,5 +223,14 @@ function addTriggers(
     description: 'Monthly preflight: would the next run work? (read only), for the preflight alarm',
     schedule: events.Schedule.cron({ minute: '0', hour: '6', day: '1', month: '*', year: '*' }),
     targets: [invoke({ action: 'preflight' })],
+  });
+  // Two hours after the preflight: with reserved concurrency 1, the two would otherwise start
+  // together and one be throttled. Light (no "deep"): it lists files and partitions and reads
+  // no archived row, so it costs no Spectrum scan and ends well within one invocation.
+  new events.Rule(scope, 'MonthlyAudit', {
+    description:
+      'Monthly audit: is every archived batch still in the lake and the catalog as recorded? (read only), for the audit alarm',
+    schedule: events.Schedule.cron({ minute: '0', hour: '8', day: '1', month: '*', year: '*' }),
+    targets: [invoke({ action: 'audit' })],
   });
 }

@@ -1,5 +1,5 @@
 import { families, isRootTable, tableNamed, type ArchiveConfig, type TableConfig } from '../config/config';
-import { InputError, RunFailedError, show } from '../core/errors';
+import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
 import type { ArchiveSql, Figures } from '../sql/statements';
 import { readLedger, type BatchRecord, type LedgerView } from './ledger';
 import type { Catalog, Lake, Warehouse } from './ports';
@@ -94,6 +94,14 @@ export async function restore(
   };
 }
 
+/**
+ * The id of a restore asked for at `instant`: `R` and the instant's UTC date and time to the
+ * second, 15 characters that sort in time order.
+ */
+export function restoreIdAt(instant: Date): string {
+  return `R${instant.toISOString().replace(/\D/g, '').slice(0, 14)}`;
+}
+
 /** Validates a request (changing nothing): the families it restores. */
 export function restoredFamilies(config: ArchiveConfig, request: RestoreRequest): TableConfig[][] {
   if (!Number.isInteger(request.year) || request.year < 1000 || request.year > 9999) {
@@ -172,6 +180,9 @@ async function commitRestore(
       });
       return await readLedger(deps.warehouse, sql);
     } catch (error) {
+      // Still running is no failure: the transaction commits or rolls back whole, later, and
+      // reading the ledger now could not tell which (see the unload function's `stillRunning`).
+      if (error instanceof StillRunningError) throw error;
       const after = await readLedger(deps.warehouse, sql);
       if (attempt >= RETRIES || after.version === ledger.version || after.active) {
         throw new RunFailedError(

@@ -1,24 +1,23 @@
 import type { z } from 'zod';
-import {
-  MANUAL_ACTIONS,
-  manualEvent,
-  METRICS,
-  scheduleEvent,
-  statusChangeEvent,
-  type ManualAction,
-} from '../contract';
+import { manualEvent, METRICS, scheduleEvent, statusChangeEvent, type ManualEvent } from '../contract';
 import { CalendarDate, isRunId, parseCalendarDate, runTarget } from '../core/cutoff';
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
 import {
   DescribedStatement,
-  ListedStatement,
   statementFailed,
   UnannouncedStatementError,
 } from '../engines/aws/data-api-warehouse';
-import { Archiver, PlanReport, RunReport, StatusReport } from '../protocol/archive';
-import type { AuditReport, RestoreReport } from '../protocol/archive';
+import {
+  Archiver,
+  AuditReport,
+  PlanReport,
+  RestoreReport,
+  RunReport,
+  StatusReport,
+} from '../protocol/archive';
 import { isCommitStep } from '../protocol/batch';
 import type { PreflightReport } from '../protocol/preflight';
+import { RestoreRequest, restoredFamilies, restoreIdAt } from '../protocol/restore';
 import type { AwsEngine } from '../engines/aws/engine';
 
 /** The three kinds of event the unload Lambda accepts, validated. */
@@ -31,11 +30,20 @@ export type UnloadRequest =
       readonly statementId: string;
       readonly state: 'FINISHED' | 'FAILED' | 'ABORTED';
     }
+  | ManualRequest;
+
+/** An operator's (or a rule's) manual event, validated, with its defaults. */
+type ManualRequest = { readonly kind: 'manual' } & (
+  | { readonly action: 'plan' | 'run'; readonly cutoff?: CalendarDate }
+  | { readonly action: 'status' | 'abort' | 'preflight' }
+  | { readonly action: 'audit'; readonly deep: boolean }
   | {
-      readonly kind: 'manual';
-      readonly action: ManualAction;
-      readonly cutoff?: CalendarDate;
-    };
+      readonly action: 'restore';
+      readonly year: number;
+      readonly table?: string;
+      readonly deleteFiles: boolean;
+    }
+);
 
 type StatementRequest = Extract<UnloadRequest, { kind: 'statement' }>;
 
@@ -46,6 +54,7 @@ export type UnloadOutcome =
   | { readonly outcome: 'status'; readonly status: StatusReport }
   | { readonly outcome: 'preflight'; readonly preflight: PreflightReport }
   | { readonly outcome: 'aborted'; readonly runId: string | null }
+  /** Read only, even while statements run; the metric counts its damaged batches (the alarm). */
   | { readonly outcome: 'audit'; readonly audit: AuditReport }
   | { readonly outcome: 'restored'; readonly restore: RestoreReport }
   | {
@@ -57,7 +66,9 @@ export type UnloadOutcome =
 
 const ALLOWED_EVENTS =
   'an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-  `or {"action": ${MANUAL_ACTIONS.map((a) => `"${a}"`).join(' | ')}, "cutoff"?: "YYYY-MM-DD"}`;
+  '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight"}, ' +
+  '{"action": "audit", "deep"?: true | false} ' +
+  'or {"action": "restore", "year": YYYY, "table"?: "<root table>", "deleteFiles"?: true | false}';
 
 function refuse(event: unknown, why?: string): never {
   throw new InputError(
@@ -86,13 +97,41 @@ export function parseUnloadEvent(event: unknown): UnloadRequest {
     return { kind: 'statement', statementName, statementId, state };
   }
   const parsed = manualEvent.safeParse(event);
-  if (!parsed.success) refuse(event, why(parsed.error, parsed.error.issues[0]?.code === 'custom'));
-  const { action, cutoff } = parsed.data;
-  return {
-    kind: 'manual',
-    action,
-    ...(cutoff === undefined ? {} : { cutoff: parseCalendarDate(cutoff, 'cutoff') }),
-  };
+  if (!parsed.success) {
+    const [issue] = parsed.error.issues;
+    const field = issue?.code === 'custom' ? issue.path[0] : undefined;
+    // A field's value is refused in its own words, as a wrong cutoff always was.
+    if (typeof field === 'string') {
+      throw new InputError(`${field}: ${show(e[field])} is not allowed; allowed: ${issue.message}`);
+    }
+    refuse(event, why(parsed.error, issue?.code === 'custom'));
+  }
+  return manualRequest(parsed.data);
+}
+
+/** A valid manual event as a request: the cutoff parsed, the defaults filled in. */
+function manualRequest(event: ManualEvent): ManualRequest {
+  switch (event.action) {
+    case 'plan':
+    case 'run':
+      return {
+        kind: 'manual',
+        action: event.action,
+        ...(event.cutoff === undefined ? {} : { cutoff: parseCalendarDate(event.cutoff, 'cutoff') }),
+      };
+    case 'audit':
+      return { kind: 'manual', action: 'audit', deep: event.deep ?? false };
+    case 'restore':
+      return {
+        kind: 'manual',
+        action: 'restore',
+        year: event.year,
+        ...(event.table === undefined ? {} : { table: event.table }),
+        deleteFiles: event.deleteFiles ?? false,
+      };
+    default:
+      return { kind: 'manual', action: event.action };
+  }
 }
 
 /**
@@ -171,11 +210,37 @@ async function stillRunning(
       statements: [{ id: error.statementId, name: `${engine.warehouse.statementPrefix}${error.step}` }],
     };
   }
-  const reason =
-    `${error.message}, and this invocation ran out of time; the run resumes with the next run ` +
-    '(redshift-archive run) once the statement has ended';
+  const reason = `${error.message}, and this invocation ran out of time; ${outlivedAdvice(request)}`;
   if (advancesRun(request)) await recordStop(archiver, reason, error.step);
   throw new RunFailedError(reason, { cause: error });
+}
+
+/**
+ * What the operator does about a statement without an event that outlived the invocation.
+ *
+ * A restore sends its change as ONE transaction (`restoreTransaction`): the rows go back into the
+ * hot tables, the batches are marked restored and the union views stop reading them, all at its
+ * commit or not at all, and it holds the run lock until then, so nothing else starts meanwhile
+ * (and this stack's run, abort and restore answer `waiting` while it is in flight). So a restore
+ * transaction left running cannot show a row twice in the views, whichever way it ends; nothing
+ * waits for it, and the invocation fails loudly rather than report a restore it cannot see. The
+ * same restore, invoked again once it has ended, finds the batches restored and removes their
+ * partitions (and files), or restores them if the transaction rolled back. Until then Athena
+ * still lists the restored batches, as after a restore interrupted anywhere else; it never reads
+ * the hot tables, so it shows no row twice either.
+ */
+function outlivedAdvice(request: UnloadRequest): string {
+  if (request.kind !== 'manual' || request.action === 'run') {
+    return 'the run resumes with the next run (redshift-archive run) once the statement has ended';
+  }
+  if (request.action === 'restore') {
+    return (
+      'a restore changes the warehouse in ONE transaction, which commits or rolls back whole, so every row ' +
+      'stays in exactly one place in the union views. Invoke the same restore again once it has ended: it ' +
+      'finishes what is left, or restores again if the transaction rolled back'
+    );
+  }
+  return `invoke the same ${request.action} again once it has ended`;
 }
 
 /**
@@ -258,16 +323,70 @@ async function onSchedule(
   return { outcome: 'run', report: await archiver.run(target) };
 }
 
-/** The outcome of an operator's action that must not start while statements of this stack run. */
-function waiting(running: readonly ListedStatement[]): UnloadOutcome {
+/**
+ * `waiting`, naming them, while statements of this stack run: an operator's action that writes
+ * (run, abort, restore) must not start then. An operator is no statement's event either (see
+ * onSchedule); the operator sees the answer and invokes again once they have ended.
+ */
+async function busy(engine: AwsEngine): Promise<UnloadOutcome | undefined> {
+  const running = await engine.warehouse.inFlight();
+  if (running.length === 0) return undefined;
   return { outcome: 'waiting', statements: running.map(({ id, name }) => ({ id, name })) };
 }
 
+/** A restore as the protocol takes it, named by the invocation's instant, and validated. */
+function restoreRequest(
+  request: Extract<ManualRequest, { action: 'restore' }>,
+  engine: AwsEngine,
+  instant: Date,
+): RestoreRequest {
+  const { year, table, deleteFiles } = request;
+  const restore = { year, deleteFiles, restoreId: restoreIdAt(instant), ...(table ? { table } : {}) };
+  // A table that is not a configured root is refused before anything is asked of the warehouse.
+  restoredFamilies(engine.config, restore);
+  return restore;
+}
+
 /**
- * One invocation: advances the run as far as it can. A status-change event that is not a pending
- * step of the active run is dropped before any SQL is sent. A statement still running when time
- * is short is left to its completion event.
- * @param now - the clock, read only for a manual run or plan (a schedule carries its own time)
+ * An operator's action, or a rule's (the watchdog's status, the monthly preflight and audit).
+ * Status, preflight, plan and audit only read, and run even while statements of this stack run;
+ * run, abort and restore wait for them ({@link busy}). A restore takes the run lock as on the
+ * embedded engine: it refuses while a run is active.
+ */
+async function onManual(
+  request: ManualRequest,
+  engine: AwsEngine,
+  archiver: Archiver,
+  now: () => Date,
+): Promise<UnloadOutcome> {
+  const retention = engine.config.retention;
+  switch (request.action) {
+    case 'status':
+      return { outcome: 'status', status: await archiver.status() };
+    case 'preflight':
+      return { outcome: 'preflight', preflight: await archiver.preflight() };
+    case 'plan':
+      return { outcome: 'plan', plan: await archiver.plan(runTarget(now(), retention, request.cutoff)) };
+    case 'audit':
+      return { outcome: 'audit', audit: await archiver.audit(request.deep) };
+    case 'restore': {
+      const restore = restoreRequest(request, engine, now());
+      return (await busy(engine)) ?? { outcome: 'restored', restore: await archiver.restore(restore) };
+    }
+    case 'abort':
+      return (await busy(engine)) ?? { outcome: 'aborted', runId: (await archiver.abort())?.runId ?? null };
+    case 'run': {
+      const target = runTarget(now(), retention, request.cutoff);
+      return (await busy(engine)) ?? { outcome: 'run', report: await archiver.run(target) };
+    }
+  }
+}
+
+/**
+ * One invocation: advances the run as far as it can, or does what an operator asked. A
+ * status-change event that is not a pending step of the active run is dropped before any SQL is
+ * sent. A statement still running when time is short is left to its completion event.
+ * @param now - the clock, read only for a manual run, plan or restore (a schedule carries its own time)
  * @throws RunFailedError when a statement failed: the reason goes to the ledger, the alarm fires
  */
 export async function handleUnload(
@@ -276,24 +395,10 @@ export async function handleUnload(
   now: () => Date,
 ): Promise<UnloadOutcome> {
   const archiver = new Archiver(engine);
-  const retention = engine.config.retention;
   try {
     if (request.kind === 'statement') return await onStatement(request, engine, archiver);
     if (request.kind === 'schedule') return await onSchedule(request, engine, archiver);
-    if (request.action === 'status') return { outcome: 'status', status: await archiver.status() };
-    if (request.action === 'preflight') {
-      return { outcome: 'preflight', preflight: await archiver.preflight() };
-    }
-    if (request.action === 'plan') {
-      return { outcome: 'plan', plan: await archiver.plan(runTarget(now(), retention, request.cutoff)) };
-    }
-    // An operator is no statement's event either (see onSchedule); the answer names the
-    // statements, and the operator runs again once they have ended.
-    const running = await engine.warehouse.inFlight();
-    if (running.length > 0) return waiting(running);
-    if (request.action === 'abort')
-      return { outcome: 'aborted', runId: (await archiver.abort())?.runId ?? null };
-    return { outcome: 'run', report: await archiver.run(runTarget(now(), retention, request.cutoff)) };
+    return await onManual(request, engine, archiver, now);
   } catch (error) {
     if (error instanceof StillRunningError) return stillRunning(error, request, engine, archiver);
     throw error;
@@ -309,8 +414,8 @@ export interface Metric {
 
 /**
  * What an invocation did, as metrics: rows and bytes archived and runs finished, whether a run
- * is unfinished (the watchdog), events dropped, and how long it took. Failures are counted by
- * the handler (`METRICS.runFailures`).
+ * is unfinished (the watchdog), failed preflight checks, damaged batches (the audit), events
+ * dropped, and how long it took. Failures are counted by the handler (`METRICS.runFailures`).
  */
 export function outcomeMetrics(outcome: UnloadOutcome, durationMs: number): Metric[] {
   const metrics: Metric[] = [
@@ -325,6 +430,12 @@ export function outcomeMetrics(outcome: UnloadOutcome, durationMs: number): Metr
     // The monthly preflight: an alarm on this says the next run would not work, and why is in its output.
     const failures = outcome.preflight.checks.filter((c) => !c.ok).length;
     metrics.push({ name: METRICS.preflightFailures, unit: 'Count', value: failures });
+  }
+  if (outcome.outcome === 'audit') {
+    // The monthly audit: an alarm on this says the lake or the catalog no longer holds what the
+    // ledger recorded, and the report names each damaged batch and what differs.
+    const damaged = outcome.audit.batches.filter((b) => b.problems.length > 0).length;
+    metrics.push({ name: METRICS.auditFailures, unit: 'Count', value: damaged });
   }
   if (outcome.outcome === 'run' && outcome.report.outcome === 'finished') {
     metrics.push(

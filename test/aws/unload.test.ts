@@ -1,13 +1,26 @@
+import { BatchDeletePartitionCommand, GetPartitionsCommand } from '@aws-sdk/client-glue';
 import {
   DescribeStatementCommand,
   ExecuteStatementCommand,
   ListStatementsCommand,
 } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { tableNamed } from '../../src/config/config';
 import { InputError, RunFailedError } from '../../src/core/errors';
 import type { Row } from '../../src/protocol/ports';
 import { handleUnload, outcomeMetrics, parseUnloadEvent } from '../../src/runtime/unload';
-import { ledgerAnswers, PREFIX, ScriptedAws, statementId, statusChange } from '../../devkit/scripted-aws';
+import { redshiftDialect } from '../../src/sql/redshift-dialect';
+import { ArchiveSql } from '../../src/sql/statements';
+import {
+  BUCKET,
+  ledgerAnswers,
+  PREFIX,
+  ROLE,
+  ScriptedAws,
+  statementId,
+  statusChange,
+} from '../../devkit/scripted-aws';
+import { CONTABYX } from '../../devkit/world';
 
 const RUN = '20260101T000000Z';
 const NOW = () => new Date('2026-03-04T05:06:07Z');
@@ -104,9 +117,29 @@ describe("the unload Lambda's events", () => {
     });
   });
 
+  test('takes an audit, light unless asked deep, and a restore of a year, of every family unless a table is named, keeping the files unless asked', () => {
+    expect(parseUnloadEvent({ action: 'audit' })).toEqual({ kind: 'manual', action: 'audit', deep: false });
+    expect(parseUnloadEvent({ action: 'audit', deep: true })).toEqual({
+      kind: 'manual',
+      action: 'audit',
+      deep: true,
+    });
+    expect(parseUnloadEvent({ action: 'restore', year: 2024 })).toEqual({
+      kind: 'manual',
+      action: 'restore',
+      year: 2024,
+      deleteFiles: false,
+    });
+    expect(
+      parseUnloadEvent({ action: 'restore', year: 2024, table: 'transactions', deleteFiles: true }),
+    ).toEqual({ kind: 'manual', action: 'restore', year: 2024, table: 'transactions', deleteFiles: true });
+  });
+
   const allowed =
     'allowed: an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-    'or {"action": "plan" | "run" | "status" | "abort" | "preflight", "cutoff"?: "YYYY-MM-DD"}';
+    '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight"}, ' +
+    '{"action": "audit", "deep"?: true | false} ' +
+    'or {"action": "restore", "year": YYYY, "table"?: "<root table>", "deleteFiles"?: true | false}';
   /** An event as error messages show it: JSON, cut at 80 characters. */
   const shown = (event: unknown) => `${JSON.stringify(event).slice(0, 77)}...`;
   const change = (detail: unknown) => ({
@@ -131,6 +164,38 @@ describe("the unload Lambda's events", () => {
     [badState, `event: ${shown(badState)} is not allowed (no valid state); ${allowed}`],
     [change('none'), `event: ${shown(change('none'))} is not allowed (no detail); ${allowed}`],
     ['run', `event: "run" is not allowed; ${allowed}`],
+    [
+      { action: 'run', deep: true },
+      `event: {"action":"run","deep":true} is not allowed (no deep with run); ${allowed}`,
+    ],
+    [
+      { action: 'audit', year: 2024 },
+      `event: {"action":"audit","year":2024} is not allowed (no year with audit); ${allowed}`,
+    ],
+    [
+      { action: 'restore', year: 2024, cutoff: '2025-01-01' },
+      `event: {"action":"restore","year":2024,"cutoff":"2025-01-01"} is not allowed (no cutoff with restore); ${allowed}`,
+    ],
+    [
+      { action: 'restore', table: 'transactions' },
+      `event: {"action":"restore","table":"transactions"} is not allowed (restore needs a year); ${allowed}`,
+    ],
+    [{ action: 'audit', deep: 'yes' }, 'deep: "yes" is not allowed; allowed: true or false'],
+    [{ action: 'restore', year: 24 }, 'year: 24 is not allowed; allowed: a year of four digits'],
+    [{ action: 'restore', year: 2024.5 }, 'year: 2024.5 is not allowed; allowed: a year of four digits'],
+    [{ action: 'restore', year: '2024' }, 'year: "2024" is not allowed; allowed: a year of four digits'],
+    [
+      { action: 'restore', year: 2024, table: '' },
+      `table: "" is not allowed; allowed: a root table's name as configured`,
+    ],
+    [
+      { action: 'restore', year: 2024, deleteFiles: 1 },
+      'deleteFiles: 1 is not allowed; allowed: true or false',
+    ],
+    [
+      { action: 'plan', cutoff: 20250101 },
+      'cutoff: 20250101 is not allowed; allowed: a real calendar date YYYY-MM-DD from 1900 on',
+    ],
   ])('fails for %j with a clear error, before anything runs', (input, message) => {
     let thrown: unknown;
     try {
@@ -440,5 +505,246 @@ describe('an invocation', () => {
       unit: 'Count',
       value: 0,
     });
+  });
+});
+
+/** Where the committed 2025 batch of `table` lies (as `ledgerAnswers` records it). */
+const partition = (table: string) =>
+  `s3://${BUCKET}/contabyx-parquet/${table}/year=2025/archive_run=${RUN}/year=2025/`;
+
+/**
+ * A lake and a catalog that hold each committed batch of `ledgerAnswers` as the ledger recorded
+ * it (one file of 100 bytes, its partition), except the files of `lost`.
+ */
+function archiveAsRecorded(aws: ScriptedAws, lost?: string): void {
+  aws.s3.on(ListObjectsV2Command).callsFake(({ Prefix }) => ({
+    Contents: String(Prefix).includes(`/${lost}/`) ? [] : [{ Key: `${Prefix}part-0000.parquet`, Size: 100 }],
+  }));
+  aws.glue.on(GetPartitionsCommand).callsFake(({ TableName }) => ({
+    Partitions: [{ Values: ['2025', RUN], StorageDescriptor: { Location: partition(String(TableName)) } }],
+  }));
+  aws.glue.on(BatchDeletePartitionCommand).resolves({});
+}
+
+/** The audited batch of `table`, as the report gives it. */
+const audited = (table: string, problems: string[] = []) => ({
+  table,
+  runId: RUN,
+  year: 2025,
+  rows: 5,
+  files: 1,
+  bytes: 100,
+  problems,
+});
+
+describe('an audit through the function', () => {
+  test('finds every committed batch as the ledger recorded it, even while a statement of this stack runs, and counts none damaged', async () => {
+    // given a finished run's archive as recorded, and an export of this stack still running
+    const aws = new ScriptedAws(ledgerAnswers('finished'));
+    archiveAsRecorded(aws);
+    await earlier(aws, [`${RUN}.export.tax.2025.a1`]);
+    aws.status = (name) => (name.includes('.export.') ? 'STARTED' : 'FINISHED');
+
+    // when the monthly rule asks for the light audit
+    const outcome = await handleUnload(parseUnloadEvent({ action: 'audit' }), aws.engine(), NOW);
+
+    // then it reports every batch intact, having read only the ledger (no statement listed)
+    expect(outcome).toEqual({
+      outcome: 'audit',
+      audit: { ok: true, deep: false, batches: ['transactions', 'transfers', 'tax'].map((t) => audited(t)) },
+    });
+    expect(aws.sent.map((s) => s.name)).toEqual([
+      'setup.ledger',
+      'ledger.runs',
+      'ledger.batches',
+      'ledger.version',
+    ]);
+    expect(aws.rsd.commandCalls(ListStatementsCommand)).toHaveLength(0);
+    // and its metric, which the audit alarm watches, counts no damaged batch
+    expect(outcomeMetrics(outcome, 5)).toEqual([
+      { name: 'InvocationDuration', unit: 'Milliseconds', value: 5 },
+      { name: 'ArchiveAuditFailures', unit: 'Count', value: 0 },
+    ]);
+  });
+
+  test('reports a batch whose files are gone, and its metric counts it for the alarm', async () => {
+    const aws = new ScriptedAws(ledgerAnswers('finished'));
+    archiveAsRecorded(aws, 'tax');
+    const outcome = await handleUnload(parseUnloadEvent({ action: 'audit' }), aws.engine(), NOW);
+    expect(outcome).toEqual({
+      outcome: 'audit',
+      audit: {
+        ok: false,
+        deep: false,
+        batches: [
+          audited('transactions'),
+          audited('transfers'),
+          audited('tax', [
+            `the lake holds 0 files of 0 bytes under ${partition('tax')}; the ledger recorded 1 files of 100 bytes`,
+          ]),
+        ],
+      },
+    });
+    expect(outcomeMetrics(outcome, 5)[1]).toEqual({ name: 'ArchiveAuditFailures', unit: 'Count', value: 1 });
+  });
+});
+
+test('a deep audit whose read outlives the invocation fails it, rather than report damage it did not see', async () => {
+  const aws = new ScriptedAws(ledgerAnswers('finished'));
+  archiveAsRecorded(aws);
+  const read = `audit.${RUN}.2025.transactions`;
+  aws.status = (name) => (name === read ? 'STARTED' : 'FINISHED');
+  const error = await failure(
+    handleUnload(parseUnloadEvent({ action: 'audit', deep: true }), aws.engine(), NOW),
+  );
+  expect(error).toBeInstanceOf(RunFailedError);
+  expect(error.message).toBe(
+    `statement ${aws.idOf(read)} (${read}) is still running, and no event announces its end, and this ` +
+      'invocation ran out of time; invoke the same audit again once it has ended',
+  );
+  // (an audit records nothing, not even a run's reason)
+  expect(aws.sent.map((s) => s.name)).toEqual([
+    'setup.ledger',
+    'ledger.runs',
+    'ledger.batches',
+    'ledger.version',
+    read,
+  ]);
+});
+
+describe('a restore through the function', () => {
+  const RESTORE = 'restore.R20260304050607.transactions';
+  const sql = new ArchiveSql(CONTABYX, redshiftDialect({ iamRoleArn: ROLE }));
+
+  /**
+   * A finished run whose 2025 batches hold today's columns, and which the ledger shows restored
+   * once the restore's transaction was sent.
+   */
+  function restorable(state = 'finished'): ScriptedAws {
+    const aws: ScriptedAws = new ScriptedAws(
+      ledgerAnswers(state, (name, text) => {
+        if (name !== 'ledger.batches') return undefined;
+        const restored = aws.sent.some((s) => s.name === RESTORE);
+        return ledgerAnswers(state)(name, text)?.map((b) => ({
+          ...b,
+          columns: sql.columnsSignature(tableNamed(CONTABYX, String(b.table_name))),
+          ...(restored ? { state: 'restored' } : {}),
+        }));
+      }),
+    );
+    archiveAsRecorded(aws);
+    return aws;
+  }
+
+  test('puts the year back into the hot tables in ONE transaction that takes the run lock, then takes its partitions out of the catalog', async () => {
+    const aws = restorable();
+    const outcome = await handleUnload(
+      parseUnloadEvent({ action: 'restore', year: 2025 }),
+      aws.engine(),
+      NOW,
+    );
+    expect(outcome).toEqual({
+      outcome: 'restored',
+      restore: {
+        year: 2025,
+        tables: ['transactions', 'transfers', 'tax'].map((table) => ({ table, rows: 5, runs: [RUN] })),
+        rows: 15,
+        partitionsRemoved: 3,
+        filesDeleted: false,
+      },
+    });
+    // the transaction: the lock and the version first, the batches marked restored, the lock given back last
+    const [transaction] = aws.sent.filter((s) => s.batch && s.name !== 'setup.ledger');
+    expect([transaction.name, transaction.withEvent, transaction.sql.length]).toEqual([RESTORE, false, 16]);
+    expect(transaction.sql.slice(0, 2)).toEqual([
+      'CREATE TABLE "archive_meta"."active_run" ("run_id" VARCHAR(16) NOT NULL)',
+      'UPDATE "archive_meta"."views_version" SET "version" = CASE WHEN "version" = 0 THEN 1 END',
+    ]);
+    expect(transaction.sql.slice(-6, -4)).toEqual([
+      expect.stringMatching(
+        /^INSERT INTO "archive_meta"\."restore_checks" .* 'R20260304050607', 'tax', 2025, 'after'/,
+      ),
+      `UPDATE "archive_meta"."batches" SET "state" = 'restored' WHERE ` +
+        ['transactions', 'transfers', 'tax']
+          .map((t) => `("run_id" = '${RUN}' AND "table_name" = '${t}' AND "year" = 2025)`)
+          .join(' OR '),
+    ]);
+    // (the views no longer read the batch: with no other committed batch, they read no partition)
+    expect(transaction.sql.slice(-4, -1)).toEqual(
+      ['transactions', 'transfers', 'tax'].map((t) =>
+        expect.stringMatching(
+          new RegExp(
+            `^CREATE OR REPLACE VIEW "contabyx"\\."spectrum_${t}" AS .* WHERE 1 = 0 WITH NO SCHEMA BINDING$`,
+          ),
+        ),
+      ),
+    );
+    expect(transaction.sql.at(-1)).toBe('DROP TABLE "archive_meta"."active_run"');
+    // then each table's partition of the batch left the catalog; the files stay
+    expect(
+      aws.glue
+        .commandCalls(BatchDeletePartitionCommand)
+        .map((c) => [c.args[0].input.TableName, c.args[0].input.PartitionsToDelete]),
+    ).toEqual(['transactions', 'transfers', 'tax'].map((t) => [t, [{ Values: ['2025', RUN] }]]));
+  });
+
+  test('answers waiting while a statement of this stack runs, and sends nothing', async () => {
+    const aws = restorable();
+    await earlier(aws, [`${RUN}.export.tax.2025.a1`]);
+    aws.status = () => 'STARTED';
+    expect(
+      await handleUnload(parseUnloadEvent({ action: 'restore', year: 2025 }), aws.engine(), NOW),
+    ).toEqual({
+      outcome: 'waiting',
+      statements: [{ id: statementId(1), name: `${PREFIX}${RUN}.export.tax.2025.a1` }],
+    });
+    expect(aws.sent).toEqual([]);
+  });
+
+  test('fails while a run is active (the run lock), and changes nothing', async () => {
+    const aws = restorable('running');
+    const error = await failure(
+      handleUnload(parseUnloadEvent({ action: 'restore', year: 2025 }), aws.engine(), NOW),
+    );
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.message).toBe(
+      `restore: run ${RUN} is active (running); nothing changed. Let it finish, or abort it, then restore`,
+    );
+    expect(aws.sent.filter((s) => s.name.startsWith('restore.'))).toEqual([]);
+  });
+
+  test('fails for a table that is not a root, naming the root, before any call to AWS', async () => {
+    const aws = restorable();
+    const error = await failure(
+      handleUnload(parseUnloadEvent({ action: 'restore', year: 2025, table: 'tax' }), aws.engine(), NOW),
+    );
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe(
+      'table: "tax" is archived with its parent "transactions"; allowed: a root table (transactions), whose children are restored with it',
+    );
+    expect(aws.rsd.calls()).toHaveLength(0);
+  });
+
+  test('whose transaction outlives the invocation fails it loudly, saying to invoke the same restore again once it has ended', async () => {
+    // given the restore's transaction runs longer than the invocation may wait
+    const aws = restorable();
+    aws.status = (name) => (name === RESTORE ? 'STARTED' : 'FINISHED');
+
+    // when the restore is invoked
+    const error = await failure(
+      handleUnload(parseUnloadEvent({ action: 'restore', year: 2025 }), aws.engine(), NOW),
+    );
+
+    // then it fails (the alarm), saying why nothing can show a row twice and what to do
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.message).toBe(
+      `statement ${aws.idOf(RESTORE)} (${RESTORE}) is still running, and no event announces its end, and this ` +
+        'invocation ran out of time; a restore changes the warehouse in ONE transaction, which commits or rolls ' +
+        'back whole, so every row stays in exactly one place in the union views. Invoke the same restore again ' +
+        'once it has ended: it finishes what is left, or restores again if the transaction rolled back',
+    );
+    // and nothing came after the transaction: no partition removed, no run's record written
+    expect(aws.sent.at(-1)?.name).toBe(RESTORE);
+    expect(aws.glue.commandCalls(BatchDeletePartitionCommand)).toHaveLength(0);
   });
 });

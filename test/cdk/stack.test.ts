@@ -426,6 +426,56 @@ describe('the triggers', () => {
   });
 });
 
+describe('the monthly audit', () => {
+  test('a monthly rule asks for the light audit, two hours after the preflight so that the two do not meet', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule'))
+      .filter((r) => r.Properties.ScheduleExpression?.startsWith('cron(0 '))
+      .map((r) => [r.Properties.ScheduleExpression, r.Properties.Targets[0].Input]);
+    expect(rules).toEqual([
+      ['cron(0 0 1 JAN ? *)', undefined],
+      ['cron(0 6 1 * ? *)', '{"action":"preflight"}'],
+      ['cron(0 8 1 * ? *)', '{"action":"audit"}'],
+    ]);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(0 8 1 * ? *)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveUnload'), 'Arn'] },
+          Input: '{"action":"audit"}',
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveDeadLetters'), 'Arn'] } },
+        }),
+      ],
+    });
+  });
+
+  test('its alarm fires on one damaged batch, notifies the alarm topic, and stays in alarm until an audit finds the archive intact', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (a) => a.Properties.MetricName === 'ArchiveAuditFailures',
+    );
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0].Properties).toMatchObject({
+      Namespace: 'RedshiftArchive',
+      Dimensions: [{ Name: 'service', Value: 'redshift-archive' }],
+      Statistic: 'Maximum',
+      Period: 86400,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'ignore',
+      AlarmActions: [{ Ref: expect.stringMatching(/^ArchiveAlarms[0-9A-F]{8}$/) }],
+    });
+    expect(alarms[0].Properties.AlarmDescription).toMatch(/^An audit found archived batches/);
+  });
+
+  test("the function's name output lists every manual action", () => {
+    expect(template.findOutputs('UnloadFunctionName').UnloadFunctionName.Description).toBe(
+      'Invoke with {"action": "plan" | "run" | "status" | "abort" | "preflight" | "audit" | "restore"}, or use redshift-archive --stack',
+    );
+  });
+});
+
 describe('the schema-and-views custom resource and the alarms', () => {
   test("the external schema runs after the Redshift role's policy is attached", () => {
     const [resource] = Object.values(template.findResources('Custom::RedshiftArchiveExternalSchema'));
@@ -457,8 +507,8 @@ describe('the schema-and-views custom resource and the alarms', () => {
     expect(views.DependsOn).toContain(schemaId);
   });
 
-  test('alarms on function errors, dead letters, a run unfinished for three days and a failed monthly preflight, to an encrypted topic', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  test('alarms on function errors, dead letters, a run unfinished for three days, a failed monthly preflight and a damaged archive, to an encrypted topic', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'PreflightFailures',
       Namespace: 'RedshiftArchive',
@@ -483,6 +533,10 @@ describe('the schema-and-views custom resource and the alarms', () => {
       Dimensions: [{ Name: 'service', Value: 'redshift-archive' }],
       Period: 86400,
       EvaluationPeriods: 3,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'UnfinishedRun',
+      TreatMissingData: 'notBreaching',
     });
     const email = templateOf({ alarmEmail: 'data-platform@example.com' });
     email.hasResourceProperties('AWS::SNS::Subscription', {
@@ -1004,9 +1058,6 @@ describe('checks', () => {
     expect(template.findOutputs('ConfigurationDigest').ConfigurationDigest.Value).toBe(
       configDigest(config()),
     );
-    expect(template.findOutputs('UnloadFunctionName').UnloadFunctionName.Description).toBe(
-      'Invoke with {"action": "plan" | "run" | "status" | "abort" | "preflight"}, or use redshift-archive --stack',
-    );
   });
 
   test('outputs the lake key when the lake is encrypted with a customer key, for the command line to name it in UNLOAD', () => {
@@ -1178,7 +1229,7 @@ describe('teams that query the archive', () => {
     expect(archive.tables.map((t) => (t.tableInput as { name: string }).name)).toEqual(
       config().tables.map((t) => t.name.toLowerCase()),
     );
-    expect(archive.alarms).toHaveLength(4);
+    expect(archive.alarms).toHaveLength(5);
     expect(archive.views.node.dependencies).toContain(archive.externalSchema);
   });
 });
