@@ -1,5 +1,5 @@
 import { RunTarget, runTarget } from '../src/core/cutoff';
-import { InputError, RunFailedError } from '../src/core/errors';
+import { InputError, InternalError, RunFailedError } from '../src/core/errors';
 import type { LocalEngine } from '../src/engines/local/engine';
 import { Archiver, ProgressEvent, RunBusyError } from '../src/protocol/archive';
 import { restoreIdAt } from '../src/protocol/restore';
@@ -47,7 +47,7 @@ async function runLocally(
   instant: Date,
   progress: (event: ProgressEvent) => void,
 ): Promise<CommandOutcome> {
-  if (args.engine.kind !== 'local') throw new Error('runLocally: not the embedded engine');
+  if (args.engine.kind !== 'local') throw new InternalError('runLocally: not the embedded engine');
   // Loaded when used: the embedded engine's native addon is not needed on the stack, nor the AWS
   // SDK here, and each costs start-up time.
   const { openLocalEngine } = await import('../src/engines/local/engine');
