@@ -1,5 +1,5 @@
-// Builds what the package ships, from the TypeScript (npm run build; npm ci through the prepare
-// script; npm pack through prepack):
+// Builds what the package ships, from the TypeScript (npm run build; npm pack through prepack;
+// this repository's `cdk synth` rebuilds the handlers first, so that it never deploys stale ones):
 //   dist/handlers/<name>/  each Lambda handler bundled with its dependencies but the AWS SDK, which
 //                          Lambda's Node.js runtime provides: the construct deploys these as they are,
 //                          so a synth needs neither esbuild nor Docker
@@ -7,8 +7,7 @@
 //   dist/lib/, dist/src/   the construct library and what it imports, compiled with declarations
 //
 // `node bin/build.mjs [--out DIR] [handlers] [cli] [library]` builds the parts named (all by
-// default) under DIR (dist by default). The library needs TypeScript, a devDependency: after
-// `npm ci --omit=dev` it is skipped, saying so, since this repository's app runs from the source.
+// default) under DIR (dist by default).
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { rmSync } from 'node:fs';
@@ -55,17 +54,9 @@ const build = {
     });
   },
   library() {
-    let tsc;
-    try {
-      tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    } catch {
-      console.error(
-        'build: TypeScript is not installed (npm ci --omit=dev): the library (dist/lib) is not built',
-      );
-      return;
-    }
     rmSync(join(out, 'lib'), { recursive: true, force: true });
     rmSync(join(out, 'src'), { recursive: true, force: true });
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', out], {
       stdio: 'inherit',
     });
