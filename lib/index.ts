@@ -25,4 +25,9 @@ export type {
   ViewsConfig,
   WarehouseConfig,
 } from '../src/config/types';
-export type { ColumnType } from '../src/core/column-types';
+export type {
+  CharacterColumnType,
+  ColumnType,
+  DecimalColumnType,
+  PlainColumnType,
+} from '../src/core/column-types';
