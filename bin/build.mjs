@@ -1,5 +1,6 @@
-// Builds what the package ships, from the TypeScript (npm run build; npm pack through prepack;
-// this repository's `cdk synth` rebuilds the handlers first, so that it never deploys stale ones):
+// Builds what the package ships, from the TypeScript: all of it on `npm pack` (prepack); the handlers
+// and the command line in `npm run build` (and so `npm test`), which run from the source; the
+// handlers before each `cdk synth` of this repository's app, so that it never deploys stale ones.
 //   dist/handlers/<name>/  each Lambda handler bundled with its dependencies but the AWS SDK, which
 //                          Lambda's Node.js runtime provides: the construct deploys these as they are,
 //                          so a synth needs neither esbuild nor Docker
