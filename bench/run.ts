@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { configJson } from '../src/config/config';
@@ -305,6 +305,8 @@ async function main(): Promise<void> {
     memoryGiB: Math.round(totalmem() / 1024 ** 3),
     node: process.version,
     date: new Date().toISOString().slice(0, 10),
+    // other work on the machine slows every figure: the 1-minute load average when the run began
+    load: Number(loadavg()[0].toFixed(2)),
   };
   for (const [key, measure] of Object.entries(SECTIONS)) if (!only || only.includes(key)) await measure();
   out.totalSeconds = Math.round((performance.now() - started) / 1000);
@@ -316,7 +318,13 @@ async function main(): Promise<void> {
   const last =
     only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
   const results = only
-    ? { ...last, ...out, machine: last.machine, updated: { ...(out.machine as object), only } }
+    ? {
+        ...last,
+        ...out,
+        machine: last.machine,
+        totalSeconds: last.totalSeconds,
+        updated: { ...(out.machine as object), only: only.join(','), seconds: out.totalSeconds },
+      }
     : out;
   if (!quick) writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 }

@@ -29,7 +29,7 @@ fail() {
 # Milliseconds since the epoch, and seconds since such a time, for the figures.
 now() { date +%s%3N; }
 since() { awk -v t0="$1" -v t1="$(now)" 'BEGIN { printf "%.1f s", (t1 - t0) / 1000 }'; }
-install() { npm install --no-audit --no-fund --prefer-offline "$@" >"$work/npm.log" 2>&1 || cat "$work/npm.log"; }
+npm_install() { npm install --no-audit --no-fund --prefer-offline "$@" >"$work/npm.log" 2>&1 || cat "$work/npm.log"; }
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 started=$(now)
 
@@ -55,11 +55,11 @@ app="$work/app"
 cp -r "$repo/.ci/consumer" "$app"
 cp "$repo/config/contabyx.json" "$app/archive.json"
 cd "$app" || exit 1
-install --omit=optional "$tarball"
+npm_install --omit=optional "$tarball"
 if [ -e node_modules/esbuild ] || [ -e node_modules/tsx ] || [ -e node_modules/@duckdb ]; then
   fail "the consumer's install holds esbuild, tsx or DuckDB: $(ls -d node_modules/esbuild node_modules/tsx node_modules/@duckdb 2>/dev/null)"
 else
-  ok "the consumer installs the construct without esbuild, tsx or DuckDB ($(du -sh node_modules/redshift-archive | cut -f1) for redshift-archive and zod)"
+  ok "the consumer installs the construct without esbuild, tsx or DuckDB ($(du -shc node_modules/redshift-archive node_modules/zod | tail -1 | cut -f1) for redshift-archive and zod)"
 fi
 synth() { # synth <label> <app command> <outdir>
   local t0
@@ -84,7 +84,7 @@ else
 fi
 
 # 3. The same app with the package installed by path: a symlink to this checkout.
-install "$repo"
+npm_install "$repo"
 if [ -L node_modules/redshift-archive ]; then
   synth 'path install (symlink), compiled with tsc' 'node bin/app.js' out-path
 else
@@ -98,7 +98,7 @@ fi
 
 # 4. The command, installed globally from the tarball (with its optional dependencies).
 global="$work/global"
-install -g --prefix "$global" "$tarball"
+npm_install -g --prefix "$global" "$tarball"
 command="$global/bin/redshift-archive"
 version="$(node -p "require('$repo/package.json').version")"
 if [ "$("$command" --version 2>&1)" = "redshift-archive $version" ]; then
