@@ -32,8 +32,10 @@ async function addNagChecks(app: App): Promise<void> {
   try {
     nag = await import('cdk-nag');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    const { code, message } = error as NodeJS.ErrnoException;
+    const missing =
+      (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && message.includes("'cdk-nag'");
+    if (!missing) throw error;
     console.error(
       'cdk-nag is not installed (npm ci --omit=dev): synth runs without its AWS Solutions checks',
     );
