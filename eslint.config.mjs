@@ -64,6 +64,10 @@ const layers = [
     NO_AWS,
     NO_DUCKDB,
   ),
+  layer(
+    ['examples/**/*.ts'],
+    ['^\\.', 'examples use the package as its users do: import from redshift-archive'],
+  ),
   layer(['bench/**/*.ts'], ['(^|/)test/', 'the benchmark shares fixtures through devkit/, not the tests']),
   layer(
     ['devkit/**/*.ts'],
@@ -99,8 +103,8 @@ export default tseslint.config(
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },
   {
-    files: ['bin/build-cli.mjs'],
-    languageOptions: { globals: { URL: 'readonly', process: 'readonly' } },
+    files: ['bin/build.mjs'],
+    languageOptions: { globals: { URL: 'readonly', process: 'readonly', console: 'readonly' } },
   },
   {
     files: ['bin/redshift-archive.js'],

@@ -10,6 +10,8 @@ module.exports = {
     '/node_modules/@middy/core/.+\\.js$': ['@swc/jest'],
   },
   transformIgnorePatterns: ['/node_modules/(?!@middy/core/)'],
+  // examples/ import the package by its name, as its users do: here, the source
+  moduleNameMapper: { '^redshift-archive$': '<rootDir>/lib/index.ts' },
   testTimeout: 60000,
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',

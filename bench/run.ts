@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildSync } from 'esbuild';
 import { configJson } from '../src/config/config';
 import { runTarget } from '../src/core/cutoff';
 import { openLocalEngine } from '../src/engines/local/engine';
@@ -127,26 +126,12 @@ async function queries(): Promise<void> {
   );
 }
 
+/** The Lambda handlers as the package ships them (dist/handlers, bin/build.mjs): size and cold import. */
 function bundles(): void {
-  const dir = resolve('bench', '.bundles');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  execFileSync(process.execPath, [resolve('bin', 'build.mjs'), 'handlers']);
   out.bundles = [];
-  for (const name of ['unload', 'schema-and-views']) {
-    const file = join(dir, `${name}.js`);
-    // the options of the stack's NodejsFunction bundling
-    buildSync({
-      entryPoints: [resolve('lambda', `${name}.ts`)],
-      outfile: file,
-      bundle: true,
-      minify: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      external: ['@aws-sdk/*'],
-      define: { 'process.env.ARCHIVE_CONFIG': JSON.stringify(configJson(CONTABYX)) },
-      logLevel: 'silent',
-    });
+  for (const name of readdirSync(resolve('dist', 'handlers')).sort()) {
+    const file = resolve('dist', 'handlers', name, 'index.js');
     const times = Array.from({ length: quick ? 3 : 7 }, () =>
       Number(
         execFileSync(process.execPath, [
@@ -168,12 +153,12 @@ function bundles(): void {
       `${(figures.bytes / 1024).toFixed(0)} KiB minified; cold import ${figures.importMs} ms (median of ${times.length}, ${figures.spread})`,
     );
   }
-  rmSync(dir, { recursive: true, force: true });
 }
 
 /**
  * Start-up of the command line: `status` on a small embedded warehouse (the demo's sample after a
- * run), through the npm bin, compiled (what `npm ci` builds) and through tsx (no build).
+ * run), through the command as `npm install -g` installs it from the packed tarball (plain Node.js,
+ * no npm in between), and through `npx redshift-archive` in this clone (npm's own start-up first).
  */
 async function cliStartup(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cli-startup-'));
@@ -189,32 +174,35 @@ async function cliStartup(): Promise<void> {
   const config = join(dir, 'config.json');
   writeFileSync(config, configJson(CONTABYX));
   const args = ['status', '--config', config, '--local', join(dir, 'w.duckdb'), '--lake', lake];
-  const time = (entry: string) =>
+  const time = (command: string, before: string[] = []) =>
     Array.from({ length: quick ? 3 : 7 }, () => {
       const started = performance.now();
-      execFileSync(process.execPath, [entry, ...args], { stdio: 'pipe' });
+      execFileSync(command, [...before, ...args], { stdio: 'pipe' });
       return performance.now() - started;
     });
-  const bin = resolve('bin', 'redshift-archive.js');
-  execFileSync(process.execPath, [resolve('bin', 'build-cli.mjs')]);
-  const compiled = time(bin);
-  const built = resolve('dist', 'cli.js');
-  renameSync(built, `${built}.off`);
-  let interpreted: number[];
-  try {
-    interpreted = time(bin);
-  } finally {
-    renameSync(`${built}.off`, built);
-  }
+  execFileSync('npm', ['pack', '--pack-destination', dir], { stdio: 'pipe' });
+  const tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz')) as string);
+  const prefix = join(dir, 'global');
+  execFileSync(
+    'npm',
+    ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball],
+    {
+      stdio: 'pipe',
+    },
+  );
+  const installed = time(join(prefix, 'bin', 'redshift-archive'));
+  const npx = time('npx', ['redshift-archive']);
   rmSync(dir, { recursive: true, force: true });
   out.cliStartup = {
-    compiledMs: Math.round(median(compiled)),
-    tsxMs: Math.round(median(interpreted)),
-    runs: compiled.length,
+    installedMs: Math.round(median(installed)),
+    installedSpread: spread(installed),
+    npxMs: Math.round(median(npx)),
+    npxSpread: spread(npx),
+    runs: installed.length,
   };
   say(
     'CLI start-up, `status` on the sample',
-    `compiled ${Math.round(median(compiled))} ms (${spread(compiled)}), through tsx ${Math.round(median(interpreted))} ms (${spread(interpreted)}), median of ${compiled.length}`,
+    `installed (npm install -g) ${Math.round(median(installed))} ms (${spread(installed)}), through npx ${Math.round(median(npx))} ms (${spread(npx)}), median of ${installed.length}`,
   );
 }
 
@@ -223,15 +211,19 @@ function synth(): void {
   for (let i = 0; i < (quick ? 1 : 3); i++) {
     const outdir = mkdtempSync(join(tmpdir(), 'synth-'));
     const started = performance.now();
-    execFileSync(resolve('node_modules', '.bin', 'cdk'), ['synth', '--quiet', '-o', outdir], {
-      stdio: 'pipe',
-    });
+    execFileSync(
+      resolve('node_modules', '.bin', 'cdk'),
+      ['synth', '--quiet', '-c', 'config=sample', '-o', outdir],
+      {
+        stdio: 'pipe',
+      },
+    );
     times.push(performance.now() - started);
     rmSync(outdir, { recursive: true, force: true });
   }
   out.synth = { ms: Math.round(median(times)), runs: times.length, spread: spread(times) };
   say(
-    'cdk synth (offline, bundling, cdk-nag)',
+    'cdk synth (offline: the handlers built, cdk-nag, the validator)',
     `${(median(times) / 1000).toFixed(1)} s (median of ${times.length}, ${spread(
       times.map((t) => t / 1000),
       1,
@@ -286,26 +278,55 @@ async function dataApiCalls(): Promise<void> {
   }
 }
 
+/** The measurements, by their key in bench/results.json; `--only key,...` runs some of them. */
+const SECTIONS: Record<string, () => void | Promise<void>> = {
+  archival,
+  queries,
+  bundles,
+  cliStartup,
+  synth,
+  dataApi: dataApiCalls,
+};
+
 async function main(): Promise<void> {
   const started = performance.now();
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
+  const unknown = (only ?? []).filter((key) => !(key in SECTIONS));
+  if (unknown.length > 0)
+    throw new Error(
+      `--only: ${unknown.join(', ')} is not allowed; allowed: ${Object.keys(SECTIONS).join(', ')}`,
+    );
   out.machine = {
     cpu: cpus()[0]?.model,
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 1024 ** 3),
     node: process.version,
     date: new Date().toISOString().slice(0, 10),
+    // other work on the machine slows every figure: the 1-minute load average when the run began
+    load: Number(loadavg()[0].toFixed(2)),
   };
-  await archival();
-  await queries();
-  bundles();
-  await cliStartup();
-  synth();
-  await dataApiCalls();
+  for (const [key, measure] of Object.entries(SECTIONS)) if (!only || only.includes(key)) await measure();
   out.totalSeconds = Math.round((performance.now() - started) / 1000);
   const widths = [Math.max(...rows.map((r) => r[0].length))];
   console.log(`\nredshift-archive benchmark (${JSON.stringify(out.machine)}), ${out.totalSeconds} s\n`);
   for (const [what, figures] of rows) console.log(`${what.padEnd(widths[0])}  ${figures}`);
-  if (!quick) writeFileSync(resolve('bench', 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  // `--only` keeps the other sections' figures, and the machine and date, of the last full run
+  const file = resolve('bench', 'results.json');
+  const last =
+    only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  const results = only
+    ? {
+        ...last,
+        ...out,
+        machine: last.machine,
+        totalSeconds: last.totalSeconds,
+        updated: { ...(out.machine as object), only: only.join(','), seconds: out.totalSeconds },
+      }
+    : out;
+  if (!quick) writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -41,6 +41,23 @@ const LOCAL_RUNNERS: Record<
     ),
 };
 
+/**
+ * The modules of one engine. DuckDB (`--local`) and the AWS SDK (`--stack`) are optional
+ * dependencies of the package, which an install with `--omit=optional` leaves out.
+ */
+async function engineModule<T>(option: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const missing = /^Cannot find module '((?:@[^/']+\/)?[^./'][^/']*)/.exec((error as Error).message)?.[1];
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !missing) throw error;
+    throw new InputError(
+      `${option}: needs ${missing}, an optional dependency of redshift-archive that is not installed; ` +
+        'allowed: an install without --omit=optional',
+    );
+  }
+}
+
 async function runLocally(
   args: Args,
   target: RunTarget | undefined,
@@ -50,7 +67,7 @@ async function runLocally(
   if (args.engine.kind !== 'local') throw new InternalError('runLocally: not the embedded engine');
   // Loaded when used: the embedded engine's native addon is not needed on the stack, nor the AWS
   // SDK here, and each costs start-up time.
-  const { openLocalEngine } = await import('../src/engines/local/engine');
+  const { openLocalEngine } = await engineModule('--local', () => import('../src/engines/local/engine'));
   const engine: LocalEngine = await openLocalEngine({
     config: args.config,
     warehousePath: args.engine.warehouse,
@@ -74,7 +91,7 @@ async function stackCommand(
   target: RunTarget | undefined,
   progress: (event: ProgressEvent) => void,
 ): Promise<CommandOutcome> {
-  const { runOnStack, stackAccess } = await import('../src/cli/on-stack');
+  const { runOnStack, stackAccess } = await engineModule('--stack', () => import('../src/cli/on-stack'));
   const region = args.engine.kind === 'stack' ? args.engine.region : undefined;
   return runOnStack(args, (io.aws ?? stackAccess)(region), target, progress);
 }

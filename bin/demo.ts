@@ -64,6 +64,9 @@ async function demo(): Promise<number> {
   console.log(
     `${proven ? 'PROVEN' : 'FAILED'}: nothing lost, nothing shown twice (${((performance.now() - started) / 1000).toFixed(1)} s)`,
   );
+  console.log(
+    '\nThe same sample as a stack: npx cdk synth -c config=sample (with no -c config, cdk synth and deploy refuse to run)',
+  );
   return proven ? 0 : 1;
 }
 

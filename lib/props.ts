@@ -1,5 +1,5 @@
 import type { Duration, RemovalPolicy, aws_kms as kms, aws_s3 as s3 } from 'aws-cdk-lib';
-import type { ArchiveConfig } from '../src/config/config';
+import type { ArchiveConfig } from '../src/config/types';
 
 /** When the archive's objects move to a cheaper storage class. */
 export interface ArchiveTransition {

@@ -4,8 +4,8 @@ import { configDigest } from '../src/config/config';
 import { MANUAL_ACTIONS, STACK_OUTPUTS } from '../src/contract';
 import { RedshiftArchive, RedshiftArchiveProps } from './redshift-archive';
 
-/** Properties of {@link RedshiftArchiveStack}: those of the construct. */
-export type RedshiftArchiveStackProps = StackProps & RedshiftArchiveProps;
+/** Properties of {@link RedshiftArchiveStack}: those of a stack and those of the construct. */
+export interface RedshiftArchiveStackProps extends StackProps, RedshiftArchiveProps {}
 
 /** The deployable app: one {@link RedshiftArchive}. */
 export class RedshiftArchiveStack extends Stack {

@@ -80,14 +80,14 @@ export class RedshiftArchive extends Construct implements IRedshiftArchive {
    * privileges the README lists.
    */
   readonly databaseUser: string;
-  readonly unloadFunction: lambda.Function;
+  readonly unloadFunction: lambda.IFunction;
   /** Failed asynchronous invocations of the unload function and of its rules. */
   readonly deadLetters: sqs.Queue;
   /** The external schema over the Glue database. */
   readonly externalSchema: CustomResource;
   /** The ledger, the schema guard, the union views and the readers' grants. */
   readonly views: CustomResource;
-  readonly alarmTopic: sns.Topic;
+  readonly alarmTopic: sns.ITopic;
   /** Errors, dead letters, an unfinished run, a failing preflight, a damaged archive (the audit). */
   readonly alarms: cloudwatch.Alarm[];
   private readonly readable: ReadableArchive;

@@ -55,9 +55,20 @@ export const STACK_OUTPUTS = {
   lakeKey: 'LakeKmsKeyId',
 } as const;
 
+/**
+ * The file that holds the configuration (its `configJson`) in the unload function's code, beside
+ * the prebuilt handler: the stack writes it at synth, and the function reads it once per
+ * container. Not the environment, which Lambda limits to 4 KB in all.
+ */
+export const CONFIG_FILE = 'config.json';
+
 /** The environment of the functions the stack deploys, by the value each variable carries. */
 export const ENV = {
-  /** The configuration as JSON; the stack inlines it into the bundle (`process.env.ARCHIVE_CONFIG`). */
+  /**
+   * The configuration as JSON, where `deploymentFrom` reads it: the unload function puts the text
+   * of its {@link CONFIG_FILE} there, and the command line that of `--config`. No function's
+   * environment carries it.
+   */
   config: 'ARCHIVE_CONFIG',
   lakeBucket: 'LAKE_BUCKET',
   redshiftRoleArn: 'REDSHIFT_ROLE_ARN',

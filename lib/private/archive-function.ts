@@ -6,7 +6,7 @@ import {
   aws_events_targets as targets,
   aws_iam as iam,
   aws_kms as kms,
-  aws_lambda_nodejs as nodejs,
+  aws_lambda as lambda,
   aws_s3 as s3,
   aws_sqs as sqs,
 } from 'aws-cdk-lib';
@@ -16,7 +16,7 @@ import { ENV, type ManualEvent } from '../../src/contract';
 import { yearlySchedule } from './yearly-schedule';
 import { ATHENA_RESULTS_PREFIX, lakeObjects } from './bucket';
 import type { GlueCatalog, ArchiveWorkgroup } from './catalog';
-import { bundledFunction } from './functions';
+import { prebuiltFunction } from './functions';
 import type { KeyPolicies } from './key-policies';
 
 /** The failed asynchronous invocations of the unload function and of its rules. */
@@ -65,9 +65,10 @@ export interface ArchiveFunctionProps {
  * The unload function: one run at a time; failed asynchronous invocations land in the dead-letter
  * queue. Its triggers are added with it.
  */
-export function createArchiveFunction(scope: Construct, props: ArchiveFunctionProps): nodejs.NodejsFunction {
+export function createArchiveFunction(scope: Construct, props: ArchiveFunctionProps): lambda.Function {
   const { bucket, key } = props;
-  const fn = bundledFunction(scope, 'Unload', { file: 'unload.ts', exported: 'handler' }, props.config, {
+  const fn = prebuiltFunction(scope, 'Unload', 'unload.handler', {
+    config: props.config,
     timeout: props.timeout,
     reservedConcurrentExecutions: 1,
     deadLetterQueueEnabled: true,
@@ -185,7 +186,7 @@ function preflightStatements(stack: Stack, config: ArchiveConfig): iam.PolicySta
  */
 function addTriggers(
   scope: Construct,
-  fn: nodejs.NodejsFunction,
+  fn: lambda.Function,
   options: {
     readonly config: ArchiveConfig;
     readonly deadLetters: sqs.Queue;

@@ -15,7 +15,7 @@ import type { ArchiveConfig } from '../../src/config/config';
 import { RESOURCE_TYPES, type RoleAssociationProps } from '../../src/contract';
 import { lakeObjects } from './bucket';
 import { GLUE_READ_ACTIONS } from './catalog';
-import { bundledFunction } from './functions';
+import { prebuiltFunction } from './functions';
 
 /** The services that assume the role Redshift uses for UNLOAD and Spectrum. */
 const REDSHIFT_SERVICES = ['redshift.amazonaws.com', 'redshift-serverless.amazonaws.com'];
@@ -172,23 +172,16 @@ function associationStatements(config: ArchiveConfig, stack: Stack, role: iam.IR
  * `warehouse.roleArn`: the stack then associates nothing.
  */
 export function associateRole(scope: Construct, config: ArchiveConfig, role: iam.IRole): RoleAssociation {
-  const file = 'role-association.ts';
-  const onEvent = bundledFunction(scope, 'AssociationOnEvent', { file, exported: 'onEvent' }, config, {
+  const onEvent = prebuiltFunction(scope, 'AssociationOnEvent', 'role-association.onEvent', {
     timeout: Duration.minutes(1),
     description: 'Validates and names the Redshift role association (redshift-archive)',
   });
-  const isComplete = bundledFunction(
-    scope,
-    'AssociationIsComplete',
-    { file, exported: 'isComplete' },
-    config,
-    {
-      // one poll may wait 90 s for IAM to make the new role usable (PROPAGATION in the runtime)
-      timeout: Duration.minutes(3),
-      description:
-        'Associates the Redshift role with the warehouse and waits until it is in sync (redshift-archive)',
-    },
-  );
+  const isComplete = prebuiltFunction(scope, 'AssociationIsComplete', 'role-association.isComplete', {
+    // one poll may wait 90 s for IAM to make the new role usable (PROPAGATION in the runtime)
+    timeout: Duration.minutes(3),
+    description:
+      'Associates the Redshift role with the warehouse and waits until it is in sync (redshift-archive)',
+  });
   const statements = associationStatements(config, Stack.of(scope), role);
   for (const statement of statements.isComplete) isComplete.addToRolePolicy(statement);
   for (const statement of statements.onEvent) onEvent.addToRolePolicy(statement);

@@ -11,7 +11,7 @@ import {
 import type { Construct } from 'constructs';
 import { ArchiveConfig, configJson } from '../../src/config/config';
 import { ENV, RESOURCE_TYPES, type ResourceKind, type SchemaAndViewsProps } from '../../src/contract';
-import { bundledFunction } from './functions';
+import { prebuiltFunction } from './functions';
 
 /** What the deploy-time SQL is given. */
 export interface SchemaAndViewsOptions {
@@ -46,12 +46,11 @@ export interface SchemaAndViews {
  */
 export function createSchemaAndViews(scope: Construct, options: SchemaAndViewsOptions): SchemaAndViews {
   const { config, key } = options;
-  const file = 'schema-and-views.ts';
-  const onEvent = bundledFunction(scope, 'SchemaOnEvent', { file, exported: 'onEvent' }, config, {
+  const onEvent = prebuiltFunction(scope, 'SchemaOnEvent', 'schema-and-views.onEvent', {
     timeout: Duration.minutes(1),
     description: 'Validates and names the schema-and-views resource (redshift-archive)',
   });
-  const isComplete = bundledFunction(scope, 'SchemaIsComplete', { file, exported: 'isComplete' }, config, {
+  const isComplete = prebuiltFunction(scope, 'SchemaIsComplete', 'schema-and-views.isComplete', {
     timeout: Duration.minutes(5),
     environment: { [ENV.statementPrefix]: options.statementPrefix },
     description: 'Creates the ledger, the external schema and the union views (redshift-archive)',

@@ -2,16 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError, show } from '../core/errors';
-import {
-  ALLOWED_TYPES,
-  ColumnType,
-  isTemporal,
-  parseColumnType,
-  typeFamily,
-  typeName,
-} from '../core/column-types';
+import { ALLOWED_TYPES, isTemporal, parseColumnType, typeFamily, typeName } from '../core/column-types';
 import { IDENTIFIER_RULE, isIdentifier, MAX_IDENTIFIER_BYTES } from '../core/identifiers';
 import { PARTITION_KEYS } from '../core/lake-layout';
+import type { ArchiveByColumn, ArchiveConfig, ColumnConfig, Reader, TableConfig } from './types';
+
+export type * from './types';
 
 /**
  * The configuration contract (docs/design.md §1): one JSON file read by the CDK app, the Lambda
@@ -150,24 +146,14 @@ const configSchema = strict({
 
 type Parsed = z.output<typeof configSchema>;
 
-/** A validated configuration. */
-export type ArchiveConfig = Parsed;
-/** One archived table, as configured. */
-export type TableConfig = Parsed['tables'][number];
-/** One column of an archived table. */
-export interface ColumnConfig {
-  readonly name: string;
-  readonly type: ColumnType;
-}
-
-/** A database identity that may query the union views (`views.readers`). */
-export interface Reader {
-  readonly kind: 'user' | 'group' | 'role';
-  readonly name: string;
-}
+/**
+ * What the schema returns: the same type as the plain {@link ArchiveConfig}, each assignable to the
+ * other (`test/unit/config-types.test.ts` checks it at compile time).
+ */
+export type ConfigSchemaOutput = Parsed;
 
 /** Whether a table is archived by its own date or timestamp column. */
-export function isRootTable(table: TableConfig): table is TableConfig & { archiveBy: { column: string } } {
+export function isRootTable(table: TableConfig): table is TableConfig & { archiveBy: ArchiveByColumn } {
   return 'column' in table.archiveBy;
 }
 

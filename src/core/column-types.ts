@@ -12,11 +12,34 @@
 const ATHENA_CHAR_MAX = 255;
 
 /** A parsed column type from configuration. */
-export type ColumnType =
-  | { kind: 'smallint' | 'integer' | 'bigint' | 'real' | 'double precision' | 'boolean' }
-  | { kind: 'date' | 'timestamp' | 'timestamptz' }
-  | { kind: 'decimal'; precision: number; scale: number }
-  | { kind: 'char' | 'varchar'; length: number };
+export type ColumnType = PlainColumnType | DecimalColumnType | CharacterColumnType;
+
+/** A type without parameters. Named, as each kind below, so that jsii could compile it. */
+export interface PlainColumnType {
+  readonly kind:
+    | 'smallint'
+    | 'integer'
+    | 'bigint'
+    | 'real'
+    | 'double precision'
+    | 'boolean'
+    | 'date'
+    | 'timestamp'
+    | 'timestamptz';
+}
+
+/** `decimal(precision, scale)`. */
+export interface DecimalColumnType {
+  readonly kind: 'decimal';
+  readonly precision: number;
+  readonly scale: number;
+}
+
+/** `char(length)` or `varchar(length)`, the length in bytes. */
+export interface CharacterColumnType {
+  readonly kind: 'char' | 'varchar';
+  readonly length: number;
+}
 
 /** How one type is spelled in each place it travels through. */
 export interface TypeMapping {

@@ -1,10 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { captureOutput, Written } from '../support/powertools-output';
 import { handler } from '../../lambda/unload';
 import { isComplete, onEvent } from '../../lambda/schema-and-views';
 import { withLambdaContext } from '../../lambda/middleware';
 import { logger } from '../../lambda/clients';
 import { deploymentFrom } from '../../src/engines/aws/engine';
-import { statementPrefix } from '../../src/contract';
+import { CONFIG_FILE, statementPrefix } from '../../src/contract';
 import contabyx from '../../config/contabyx.json';
 import {
   BUCKET,
@@ -19,8 +22,11 @@ import { lambdaContext } from '../support/lambda-context';
 
 const FUNCTION = 'RedshiftArchive-UnloadFunction';
 const context = lambdaContext(FUNCTION, 'c0ffee00-0000-4000-8000-000000000001');
+// The unload function's code folder: the configuration beside the handler, as the stack writes it.
+const taskRoot = mkdtempSync(join(tmpdir(), 'task-'));
+writeFileSync(join(taskRoot, CONFIG_FILE), JSON.stringify(contabyx));
 const ENV = {
-  ARCHIVE_CONFIG: JSON.stringify(contabyx),
+  LAMBDA_TASK_ROOT: taskRoot,
   LAKE_BUCKET: BUCKET,
   REDSHIFT_ROLE_ARN: ROLE,
   ARCHIVE_STATEMENT_PREFIX: PREFIX,
@@ -117,7 +123,11 @@ describe('the deployed handlers', () => {
   );
 
   test('takes the prefix the stack builds from its name', () => {
-    const env = { ...ENV, ARCHIVE_STATEMENT_PREFIX: statementPrefix('Archive-Prod-2') };
+    const env = {
+      ...ENV,
+      ARCHIVE_CONFIG: JSON.stringify(contabyx),
+      ARCHIVE_STATEMENT_PREFIX: statementPrefix('Archive-Prod-2'),
+    };
     expect(deploymentFrom(env).statementPrefix).toBe('redshift-archive.Archive-Prod-2.');
   });
 

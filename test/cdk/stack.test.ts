@@ -1120,7 +1120,6 @@ describe('checks', () => {
         CDK_CONTEXT_JSON: JSON.stringify({
           config: file,
           dataApiRoleName: 'contabyx-archiver',
-          'aws:cdk:bundling-stacks': [],
         }),
       },
       stdio: 'pipe',

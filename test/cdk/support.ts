@@ -9,9 +9,12 @@ export function config(change: (c: typeof contabyx) => object = (c) => c): Archi
   return parseConfig(change(JSON.parse(JSON.stringify(contabyx)) as typeof contabyx));
 }
 
-/** An app that synthesizes without bundling or the CloudFormation validator (fast unit tests). */
+/**
+ * An app that synthesizes without the CloudFormation validator (fast unit tests). Nothing is bundled
+ * at synth: the functions deploy the handlers that `npm run build` bundled (dist/handlers).
+ */
 export function unitApp(): App {
-  return new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  return new App({ builtinCloudFormationValidation: false });
 }
 
 /** The stack for `props`, in a fixed account and region so ARNs read plainly. */
