@@ -105,7 +105,7 @@ export function restoreIdAt(instant: Date): string {
 /** Validates a request (changing nothing): the families it restores. */
 export function restoredFamilies(config: ArchiveConfig, request: RestoreRequest): TableConfig[][] {
   if (!Number.isInteger(request.year) || request.year < 1000 || request.year > 9999) {
-    throw new InputError(`year: ${show(request.year)} is not allowed; allowed: a year of four digits`);
+    throw new InputError(`year: ${show(request.year)} is not allowed; allowed: a year from 1000 to 9999`);
   }
   if (!RESTORE_ID.test(request.restoreId)) {
     throw new InputError(`restoreId: ${show(request.restoreId)} is not allowed; allowed: ${RESTORE_ID}`);

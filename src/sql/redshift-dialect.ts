@@ -194,6 +194,17 @@ function catalogColumnsQuery(tables: Parameters<Dialect['catalogColumnsQuery']>[
   );
 }
 
+/** The text of late-binding views too: PG_VIEWS lists every view of the database (DG PG_VIEWS). */
+function viewDefinitionsQuery(views: Parameters<Dialect['viewDefinitionsQuery']>[0]): string {
+  const which = views
+    .map(
+      (v) =>
+        `(schemaname = ${literal(v.schema.toLowerCase())} AND viewname = ${literal(v.name.toLowerCase())})`,
+    )
+    .join(' OR ');
+  return `SELECT schemaname AS table_schema, viewname AS table_name, definition FROM pg_views WHERE ${which} ORDER BY 1, 2`;
+}
+
 function catalogType(row: Parameters<Dialect['catalogType']>[0]): ReturnType<Dialect['catalogType']> {
   const text = String(row.data_type).toLowerCase();
   const length = Number(row.char_length);
@@ -261,6 +272,11 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
       return [`VACUUM DELETE ONLY ${table}`, `ANALYZE ${table}`];
     },
     catalogColumnsQuery,
+    viewDefinitionsQuery,
+    externalDatabaseQuery: (schema) =>
+      `SELECT databasename AS database FROM svv_external_schemas WHERE schemaname = ${literal(schema.toLowerCase())}`,
+    schemasWithTableQuery: (table) =>
+      `SELECT DISTINCT table_schema FROM svv_tables WHERE table_name = ${literal(table.toLowerCase())} ORDER BY 1`,
     catalogType,
     accessProbes: (context) => accessProbes(context, iamRoleArn),
     grantSelect: (view, reader) => [`GRANT SELECT ON ${view} TO ${grantee(reader)}`],

@@ -269,7 +269,7 @@ describe('the Redshift dialect', () => {
             bytes: 100,
           }),
           sql.archiveFiguresQuery(table, keyOf(year)),
-          sql.recordVerified(keyOf(year), table, { rows: 10, checksum: '123' }),
+          sql.recordVerified(keyOf(year), table, { rows: 10, checksum: '123' }, 'ab'.repeat(32)),
         ]),
       ),
       ...sql.commitTransaction(sql.tables, keyOf(2024), 1, figures, 3, () => ({

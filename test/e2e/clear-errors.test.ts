@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -136,7 +136,7 @@ describe('read-only means read-only', () => {
       'ok   ledger: not set up yet; the first run creates schema archive_meta with the ledger tables runs, batches, commit_checks, restore_checks, views_version',
     );
     expect(preflight.stdout).toContain(
-      `ok   catalog transactions: not set up yet; the first run defines the catalog table transactions in ${lake}/_catalog/contabyx.json, ` +
+      `ok   catalog transactions: not set up yet; the first run defines the catalog table transactions in the catalog file ${lake}/_catalog/contabyx.json, ` +
         'the external table ext_contabyx.transactions and the union view contabyx.spectrum_transactions',
     );
     expect(snapshot()).toEqual(before);
@@ -217,7 +217,7 @@ describe('bad paths and names exit 2 naming the argument', () => {
         `redshift-archive: --lake: ${JSON.stringify(lake)} is not writable (EROFS: read-only file system); allowed: a folder this user may write`,
       ]);
       const runs = await cli(['status', '--json', ...local()]);
-      expect(JSON.parse(runs.stdout)).toEqual({ runs: [] });
+      expect(JSON.parse(runs.stdout)).toEqual({ notSetUp: 'archive_meta', runs: [] });
     },
     60_000,
   );
@@ -252,7 +252,7 @@ describe('words', () => {
   test.each([
     [
       'run --local $W --lake $L --config $K',
-      'retention.keepYears: 1.5 is not allowed; allowed: a whole number',
+      '$K: invalid configuration\n  retention.keepYears: 1.5 is not allowed; allowed: a whole number',
     ],
     [
       '--config $C --local $W --lake $L',
@@ -270,7 +270,11 @@ describe('words', () => {
     const keep = writeConfig((c) => ({ ...c, retention: { ...c.retention, keepYears: 1.5 } }));
     const args = line.split(' ').map((a) => ({ $C: CONFIG, $W: warehouse, $L: lake, $K: keep })[a] ?? a);
     const { code, stderr } = await cli(args);
-    expect([code, stderr.split('\n')[0]]).toEqual([2, `redshift-archive: ${message}`]);
+    const expected = `redshift-archive: ${message.replace('$K', keep)}`;
+    expect([code, stderr.split('\n').slice(0, expected.split('\n').length).join('\n')]).toEqual([
+      2,
+      expected,
+    ]);
   });
 
   test('D13: a configuration file that starts with a byte order mark is read like one without', async () => {
@@ -280,17 +284,26 @@ describe('words', () => {
   });
 
   test('D13: a warehouse another process holds exits 1 naming --local and what to do', async () => {
-    const holder = await DuckDBInstance.create(warehouse);
+    // DuckDB's lock is per process: another process holds it
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(warehouse)}).then(() => { console.log('ready'); setInterval(() => {}, 1000); })`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
+      await new Promise<void>((ready) => holder.stdout.once('data', () => ready()));
       const { code, stderr } = await cli(['status', ...local()]);
       expect(code).toBe(1);
       expect(stderr).toMatch(
         new RegExp(
-          `^redshift-archive: --local: ${warehouse} is in use by another process \\(.*\\); try again once it has ended; nothing was changed$`,
+          `^redshift-archive: --local: ${warehouse} is in use by another process \\(.*PID ${holder.pid}.*\\); try again once it has ended; nothing was changed$`,
         ),
       );
     } finally {
-      holder.closeSync();
+      holder.kill('SIGKILL');
     }
   });
 });
