@@ -15,6 +15,8 @@ import { ArchiveConfig, ColumnConfig, tableNamed } from '../src/config/config';
 import { glueColumns, GLUE_PARTITION_KEYS } from '../src/core/glue-schema';
 import type { Row } from '../src/protocol/ports';
 import { AwsEngine, DeployedResources, openAwsEngine } from '../src/engines/aws/engine';
+import { redshiftDialect } from '../src/sql/redshift-dialect';
+import { ArchiveSql, LEDGER_UPGRADES } from '../src/sql/statements';
 import { statementPrefix } from '../src/contract';
 import { CONTABYX } from './world';
 
@@ -313,6 +315,7 @@ export function ledgerAnswers(
       return state ? [{ run_id: '20260101T000000Z', cutoff: '2026-01-01', state, error: null }] : [];
     if (name === 'ledger.batches') return state ? CONTABYX.tables.map((t) => committedBatch(t.name)) : [];
     if (name === 'ledger.version') return [{ version: '0' }];
+    if (name === 'ledger.shape') return ledgerShapeRows(CONTABYX);
     if (name === 'guard.columns') return svvColumns(CONTABYX, 'tables');
     return undefined;
   };
@@ -454,4 +457,26 @@ export function statusChange(statementName: string, id: string, state: string) {
       expireAt: 1767312300,
     },
   };
+}
+
+/**
+ * What SVV_COLUMNS answers to {@link ArchiveSql.ledgerShapeQuery} for a ledger of this version:
+ * every column its setup creates and its upgrades add (names in lower case).
+ */
+export function ledgerShapeRows(config: ArchiveConfig): Row[] {
+  const sql = new ArchiveSql(config, redshiftDialect({ iamRoleArn: ROLE }));
+  const created = sql.setupStatements().flatMap((statement) => {
+    const [, table, body] = /^CREATE TABLE IF NOT EXISTS "[^"]+"\."([^"]+)" \((.*)\)$/.exec(statement) ?? [];
+    return table ? [...body.matchAll(/"(\w+)" /g)].map((m) => ({ table, column: m[1] })) : [];
+  });
+  const added = LEDGER_UPGRADES.map((u) => ({ table: u.table, column: u.column }));
+  return [...created, ...added].map(({ table, column }) => ({
+    table_schema: config.ledger.schema.toLowerCase(),
+    table_name: table,
+    column_name: column,
+    data_type: 'character varying',
+    char_length: '64',
+    num_precision: null,
+    num_scale: null,
+  }));
 }

@@ -429,9 +429,7 @@ export class Archiver {
   async run(target: RunTarget): Promise<RunReport> {
     const checked = await this.checked({ archive: 'all' });
     if (checked.ledger.active) {
-      const ledger = await this.ready(checked);
-      await this.ensureTables();
-      await this.setUpIfFirstRun(ledger);
+      const ledger = await this.setUp(await this.ready(checked));
       return this.advance(ledger.active as RunRecord, true, ledger, true);
     }
     const done = checked.ledger.run(target.runId);
@@ -445,9 +443,7 @@ export class Archiver {
     const { planned } = await this.planBatches(own);
     const roots = planned.filter((p) => p.table === this.sql.familyOf(p.table)[0]);
     const moves = roots.some((p) => p.rows > 0);
-    const ledger = moves || this.deps.setUpByFirstRun ? await this.ready(checked) : checked.ledger;
-    if (moves) await this.ensureTables();
-    await this.setUpIfFirstRun(ledger);
+    const ledger = moves || this.deps.setUpByFirstRun ? await this.setUp(await this.ready(checked)) : checked.ledger;
     if (!moves) {
       this.emit({ phase: 'plan', message: `nothing older than ${own.cutoff} to archive` });
       return emptyReport(this.tables, own.runId, own.cutoff);
@@ -457,11 +453,18 @@ export class Archiver {
   }
 
   /**
-   * The embedded engine has no deploy step: each run first defines the external tables and the
-   * union views from the ledger (what setup does at deploy time on AWS), after the checks.
+   * The external tables before a run writes: on Glue a check that they have the configured
+   * columns. The embedded engine has no deploy step: there each run also defines the external
+   * tables and the union views from the ledger, after the checks (what setup does on AWS).
    */
-  private async setUpIfFirstRun(ledger: LedgerView): Promise<void> {
-    if (this.deps.setUpByFirstRun) await this.defineViews(ledger);
+  private async setUp(ledger: LedgerView): Promise<LedgerView> {
+    if (!this.deps.setUpByFirstRun) {
+      await this.ensureTables();
+      return ledger;
+    }
+    await this.defineViews(ledger);
+    // The views' version moved: what follows is built from the ledger as it is now.
+    return readLedger(this.deps.warehouse, this.sql);
   }
 
   /**

@@ -357,9 +357,9 @@ export class BatchSteps {
 
   /**
    * Before every commit (after a resume too, however long ago verification ran): the files of each
-   * part as they are now, compared with those verification read (count, bytes, and their ETags or
-   * inodes and times, in the recorded digest). The commit trusts the figures verification read
-   * from those files: files written again since (by any writer) send the batch back to export.
+   * part as they are now, compared with those verification read (names, sizes, and their ETags or
+   * inodes and times: the recorded digest). The commit trusts the figures verification read from
+   * those files: files written again since (by any writer) send the batch back to export.
    * @returns one line per part whose files differ
    */
   private async recheck(key: BatchKey, parts: readonly TablePart[]): Promise<string[]> {
@@ -367,16 +367,11 @@ export class BatchSteps {
     for (const { table, record } of parts) {
       if (!record.location || (record.rows ?? 0) === 0) continue;
       const files = await this.deps.lake.listFiles(record.location);
+      if (filesDigest(files) === record.filesDigest) continue;
       const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
-      if (
-        files.length === record.files &&
-        bytes === record.bytes &&
-        filesDigest(files) === record.filesDigest
-      )
-        continue;
       changed.push(
-        `${table.name} ${key.year}: verification read ${record.files} files of ${record.bytes} bytes under ${record.location}; ` +
-          `now ${files.length} files of ${bytes} bytes${files.length === record.files && bytes === record.bytes ? ', written again since' : ''}`,
+        `${table.name} ${key.year}: the files under ${record.location} are not those verification read ` +
+          `(now ${files.length} files of ${bytes} bytes; the export wrote ${record.files} files of ${record.bytes} bytes)`,
       );
     }
     return changed;
