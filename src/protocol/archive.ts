@@ -108,18 +108,26 @@ export class Archiver {
    * views (refused, naming both), and a lake or catalog that lacks what the ledger records
    * (refused, naming what and where) (docs/design.md §5).
    */
-  private async checked(options: {
-    readonly guard?: boolean;
-    readonly archive: 'all' | 'lake' | 'none';
-    readonly database?: boolean;
-  }): Promise<Checked> {
-    const shape = await inspectLedger(this.deps.warehouse, this.sql);
-    const ledger = await readLedger(this.deps.warehouse, this.sql, shape);
+  private async checked(
+    options: {
+      readonly guard?: boolean;
+      readonly archive: 'all' | 'lake' | 'none';
+      readonly database?: boolean;
+    },
+    read?: Checked,
+  ): Promise<Checked> {
+    const { shape, ledger } = read ?? (await this.inspect());
     if (options.guard !== false) await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
     await checkViews(this.deps, this.sql, ledger, { database: options.database !== false });
     if (options.archive !== 'none')
       await checkArchive(this.deps, this.sql, ledger, { catalog: options.archive === 'all' });
     return { shape, ledger };
+  }
+
+  /** Read only: the ledger's shape, and the ledger as it is (empty when it does not exist yet). */
+  private async inspect(): Promise<Checked> {
+    const shape = await inspectLedger(this.deps.warehouse, this.sql);
+    return { shape, ledger: await readLedger(this.deps.warehouse, this.sql, shape) };
   }
 
   /**
@@ -321,11 +329,7 @@ export class Archiver {
    */
   async plan(target: RunTarget): Promise<PlanReport> {
     const checks = await this.preflight();
-    const ledger = await readLedger(
-      this.deps.warehouse,
-      this.sql,
-      await inspectLedger(this.deps.warehouse, this.sql),
-    );
+    const ledger = await this.read();
     await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
     const { planned, nullRows } = await this.planBatches(target);
     const late = await this.lateChildren(ledger);
@@ -476,9 +480,9 @@ export class Archiver {
    * @returns undefined when there is no unfinished run (a stale or repeated event)
    */
   async resume(failed?: CommitFailure): Promise<RunReport | undefined> {
-    const shape = await inspectLedger(this.deps.warehouse, this.sql);
-    if (!(await readLedger(this.deps.warehouse, this.sql, shape)).active) return undefined;
-    const ledger = await this.ready(await this.checked({ archive: 'all' }));
+    const read = await this.inspect();
+    if (!read.ledger.active) return undefined;
+    const ledger = await this.ready(await this.checked({ archive: 'all' }, read));
     await this.ensureTables();
     return this.advance(ledger.active as RunRecord, true, ledger, false, failed);
   }
@@ -690,7 +694,7 @@ export class Archiver {
 
   /** Read only: the ledger as it is, empty when it does not exist yet. */
   private async read(): Promise<LedgerView> {
-    return readLedger(this.deps.warehouse, this.sql, await inspectLedger(this.deps.warehouse, this.sql));
+    return (await this.inspect()).ledger;
   }
 
   /** Puts an archive year back into the hot tables: the inverse of its commits (see `restore.ts`). */

@@ -346,14 +346,15 @@ export class ArchiveSql {
   }
 
   /**
-   * Read only: the row of a root table whose archive column lies furthest before the year 1000,
-   * which the lake layout (`year=YYYY`) cannot hold: its first column and that value, as text.
+   * Read only: the row of a root table with the earliest archive column, when the plan found a
+   * year before 1000 that the lake layout (`year=YYYY`) cannot hold: its first column and that
+   * value, as text.
    */
   earlyRowQuery(table: TableConfig): string {
     const column = this.column(this.archiveColumn(table));
     return (
       `SELECT CAST(${this.column(table.columns[0])} AS VARCHAR(256)) AS key, CAST(${column} AS VARCHAR(64)) AS value ` +
-      `FROM ${this.hotTable(table)} WHERE ${column} < ${this.bound(table, newYear(1000))} ORDER BY ${column} LIMIT 1`
+      `FROM ${this.hotTable(table)} WHERE ${column} IS NOT NULL ORDER BY ${column} LIMIT 1`
     );
   }
 

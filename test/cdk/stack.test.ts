@@ -471,7 +471,7 @@ describe('the monthly audit', () => {
 
   test("the function's name output lists every manual action", () => {
     expect(template.findOutputs('UnloadFunctionName').UnloadFunctionName.Description).toBe(
-      'Invoke with {"action": "plan" | "run" | "status" | "abort" | "preflight" | "audit" | "restore"}, or use redshift-archive --stack',
+      'Invoke with {"action": "plan" | "run" | "status" | "abort" | "preflight" | "audit" | "restore" | "repair"}, or use redshift-archive --stack',
     );
   });
 });
