@@ -177,7 +177,11 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
     aws.s3.on(ListObjectsV2Command).callsFake(async ({ Prefix }) => ({
       Contents: (await localLake.listFiles(`${world.lakeRoot}/${String(Prefix)}`)).map((f) => {
         const Key = f.url.slice(world.lakeRoot.length + 1);
-        return { Key, Size: f.bytes, ETag: `"${createHash('md5').update(`${Key} ${f.bytes}`).digest('hex')}"` };
+        return {
+          Key,
+          Size: f.bytes,
+          ETag: `"${createHash('md5').update(`${Key} ${f.bytes}`).digest('hex')}"`,
+        };
       }),
     }));
     aws.s3.on(PutObjectCommand).resolves({});

@@ -198,15 +198,23 @@ export class ScriptedAws {
       .filter((t) => t.name !== lost)
       .map((t) => `${committedLocation(t.name).slice(`s3://${BUCKET}/`.length)}part-0000.parquet`);
     this.s3.on(ListObjectsV2Command).callsFake(({ Prefix }) => ({
-      Contents: keys.filter((k) => k.startsWith(String(Prefix ?? ''))).map((Key) => ({ Key, Size: 100, ETag: '"e1"' })),
+      Contents: keys
+        .filter((k) => k.startsWith(String(Prefix ?? '')))
+        .map((Key) => ({ Key, Size: 100, ETag: '"e1"' })),
     }));
     this.s3.on(DeleteObjectsCommand).resolves({});
     this.glue.on(GetPartitionsCommand).callsFake(({ TableName, Expression }) => {
-      const [, run, year] = /archive_run = '([^']+)'(?: AND year = (\d+))?/.exec(String(Expression ?? '')) ?? [];
+      const [, run, year] =
+        /archive_run = '([^']+)'(?: AND year = (\d+))?/.exec(String(Expression ?? '')) ?? [];
       const wanted = (!run || run === COMMITTED_RUN) && (!year || year === '2025');
       return {
         Partitions: wanted
-          ? [{ Values: ['2025', COMMITTED_RUN], StorageDescriptor: { Location: committedLocation(String(TableName)) } }]
+          ? [
+              {
+                Values: ['2025', COMMITTED_RUN],
+                StorageDescriptor: { Location: committedLocation(String(TableName)) },
+              },
+            ]
           : [],
       };
     });

@@ -187,3 +187,31 @@ describe('the commit re-checks the files it trusts', () => {
     await invariants.check('after the run');
   });
 });
+
+describe('a ledger of an earlier version', () => {
+  test('reads without the columns added since, and gains them at the first command that writes', async () => {
+    // given the ledger of a version before the files digest, with a committed run
+    await (await world.archiver()).run(target());
+    await world.admin.execute('ALTER TABLE archive_meta.batches DROP COLUMN files_digest');
+    const columns = async () =>
+      (
+        await world.admin.query(
+          `SELECT column_name FROM information_schema.columns WHERE table_name = 'batches'`,
+        )
+      ).map((r) => r.column_name);
+    // then status and audit read it as it is, adding nothing
+    expect((await (await world.archiver()).status()).runs.map((r) => r.state)).toEqual(['finished']);
+    expect((await (await world.archiver()).audit(false)).ok).toBe(true);
+    expect(await columns()).not.toContain('files_digest');
+    // and the next run adds the column before it writes anything else, and goes on
+    const late = `(88000001, 1, 1, TIMESTAMP '2025-05-05 05:05:05', 1.0)`;
+    await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
+    invariants.addLate(
+      'transactions',
+      await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
+    );
+    expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
+    expect(await columns()).toContain('files_digest');
+    await invariants.check('after the upgrade');
+  });
+});
