@@ -82,6 +82,15 @@ export async function checkViews(
       );
     }
   }
+  if (!ledger.exists) {
+    const other = await ledgerArchiving(deps, sql);
+    if (other) {
+      throw new InputError(
+        `ledger.schema: ${show(config.ledger.schema)} holds no ledger, but the ledger in schema ${show(other.schema)} ` +
+          `archives ${other.table}, a table of this configuration; allowed: ${show(other.schema)}; nothing was changed`,
+      );
+    }
+  }
   if (!options.database) return;
   const [mapped] = await warehouse.query(sql.externalDatabaseQuery(), 'check.external-schema');
   const database = mapped?.database;
@@ -113,6 +122,28 @@ async function ledgerHolding(deps: AuditDeps, sql: ArchiveSql, runId: string): P
       .query(sql.committedRunsIn(schema), 'check.ledgers.runs')
       .catch((): { run_id: string | null }[] => []);
     if (runs.some((r) => r.run_id === runId)) return schema;
+  }
+  return undefined;
+}
+
+/**
+ * Another ledger of the warehouse that archives a configured table, if one does: a first command
+ * with a new `ledger.schema` would otherwise start a second archive of the same rows.
+ */
+async function ledgerArchiving(
+  deps: AuditDeps,
+  sql: ArchiveSql,
+): Promise<{ schema: string; table: string } | undefined> {
+  const own = lower(deps.config.ledger.schema);
+  const schemas = (await deps.warehouse.query(sql.ledgerSchemasQuery(), 'check.ledgers'))
+    .map((r) => String(r.table_schema))
+    .filter((s) => lower(s) !== own);
+  for (const schema of schemas) {
+    const tables = await deps.warehouse
+      .query(sql.archivedTablesIn(schema), 'check.ledgers.tables')
+      .catch((): { table_name: string | null }[] => []);
+    const table = sql.tables.find((t) => tables.some((r) => lower(r.table_name) === lower(t.name)));
+    if (table) return { schema, table: table.name };
   }
   return undefined;
 }

@@ -965,6 +965,11 @@ export class ArchiveSql {
     return `SELECT DISTINCT "run_id" AS run_id FROM ${qualify(schema, 'commit_checks')}`;
   }
 
+  /** Read only: the tables whose batches the ledger in `schema` records. */
+  archivedTablesIn(schema: string): string {
+    return `SELECT DISTINCT "table_name" AS table_name FROM ${qualify(schema, 'batches')}`;
+  }
+
   /** Read only: the columns of protocol v1's per-year table, if it exists (a v1 ledger). */
   legacyLedgerQuery(): string {
     return this.dialect.catalogColumnsQuery([{ schema: this.config.ledger.schema, name: 'run_years' }]);

@@ -66,7 +66,8 @@ const EXTERNAL_GRANTS = ['GROUP "analysts"', 'ROLE "reporting"'].map((reader) =>
 }));
 
 /** The statements that change something (reads left out), in order. */
-const writes = (aws: ScriptedAws) => aws.sent.filter((s) => !/^(ledger|guard|check)\.|\.columns$/.test(s.name));
+const writes = (aws: ScriptedAws) =>
+  aws.sent.filter((s) => !/^(ledger|guard|check)\.|\.columns$/.test(s.name));
 
 describe('the external schema custom resource', () => {
   test('names the resource by warehouse, database and external schema, apart from the views', async () => {

@@ -158,6 +158,7 @@ describe('the deployed handlers', () => {
       'ledger.shape',
       'guard.columns',
       'check.views',
+      'check.ledgers',
       'setup.ledger',
       'ledger.runs',
       'ledger.batches',

@@ -261,6 +261,7 @@ describe('the Redshift dialect', () => {
       sql.externalDatabaseQuery(),
       sql.ledgerSchemasQuery(),
       sql.committedRunsIn('Meta2'),
+      sql.archivedTablesIn('Meta2'),
       sql.rootYearsQuery(t('User'), CUTOFF),
       sql.earlyRowQuery(t('User')),
       sql.nullRowsQuery(t('User')),

@@ -128,6 +128,21 @@ describe('a lake or catalog that lacks what the ledger records is refused before
     await invariants.check('after the refused commands');
   });
 
+  test('D2: a new ledger.schema while the old ledger archives the same tables (nothing committed yet) is refused naming both', async () => {
+    const crash = new Faults({ at: `transaction ${RUN}.start`, when: 'after' });
+    await expect((await world.archiver(crash.wrap)).run(target())).rejects.toThrow(CRASHED);
+    const before = await schemas();
+    const moved = world.withConfig({ ...CONTABYX, ledger: { ...CONTABYX.ledger, schema: 'archive_ledger' } });
+    const refused = (await moved.archiver()).run(target('20260101T000009Z'));
+    await expect(refused).rejects.toBeInstanceOf(InputError);
+    await expect(refused).rejects.toThrow(
+      'ledger.schema: "archive_ledger" holds no ledger, but the ledger in schema "archive_meta" archives transactions, ' +
+        'a table of this configuration; allowed: "archive_meta"; nothing was changed',
+    );
+    expect(await schemas()).toEqual(before);
+    await invariants.check('after the refused run');
+  });
+
   test('D7: a committed partition missing from the catalog stops the next run before anything is written; repair puts it back', async () => {
     await (await world.archiver()).run(target());
     const catalog = JSON.parse(readFileSync(catalogFile(), 'utf8'));

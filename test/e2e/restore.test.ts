@@ -146,7 +146,9 @@ describe('restore puts an archive year back into the hot tables', () => {
     const restoring = (await w.archiver()).restore(request());
     // then the lake is refused before anything is written, naming the batch
     await expect(restoring).rejects.toThrow(
-      new RegExp(`^lake: ${w.lakeRoot} lacks the files of 1 of 9 committed batches; tax 2024 \\(run ${RUN}\\): `),
+      new RegExp(
+        `^lake: ${w.lakeRoot} lacks the files of 1 of 9 committed batches; tax 2024 \\(run ${RUN}\\): `,
+      ),
     );
     expect(await w.batches()).toEqual(batches);
     expect(await w.rows('contabyx.tax')).toEqual(hot);

@@ -13,6 +13,7 @@ SELECT schemaname AS table_schema, viewname AS table_name, definition FROM pg_vi
 SELECT databasename AS database FROM svv_external_schemas WHERE schemaname = 'ext';
 SELECT DISTINCT table_schema FROM svv_tables WHERE table_name = 'commit_checks' ORDER BY 1;
 SELECT DISTINCT "run_id" AS run_id FROM "Meta2"."commit_checks";
+SELECT DISTINCT "table_name" AS table_name FROM "Meta2"."batches";
 SELECT CAST(EXTRACT(YEAR FROM ("time" AT TIME ZONE 'Europe/Berlin')) AS INTEGER) AS year, COUNT(*) AS row_count FROM "group"."User" WHERE "time" < CAST('2024-12-31 23:00:00+00' AS TIMESTAMPTZ) GROUP BY 1 ORDER BY 1;
 SELECT CAST("select" AS VARCHAR(256)) AS key, CAST("time" AS VARCHAR(64)) AS value FROM "group"."User" WHERE "time" IS NOT NULL ORDER BY "time" LIMIT 1;
 SELECT COUNT(*) AS row_count FROM "group"."User" WHERE "time" IS NULL;
