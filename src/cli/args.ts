@@ -62,7 +62,8 @@ const ALL_OPTIONS = [
 ];
 
 const EXIT_CODES =
-  'exit codes: 0 done or nothing to do, 1 the run failed (data safe) or a preflight check failed, 2 bad input, 3 the audit found damage';
+  'exit codes: 0 done or nothing to do, 1 a failure outside the input (the run failed and the data is safe, a preflight ' +
+  'check failed, the warehouse is in use), 2 bad input (nothing was changed), 3 the audit found damage';
 
 /** The usage of every command, or of one. */
 export function usage(command?: Command): string {

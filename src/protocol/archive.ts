@@ -447,7 +447,8 @@ export class Archiver {
     const { planned } = await this.planBatches(own);
     const roots = planned.filter((p) => p.table === this.sql.familyOf(p.table)[0]);
     const moves = roots.some((p) => p.rows > 0);
-    const ledger = moves || this.deps.setUpByFirstRun ? await this.setUp(await this.ready(checked)) : checked.ledger;
+    const ledger =
+      moves || this.deps.setUpByFirstRun ? await this.setUp(await this.ready(checked)) : checked.ledger;
     if (!moves) {
       this.emit({ phase: 'plan', message: `nothing older than ${own.cutoff} to archive` });
       return emptyReport(this.tables, own.runId, own.cutoff);

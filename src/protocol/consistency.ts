@@ -2,7 +2,8 @@ import { ArchiveMismatchError, InputError, show } from '../core/errors';
 import type { ArchiveSql } from '../sql/statements';
 import { type AuditDeps, filesAt, fileProblems, partitionProblems } from './audit';
 import type { BatchRecord, LedgerView } from './ledger';
-import type { Partition } from './ports';
+import type { Partition, Row } from './ports';
+import type { TableConfig } from '../config/config';
 
 /*
  * The ledger is the truth for what the lake and the catalog hold (docs/design.md §5). Before a
@@ -48,60 +49,90 @@ export async function checkViews(
 ): Promise<void> {
   const { config, warehouse } = deps;
   const views = await warehouse.query(sql.viewDefinitionsQuery(), 'check.views');
-  const known = new Set(ledger.runs.map((r) => r.runId));
-  const external = lower(config.catalog.externalSchema);
   for (const table of sql.tables) {
     const view = views.find(
       (v) =>
         lower(v.table_schema) === lower(config.views.schema) &&
         lower(v.table_name) === lower(`${config.views.prefix}${table.name}`),
     );
-    const text = view?.definition ?? '';
-    const runs = [...new Set([...text.matchAll(RUN_LITERAL)].map((m) => m[1]))];
-    if (runs.length === 0) continue;
-    const foreign = runs.find((r) => !known.has(r));
-    if (foreign) {
-      const holder = await ledgerHolding(deps, sql, foreign);
-      throw new InputError(
-        `ledger.schema: ${show(config.ledger.schema)} holds no run ${foreign}, whose committed batches the union view ` +
-          `${sql.viewName(table)} reads (its text names the run); ` +
-          (holder
-            ? `the ledger in schema ${show(holder)} holds it; allowed: ${show(holder)}`
-            : 'no other ledger of this warehouse holds it either; allowed: the schema of the ledger the views were built from') +
-          '; nothing was changed',
-      );
-    }
-    const schemas = schemasNamed(text, table.name).filter(
-      (s) => s !== lower(table.schema) && s !== lower(config.ledger.stageSchema),
+    await checkView(deps, sql, ledger, table, view?.definition ?? '');
+  }
+  if (!ledger.exists) await refuseOtherLedger(deps, sql);
+  if (options.database) await checkDatabase(deps, sql);
+}
+
+/** One union view's text against the ledger (its runs) and the configuration (its external schema). */
+async function checkView(
+  deps: AuditDeps,
+  sql: ArchiveSql,
+  ledger: LedgerView,
+  table: TableConfig,
+  text: string,
+): Promise<void> {
+  const { config } = deps;
+  const runs = [...new Set([...text.matchAll(RUN_LITERAL)].map((m) => m[1]))];
+  if (runs.length === 0) return;
+  const foreign = runs.find((r) => !ledger.run(r));
+  if (foreign) {
+    const holder = await otherLedger(
+      deps,
+      sql,
+      (schema) => sql.committedRunsIn(schema),
+      (r) => r.run_id === foreign,
     );
-    if (schemas.length > 0 && !schemas.includes(external)) {
-      throw new InputError(
-        `catalog.externalSchema: ${show(config.catalog.externalSchema)} is not the external schema that the union view ` +
-          `${sql.viewName(table)} reads its archived rows through (${show(schemas[0])}, named in its text); ` +
-          `allowed: ${show(schemas[0])}; nothing was changed`,
-      );
-    }
-  }
-  if (!ledger.exists) {
-    const other = await ledgerArchiving(deps, sql);
-    if (other) {
-      throw new InputError(
-        `ledger.schema: ${show(config.ledger.schema)} holds no ledger, but the ledger in schema ${show(other.schema)} ` +
-          `archives ${other.table}, a table of this configuration; allowed: ${show(other.schema)}; nothing was changed`,
-      );
-    }
-  }
-  if (!options.database) return;
-  const [mapped] = await warehouse.query(sql.externalDatabaseQuery(), 'check.external-schema');
-  const database = mapped?.database;
-  if (database && lower(database) !== lower(config.catalog.database)) {
     throw new InputError(
-      `catalog.database: ${show(config.catalog.database)} is not the database that the external schema ` +
-        `${config.catalog.externalSchema} reads (${show(database)}), through which the union views read the archived rows; ` +
-        `allowed: ${show(database)}. To move the catalog, deploy the stack with the new database (the embedded engine: ` +
-        '`redshift-archive repair`), which registers every committed batch there; nothing was changed',
+      `ledger.schema: ${show(config.ledger.schema)} holds no run ${foreign}, whose committed batches the union view ` +
+        `${sql.viewName(table)} reads (its text names the run); ` +
+        (holder
+          ? `the ledger in schema ${show(holder)} holds it; allowed: ${show(holder)}`
+          : 'no other ledger of this warehouse holds it either; allowed: the schema of the ledger the views were built from') +
+        '; nothing was changed',
     );
   }
+  const schemas = schemasNamed(text, table.name).filter(
+    (s) => s !== lower(table.schema) && s !== lower(config.ledger.stageSchema),
+  );
+  if (schemas.length > 0 && !schemas.includes(lower(config.catalog.externalSchema))) {
+    throw new InputError(
+      `catalog.externalSchema: ${show(config.catalog.externalSchema)} is not the external schema that the union view ` +
+        `${sql.viewName(table)} reads its archived rows through (${show(schemas[0])}, named in its text); ` +
+        `allowed: ${show(schemas[0])}; nothing was changed`,
+    );
+  }
+}
+
+/**
+ * A first command with a `ledger.schema` that holds no ledger, while another ledger of the
+ * warehouse archives a configured table, would start a second archive of the same rows.
+ */
+async function refuseOtherLedger(deps: AuditDeps, sql: ArchiveSql): Promise<void> {
+  const configured = new Set(sql.tables.map((t) => lower(t.name)));
+  const other = await otherLedger(
+    deps,
+    sql,
+    (schema) => sql.archivedTablesIn(schema),
+    (r) => configured.has(lower(r.table_name)),
+  );
+  if (!other) return;
+  throw new InputError(
+    `ledger.schema: ${show(deps.config.ledger.schema)} holds no ledger, but the ledger in schema ${show(other)} ` +
+      `archives ${sql.tables.map((t) => t.name).join(', ')}, the tables of this configuration; allowed: ${show(other)}; ` +
+      'nothing was changed',
+  );
+}
+
+/** The external schema must read the configured catalog database (on Redshift: SVV_EXTERNAL_SCHEMAS). */
+async function checkDatabase(deps: AuditDeps, sql: ArchiveSql): Promise<void> {
+  const { config } = deps;
+  const [mapped] = await deps.warehouse.query(sql.externalDatabaseQuery(), 'check.external-schema');
+  const database = mapped?.database;
+  if (!database || lower(database) === lower(config.catalog.database)) return;
+  throw new InputError(
+    `catalog.database: ${show(config.catalog.database)} is not the database that the external schema ` +
+      `${config.catalog.externalSchema} reads (${show(database)}), through which the union views read the archived rows; ` +
+      `allowed: ${show(database)}. To move the catalog, deploy the stack with the new database (the embedded engine: ` +
+      '`redshift-archive repair`), which registers every committed batch there; nothing was changed',
+  );
 }
 
 /** The schemas a view's text reads `table` from (as `schema.table`, quoted or not), in lower case. */
@@ -111,39 +142,24 @@ function schemasNamed(text: string, table: string): string[] {
   return [...new Set([...found].map((m) => lower(m[1])))];
 }
 
-/** Another ledger schema of the warehouse whose commit records name `runId`, if one does. */
-async function ledgerHolding(deps: AuditDeps, sql: ArchiveSql, runId: string): Promise<string | undefined> {
-  const own = lower(deps.config.ledger.schema);
-  const schemas = (await deps.warehouse.query(sql.ledgerSchemasQuery(), 'check.ledgers'))
-    .map((r) => String(r.table_schema))
-    .filter((s) => lower(s) !== own);
-  for (const schema of schemas) {
-    const runs = await deps.warehouse
-      .query(sql.committedRunsIn(schema), 'check.ledgers.runs')
-      .catch((): { run_id: string | null }[] => []);
-    if (runs.some((r) => r.run_id === runId)) return schema;
-  }
-  return undefined;
-}
-
 /**
- * Another ledger of the warehouse that archives a configured table, if one does: a first command
- * with a new `ledger.schema` would otherwise start a second archive of the same rows.
+ * Another ledger schema of the warehouse (one that holds commit records) whose rows, read by
+ * `query`, include one that `wanted` says is this configuration's; a schema it may not read is
+ * passed over.
  */
-async function ledgerArchiving(
+async function otherLedger(
   deps: AuditDeps,
   sql: ArchiveSql,
-): Promise<{ schema: string; table: string } | undefined> {
+  query: (schema: string) => string,
+  wanted: (row: Row) => boolean,
+): Promise<string | undefined> {
   const own = lower(deps.config.ledger.schema);
   const schemas = (await deps.warehouse.query(sql.ledgerSchemasQuery(), 'check.ledgers'))
     .map((r) => String(r.table_schema))
     .filter((s) => lower(s) !== own);
   for (const schema of schemas) {
-    const tables = await deps.warehouse
-      .query(sql.archivedTablesIn(schema), 'check.ledgers.tables')
-      .catch((): { table_name: string | null }[] => []);
-    const table = sql.tables.find((t) => tables.some((r) => lower(r.table_name) === lower(t.name)));
-    if (table) return { schema, table: table.name };
+    const rows = await deps.warehouse.query(query(schema), 'check.ledgers.rows').catch((): Row[] => []);
+    if (rows.some(wanted)) return schema;
   }
   return undefined;
 }
@@ -167,12 +183,17 @@ export async function checkArchive(
   ledger: LedgerView,
   options: { readonly catalog: boolean } = { catalog: true },
 ): Promise<void> {
-  const { lake, catalog, config } = deps;
   const batches = ordered(
     sql,
     ledger.archived().filter((b) => b.location !== null),
   );
   if (batches.length === 0) return;
+  await checkLake(deps, batches);
+  if (options.catalog) await checkCatalog(deps, batches);
+}
+
+/** Every committed batch's files in the lake, as the ledger recorded them (count and bytes). */
+async function checkLake({ lake, config }: AuditDeps, batches: readonly BatchRecord[]): Promise<void> {
   const lacking: string[] = [];
   const elsewhere = new Set<string>();
   for (const b of batches) {
@@ -186,21 +207,23 @@ export async function checkArchive(
     );
     if (!location.startsWith(`${lake.root}/`)) elsewhere.add(lakeOf(location, config.lake.prefix));
   }
-  if (lacking.length > 0) {
-    const roots = [...elsewhere].join(', ');
-    throw new ArchiveMismatchError(
-      'lake',
-      (names) =>
-        `${names.subject}: ${lake.root} lacks the files of ${lacking.length} of ${batches.length} committed batches` +
-        (roots ? ` (${names.ledger} records them under ${roots})` : '') +
-        `; ${named(lacking)}; ` +
-        (roots
-          ? `allowed: the lake the archive was written to (${roots})`
-          : 'put the files back (a versioned bucket keeps their earlier versions; `redshift-archive audit` names every damaged batch)') +
-        '; nothing was changed',
-    );
-  }
-  if (!options.catalog) return;
+  if (lacking.length === 0) return;
+  const roots = [...elsewhere].join(', ');
+  throw new ArchiveMismatchError(
+    'lake',
+    (names) =>
+      `${names.subject}: ${lake.root} lacks the files of ${lacking.length} of ${batches.length} committed batches` +
+      (roots ? ` (${names.ledger} records them under ${roots})` : '') +
+      `; ${named(lacking)}; ` +
+      (roots
+        ? `allowed: the lake the archive was written to (${roots})`
+        : 'put the files back (a versioned bucket keeps their earlier versions; `redshift-archive audit` names every damaged batch)') +
+      '; nothing was changed',
+  );
+}
+
+/** Every committed batch's partition in the catalog, at the location the ledger recorded. */
+async function checkCatalog({ catalog }: AuditDeps, batches: readonly BatchRecord[]): Promise<void> {
   const unregistered: string[] = [];
   const registered = new Map<string, Partition[]>();
   for (const b of batches) {
@@ -208,20 +231,20 @@ export async function checkArchive(
     if (!registered.has(key)) registered.set(key, await catalog.partitions(b.table));
     const [problem] = partitionProblems(b, registered.get(key) as Partition[]);
     if (problem === undefined) continue;
-    const other = problem.startsWith("the catalog's partition points at ")
-      ? ` (the catalog registers it at ${problem.slice("the catalog's partition points at ".length).split(';')[0]})`
+    const elsewhere = "the catalog's partition points at ";
+    const other = problem.startsWith(elsewhere)
+      ? ` (the catalog registers it at ${problem.slice(elsewhere.length).split(';')[0]})`
       : '';
     unregistered.push(`${b.table} ${b.year} (run ${b.runId}) at ${b.location}${other}`);
   }
-  if (unregistered.length > 0) {
-    throw new ArchiveMismatchError(
-      'catalog',
-      (names) =>
-        `${names.subject}: ${catalog.where} lacks the partitions of ${unregistered.length} of ${batches.length} committed ` +
-        `batches: ${named(unregistered)}; run \`redshift-archive repair\`, which registers every committed batch again ` +
-        'at the location the ledger records; nothing was changed',
-    );
-  }
+  if (unregistered.length === 0) return;
+  throw new ArchiveMismatchError(
+    'catalog',
+    (names) =>
+      `${names.subject}: ${catalog.where} lacks the partitions of ${unregistered.length} of ${batches.length} committed ` +
+      `batches: ${named(unregistered)}; run \`redshift-archive repair\`, which registers every committed batch again ` +
+      'at the location the ledger records; nothing was changed',
+  );
 }
 
 /** What a repair did to the catalog. */

@@ -76,11 +76,6 @@ async function views(): Promise<Record<string, string[]>> {
     instance.closeSync();
   }
 }
-const walk = (d: string): string[] =>
-  readdirSync(d, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)],
-  );
-
 describe('a wrong lake on the command line', () => {
   test('D3: run and abort with a wrong --lake exit 2 naming --lake, --local and the lake the ledger records; nothing is written', async () => {
     expect((await cli(['run', ...local()])).code).toBe(0);

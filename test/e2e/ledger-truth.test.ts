@@ -137,7 +137,7 @@ describe('a lake or catalog that lacks what the ledger records is refused before
     await expect(refused).rejects.toBeInstanceOf(InputError);
     await expect(refused).rejects.toThrow(
       'ledger.schema: "archive_ledger" holds no ledger, but the ledger in schema "archive_meta" archives transactions, ' +
-        'a table of this configuration; allowed: "archive_meta"; nothing was changed',
+        'transfers, tax, the tables of this configuration; allowed: "archive_meta"; nothing was changed',
     );
     expect(await schemas()).toEqual(before);
     await invariants.check('after the refused run');
