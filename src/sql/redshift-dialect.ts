@@ -179,30 +179,28 @@ function rowHash(values: readonly HashInput[]): string {
   return hash ?? fnv("''");
 }
 
+/** `(schema = ... AND name = ...) OR ...` for catalog reads; the catalog keeps names in lower case. */
+function named(schema: string, name: string, items: readonly { schema: string; name: string }[]): string {
+  return items
+    .map((t) => `(${schema} = ${literal(t.schema.toLowerCase())} AND ${name} = ${literal(t.name.toLowerCase())})`)
+    .join(' OR ');
+}
+
 function catalogColumnsQuery(tables: Parameters<Dialect['catalogColumnsQuery']>[0]): string {
   // SVV_COLUMNS, not PG_TABLE_DEF, which shows only the schemas on the search path.
-  const which = tables
-    .map(
-      (t) =>
-        `(table_schema = ${literal(t.schema.toLowerCase())} AND table_name = ${literal(t.name.toLowerCase())})`,
-    )
-    .join(' OR ');
   return (
     'SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, ' +
     'numeric_precision AS num_precision, numeric_scale AS num_scale FROM svv_columns ' +
-    `WHERE ${which} ORDER BY table_schema, table_name, ordinal_position`
+    `WHERE ${named('table_schema', 'table_name', tables)} ORDER BY table_schema, table_name, ordinal_position`
   );
 }
 
 /** The text of late-binding views too: PG_VIEWS lists every view of the database (DG PG_VIEWS). */
 function viewDefinitionsQuery(views: Parameters<Dialect['viewDefinitionsQuery']>[0]): string {
-  const which = views
-    .map(
-      (v) =>
-        `(schemaname = ${literal(v.schema.toLowerCase())} AND viewname = ${literal(v.name.toLowerCase())})`,
-    )
-    .join(' OR ');
-  return `SELECT schemaname AS table_schema, viewname AS table_name, definition FROM pg_views WHERE ${which} ORDER BY 1, 2`;
+  return (
+    'SELECT schemaname AS table_schema, viewname AS table_name, definition FROM pg_views ' +
+    `WHERE ${named('schemaname', 'viewname', views)} ORDER BY 1, 2`
+  );
 }
 
 function catalogType(row: Parameters<Dialect['catalogType']>[0]): ReturnType<Dialect['catalogType']> {

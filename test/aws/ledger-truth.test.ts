@@ -20,6 +20,7 @@ import {
 } from '../../devkit/scripted-aws';
 import { CONTABYX } from '../../devkit/world';
 import contabyx from '../../config/contabyx.json';
+import { failure } from '../support/failure';
 
 // The ledger is the truth on AWS too: the Glue catalog and the S3 lake are compared with it before
 // anything is written, a refusal fails the invocation (the unload errors alarm), `repair` and the
@@ -28,16 +29,6 @@ import contabyx from '../../config/contabyx.json';
 const RUN = '20260101T000000Z';
 const NOW = () => new Date('2026-03-04T05:06:07Z');
 const sql = new ArchiveSql(CONTABYX, redshiftDialect({ iamRoleArn: ROLE }));
-
-/** What a call threw. */
-async function failure(call: Promise<unknown>): Promise<Error> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('the call did not fail');
-}
 
 /** The union view of `table` as the deploy defined it: reading the committed 2025 batch of RUN. */
 const viewText = (table: string) =>
@@ -101,7 +92,7 @@ describe('on AWS, a catalog or lake that lacks a committed batch stops every com
       if (name === 'guard.columns') return svvColumns(moved, 'tables');
       if (name === 'check.views') return VIEWS;
       if (name === 'check.ledgers') return [{ table_schema: 'archive_meta' }];
-      if (name === 'check.ledgers.runs') return [{ run_id: RUN }];
+      if (name === 'check.ledgers.rows') return [{ run_id: RUN }];
       return undefined;
     }, moved);
     const error = await failure(handleUnload(parseUnloadEvent({ action: 'run' }), aws.engine(), NOW));

@@ -21,6 +21,7 @@ import {
   statusChange,
 } from '../../devkit/scripted-aws';
 import { CONTABYX } from '../../devkit/world';
+import { failure } from '../support/failure';
 
 const RUN = '20260101T000000Z';
 const NOW = () => new Date('2026-03-04T05:06:07Z');
@@ -28,16 +29,6 @@ const SCHEDULE = { source: 'aws.events', 'detail-type': 'Scheduled Event', time:
 const COMMIT = `${RUN}.commit.transactions.2025.a1`;
 /** The run the yearly schedule starts: its id is the schedule's own time. */
 const YEARLY = '20260101T000003Z';
-
-/** What a call threw. */
-async function failure(call: Promise<unknown>): Promise<Error> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('the call did not fail');
-}
 
 /** The ledger row of one table's part of the 2025 batch, as the batches query returns it. */
 function batchRow(table: string, state: string): Row {

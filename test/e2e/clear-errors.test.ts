@@ -2,20 +2,17 @@ import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { main } from '../../bin/cli';
 import { DuckDbWarehouse } from '../../src/engines/local/duckdb-warehouse';
 import contabyx from '../../config/contabyx.json';
-import { CONTABYX_SMALL_DATA } from '../../devkit/world';
+import { cli, sampleWarehouse } from '../support/cli';
 
 // Bad input gets a clear error and changes nothing; commands that only read never write. Each
 // test reproduces one defect of /work/shared/research/reliability-defects.md through the CLI.
@@ -26,26 +23,9 @@ let warehouse: string;
 let lake: string;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'errors-'));
-  warehouse = join(dir, 'warehouse.duckdb');
-  lake = join(dir, 'lake');
-  const opened = await DuckDbWarehouse.open(warehouse);
-  await opened.warehouse.execute(CONTABYX_SMALL_DATA);
-  opened.warehouse.close();
-  opened.instance.closeSync();
+  ({ dir, warehouse, lake } = await sampleWarehouse('errors-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(args: string[], now = '2026-01-01T00:00:05Z') {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    now: () => new Date(now),
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
 
 const local = (config = CONFIG, w = warehouse, l = lake) => ['--config', config, '--local', w, '--lake', l];
 const snapshot = () => ({

@@ -1,10 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { main } from '../../bin/cli';
 import { DuckDbWarehouse } from '../../src/engines/local/duckdb-warehouse';
 import contabyx from '../../config/contabyx.json';
-import { CONTABYX_SMALL_DATA } from '../../devkit/world';
+import { cli, sampleWarehouse } from '../support/cli';
 
 const CONFIG = resolve('config/contabyx.json');
 let dir: string;
@@ -12,30 +10,9 @@ let warehouse: string;
 let lake: string;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-'));
-  warehouse = join(dir, 'warehouse.duckdb');
-  lake = join(dir, 'lake');
-  const opened = await DuckDbWarehouse.open(warehouse);
-  await opened.warehouse.execute(CONTABYX_SMALL_DATA);
-  opened.warehouse.close();
-  opened.instance.closeSync();
+  ({ dir, warehouse, lake } = await sampleWarehouse('cli-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(args: string[], now = '2026-01-01T00:00:05Z') {
-  const out: string[] = [];
-  const err: string[] = [];
-  let clockReads = 0;
-  const code = await main(args, {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    now: () => {
-      clockReads += 1;
-      return new Date(now);
-    },
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n'), clockReads };
-}
 
 const local = () => ['--config', CONFIG, '--local', warehouse, '--lake', lake];
 const snapshot = () => ({
