@@ -182,7 +182,10 @@ function rowHash(values: readonly HashInput[]): string {
 /** `(schema = ... AND name = ...) OR ...` for catalog reads; the catalog keeps names in lower case. */
 function named(schema: string, name: string, items: readonly { schema: string; name: string }[]): string {
   return items
-    .map((t) => `(${schema} = ${literal(t.schema.toLowerCase())} AND ${name} = ${literal(t.name.toLowerCase())})`)
+    .map(
+      (t) =>
+        `(${schema} = ${literal(t.schema.toLowerCase())} AND ${name} = ${literal(t.name.toLowerCase())})`,
+    )
     .join(' OR ');
 }
 
