@@ -189,13 +189,12 @@ export class Archiver {
   }
 
   /**
-   * The external tables, then the union views as the ledger says they should be. A view whose
+   * The union views as the ledger says they should be (the external tables defined already). A view whose
    * columns stay the same is replaced (its grants stay); one whose columns changed is re-created
    * and granted again. The views change only in a transaction that raises their version, so this
    * never overwrites a commit that it did not see.
    */
   private async defineViews(read: LedgerView): Promise<void> {
-    await this.ensureTables();
     let ledger = read;
     for (let attempt = 1; ; attempt++) {
       const existing = await this.deps.warehouse.query(this.sql.catalogQuery('views'), 'setup.views.columns');
@@ -213,8 +212,11 @@ export class Archiver {
         break;
       } catch (error) {
         if (error instanceof StillRunningError) throw error;
+        // Another session's transaction that redefines the views may not have committed yet.
+        const conflict = this.deps.warehouse.dialect.isConflict(message(error));
+        if (conflict) await (this.deps.sleep ?? delay)(100 * attempt);
         const after = await readLedger(this.deps.warehouse, this.sql);
-        if (attempt >= VIEW_RETRIES || after.version === ledger.version) throw error;
+        if (attempt >= VIEW_RETRIES || (after.version === ledger.version && !conflict)) throw error;
         ledger = after;
       }
     }
@@ -433,7 +435,7 @@ export class Archiver {
   async run(target: RunTarget): Promise<RunReport> {
     const checked = await this.checked({ archive: 'all' });
     if (checked.ledger.active) {
-      const ledger = await this.setUp(await this.ready(checked));
+      const ledger = await this.setUp(await this.ready(checked), checked.shape);
       return this.advance(ledger.active as RunRecord, true, ledger, true);
     }
     const done = checked.ledger.run(target.runId);
@@ -448,7 +450,9 @@ export class Archiver {
     const roots = planned.filter((p) => p.table === this.sql.familyOf(p.table)[0]);
     const moves = roots.some((p) => p.rows > 0);
     const ledger =
-      moves || this.deps.setUpByFirstRun ? await this.setUp(await this.ready(checked)) : checked.ledger;
+      moves || this.deps.setUpByFirstRun
+        ? await this.setUp(await this.ready(checked), checked.shape)
+        : checked.ledger;
     if (!moves) {
       this.emit({ phase: 'plan', message: `nothing older than ${own.cutoff} to archive` });
       return emptyReport(this.tables, own.runId, own.cutoff);
@@ -462,14 +466,20 @@ export class Archiver {
    * columns. The embedded engine has no deploy step: there each run also defines the external
    * tables and the union views from the ledger, after the checks (what setup does on AWS).
    */
-  private async setUp(ledger: LedgerView): Promise<LedgerView> {
-    if (!this.deps.setUpByFirstRun) {
-      await this.ensureTables();
-      return ledger;
-    }
+  private async setUp(ledger: LedgerView, shape: LedgerShape): Promise<LedgerView> {
+    await this.ensureTables();
+    // The views change with the ledger, in the same transactions: they need defining only when
+    // the ledger was just created or upgraded, or a view lacks the configured columns.
+    if (!this.deps.setUpByFirstRun || (shape.current && (await this.viewsHaveColumns()))) return ledger;
     await this.defineViews(ledger);
     // The views' version moved: what follows is built from the ledger as it is now.
     return readLedger(this.deps.warehouse, this.sql);
+  }
+
+  /** Whether every union view exists with the configured columns. */
+  private async viewsHaveColumns(): Promise<boolean> {
+    const existing = await this.deps.warehouse.query(this.sql.catalogQuery('views'), 'setup.views.columns');
+    return this.tables.every((t) => this.sameViewColumns(t, existing));
   }
 
   /**
