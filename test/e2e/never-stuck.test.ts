@@ -77,6 +77,26 @@ describe('a crash inside a catalog change resumes with run or abort alone', () =
   });
 });
 
+describe('a restore that died inside its catalog change', () => {
+  test('D1b: restoring again with --delete-files leaves no definition that names the deleted files', async () => {
+    const invariants = await fresh();
+    await (await world.archiver()).run(target());
+    // given a restore of 2024 that died right after writing the catalog file without tax 2024
+    await invariants.restoring(2024);
+    const request = { year: 2024, deleteFiles: true, restoreId: 'R1' };
+    const dying = new Faults({ at: 'catalog.remove', when: 'before' });
+    await expect((await world.archiver(dying.wrap)).restore(request)).rejects.toThrow(CRASHED);
+    editCatalog((tables) => {
+      tables.tax.partitions = tables.tax.partitions.filter((p) => p.year !== 2024);
+    });
+    // when the same restore runs again, then it finishes, and every external table still reads
+    await (await world.archiver()).restore(request);
+    for (const table of ['transactions', 'transfers', 'tax'])
+      await world.admin.query(`SELECT COUNT(*) AS n FROM ext_contabyx.${table}`);
+    await invariants.check('after the second restore');
+  });
+});
+
 describe('a fault in an uncommitted batch never makes a view unreadable', () => {
   const deleteTransactions2024 = () => {
     const file = [...world.lakeFiles().keys()].find(
