@@ -463,8 +463,8 @@ export class Archiver {
 
   /**
    * The external tables before a run writes: on Glue a check that they have the configured
-   * columns. The embedded engine has no deploy step: there each run also defines the external
-   * tables and the union views from the ledger, after the checks (what setup does on AWS).
+   * columns; on the embedded engine, which has no deploy step, their definition, and the union
+   * views' when they are missing or lack their columns (what setup does on AWS), after the checks.
    */
   private async setUp(ledger: LedgerView, shape: LedgerShape): Promise<LedgerView> {
     await this.ensureTables();
@@ -504,7 +504,7 @@ export class Archiver {
    * @returns the run the reason was recorded for; undefined when no run is unfinished
    */
   async recordFailure(reason: string, runId?: string): Promise<Pick<RunRecord, 'runId'> | undefined> {
-    const run = runId === undefined ? (await readLedger(this.deps.warehouse, this.sql)).active : { runId };
+    const run = runId === undefined ? (await this.read()).active : { runId };
     if (run)
       await this.deps.warehouse.execute(this.sql.recordFailure(run.runId, reason), `${run.runId}.failed`);
     return run;
