@@ -210,8 +210,9 @@ export class BatchSteps {
         read = { rows: count(row.row_count), checksum: checksumText(row) };
         counted = catalog.countRows ? await catalog.countRows(table.name, key.runId, key.year) : read.rows;
       } catch (error) {
-        // Files that cannot be read back (deleted, cut short) are exported again.
-        if (error instanceof StillRunningError || error instanceof InternalError) throw error;
+        // Files that are no longer what the export wrote (deleted, cut short) are exported again;
+        // any other failure (the warehouse, Athena) fails the run, and a resume verifies again.
+        if (error instanceof StillRunningError || !(await this.damaged(record, location))) throw error;
         await failed(
           `${table.name} ${key.year}: the files under ${location} cannot be read back: ${firstLine(error)}`,
         );
@@ -353,6 +354,13 @@ export class BatchSteps {
           'Nothing was deleted; run again to try once more',
       );
     }
+  }
+
+  /** Whether a part's files are no longer those its manifest lists (their count or bytes). */
+  private async damaged(record: BatchRecord, location: string): Promise<boolean> {
+    const files = await this.deps.lake.listFiles(location).catch(() => undefined);
+    if (!files) return false;
+    return files.length !== record.files || files.reduce((sum, f) => sum + f.bytes, 0) !== record.bytes;
   }
 
   /**

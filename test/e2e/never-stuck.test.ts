@@ -115,6 +115,22 @@ describe('a fault in an uncommitted batch never makes a view unreadable', () => 
     await invariants.check('after the resume');
   });
 
+  test('D5: a file deleted between its export and its verification: the run stops, and run alone exports it again', async () => {
+    const invariants = await fresh();
+    const deleting = new Faults(undefined, async (label) => {
+      if (label.startsWith(`execute ${RUN}.export.transactions.2024.a1: UPDATE`)) deleteTransactions2024();
+    });
+    await expect((await world.archiver(deleting.wrap)).run(target())).rejects.toThrow(
+      new RegExp(
+        `^run ${RUN} failed at transactions 2024: transactions 2024: the files under .* cannot be read back: IO Error`,
+      ),
+    );
+    await invariants.check('after the stopped run');
+    const report = await (await world.archiver()).run(target());
+    expect([report.outcome, report.tables[0].years.map((y) => y.attempts)]).toEqual(['finished', [1, 2, 1]]);
+    await invariants.check('after the resume');
+  });
+
   test('D5: a deleted file of a verified, uncommitted batch: abort alone ends the run', async () => {
     const invariants = await fresh();
     await crashAfter(`execute ${RUN}.verify.tax.2024`);
