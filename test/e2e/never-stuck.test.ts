@@ -122,7 +122,7 @@ describe('a fault in an uncommitted batch never makes a view unreadable', () => 
     });
     await expect((await world.archiver(deleting.wrap)).run(target())).rejects.toThrow(
       new RegExp(
-        `^run ${RUN} failed at transactions 2024: transactions 2024: the files under .* cannot be read back: IO Error`,
+        `^run ${RUN} failed at transactions 2024: transactions 2024: the files under .* cannot be read back: Error: IO Error: No files found`,
       ),
     );
     await invariants.check('after the stopped run');
