@@ -1,5 +1,6 @@
 import { RunTarget, runTarget } from '../src/core/cutoff';
-import { InputError, InternalError, RunFailedError } from '../src/core/errors';
+import { ArchiveMismatchError, InputError, InternalError, RunFailedError } from '../src/core/errors';
+import { checkLocalPaths } from '../src/cli/local-paths';
 import type { LocalEngine } from '../src/engines/local/engine';
 import { Archiver, ProgressEvent, RunBusyError } from '../src/protocol/archive';
 import { restoreIdAt } from '../src/protocol/restore';
@@ -29,6 +30,7 @@ const LOCAL_RUNNERS: Record<
   status: async (archiver) => printed.status(await archiver.status()),
   preflight: async (archiver) => printed.preflight(await archiver.preflight()),
   abort: async (archiver) => printed.aborted((await archiver.abort())?.runId ?? null),
+  repair: async (archiver) => printed.repair(await archiver.repair()),
   audit: async (archiver, _target, args) => printed.audit(await archiver.audit(args.deep)),
   restore: async (archiver, _target, args, instant) =>
     printed.restore(
@@ -65,25 +67,43 @@ async function runLocally(
   progress: (event: ProgressEvent) => void,
 ): Promise<CommandOutcome> {
   if (args.engine.kind !== 'local') throw new InternalError('runLocally: not the embedded engine');
+  const { warehouse, lake } = args.engine;
+  const readOnly = READ_ONLY.includes(args.command);
+  await checkLocalPaths({ warehouse, lake }, !readOnly);
   // Loaded when used: the embedded engine's native addon is not needed on the stack, nor the AWS
   // SDK here, and each costs start-up time.
   const { openLocalEngine } = await engineModule('--local', () => import('../src/engines/local/engine'));
-  const engine: LocalEngine = await openLocalEngine({
-    config: args.config,
-    warehousePath: args.engine.warehouse,
-    lakeRoot: args.engine.lake,
-    progress,
-  });
+  let engine: LocalEngine;
   try {
-    const archiver = new Archiver(engine);
-    // Preflight and audit read only, and restore changes only what it restores; every other command
-    // first makes the ledger and views what they should be.
-    if (!['preflight', 'audit', 'restore'].includes(args.command)) await archiver.setup();
-    return await LOCAL_RUNNERS[args.command](archiver, target, args, instant);
+    // Commands that only read open the file read-only: they cannot write, even by mistake.
+    engine = await openLocalEngine({
+      config: args.config,
+      warehousePath: warehouse,
+      lakeRoot: lake,
+      progress,
+      readOnly,
+    });
+  } catch (error) {
+    if (!/Could not set lock/.test((error as Error).message)) throw error;
+    throw new RunFailedError(
+      `--local: ${warehouse} is in use by another process (${(error as Error).message.split(': ').slice(-1)[0].split('. See')[0]}); ` +
+        'try again once it has ended; nothing was changed',
+    );
+  }
+  try {
+    return await LOCAL_RUNNERS[args.command](new Archiver(engine), target, args, instant);
+  } catch (error) {
+    // The lake and its catalog file are the --lake folder's; the ledger is in the --local file.
+    if (error instanceof ArchiveMismatchError)
+      throw new InputError(error.as({ subject: '--lake', ledger: `the ledger in --local ${warehouse}` }));
+    throw error;
   } finally {
     engine.close();
   }
 }
+
+/** Commands that never write: the embedded warehouse is opened read-only for them. */
+const READ_ONLY: readonly Command[] = ['plan', 'status', 'audit', 'preflight'];
 
 async function stackCommand(
   args: Args,

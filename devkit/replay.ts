@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
@@ -21,7 +22,7 @@ import { handleUnload, parseUnloadEvent, UnloadOutcome } from '../src/runtime/un
 import { duckdbDialect } from '../src/sql/duckdb-dialect';
 import { redshiftDialect } from '../src/sql/redshift-dialect';
 import { ArchiveSql, BatchKey } from '../src/sql/statements';
-import { BUCKET, ROLE, ScriptedAws, svvType } from './scripted-aws';
+import { BUCKET, ledgerShapeRows, ROLE, ScriptedAws, svvType } from './scripted-aws';
 import { World } from './world';
 
 /** What a replayed run did on the mocked AWS services. */
@@ -56,6 +57,9 @@ function queryPairs(
   pair((q) => q.versionQuery());
   pair((q) => q.catalogQuery('tables'));
   pair((q) => q.catalogQuery('views'));
+  pair((q) => q.ledgerShapeQuery());
+  pair((q) => q.viewDefinitionsQuery());
+  pair((q) => q.externalDatabaseQuery());
   for (const table of red.tables) {
     const [root] = red.familyOf(table);
     if (isRootTable(table)) {
@@ -135,6 +139,8 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
     const local = await (
       await world.archiver((deps) => ({
         ...deps,
+        // as on AWS: the deploy set the views up (World.create), the run does not
+        setUpByFirstRun: false,
         warehouse: {
           dialect: deps.warehouse.dialect,
           execute: (sql, step, options) => deps.warehouse.execute(sql, step, options),
@@ -154,23 +160,35 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
     const catalogReads = new Set([catalogQuery(config, 'tables'), catalogQuery(config, 'views')]);
     // a manifest exists in the mocked bucket once the UNLOAD that writes it was sent
     const unloaded = new Set<string>();
-    const aws = new ScriptedAws((_name, sql) => {
+    const aws = new ScriptedAws((name, sql) => {
       const target = /^UNLOAD \(.*\) TO '([^']+)'/s.exec(sql)?.[1];
       if (target) unloaded.add(`${target}manifest`);
       const duck = pairs.get(sql);
       if (!duck) return undefined;
       const rows = answers.get(duck)?.shift();
       if (!rows) throw new Error(`the protocol sent a query the embedded run did not: ${sql}`);
+      // DuckDB spells the ledger's types its own way; only its tables and columns count
+      if (name === 'ledger.shape') return ledgerShapeRows(config);
       const answer = catalogReads.has(sql) ? rows.map((r) => asSvvColumn(config, r)) : rows;
       return JSON.parse(toS3(JSON.stringify(answer))) as Row[];
     }, config);
-    aws.s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+    // the bucket holds what the embedded run wrote (ETags from key and size: the same every replay)
+    const localLake = new LocalLake(world.lakeRoot, config.lake.prefix, config.lake.reportsPrefix);
+    aws.s3.on(ListObjectsV2Command).callsFake(async ({ Prefix }) => ({
+      Contents: (await localLake.listFiles(`${world.lakeRoot}/${String(Prefix)}`)).map((f) => {
+        const Key = f.url.slice(world.lakeRoot.length + 1);
+        return {
+          Key,
+          Size: f.bytes,
+          ETag: `"${createHash('md5').update(`${Key} ${f.bytes}`).digest('hex')}"`,
+        };
+      }),
+    }));
     aws.s3.on(PutObjectCommand).resolves({});
     aws.s3.on(GetObjectCommand).callsFake(async ({ Key }) => {
       if (!unloaded.has(`s3://${BUCKET}/${String(Key)}`)) {
         throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
       }
-      const localLake = new LocalLake(world.lakeRoot, config.lake.prefix, config.lake.reportsPrefix);
       const manifest = (await localLake.readManifest(
         `${world.lakeRoot}/${String(Key).replace(/manifest$/, '')}`,
       )) as NonNullable<Awaited<ReturnType<LocalLake['readManifest']>>>;

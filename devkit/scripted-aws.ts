@@ -1,5 +1,10 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
+import {
+  BatchDeletePartitionCommand,
+  GetPartitionsCommand,
+  GetTableCommand,
+  GlueClient,
+} from '@aws-sdk/client-glue';
 import {
   BatchExecuteStatementCommand,
   DescribeStatementCommand,
@@ -9,12 +14,14 @@ import {
   ListStatementsCommandInput,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ArchiveConfig, ColumnConfig, tableNamed } from '../src/config/config';
 import { glueColumns, GLUE_PARTITION_KEYS } from '../src/core/glue-schema';
 import type { Row } from '../src/protocol/ports';
 import { AwsEngine, DeployedResources, openAwsEngine } from '../src/engines/aws/engine';
+import { redshiftDialect } from '../src/sql/redshift-dialect';
+import { ArchiveSql, LEDGER_UPGRADES } from '../src/sql/statements';
 import { statementPrefix } from '../src/contract';
 import { CONTABYX } from './world';
 
@@ -168,6 +175,7 @@ export class ScriptedAws {
         listStatements(this.kept, (s) => this.status(s.name), input),
       );
     this.rsd.on(GetStatementResultCommand).callsFake(({ Id }) => resultOf(this.results.get(Id) ?? []));
+    this.holdArchive();
     this.glue.on(GetTableCommand).callsFake(({ Name }) => ({
       Table: {
         StorageDescriptor: {
@@ -176,6 +184,41 @@ export class ScriptedAws {
         PartitionKeys: GLUE_PARTITION_KEYS.map((k) => ({ Name: k.name, Type: k.type })),
       },
     }));
+  }
+
+  /**
+   * A lake and a catalog that hold the committed 2025 batch of {@link ledgerAnswers} as the ledger
+   * records it (one file of 100 bytes per table, its partition at its location), except the files
+   * of the table `lost`. Listing and deleting follow S3's prefix semantics; partitions Glue's
+   * expression on the run and the year. What an engine on these mocks finds unless a test says
+   * otherwise.
+   */
+  holdArchive(lost?: string): void {
+    const keys = this.config.tables
+      .filter((t) => t.name !== lost)
+      .map((t) => `${committedLocation(t.name).slice(`s3://${BUCKET}/`.length)}part-0000.parquet`);
+    this.s3.on(ListObjectsV2Command).callsFake(({ Prefix }) => ({
+      Contents: keys
+        .filter((k) => k.startsWith(String(Prefix ?? '')))
+        .map((Key) => ({ Key, Size: 100, ETag: '"e1"' })),
+    }));
+    this.s3.on(DeleteObjectsCommand).resolves({});
+    this.glue.on(GetPartitionsCommand).callsFake(({ TableName, Expression }) => {
+      const [, run, year] =
+        /archive_run = '([^']+)'(?: AND year = (\d+))?/.exec(String(Expression ?? '')) ?? [];
+      const wanted = (!run || run === COMMITTED_RUN) && (!year || year === '2025');
+      return {
+        Partitions: wanted
+          ? [
+              {
+                Values: ['2025', COMMITTED_RUN],
+                StorageDescriptor: { Location: committedLocation(String(TableName)) },
+              },
+            ]
+          : [],
+      };
+    });
+    this.glue.on(BatchDeletePartitionCommand).resolves({});
   }
 
   /** The id of the statement sent with this step (the last one, if several). */
@@ -276,6 +319,14 @@ export function svvColumns(config: ArchiveConfig, what: 'tables' | 'views'): Row
   );
 }
 
+/** The run whose 2025 batch {@link ledgerAnswers} records as committed. */
+const COMMITTED_RUN = '20260101T000000Z';
+
+/** Where the committed 2025 batch of `table` lies. */
+export function committedLocation(table: string): string {
+  return `s3://${BUCKET}/contabyx-parquet/${table}/year=2025/archive_run=${COMMITTED_RUN}/year=2025/`;
+}
+
 /** One table's part of the 2025 batch of run 20260101T000000Z, committed, as the batches query returns it. */
 function committedBatch(table: string): Row {
   return {
@@ -287,7 +338,7 @@ function committedBatch(table: string): Row {
     state: 'verified',
     attempt: '1',
     planned_rows: '5',
-    location: `s3://${BUCKET}/contabyx-parquet/${table}/year=2025/archive_run=20260101T000000Z/year=2025/`,
+    location: committedLocation(table),
     row_count: '5',
     checksum: '12345',
     file_count: '1',
@@ -299,8 +350,8 @@ function committedBatch(table: string): Row {
 }
 
 /**
- * The ledger of one run in `state` (none when undefined) whose 2025 batch is committed, and the
- * configured columns in SVV_COLUMNS, for scripted answers; `extra` answers first.
+ * The ledger of one run in `state` whose 2025 batch is committed (no ledger at all when undefined),
+ * and the configured columns in SVV_COLUMNS, for scripted answers; `extra` answers first.
  */
 export function ledgerAnswers(
   state: string | undefined,
@@ -313,6 +364,8 @@ export function ledgerAnswers(
       return state ? [{ run_id: '20260101T000000Z', cutoff: '2026-01-01', state, error: null }] : [];
     if (name === 'ledger.batches') return state ? CONTABYX.tables.map((t) => committedBatch(t.name)) : [];
     if (name === 'ledger.version') return [{ version: '0' }];
+    // no state: no ledger yet (nothing was ever deployed)
+    if (name === 'ledger.shape') return state ? ledgerShapeRows(CONTABYX) : [];
     if (name === 'guard.columns') return svvColumns(CONTABYX, 'tables');
     return undefined;
   };
@@ -454,4 +507,26 @@ export function statusChange(statementName: string, id: string, state: string) {
       expireAt: 1767312300,
     },
   };
+}
+
+/**
+ * What SVV_COLUMNS answers to {@link ArchiveSql.ledgerShapeQuery} for a ledger of this version:
+ * every column its setup creates and its upgrades add (names in lower case).
+ */
+export function ledgerShapeRows(config: ArchiveConfig): Row[] {
+  const sql = new ArchiveSql(config, redshiftDialect({ iamRoleArn: ROLE }));
+  const created = sql.setupStatements().flatMap((statement) => {
+    const [, table, body] = /^CREATE TABLE IF NOT EXISTS "[^"]+"\."([^"]+)" \((.*)\)$/.exec(statement) ?? [];
+    return table ? [...body.matchAll(/"(\w+)" /g)].map((m) => ({ table, column: m[1] })) : [];
+  });
+  const added = LEDGER_UPGRADES.map((u) => ({ table: u.table, column: u.column }));
+  return [...created, ...added].map(({ table, column }) => ({
+    table_schema: config.ledger.schema.toLowerCase(),
+    table_name: table,
+    column_name: column,
+    data_type: 'character varying',
+    char_length: '64',
+    num_precision: null,
+    num_scale: null,
+  }));
 }

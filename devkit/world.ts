@@ -80,15 +80,26 @@ export class World {
   withConfig(config: ArchiveConfig): World {
     const world = new World(config, this.instance, this.admin, this.dir);
     world.engines = this.engines;
+    world.lake = this.lake;
     return world;
   }
+
+  /** The same warehouse with another lake folder (an operator's wrong `--lake`, say). */
+  withLake(lakeRoot: string): World {
+    const world = this.withConfig(this.config);
+    world.lake = lakeRoot;
+    return world;
+  }
+
+  /** The lake folder sessions open: the world's own unless {@link withLake} said another. */
+  private lake?: string;
 
   /** A new session (as a new process or Lambda invocation would open). */
   async session(): Promise<LocalEngine> {
     const engine = await openLocalEngine({
       config: this.config,
       warehousePath: '',
-      lakeRoot: this.lakeRoot,
+      lakeRoot: this.lake ?? this.lakeRoot,
       instance: this.instance,
     });
     this.engines.push(engine);

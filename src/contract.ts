@@ -149,7 +149,16 @@ export interface RoleAssociationProps {
 }
 
 /** What an operator (or the stack's schedules) may ask the unload function to do. */
-export const MANUAL_ACTIONS = ['plan', 'run', 'status', 'abort', 'preflight', 'audit', 'restore'] as const;
+export const MANUAL_ACTIONS = [
+  'plan',
+  'run',
+  'status',
+  'abort',
+  'preflight',
+  'audit',
+  'restore',
+  'repair',
+] as const;
 
 /** One of {@link MANUAL_ACTIONS}. */
 export type ManualAction = (typeof MANUAL_ACTIONS)[number];
@@ -163,6 +172,7 @@ export const ACTION_FIELDS: Readonly<Record<ManualAction, readonly string[]>> = 
   preflight: [],
   audit: ['deep'],
   restore: ['year', 'table', 'deleteFiles'],
+  repair: [],
 };
 
 /** The actions that take a `cutoff`. */
@@ -209,7 +219,7 @@ const FIELD_VALUES = {
   },
   deep: { allowed: 'true or false', ok: (v: unknown) => typeof v === 'boolean' },
   year: {
-    allowed: 'a year of four digits',
+    allowed: 'a year from 1000 to 9999',
     ok: (v: unknown) => Number.isInteger(v) && (v as number) >= 1000 && (v as number) <= 9999,
   },
   table: {
@@ -226,7 +236,7 @@ const FIELDS = Object.keys(FIELD_VALUES) as Field[];
 /**
  * A manual invocation; the stack's daily status, monthly preflight and monthly audit rules send
  * these too. Exactly: `{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}`,
- * `{"action": "status" | "abort" | "preflight"}`, `{"action": "audit", "deep"?: boolean}` and
+ * `{"action": "status" | "abort" | "preflight" | "repair"}`, `{"action": "audit", "deep"?: boolean}` and
  * `{"action": "restore", "year": <1000-9999>, "table"?: "<root table>", "deleteFiles"?: boolean}`.
  * A field the action does not take, or a restore without a year, is one custom issue without a
  * path (`no deep with run`, `restore needs a year`); a value that is not allowed is one custom
@@ -258,7 +268,7 @@ export const manualEvent = z
 /** A manual event, as the stack writes it into a rule's target and an operator sends it. */
 export type ManualEvent =
   | { readonly action: 'plan' | 'run'; readonly cutoff?: string }
-  | { readonly action: 'status' | 'abort' | 'preflight' }
+  | { readonly action: 'status' | 'abort' | 'preflight' | 'repair' }
   | { readonly action: 'audit'; readonly deep?: boolean }
   | {
       readonly action: 'restore';

@@ -61,6 +61,22 @@ export function createSchemaAndViews(scope: Construct, options: SchemaAndViewsOp
   isComplete.addToRolePolicy(
     new iam.PolicyStatement({ sid: 'CheckTables', actions: ['glue:GetTable'], resources: options.glueArns }),
   );
+  // Setup registers every committed batch's partition again from the ledger (docs/design.md §5);
+  // the shared Serverless role may do so already, through the unload function.
+  if (!options.role) {
+    isComplete.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'RegisterCommittedPartitions',
+        actions: [
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchCreatePartition',
+          'glue:BatchDeletePartition',
+        ],
+        resources: options.glueArns,
+      }),
+    );
+  }
   const provider = new cr.Provider(scope, 'SchemaProvider', {
     onEventHandler: onEvent,
     isCompleteHandler: isComplete,

@@ -30,6 +30,10 @@ export const COMMANDS = {
     args: '--year YYYY [--table <root table>] [--delete-files]',
     says: "put a year's archived rows back into the hot tables (children move with their parents); files stay unless --delete-files",
   },
+  repair: {
+    args: '',
+    says: "register every committed batch's partition again from the ledger (and rebuild a catalog that cannot be read)",
+  },
 } as const;
 
 /** A command of the command line. */
@@ -58,7 +62,8 @@ const ALL_OPTIONS = [
 ];
 
 const EXIT_CODES =
-  'exit codes: 0 done or nothing to do, 1 the run failed (data safe) or a preflight check failed, 2 bad input, 3 the audit found damage';
+  'exit codes: 0 done or nothing to do, 1 a failure outside the input (the run failed and the data is safe, a preflight ' +
+  'check failed, the warehouse is in use), 2 bad input (nothing was changed), 3 the audit found damage';
 
 /** The usage of every command, or of one. */
 export function usage(command?: Command): string {
@@ -194,6 +199,7 @@ function engineOf(values: Values): Engine {
 
 function commandOf(positionals: readonly string[], values: Values): Command {
   const [first] = positionals;
+  if (first === undefined) throw new InputError(`command: is missing; allowed: ${COMMAND_NAMES.join(', ')}`);
   if (!isCommand(first) || positionals.length > 1) {
     throw new InputError(
       `command: ${show(positionals.join(' ') || undefined)} is not allowed; allowed: ${COMMAND_NAMES.join(', ')}` +
@@ -229,10 +235,16 @@ export function parse(argv: readonly string[], version: string): Parsed {
   const command = commandOf(positionals, values);
   if (!values.config) throw new InputError('--config: is missing; allowed: a JSON configuration file');
   const engine = engineOf(values);
-  if (command === 'restore' && (values.year === undefined || !/^\d{4}$/.test(values.year))) {
+  if (command === 'restore' && values.year === undefined) {
+    throw new InputError('--year: is missing; allowed: the archive year to restore, YYYY');
+  }
+  if (values.year !== undefined && !/^\d{4}$/.test(values.year)) {
     throw new InputError(
       `--year: ${show(values.year)} is not allowed; allowed: the archive year to restore, YYYY`,
     );
+  }
+  if (values.year !== undefined && Number(values.year) < 1000) {
+    throw new InputError(`--year: ${show(values.year)} is not allowed; allowed: a year from 1000 to 9999`);
   }
   return {
     args: {

@@ -53,7 +53,7 @@ export function stackAccess(region: string | undefined): StackAccess {
   };
 }
 
-/** What the function answered to run, abort, restore or preflight, as the command line prints it. */
+/** What the function answered to run, abort, restore, repair or preflight, as the command line prints it. */
 function answeredAndFollowed(result: RemoteResult, functionName: string): CommandOutcome {
   const { outcome, followed } = result;
   if (followed) return printed.run(followed.report);
@@ -68,6 +68,8 @@ function answered(outcome: UnloadOutcome, functionName: string): CommandOutcome 
       return printed.preflight(outcome.preflight);
     case 'restored':
       return printed.restore(outcome.restore);
+    case 'repaired':
+      return printed.repair(outcome.repair);
     case 'aborted':
       return printed.aborted(outcome.runId);
     case 'waiting':
@@ -95,7 +97,7 @@ function eventOf(args: Args, target: RunTarget | undefined): Record<string, unkn
 
 /**
  * One command on the deployed stack. `plan`, `status` and `audit` read with the operator's
- * credentials and change nothing; `run`, `abort`, `restore` and `preflight` are the function's to
+ * credentials and change nothing; `run`, `abort`, `restore`, `repair` and `preflight` are the function's to
  * do (it is the one driver, and preflight checks its identity, not the operator's).
  */
 export async function runOnStack(

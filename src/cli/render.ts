@@ -2,6 +2,7 @@ import type {
   AuditReport,
   PlanReport,
   ProgressEvent,
+  RepairReport,
   RestoreReport,
   RunReport,
   StatusReport,
@@ -67,6 +68,12 @@ function renderPlan(plan: PlanReport): string {
     textTable(['table', 'year', 'rows'], rows.length ? rows : [['(none)', '', 0]]),
     `total: ${number(plan.rows)} rows`,
     ...nulls,
+    ...plan.tables
+      .filter((t) => t.lateChildren)
+      .map(
+        (t) =>
+          `${t.table}: ${number(t.lateChildren ?? 0)} child rows whose parents are archived stay hot (a child moves only with a hot parent)`,
+      ),
     '',
     '-- the commit of each batch compares the hot rows with the figures read back from the lake (:archived_rows, :archived_checksum)',
     ...sql,
@@ -124,6 +131,8 @@ function renderPreflight(report: PreflightReport): string {
 
 /** What `status` prints. */
 function renderStatus(status: StatusReport): string {
+  if (status.notSetUp !== undefined)
+    return `no runs yet: the first \`run\` creates the ledger (schema ${status.notSetUp})`;
   const rows = status.runs.map((r) => [
     r.runId,
     r.cutoff,
@@ -143,6 +152,7 @@ function renderStatus(status: StatusReport): string {
 
 /** What `audit` prints. */
 function renderAudit(report: AuditReport): string {
+  if (report.batches.length === 0) return `audit${report.deep ? ' --deep' : ''}: no archived batch yet`;
   const damaged = report.batches.filter((b) => b.problems.length > 0);
   const rows = report.batches.map((b) => [
     b.table,
@@ -195,6 +205,13 @@ export const printed = {
   restore: (report: RestoreReport): CommandOutcome => ({
     result: report,
     text: renderRestore(report),
+    code: 0,
+  }),
+  repair: (report: RepairReport): CommandOutcome => ({
+    result: report,
+    text:
+      `repair: ${report.registered} partitions of committed batches registered again from the ledger; ` +
+      `${report.removed} stray partitions removed`,
     code: 0,
   }),
   aborted: (runId: string | null): CommandOutcome => ({

@@ -213,7 +213,11 @@ function schemaDescription(issue: z.core.$ZodIssue): string | undefined {
 function allowedFromZod(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
+      return issue.expected === 'array'
+        ? 'a list'
+        : issue.expected === 'int'
+          ? 'a whole number'
+          : `a ${issue.expected}`;
     case 'too_small':
       return issue.origin === 'array' ? `a list of at least ${issue.minimum}` : `at least ${issue.minimum}`;
     case 'too_big':
@@ -242,6 +246,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 function crossFieldProblems(config: Parsed): string[] {
   const problems = [
     ...warehouseProblems(config.warehouse),
+    ...viewNameProblems(config),
     ...config.tables.flatMap((table, i) => tableProblems(config, table, i)),
   ];
   // Families are only meaningful once every parent reference resolves.
@@ -255,6 +260,19 @@ function warehouseProblems(w: Parsed['warehouse']): string[] {
     ];
   }
   return [];
+}
+
+/** A union view may not take the name of a configured table: replacing it would fail, or worse. */
+function viewNameProblems(config: Parsed): string[] {
+  const key = (schema: string, name: string) => `${schema}.${name}`.toLowerCase();
+  const tables = new Set(config.tables.map((t) => key(t.schema, t.name)));
+  if (!config.tables.some((t) => tables.has(key(config.views.schema, `${config.views.prefix}${t.name}`))))
+    return [];
+  const held = config.tables.filter((t) => t.schema.toLowerCase() === config.views.schema.toLowerCase());
+  return [
+    `views.prefix: ${show(config.views.prefix)} is not allowed; allowed: a prefix that keeps every union view's name apart from ` +
+      `the tables (views.schema ${show(config.views.schema)} holds ${held.map((t) => `${t.schema}.${t.name}`).join(', ')})`,
+  ];
 }
 
 function tableProblems(config: Parsed, table: Parsed['tables'][number], i: number): string[] {
@@ -461,7 +479,8 @@ export function loadConfig(file: string, field = 'configuration file'): ArchiveC
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A byte order mark (some editors write one) is no part of the JSON.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {
     throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
   }

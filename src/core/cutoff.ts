@@ -67,6 +67,22 @@ export function runIdAt(instant: Date): string {
     .replace(/\.\d{3}/, '');
 }
 
+/**
+ * The first run id from `runId` on, a second at a time, that `taken` says is free: a run started
+ * in the second of an aborted one gets an id of its own (ids stay sortable and of one format).
+ */
+export function nextRunId(runId: string, taken: (id: string) => boolean): string {
+  const [, y, mo, d, h, mi, s] = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(runId) ?? [];
+  if (!y) throw new InputError(`run: ${show(runId)} is not allowed; allowed: a run id YYYYMMDDTHHMMSSZ`);
+  let instant = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  let id = runId;
+  while (taken(id)) {
+    instant += 1000;
+    id = runIdAt(new Date(instant));
+  }
+  return id;
+}
+
 /** Whether `text` is a run id (it reaches SQL, S3 keys and Glue partition values). */
 export function isRunId(text: unknown): text is string {
   return typeof text === 'string' && RUN_ID.test(text);

@@ -31,6 +31,33 @@ export class InternalError extends Error {
 /** A read-back of the archive did not match the stage tables; nothing was published. */
 export class VerificationError extends RunFailedError {}
 
+/** What a message about the lake or the catalog calls things: the CLI names its arguments. */
+export interface MismatchNames {
+  /** What the lake (and the embedded catalog file, which lives in it) is called: `lake`, `catalog`, `--lake`. */
+  readonly subject: string;
+  /** What the ledger is called: `the ledger`, or where it is (`the ledger in --local <file>`). */
+  readonly ledger: string;
+}
+
+/**
+ * The lake or the catalog does not hold what the ledger says is archived: a command that would
+ * write refused before it wrote anything (docs/design.md §5, "the ledger is the truth"). On AWS a
+ * failure of the invocation (the alarm); the command line words it with its arguments' names.
+ */
+export class ArchiveMismatchError extends RunFailedError {
+  constructor(
+    readonly kind: 'lake' | 'catalog',
+    private readonly render: (names: MismatchNames) => string,
+  ) {
+    super(render({ subject: kind, ledger: 'the ledger' }));
+  }
+
+  /** The message in other words: the CLI's `--lake`, and where its ledger is. */
+  as(names: MismatchNames): string {
+    return this.render(names);
+  }
+}
+
 /**
  * The engine accepted a statement that is still running when the invocation must stop waiting.
  * Not a failure: the statement's completion event invokes the job again, which resumes the run.

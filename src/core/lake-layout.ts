@@ -28,8 +28,13 @@ function checkRun(runId: string): void {
   }
 }
 
+/** Whether a year has a place in the layout (`year=YYYY`: four digits, 1000 to 9999). */
+export function isLayoutYear(year: number): boolean {
+  return Number.isInteger(year) && year >= 1000 && year <= 9999;
+}
+
 function checkYear(year: number): void {
-  if (!Number.isInteger(year) || year < 1000 || year > 9999) {
+  if (!isLayoutYear(year)) {
     throw new InputError(`year: ${show(year)} is not allowed; allowed: a year from 1000 to 9999`);
   }
 }

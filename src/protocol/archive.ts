@@ -1,10 +1,12 @@
-import { ArchiveConfig, TableConfig } from '../config/config';
+import { ArchiveConfig, isRootTable, TableConfig } from '../config/config';
 import { sameType } from '../core/column-types';
-import type { RunTarget } from '../core/cutoff';
-import { InputError, RunFailedError, StillRunningError } from '../core/errors';
+import { nextRunId, type RunTarget } from '../core/cutoff';
+import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
+import { isLayoutYear } from '../core/lake-layout';
 import { ArchiveSql, BatchKey, PlannedBatch } from '../sql/statements';
 import { BatchSteps, CommitFailure } from './batch';
-import { batchOrder, count, LedgerView, readLedger, RunRecord } from './ledger';
+import { checkArchive, checkViews, repairCatalog, RepairReport } from './consistency';
+import { batchOrder, count, inspectLedger, LedgerShape, LedgerView, readLedger, RunRecord } from './ledger';
 import { migrateLegacyRuns } from './legacy';
 import { audit, AuditReport } from './audit';
 import { ExtraChecks, preflight, PreflightReport } from './preflight';
@@ -24,6 +26,7 @@ import { checkSchema } from './schema-guard';
 
 export type { AuditReport } from './audit';
 export type { CommitFailure } from './batch';
+export type { RepairReport } from './consistency';
 export type { RestoreReport, RestoreRequest } from './restore';
 export type { Phase, PlanReport, ProgressEvent, RunReport, StatusReport, TableReport } from './report';
 
@@ -39,6 +42,17 @@ export interface ArchiveDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Checks that only this engine can make, added to preflight's (role association, quotas). */
   readonly extraChecks?: ExtraChecks;
+  /**
+   * The first run sets up the ledger, the catalog's tables and the union views (the embedded
+   * engine, which has no deploy step); otherwise deploying the stack does.
+   */
+  readonly setUpByFirstRun?: boolean;
+}
+
+/** What an entry point that writes checks first, and what it read to do so. */
+interface Checked {
+  readonly shape: LedgerShape;
+  readonly ledger: LedgerView;
 }
 
 /** Ledger reads after a failed start, looking for a run that started at the same time. */
@@ -87,38 +101,101 @@ export class Archiver {
     this.deps.progress?.(event);
   }
 
-  /** The ledger's schema and tables. Idempotent; writes no data. */
-  private async prepare(): Promise<void> {
-    await this.deps.warehouse.transaction(this.sql.setupStatements(), 'setup.ledger');
+  /**
+   * Everything an entry point that writes reads and checks first; when it throws, nothing has
+   * been written. The ledger as it is (a missing one reads as empty, an older one as far as it
+   * goes), the schema guard, a configuration that reads another ledger or catalog than the union
+   * views (refused, naming both), and a lake or catalog that lacks what the ledger records
+   * (refused, naming what and where) (docs/design.md §5).
+   */
+  private async checked(
+    options: {
+      readonly guard?: boolean;
+      readonly archive: 'all' | 'lake' | 'none';
+      readonly database?: boolean;
+    },
+    read?: Checked,
+  ): Promise<Checked> {
+    const { shape, ledger } = read ?? (await this.inspect());
+    if (options.guard !== false) await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
+    await checkViews(this.deps, this.sql, ledger, { database: options.database !== false });
+    if (options.archive !== 'none')
+      await checkArchive(this.deps, this.sql, ledger, { catalog: options.archive === 'all' });
+    return { shape, ledger };
   }
 
-  /** Reads the ledger, first taking in any run that protocol v1 left. */
-  private async ledger(): Promise<LedgerView> {
-    const ledger = await readLedger(this.deps.warehouse, this.sql);
-    if (!(await migrateLegacyRuns(this.deps, this.sql, ledger))) return ledger;
-    return readLedger(this.deps.warehouse, this.sql);
+  /** Read only: the ledger's shape, and the ledger as it is (empty when it does not exist yet). */
+  private async inspect(): Promise<Checked> {
+    const shape = await inspectLedger(this.deps.warehouse, this.sql);
+    return { shape, ledger: await readLedger(this.deps.warehouse, this.sql, shape) };
   }
 
   /**
-   * The schema guard, then the catalog's external tables: only a configuration that matches the
-   * warehouse may define what the archive's files are read as.
+   * The ledger made ready for writing: its schema and tables created, the columns of later
+   * versions added (one transaction), and any run protocol v1 left taken in. Writes only what is
+   * missing.
    */
-  private async guard(ledger: LedgerView): Promise<void> {
-    await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
+  private async ready({ shape, ledger }: Checked): Promise<LedgerView> {
+    if (!shape.current) {
+      await this.deps.warehouse.transaction(
+        [
+          ...this.sql.setupStatements(),
+          ...this.sql.upgradeStatements(shape.exists ? shape.has : () => false),
+        ],
+        'setup.ledger',
+      );
+    }
+    const read = shape.current ? ledger : await readLedger(this.deps.warehouse, this.sql);
+    if (!(await migrateLegacyRuns(this.deps, this.sql, read))) return read;
+    return readLedger(this.deps.warehouse, this.sql);
+  }
+
+  /** The external tables: defined on the embedded engine, checked against the configuration on Glue. */
+  private async ensureTables(): Promise<void> {
     for (const table of this.tables) await this.deps.catalog.ensureTable(table.name);
   }
 
   /**
-   * What the custom resource does at deploy time, idempotently: the ledger, the external tables,
-   * and the union views as the ledger says they should be. A view whose columns stay the same is
-   * replaced (its grants stay); one whose columns changed is re-created and granted again. The
-   * views change only in a transaction that raises their version, so this never overwrites a
-   * commit that it did not see.
+   * What the custom resource does at deploy time, idempotently: the checks, the ledger, every
+   * committed batch's partition registered again at its recorded location (`repair`: a deploy is
+   * an operator's act, and the ledger is the truth, so a catalog that lost partitions, or a new
+   * Glue database, gets them back), the external tables, and the union views as the ledger says.
+   * The lake is not checked here: a lost file must not keep the stack from deploying; the monthly
+   * audit's alarm names it, and every run refuses to go on until it is back.
    */
-  async setup(): Promise<void> {
-    await this.prepare();
-    let ledger = await this.ledger();
-    await this.guard(ledger);
+  async setup(): Promise<RepairReport> {
+    const checked = await this.checked({ archive: 'none', database: false });
+    const ledger = await this.ready(checked);
+    const report = await repairCatalog(this.deps, this.sql, ledger);
+    await this.defineViews(ledger);
+    return report;
+  }
+
+  /**
+   * Registers every committed batch's partition again from the ledger (and rebuilds a catalog
+   * that cannot be read), then defines the external tables and the union views from the ledger.
+   * The way out when a run refuses a catalog that lacks partitions. The lake must hold the files.
+   */
+  async repair(): Promise<RepairReport> {
+    const checked = await this.checked({ archive: 'lake', database: false });
+    const ledger = await this.ready(checked);
+    const report = await repairCatalog(this.deps, this.sql, ledger);
+    await this.defineViews(ledger);
+    this.emit({
+      phase: 'repair',
+      message: `${report.registered} partitions registered again in ${report.catalog}; ${report.removed} removed`,
+    });
+    return report;
+  }
+
+  /**
+   * The union views as the ledger says they should be (the external tables defined already). A view whose
+   * columns stay the same is replaced (its grants stay); one whose columns changed is re-created
+   * and granted again. The views change only in a transaction that raises their version, so this
+   * never overwrites a commit that it did not see.
+   */
+  private async defineViews(read: LedgerView): Promise<void> {
+    let ledger = read;
     for (let attempt = 1; ; attempt++) {
       const existing = await this.deps.warehouse.query(this.sql.catalogQuery('views'), 'setup.views.columns');
       const statements = [
@@ -135,8 +212,11 @@ export class Archiver {
         break;
       } catch (error) {
         if (error instanceof StillRunningError) throw error;
+        // Another session's transaction that redefines the views may not have committed yet.
+        const conflict = this.deps.warehouse.dialect.isConflict(message(error));
+        if (conflict) await (this.deps.sleep ?? delay)(100 * attempt);
         const after = await readLedger(this.deps.warehouse, this.sql);
-        if (attempt >= VIEW_RETRIES || after.version === ledger.version) throw error;
+        if (attempt >= VIEW_RETRIES || (after.version === ledger.version && !conflict)) throw error;
         ledger = after;
       }
     }
@@ -180,6 +260,7 @@ export class Archiver {
       const rootYears = figures(
         await warehouse.query(this.sql.rootYearsQuery(root, target.cutoff), `plan.${root.name}`),
       );
+      if (rootYears.some((y) => !isLayoutYear(y.year))) await this.refuseYear(root);
       const [nulls] = await warehouse.query(this.sql.nullRowsQuery(root), `plan.${root.name}.nulls`);
       nullRows.set(root, count(nulls.row_count));
       const years = rootYears.map((y) => y.year);
@@ -198,6 +279,45 @@ export class Archiver {
     return { planned, nullRows };
   }
 
+  /**
+   * A row dated before the year 1000 (a minimum-date sentinel, say) has no place in the lake's
+   * `year=YYYY` layout: refused before anything is written, naming the table, the column and a
+   * row, so it can be fixed (NULL stays hot).
+   */
+  private async refuseYear(root: TableConfig): Promise<never> {
+    const [row] = await this.deps.warehouse.query(this.sql.earlyRowQuery(root), `plan.${root.name}.early`);
+    const column = isRootTable(root) ? root.archiveBy.column : '';
+    const value = String(row?.value ?? '');
+    throw new InputError(
+      `tables[${this.deps.config.tables.indexOf(root)}].archiveBy.column: ${show(column)} of ${root.schema}.${root.name} holds ` +
+        `${value} (year ${Number(/^(\d+)-/.exec(value)?.[1] ?? 0)}) in the row whose ${root.columns[0].name} is ${row?.key ?? 'NULL'}; ` +
+        'allowed: a year from 1000 to 9999, which the lake layout (year=YYYY) can hold. Change that value (NULL stays hot); ' +
+        'nothing was changed',
+    );
+  }
+
+  /**
+   * Read only: per child table whose parent has committed batches, the rows whose parent key is
+   * found only among the parent's archived rows. They stay hot: a child moves only with a hot
+   * parent. A read that fails (no access to the views, say) leaves the count out.
+   */
+  private async lateChildren(ledger: LedgerView): Promise<Map<TableConfig, number>> {
+    const counts = new Map<TableConfig, number>();
+    for (const table of this.tables.filter((t) => !isRootTable(t))) {
+      if (ledger.committed(this.sql.parentTable(table).name).length === 0) continue;
+      try {
+        const [row] = await this.deps.warehouse.query(
+          this.sql.lateChildrenQuery(table),
+          `plan.${table.name}.late`,
+        );
+        counts.set(table, count(row.row_count));
+      } catch (error) {
+        if (error instanceof StillRunningError) throw error;
+      }
+    }
+    return counts;
+  }
+
   /** Read only: would the next run work, and if not, what must change? */
   async preflight(): Promise<PreflightReport> {
     return preflight(this.deps, this.sql, this.deps.extraChecks);
@@ -211,9 +331,10 @@ export class Archiver {
    */
   async plan(target: RunTarget): Promise<PlanReport> {
     const checks = await this.preflight();
-    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    const ledger = await this.read();
     await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
     const { planned, nullRows } = await this.planBatches(target);
+    const late = await this.lateChildren(ledger);
     for (const table of this.tables) {
       const rows = sum(
         planned.filter((p) => p.table === table),
@@ -221,7 +342,7 @@ export class Archiver {
       );
       this.emit({ phase: 'plan', table: table.name, rows, message: `rows older than ${target.cutoff}` });
     }
-    return { ...this.planReport(target, ledger, planned, nullRows), preflight: checks };
+    return { ...this.planReport(target, ledger, planned, nullRows, late), preflight: checks };
   }
 
   private planReport(
@@ -229,6 +350,7 @@ export class Archiver {
     ledger: LedgerView,
     planned: readonly PlannedBatch[],
     nullRows: ReadonlyMap<TableConfig, number>,
+    late: ReadonlyMap<TableConfig, number>,
   ): Omit<PlanReport, 'preflight'> {
     const batches = batchOrder(
       this.deps.config,
@@ -238,11 +360,13 @@ export class Archiver {
     const tables = this.tables.map((table) => {
       const years = planned.filter((p) => p.table === table).map((p) => ({ year: p.year, rows: p.rows }));
       const nulls = nullRows.get(table);
+      const children = late.get(table);
       return {
         table: table.name,
         rows: sum(years, (y) => y.rows),
         years,
         ...(nulls === undefined ? {} : { nullRows: nulls }),
+        ...(children === undefined ? {} : { lateChildren: children }),
       };
     });
     return {
@@ -309,20 +433,53 @@ export class Archiver {
    * @throws RunFailedError when a step fails; the ledger records why, and the data is safe
    */
   async run(target: RunTarget): Promise<RunReport> {
-    await this.prepare();
-    const ledger = await this.ledger();
-    await this.guard(ledger);
-    if (ledger.active) return this.advance(ledger.active, true, ledger, true);
-    const done = ledger.run(target.runId);
-    if (done) return runReport(this.tables, ledger, done, 'already-done', false, []);
-    const { planned } = await this.planBatches(target);
-    const roots = planned.filter((p) => p.table === this.sql.familyOf(p.table)[0]);
-    if (sum(roots, (p) => p.rows) === 0) {
-      this.emit({ phase: 'plan', message: `nothing older than ${target.cutoff} to archive` });
-      return emptyReport(this.tables, target.runId, target.cutoff);
+    const checked = await this.checked({ archive: 'all' });
+    if (checked.ledger.active) {
+      const ledger = await this.setUp(await this.ready(checked), checked.shape);
+      return this.advance(ledger.active as RunRecord, true, ledger, true);
     }
-    const started = await this.start(target, planned, ledger);
-    return this.advance(started.run(target.runId) as RunRecord, false, started, true);
+    const done = checked.ledger.run(target.runId);
+    if (done && done.state !== 'aborted') {
+      return runReport(this.tables, checked.ledger, done, 'already-done', false, []);
+    }
+    // An operator's `abort` then `run` in the same second: the new run gets the next free second.
+    const own = done
+      ? { ...target, runId: nextRunId(target.runId, (id: string) => !!checked.ledger.run(id)) }
+      : target;
+    const { planned } = await this.planBatches(own);
+    const roots = planned.filter((p) => p.table === this.sql.familyOf(p.table)[0]);
+    const moves = roots.some((p) => p.rows > 0);
+    const ledger =
+      moves || this.deps.setUpByFirstRun
+        ? await this.setUp(await this.ready(checked), checked.shape)
+        : checked.ledger;
+    if (!moves) {
+      this.emit({ phase: 'plan', message: `nothing older than ${own.cutoff} to archive` });
+      return emptyReport(this.tables, own.runId, own.cutoff);
+    }
+    const started = await this.start(own, planned, ledger);
+    return this.advance(started.run(own.runId) as RunRecord, false, started, true);
+  }
+
+  /**
+   * The external tables before a run writes: on Glue a check that they have the configured
+   * columns; on the embedded engine, which has no deploy step, their definition, and the union
+   * views' when they are missing or lack their columns (what setup does on AWS), after the checks.
+   */
+  private async setUp(ledger: LedgerView, shape: LedgerShape): Promise<LedgerView> {
+    await this.ensureTables();
+    // The views change with the ledger, in the same transactions: they need defining only when
+    // the ledger was just created or upgraded, or a view lacks the configured columns.
+    if (!this.deps.setUpByFirstRun || (shape.current && (await this.viewsHaveColumns()))) return ledger;
+    await this.defineViews(ledger);
+    // The views' version moved: what follows is built from the ledger as it is now.
+    return readLedger(this.deps.warehouse, this.sql);
+  }
+
+  /** Whether every union view exists with the configured columns. */
+  private async viewsHaveColumns(): Promise<boolean> {
+    const existing = await this.deps.warehouse.query(this.sql.catalogQuery('views'), 'setup.views.columns');
+    return this.tables.every((t) => this.sameViewColumns(t, existing));
   }
 
   /**
@@ -334,11 +491,11 @@ export class Archiver {
    * @returns undefined when there is no unfinished run (a stale or repeated event)
    */
   async resume(failed?: CommitFailure): Promise<RunReport | undefined> {
-    const ledger = await this.ledger();
-    const active = ledger.active;
-    if (!active) return undefined;
-    await this.guard(ledger);
-    return this.advance(active, true, ledger, false, failed);
+    const read = await this.inspect();
+    if (!read.ledger.active) return undefined;
+    const ledger = await this.ready(await this.checked({ archive: 'all' }, read));
+    await this.ensureTables();
+    return this.advance(ledger.active as RunRecord, true, ledger, false, failed);
   }
 
   /**
@@ -347,7 +504,7 @@ export class Archiver {
    * @returns the run the reason was recorded for; undefined when no run is unfinished
    */
   async recordFailure(reason: string, runId?: string): Promise<Pick<RunRecord, 'runId'> | undefined> {
-    const run = runId === undefined ? (await this.ledger()).active : { runId };
+    const run = runId === undefined ? (await this.read()).active : { runId };
     if (run)
       await this.deps.warehouse.execute(this.sql.recordFailure(run.runId, reason), `${run.runId}.failed`);
     return run;
@@ -543,26 +700,29 @@ export class Archiver {
    * it (and, when `deep`, does it read back with the recorded rows and checksum)?
    */
   async audit(deep: boolean): Promise<AuditReport> {
-    await this.prepare();
-    return audit(this.deps, this.sql, await this.ledger(), deep);
+    return audit(this.deps, this.sql, await this.read(), deep);
+  }
+
+  /** Read only: the ledger as it is, empty when it does not exist yet. */
+  private async read(): Promise<LedgerView> {
+    return (await this.inspect()).ledger;
   }
 
   /** Puts an archive year back into the hot tables: the inverse of its commits (see `restore.ts`). */
   async restore(request: RestoreRequest): Promise<RestoreReport> {
     restoredFamilies(this.deps.config, request);
-    await this.prepare();
+    const checked = await this.checked({ archive: 'all' });
     return restore(
       { ...this.deps, emit: (event) => this.emit(event) },
       this.sql,
-      await this.ledger(),
+      checked.ledger.exists ? await this.ready(checked) : checked.ledger,
       request,
     );
   }
 
-  /** The ledger's runs and what each moved. */
+  /** Read only: the ledger's runs and what each moved. */
   async status(): Promise<StatusReport> {
-    await this.prepare();
-    return statusReport(await this.ledger());
+    return statusReport(await this.read(), this.deps.config.ledger.schema);
   }
 
   /**
@@ -572,9 +732,11 @@ export class Archiver {
    * @returns the aborted run, or undefined when there was nothing to abort
    */
   async abort(): Promise<RunRecord | undefined> {
-    // No schema guard: abort moves no row, and it must work when a column changed mid-run.
-    await this.prepare();
-    let ledger = await this.ledger();
+    // No schema guard: abort moves no row, and it must work when a column changed mid-run. It
+    // reads no view either (the ones it would redefine may not be readable).
+    const checked = await this.checked({ guard: false, archive: 'all' });
+    if (!checked.ledger.exists) return undefined;
+    let ledger = await this.ready(checked);
     const active = ledger.active;
     if (active && ledger.stageRunId === active.runId) {
       throw new InputError(
@@ -616,7 +778,10 @@ export class Archiver {
     }
     const after = await readLedger(this.deps.warehouse, this.sql);
     for (const run of after.runs.filter((r) => r.state === 'aborted')) {
-      for (const b of after.batchesOf(run.runId).filter((x) => x.state === 'discarded')) {
+      // A batch of a year the layout cannot hold (an earlier version planned one) has no files.
+      for (const b of after
+        .batchesOf(run.runId)
+        .filter((x) => x.state === 'discarded' && isLayoutYear(x.year))) {
         await this.deps.catalog.removePartitions(b.table, run.runId, b.year);
         await this.deps.lake.clear(this.deps.lake.batchRoot(b.table, b.year, run.runId));
       }

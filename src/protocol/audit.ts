@@ -2,7 +2,7 @@ import { firstLine, StillRunningError } from '../core/errors';
 import { tableNamed, type ArchiveConfig } from '../config/config';
 import type { ArchiveSql } from '../sql/statements';
 import { count, type BatchRecord, type LedgerView } from './ledger';
-import type { Catalog, Lake, Partition, Warehouse } from './ports';
+import type { Catalog, Lake, LakeFile, Partition, Warehouse } from './ports';
 
 /** One committed batch of one table, as the audit found it. */
 export interface AuditedBatch {
@@ -52,7 +52,7 @@ export async function audit(
     if (!partitions.has(key)) {
       partitions.set(key, await deps.catalog.partitions(b.table).catch((error: unknown) => firstLine(error)));
     }
-    const files = await deps.lake.listFiles(b.location as string);
+    const files = await filesAt(deps.lake, b.location as string);
     const problems = [
       ...fileProblems(
         b,
@@ -75,14 +75,21 @@ export async function audit(
   return { ok: batches.every((b) => b.problems.length === 0), deep, batches };
 }
 
-function fileProblems(b: BatchRecord, files: number, bytes: number): string[] {
+/** The files at a recorded location: none when the location is not in this lake at all. */
+export async function filesAt(lake: Lake, location: string): Promise<LakeFile[]> {
+  return location.startsWith(`${lake.root}/`) ? lake.listFiles(location) : [];
+}
+
+/** How the files at a batch's location differ from what the ledger recorded (count and bytes). */
+export function fileProblems(b: BatchRecord, files: number, bytes: number): string[] {
   if (files === b.files && bytes === b.bytes) return [];
   return [
     `the lake holds ${files} files of ${bytes} bytes under ${b.location}; the ledger recorded ${b.files} files of ${b.bytes} bytes`,
   ];
 }
 
-function partitionProblems(b: BatchRecord, partitions: Partition[] | string): string[] {
+/** How the catalog's partition of a batch differs from what the ledger recorded. */
+export function partitionProblems(b: BatchRecord, partitions: Partition[] | string): string[] {
   if (typeof partitions === 'string') return [`the catalog cannot be read: ${partitions}`];
   const partition = partitions.find((p) => p.runId === b.runId && p.year === b.year);
   if (!partition) return [`the catalog has no partition for run ${b.runId}, year ${b.year}`];

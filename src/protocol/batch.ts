@@ -1,9 +1,16 @@
+import { createHash } from 'node:crypto';
 import type { ArchiveConfig, TableConfig } from '../config/config';
-import { InternalError, RunFailedError, StillRunningError, VerificationError } from '../core/errors';
+import {
+  firstLine,
+  InternalError,
+  RunFailedError,
+  StillRunningError,
+  VerificationError,
+} from '../core/errors';
 import { partitionLocation } from '../core/lake-layout';
 import type { ArchiveSql, BatchKey, ExportFigures, Figures } from '../sql/statements';
 import { BatchRecord, count, LedgerView, readLedger } from './ledger';
-import type { Catalog, Lake, Manifest, Row, Warehouse } from './ports';
+import type { Catalog, Lake, LakeFile, Manifest, Row, Warehouse } from './ports';
 import type { ProgressEvent } from './report';
 import { checkSchema } from './schema-guard';
 
@@ -94,11 +101,25 @@ export class BatchSteps {
         const exported = await this.export(key, part.table, attempt);
         part.record = { ...part.record, state: 'exported', ...exported };
       }
-      if (part.record.state === 'exported') {
-        figures.set(part.table, await this.verify(key, parts, part, attempt));
+      // Verified by an earlier version, which recorded no digest of its files: verified again.
+      const undigested = part.record.filesDigest === null && (part.record.rows ?? 0) > 0;
+      if (part.record.state === 'exported' || (part.record.state === 'verified' && undigested)) {
+        const { read, digest } = await this.verify(key, parts, part, attempt);
+        part.record = { ...part.record, state: 'verified', filesDigest: digest };
+        figures.set(part.table, read);
       } else {
         figures.set(part.table, { rows: part.record.rows ?? 0, checksum: part.record.checksum ?? '0' });
       }
+    }
+    const changed = await this.recheck(key, parts);
+    if (changed.length > 0) {
+      await this.exportAgain(
+        key,
+        family,
+        attempt,
+        `the files changed since their verification: ${changed.join('; ')}`,
+      );
+      return;
     }
     await this.commit(
       key,
@@ -125,6 +146,9 @@ export class BatchSteps {
     if (!manifest) {
       const [counted] = await warehouse.query(sql.countQuery(table, key), `${step}.count`);
       if (count(counted.row_count) > 0) {
+        // A discard that died before its catalog step left the partition registered: it goes
+        // first, so that no definition names files this export deletes.
+        if (attempt > 1) await this.deps.catalog.removePartitions(table.name, key.runId, key.year);
         await lake.clear(root);
         for (const statement of sql.unloadStatements(table, key, root)) {
           await warehouse.execute(statement, step, { outlives: true });
@@ -158,32 +182,49 @@ export class BatchSteps {
     parts: TablePart[],
     part: TablePart,
     attempt: number,
-  ): Promise<Figures> {
-    const { warehouse, catalog, sql } = this.deps;
+  ): Promise<{ read: Figures; digest: string | null }> {
+    const { warehouse, catalog, lake, sql } = this.deps;
     const { table, record } = part;
     const step = batchStep(key, 'verify', table, attempt);
     const exported = record.rows ?? 0;
     let read: Figures = { rows: 0, checksum: '0' };
+    let digest: string | null = null;
     if (exported > 0 && record.location) {
-      await catalog.addPartition(table.name, { year: key.year, runId: key.runId, location: record.location });
-      const [row] = await warehouse.query(sql.archiveFiguresQuery(table, key), step);
-      read = { rows: count(row.row_count), checksum: checksumText(row) };
-      const counted = catalog.countRows
-        ? await catalog.countRows(table.name, key.runId, key.year)
-        : read.rows;
-      if (read.rows !== exported || counted !== exported) {
-        const reason =
-          `${table.name} ${key.year}: the manifest lists ${exported} rows; read back through the external table: ` +
-          `${read.rows}${catalog.countRows ? `, counted through the catalog: ${counted}` : ''}`;
+      const location = record.location;
+      const failed = async (reason: string): Promise<never> => {
         await this.discard(
           key,
           parts.map((p) => p.table),
           reason,
         );
         throw new VerificationError(reason);
+      };
+      let counted = 0;
+      try {
+        await catalog.addPartition(table.name, { year: key.year, runId: key.runId, location });
+        // Listed before they are read: a file written again after this listing is caught by the
+        // commit's comparison, whatever the read saw.
+        const files = await lake.listFiles(location);
+        digest = filesDigest(files);
+        const [row] = await warehouse.query(sql.archiveFiguresQuery(table, key), step);
+        read = { rows: count(row.row_count), checksum: checksumText(row) };
+        counted = catalog.countRows ? await catalog.countRows(table.name, key.runId, key.year) : read.rows;
+      } catch (error) {
+        // Files that are no longer what the export wrote (deleted, cut short) are exported again;
+        // any other failure (the warehouse, Athena) fails the run, and a resume verifies again.
+        if (error instanceof StillRunningError || !(await this.damaged(record, location))) throw error;
+        await failed(
+          `${table.name} ${key.year}: the files under ${location} cannot be read back: ${firstLine(error)}`,
+        );
+      }
+      if (read.rows !== exported || counted !== exported) {
+        await failed(
+          `${table.name} ${key.year}: the manifest lists ${exported} rows; read back through the external table: ` +
+            `${read.rows}${catalog.countRows ? `, counted through the catalog: ${counted}` : ''}`,
+        );
       }
     }
-    await warehouse.execute(sql.recordVerified(key, table, read), step);
+    await warehouse.execute(sql.recordVerified(key, table, read, digest), step);
     this.deps.emit({
       phase: 'verify',
       runId: key.runId,
@@ -192,7 +233,7 @@ export class BatchSteps {
       rows: read.rows,
       message: `read back: ${read.rows} rows, checksum ${read.checksum}`,
     });
-    return read;
+    return { read, digest };
   }
 
   /**
@@ -267,7 +308,12 @@ export class BatchSteps {
     }
     const changed = await this.changes(key, family, figures);
     if (changed.length > 0) {
-      await this.exportAgain(key, family, attempt, changed);
+      await this.exportAgain(
+        key,
+        family,
+        attempt,
+        `the hot rows changed since the export: ${changed.join('; ')}`,
+      );
       return 'done';
     }
     const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
@@ -298,10 +344,9 @@ export class BatchSteps {
     key: BatchKey,
     family: readonly TableConfig[],
     attempt: number,
-    changed: readonly string[],
+    reason: string,
   ): Promise<void> {
     const { maxAttempts } = this.deps.config;
-    const reason = `the hot rows changed since the export: ${changed.join('; ')}`;
     await this.discard(key, family, reason);
     if (attempt >= maxAttempts) {
       throw new RunFailedError(
@@ -309,6 +354,35 @@ export class BatchSteps {
           'Nothing was deleted; run again to try once more',
       );
     }
+  }
+
+  /** Whether a part's files are no longer those its manifest lists (their count or bytes). */
+  private async damaged(record: BatchRecord, location: string): Promise<boolean> {
+    const files = await this.deps.lake.listFiles(location).catch(() => undefined);
+    if (!files) return false;
+    return files.length !== record.files || files.reduce((sum, f) => sum + f.bytes, 0) !== record.bytes;
+  }
+
+  /**
+   * Before every commit (after a resume too, however long ago verification ran): the files of each
+   * part as they are now, compared with those verification read (names, sizes, and their ETags or
+   * inodes and times: the recorded digest). The commit trusts the figures verification read from
+   * those files: files written again since (by any writer) send the batch back to export.
+   * @returns one line per part whose files differ
+   */
+  private async recheck(key: BatchKey, parts: readonly TablePart[]): Promise<string[]> {
+    const changed: string[] = [];
+    for (const { table, record } of parts) {
+      if (!record.location || (record.rows ?? 0) === 0) continue;
+      const files = await this.deps.lake.listFiles(record.location);
+      if (filesDigest(files) === record.filesDigest) continue;
+      const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+      changed.push(
+        `${table.name} ${key.year}: the files under ${record.location} are not those verification read ` +
+          `(now ${files.length} files of ${bytes} bytes; the export wrote ${record.files} files of ${record.bytes} bytes)`,
+      );
+    }
+    return changed;
   }
 
   /**
@@ -378,6 +452,12 @@ function exportFigures(manifest: Manifest | undefined, location: string): Export
     files: manifest.entries.length,
     bytes: manifest.entries.reduce((sum, e) => sum + e.bytes, 0),
   };
+}
+
+/** A digest of a partition's files, as listed: names, sizes and what changes when one is written again. */
+export function filesDigest(files: readonly LakeFile[]): string {
+  const lines = files.map((f) => `${f.url}\t${f.bytes}\t${f.tag ?? ''}`).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex');
 }
 
 /** A checksum the warehouse returned as text: exact decimal digits. */

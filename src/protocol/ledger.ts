@@ -1,12 +1,14 @@
 import { families, type ArchiveConfig, type TableConfig } from '../config/config';
 import { InternalError } from '../core/errors';
-import type {
-  ArchiveSql,
-  BatchSource,
-  BatchState,
-  CommittedBatch,
-  RunState,
-  ViewState,
+import {
+  LEDGER_UPGRADES,
+  type ArchiveSql,
+  type BatchSource,
+  type BatchState,
+  type CommittedBatch,
+  type LedgerTable,
+  type RunState,
+  type ViewState,
 } from '../sql/statements';
 import type { Row, Warehouse } from './ports';
 
@@ -42,6 +44,8 @@ export interface BatchRecord {
   /** The columns the batch's files hold (`name type, ...`); null for a v1 batch. */
   readonly columns: string | null;
   readonly error: string | null;
+  /** The digest of the files verification read (null before, or when verified by an earlier version). */
+  readonly filesDigest: string | null;
   /** The commit's check passed: the rows left the hot table and the views read the batch. */
   readonly committed: boolean;
 }
@@ -59,6 +63,8 @@ export class LedgerView {
     readonly runs: readonly RunRecord[],
     readonly batches: readonly BatchRecord[],
     readonly version: number,
+    /** False when the ledger's tables do not exist yet (nothing was ever set up). */
+    readonly exists = true,
   ) {}
 
   /** The unfinished run, if there is one (the lock allows at most one). */
@@ -116,10 +122,50 @@ export class LedgerView {
   }
 }
 
-/** Reads the whole ledger (it holds a few rows per table and year). */
-export async function readLedger(warehouse: Warehouse, sql: ArchiveSql): Promise<LedgerView> {
+/** What the warehouse holds of the ledger: whether it exists, and which later columns it lacks. */
+export interface LedgerShape {
+  /** The configured schema holds the ledger's tables. */
+  readonly exists: boolean;
+  /** Whether a ledger table has a column (names in lower case). */
+  readonly has: (table: LedgerTable, column: string) => boolean;
+  /** Columns of {@link LEDGER_UPGRADES} the batches table lacks: reads select NULL for them. */
+  readonly missingBatchColumns: readonly string[];
+  /** Nothing to create or add: the ledger is this version's. */
+  readonly current: boolean;
+}
+
+/** Reads which ledger tables and columns exist, writing nothing (one read of the catalog). */
+export async function inspectLedger(warehouse: Warehouse, sql: ArchiveSql): Promise<LedgerShape> {
+  const rows = await warehouse.query(sql.ledgerShapeQuery(), 'ledger.shape');
+  const columns = new Set(
+    rows.map((r) => `${String(r.table_name).toLowerCase()}.${String(r.column_name).toLowerCase()}`),
+  );
+  const has = (table: LedgerTable, column: string) => columns.has(`${table}.${column.toLowerCase()}`);
+  const exists = sql.ledgerTables.every((t) => rows.some((r) => String(r.table_name).toLowerCase() === t));
+  const missingBatchColumns = LEDGER_UPGRADES.filter(
+    (u) => u.table === 'batches' && !has(u.table, u.column),
+  ).map((u) => u.column);
+  return {
+    exists,
+    has,
+    missingBatchColumns,
+    current: exists && sql.upgradeStatements(has).length === 0,
+  };
+}
+
+/**
+ * Reads the whole ledger (it holds a few rows per table and year). Given what {@link inspectLedger}
+ * found, it reads one that does not exist yet as empty, and one of an earlier version with NULL
+ * for the columns it lacks: so commands that only read write nothing, not even the ledger.
+ */
+export async function readLedger(
+  warehouse: Warehouse,
+  sql: ArchiveSql,
+  shape?: LedgerShape,
+): Promise<LedgerView> {
+  if (shape && !shape.exists) return new LedgerView([], [], 0, false);
   const runs = await warehouse.query(sql.runsQuery(), 'ledger.runs');
-  const batches = await warehouse.query(sql.batchesQuery(), 'ledger.batches');
+  const batches = await warehouse.query(sql.batchesQuery(shape?.missingBatchColumns), 'ledger.batches');
   const [version] = await warehouse.query(sql.versionQuery(), 'ledger.version');
   return new LedgerView(
     runs.map((r) => ({
@@ -152,6 +198,7 @@ function batchRecord(r: Row): BatchRecord {
     bytes: optional(r.byte_count),
     columns: r.columns ?? null,
     error: r.error ?? null,
+    filesDigest: r.files_digest ?? null,
     committed: count(r.committed) === 1,
   };
 }

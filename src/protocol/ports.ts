@@ -50,10 +50,21 @@ export interface Manifest {
 export interface LakeFile {
   readonly url: string;
   readonly bytes: number;
+  /**
+   * What changes when the object's content is written again: its ETag on S3 (which "reflects
+   * changes only to the contents of an object": S3 API Reference, Object), its inode and
+   * modification time in a folder. Verification records it, and the commit compares it again.
+   */
+  readonly tag?: string;
 }
 
 /** Object storage laid out as the lake layout module says (`core/lake-layout.ts`). */
 export interface Lake {
+  /**
+   * Where this lake is (`s3://<bucket>`, or a folder's absolute path): every location of its
+   * batches starts with it and a `/`. A location the ledger recorded elsewhere is not in it.
+   */
+  readonly root: string;
   /**
    * The root (URI with a trailing `/`) that one batch's export of one table writes to. No other
    * batch ever writes under it, and no other batch's root contains it.
@@ -91,6 +102,8 @@ export interface Partition {
 
 /** The data catalog (Glue) that defines the external tables Spectrum and Athena read. */
 export interface Catalog {
+  /** Where the catalog is, for messages: `the Glue database <name>`, `the catalog file <path>`. */
+  readonly where: string;
   /** Makes sure the external table for `table` exists with the configured columns. */
   ensureTable(table: string): Promise<void>;
   /** Read only: the columns the catalog declares for `table`; undefined when it has no such table. */
@@ -109,4 +122,9 @@ export interface Catalog {
    * warehouse (Athena). Verification then requires both to match.
    */
   countRows?(table: string, runId: string, year: number): Promise<number>;
+  /**
+   * Optional: sets aside a catalog that cannot be read (the embedded engine's file) and starts an
+   * empty one, for `repair` to register every committed batch again from the ledger.
+   */
+  recreate?(): Promise<void>;
 }

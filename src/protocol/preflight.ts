@@ -3,6 +3,7 @@ import type { ArchiveConfig, TableConfig } from '../config/config';
 import { glueColumns } from '../core/glue-schema';
 import { quoteReportedName } from '../sql/identifiers';
 import type { ArchiveSql } from '../sql/statements';
+import { inspectLedger, type LedgerShape } from './ledger';
 import type { Catalog, Warehouse } from './ports';
 import { schemaDifferences } from './schema-guard';
 
@@ -40,12 +41,16 @@ export async function preflight(
   extra?: ExtraChecks,
 ): Promise<PreflightReport> {
   const differences = await schemaDifferences(deps.config, deps.warehouse, sql);
+  const shape = await inspectLedger(deps.warehouse, sql);
+  // The embedded engine's first run sets up what a deploy sets up on AWS: not there yet is fine.
+  const fresh = !shape.exists && deps.setUpByFirstRun === true;
   const tables = await tableChecks(deps, sql, differences);
-  const catalog = await catalogChecks(deps, sql);
-  const passed = new Set([...tables, ...catalog].filter((c) => c.ok).map((c) => c.check));
+  const catalog = await catalogChecks(deps, sql, fresh);
+  const passed = new Set([...tables, ...catalog].filter((c) => c.ok && !c.skipped).map((c) => c.check));
   const readable = sql.tables.find((t) => passed.has(hashCheck(t)) && passed.has(externalCheck(t)));
   const checks = [
     columnsCheck(differences),
+    ledgerCheck(deps, sql, shape),
     ...tables,
     ...catalog,
     await restoreReadCheck(deps.warehouse, sql, readable),
@@ -62,8 +67,37 @@ type PreflightDeps = {
   readonly config: ArchiveConfig;
   readonly warehouse: Warehouse;
   /** Preflight only reads what the catalog declares. */
-  readonly catalog: Pick<Catalog, 'tableColumns'>;
+  readonly catalog: Pick<Catalog, 'tableColumns' | 'where'>;
+  /** The first run sets up the ledger, the catalog's tables and the views (the embedded engine). */
+  readonly setUpByFirstRun?: boolean;
 };
+
+/** Whether the ledger is there with this version's columns, or what the first run or the next one adds. */
+function ledgerCheck(deps: PreflightDeps, sql: ArchiveSql, shape: LedgerShape): PreflightCheck {
+  const schema = deps.config.ledger.schema;
+  if (!shape.exists) {
+    return deps.setUpByFirstRun
+      ? {
+          check: 'ledger',
+          ok: true,
+          detail: `not set up yet; the first run creates schema ${schema} with the ledger tables ${sql.ledgerTables.join(', ')}`,
+        }
+      : {
+          check: 'ledger',
+          ok: false,
+          detail: `schema ${schema} holds no ledger`,
+          fix: 'deploy the stack with this configuration (its setup creates the ledger)',
+        };
+  }
+  const added = sql.upgradeStatements(shape.has).length;
+  return {
+    check: 'ledger',
+    ok: true,
+    detail: added
+      ? `the ledger in schema ${schema} is of an earlier version; the next command that writes adds its ${added} new columns`
+      : `the ledger in schema ${schema} has this version's tables and columns`,
+  };
+}
 
 async function attempt(
   check: string,
@@ -123,14 +157,33 @@ async function tableChecks(
 
 /** The catalog declares the configured columns, and the warehouse reads each external table. */
 async function catalogChecks(
-  { warehouse, catalog }: PreflightDeps,
+  { warehouse, catalog, config, setUpByFirstRun }: PreflightDeps,
   sql: ArchiveSql,
+  fresh: boolean,
 ): Promise<PreflightCheck[]> {
   const checks: PreflightCheck[] = [];
   for (const table of sql.tables) {
     const check = `catalog ${table.name}`;
     const declared = await catalog.tableColumns(table.name).catch((error: unknown) => firstLine(error));
-    const fix = 'deploy the stack with this configuration (it defines the catalog tables)';
+    const fix = setUpByFirstRun
+      ? 'run `redshift-archive repair` (it defines the catalog tables and registers every committed batch from the ledger)'
+      : 'deploy the stack with this configuration (it defines the catalog tables)';
+    if (fresh && declared === undefined) {
+      const external = `${config.catalog.externalSchema}.${table.name.toLowerCase()}`;
+      const view = `${config.views.schema}.${config.views.prefix}${table.name}`;
+      checks.push({
+        check,
+        ok: true,
+        detail: `not set up yet; the first run defines the catalog table ${table.name.toLowerCase()} in ${catalog.where}, the external table ${external} and the union view ${view}`,
+      });
+      checks.push({
+        check: externalCheck(table),
+        ok: true,
+        skipped: true,
+        detail: 'skipped: not set up yet (see above)',
+      });
+      continue;
+    }
     if (typeof declared === 'string') {
       checks.push({ check, ok: false, detail: declared, fix });
     } else if (declared === undefined) {

@@ -1,7 +1,14 @@
 import type { TableConfig } from '../config/config';
 import { ArchiveSql } from '../sql/statements';
 import { audit, type AuditDeps, type AuditReport } from './audit';
-import { readLedger, type BatchRecord, type RunRecord } from './ledger';
+import {
+  inspectLedger,
+  readLedger,
+  type BatchRecord,
+  type LedgerShape,
+  type LedgerView,
+  type RunRecord,
+} from './ledger';
 import { runReport, statusReport, type RunReport, type StatusReport } from './report';
 
 /** A run as the ledger has it now: its record, its report so far and its batches. */
@@ -30,13 +37,24 @@ export class ArchiveReader {
 
   /** The ledger's runs and what each moved. */
   async status(): Promise<StatusReport> {
-    return statusReport(await readLedger(this.deps.warehouse, this.sql));
+    return statusReport(await this.ledger(), this.deps.config.ledger.schema);
   }
 
   /** See `Archiver.audit`. */
   async audit(deep: boolean): Promise<AuditReport> {
-    return audit(this.deps, this.sql, await readLedger(this.deps.warehouse, this.sql), deep);
+    return audit(this.deps, this.sql, await this.ledger(), deep);
   }
+
+  /**
+   * The ledger as the function left it: its shape is read once, so a ledger that the deployed
+   * function has not set up, or not upgraded to this version's columns, reads all the same.
+   */
+  private async ledger(): Promise<LedgerView> {
+    this.shape ??= await inspectLedger(this.deps.warehouse, this.sql);
+    return readLedger(this.deps.warehouse, this.sql, this.shape);
+  }
+
+  private shape?: LedgerShape;
 
   /**
    * One run (the unfinished one when `runId` is undefined) and its batches, for following a run
@@ -44,7 +62,7 @@ export class ArchiveReader {
    * @returns undefined when there is no such run
    */
   async runState(runId?: string): Promise<RunState | undefined> {
-    const ledger = await readLedger(this.deps.warehouse, this.sql);
+    const ledger = await this.ledger();
     const run = runId === undefined ? ledger.active : ledger.run(runId);
     if (!run) return undefined;
     return {

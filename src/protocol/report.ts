@@ -4,7 +4,7 @@ import type { PreflightReport } from './preflight';
 
 /** The phases of a run, plus the commands around them. */
 export type Phase =
-  'setup' | 'plan' | 'start' | 'export' | 'verify' | 'commit' | 'finish' | 'abort' | 'restore';
+  'setup' | 'plan' | 'start' | 'export' | 'verify' | 'commit' | 'finish' | 'abort' | 'restore' | 'repair';
 
 /** One line of progress: a phase, optionally one table and year, and its figures. */
 export interface ProgressEvent {
@@ -42,6 +42,11 @@ export interface PlanReport {
     readonly years: readonly YearFigures[];
     /** Root tables only: rows that stay hot because the archive column is NULL. */
     readonly nullRows?: number;
+    /**
+     * Child tables only: rows whose parent is archived and no longer hot. A child moves only with
+     * a hot parent, so these stay hot (a late child of an archived parent).
+     */
+    readonly lateChildren?: number;
   }[];
   readonly rows: number;
   /** The batches, in the order a run takes them: oldest year first, then family. */
@@ -91,6 +96,8 @@ export interface RunReport {
 
 /** The ledger, for `status`. */
 export interface StatusReport {
+  /** The ledger's schema when it does not exist yet: nothing was ever set up there. */
+  readonly notSetUp?: string;
   readonly active?: RunRecord;
   readonly runs: readonly (RunRecord & {
     readonly rows: number;
@@ -168,8 +175,9 @@ export function emptyReport(tables: readonly TableConfig[], runId: string, cutof
 }
 
 /** The ledger's runs, each with its rows and batches. */
-export function statusReport(ledger: LedgerView): StatusReport {
+export function statusReport(ledger: LedgerView, schema: string): StatusReport {
   return {
+    ...(ledger.exists ? {} : { notSetUp: schema }),
     ...(ledger.active ? { active: ledger.active } : {}),
     runs: ledger.runs.map((r) => {
       const batches = ledger.batchesOf(r.runId);

@@ -105,7 +105,7 @@ export function restoreIdAt(instant: Date): string {
 /** Validates a request (changing nothing): the families it restores. */
 export function restoredFamilies(config: ArchiveConfig, request: RestoreRequest): TableConfig[][] {
   if (!Number.isInteger(request.year) || request.year < 1000 || request.year > 9999) {
-    throw new InputError(`year: ${show(request.year)} is not allowed; allowed: a year of four digits`);
+    throw new InputError(`year: ${show(request.year)} is not allowed; allowed: a year from 1000 to 9999`);
   }
   if (!RESTORE_ID.test(request.restoreId)) {
     throw new InputError(`restoreId: ${show(request.restoreId)} is not allowed; allowed: ${RESTORE_ID}`);
@@ -212,10 +212,11 @@ async function cleanUp(
   for (const b of restored) {
     const table = tableNamed(deps.config, b.table);
     const registered = await deps.catalog.partitions(table.name);
-    if (registered.some((p) => p.runId === b.runId && p.year === b.year)) {
-      await deps.catalog.removePartitions(table.name, b.runId, b.year);
-      removed++;
-    }
+    const listed = registered.some((p) => p.runId === b.runId && p.year === b.year);
+    if (listed) removed++;
+    // Also when the catalog no longer lists it, before its files go: a restore that died inside
+    // the removal may have left a definition that still names them.
+    if (listed || request.deleteFiles) await deps.catalog.removePartitions(table.name, b.runId, b.year);
     if (request.deleteFiles) await deps.lake.clear(deps.lake.batchRoot(table.name, b.year, b.runId));
   }
   if (restored.length > 0) {

@@ -11,6 +11,7 @@ import {
   Archiver,
   AuditReport,
   PlanReport,
+  RepairReport,
   RestoreReport,
   RunReport,
   StatusReport,
@@ -35,7 +36,7 @@ export type UnloadRequest =
 /** An operator's (or a rule's) manual event, validated, with its defaults. */
 type ManualRequest = { readonly kind: 'manual' } & (
   | { readonly action: 'plan' | 'run'; readonly cutoff?: CalendarDate }
-  | { readonly action: 'status' | 'abort' | 'preflight' }
+  | { readonly action: 'status' | 'abort' | 'preflight' | 'repair' }
   | { readonly action: 'audit'; readonly deep: boolean }
   | {
       readonly action: 'restore';
@@ -57,6 +58,8 @@ export type UnloadOutcome =
   /** Read only, even while statements run; the metric counts its damaged batches (the alarm). */
   | { readonly outcome: 'audit'; readonly audit: AuditReport }
   | { readonly outcome: 'restored'; readonly restore: RestoreReport }
+  /** The catalog registers every committed batch again, as the ledger records it. */
+  | { readonly outcome: 'repaired'; readonly repair: RepairReport }
   | {
       readonly outcome: 'waiting';
       readonly statements: readonly { readonly id: string; readonly name: string }[];
@@ -66,7 +69,7 @@ export type UnloadOutcome =
 
 const ALLOWED_EVENTS =
   'an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-  '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight"}, ' +
+  '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight" | "repair"}, ' +
   '{"action": "audit", "deep"?: true | false} ' +
   'or {"action": "restore", "year": YYYY, "table"?: "<root table>", "deleteFiles"?: true | false}';
 
@@ -350,7 +353,7 @@ function restoreRequest(
 /**
  * An operator's action, or a rule's (the watchdog's status, the monthly preflight and audit).
  * Status, preflight, plan and audit only read, and run even while statements of this stack run;
- * run, abort and restore wait for them ({@link busy}). A restore takes the run lock as on the
+ * run, abort, restore and repair wait for them ({@link busy}). A restore takes the run lock as on the
  * embedded engine: it refuses while a run is active.
  */
 async function onManual(
@@ -375,6 +378,8 @@ async function onManual(
     }
     case 'abort':
       return (await busy(engine)) ?? { outcome: 'aborted', runId: (await archiver.abort())?.runId ?? null };
+    case 'repair':
+      return (await busy(engine)) ?? { outcome: 'repaired', repair: await archiver.repair() };
     case 'run': {
       const target = runTarget(now(), retention, request.cutoff);
       return (await busy(engine)) ?? { outcome: 'run', report: await archiver.run(target) };

@@ -95,6 +95,22 @@ export interface Dialect {
    * `num_scale` (names compared in lower case).
    */
   catalogColumnsQuery(tables: readonly { schema: string; name: string }[]): string;
+  /** A read of the catalog: the text of the given views (`table_schema`, `table_name`, `definition`). */
+  viewDefinitionsQuery(views: readonly { schema: string; name: string }[]): string;
+  /** A read of the catalog: the catalog database an external schema reads (`database`); no row without one. */
+  externalDatabaseQuery(schema: string): string;
+  /** A read of the catalog: the schemas that hold a table of this name (`table_schema`). */
+  schemasWithTableQuery(table: string): string;
+  /**
+   * Where the warehouse would read every registered partition's files to bind an external table
+   * (DuckDB, unlike Spectrum, which prunes by the filter): the relation that holds just these
+   * partitions of `schema`.`table`. Undefined: the external table itself.
+   */
+  externalPartitions?(
+    schema: string,
+    table: string,
+    partitions: readonly { runId: string; year: number }[],
+  ): string;
   /** The type of a row of {@link catalogColumnsQuery}, when it is one this project knows. */
   catalogType(row: Readonly<Record<string, string | null>>): WarehouseType | undefined;
   /** GRANTs that let `reader` query a view: none where the engine has no users. */

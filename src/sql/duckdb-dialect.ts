@@ -3,11 +3,33 @@ import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
 import { MANIFEST_NAME, PARTITION_KEYS } from '../core/lake-layout';
 import type { Dialect } from './dialect';
+import { qualifyPart } from './identifiers';
 
 function literal(text: string): string {
   if (text.includes('\0')) throw new InputError(`refusing a literal with a NUL character: ${show(text)}`);
   return `'${text.replace(/'/g, "''")}'`;
 }
+
+/**
+ * The embedded engine's external table is a view per registered partition (reading its files,
+ * typed as the catalog declares) beside one that declares the columns and reads none; the external
+ * table itself unites them all. Names hold a `/`, which no configured table's name may.
+ */
+export const externalViews = {
+  partition: (table: string, p: { readonly runId: string; readonly year: number }) =>
+    `${table}/${p.year}/${p.runId}`,
+  declared: (table: string) => `${table}/none`,
+  /** The comment that marks a view as the catalog's: the database and the definition's digest. */
+  comment: (database: string, digest: string) => `catalog ${database} ${digest}`,
+};
+
+const bySchemaAndName = (schema: string, name: string, tables: readonly { schema: string; name: string }[]) =>
+  tables
+    .map(
+      (t) =>
+        `(lower(${schema}) = ${literal(t.schema.toLowerCase())} AND lower(${name}) = ${literal(t.name.toLowerCase())})`,
+    )
+    .join(' OR ');
 
 /**
  * DuckDB playing Redshift: `COPY ... TO (FORMAT PARQUET)` into the batch's partition folder
@@ -59,13 +81,28 @@ export const duckdbDialect: Dialect = {
     // DuckDB reclaims deleted rows' space at a checkpoint; it keeps statistics up to date itself.
     return ['CHECKPOINT'];
   },
+  viewDefinitionsQuery(views) {
+    return (
+      'SELECT schema_name AS table_schema, view_name AS table_name, sql AS definition FROM duckdb_views() ' +
+      `WHERE ${bySchemaAndName('schema_name', 'view_name', views)} ORDER BY 1, 2`
+    );
+  },
+  externalDatabaseQuery(schema) {
+    // The catalog's views carry its database in their comment, as SVV_EXTERNAL_SCHEMAS says it.
+    return (
+      "SELECT DISTINCT split_part(comment, ' ', 2) AS database FROM duckdb_views() " +
+      `WHERE lower(schema_name) = ${literal(schema.toLowerCase())} AND comment LIKE 'catalog %' ORDER BY 1`
+    );
+  },
+  schemasWithTableQuery(table) {
+    return `SELECT DISTINCT schema_name AS table_schema FROM duckdb_tables() WHERE lower(table_name) = ${literal(table.toLowerCase())} ORDER BY 1`;
+  },
+  externalPartitions(schema, table, partitions) {
+    const view = (name: string) => `SELECT * FROM ${qualifyPart(schema, name)}`;
+    return `(${[view(externalViews.declared(table)), ...partitions.map((p) => view(externalViews.partition(table, p)))].join(' UNION ALL ')})`;
+  },
   catalogColumnsQuery(tables) {
-    const which = tables
-      .map(
-        (t) =>
-          `(lower(table_schema) = ${literal(t.schema.toLowerCase())} AND lower(table_name) = ${literal(t.name.toLowerCase())})`,
-      )
-      .join(' OR ');
+    const which = bySchemaAndName('table_schema', 'table_name', tables);
     return (
       'SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, ' +
       'numeric_precision AS num_precision, numeric_scale AS num_scale FROM information_schema.columns ' +

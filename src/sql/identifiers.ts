@@ -23,6 +23,23 @@ export function qualify(schema: string, name: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(name)}`;
 }
 
+/** An identifier, then `/`-separated parts of letters and digits: no configured name is one. */
+const PART_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\/[A-Za-z0-9]+)+$/;
+
+/**
+ * Quotes a schema-qualified name of one part of an external table on the embedded engine
+ * (`"ext"."orders/2024/20260101T000000Z"`): a table's name, then the parts. The `/` keeps it apart
+ * from every configured name (DuckDB has no length limit to keep). Anything else is refused.
+ */
+export function qualifyPart(schema: string, name: string): string {
+  if (!PART_NAME.test(name) || !isIdentifier(name.split('/')[0])) {
+    throw new InternalError(
+      `refusing to quote ${show(name)}: allowed: a table's name, then /-separated letters and digits`,
+    );
+  }
+  return `${quoteIdent(schema)}."${name}"`;
+}
+
 /**
  * Quotes a name the warehouse reported itself, such as the current user (`IAMR:role` is not an
  * identifier by the project's rule): double quotes are doubled, as SQL escapes them. For text that

@@ -179,18 +179,30 @@ function rowHash(values: readonly HashInput[]): string {
   return hash ?? fnv("''");
 }
 
-function catalogColumnsQuery(tables: Parameters<Dialect['catalogColumnsQuery']>[0]): string {
-  // SVV_COLUMNS, not PG_TABLE_DEF, which shows only the schemas on the search path.
-  const which = tables
+/** `(schema = ... AND name = ...) OR ...` for catalog reads; the catalog keeps names in lower case. */
+function named(schema: string, name: string, items: readonly { schema: string; name: string }[]): string {
+  return items
     .map(
       (t) =>
-        `(table_schema = ${literal(t.schema.toLowerCase())} AND table_name = ${literal(t.name.toLowerCase())})`,
+        `(${schema} = ${literal(t.schema.toLowerCase())} AND ${name} = ${literal(t.name.toLowerCase())})`,
     )
     .join(' OR ');
+}
+
+function catalogColumnsQuery(tables: Parameters<Dialect['catalogColumnsQuery']>[0]): string {
+  // SVV_COLUMNS, not PG_TABLE_DEF, which shows only the schemas on the search path.
   return (
     'SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, ' +
     'numeric_precision AS num_precision, numeric_scale AS num_scale FROM svv_columns ' +
-    `WHERE ${which} ORDER BY table_schema, table_name, ordinal_position`
+    `WHERE ${named('table_schema', 'table_name', tables)} ORDER BY table_schema, table_name, ordinal_position`
+  );
+}
+
+/** The text of late-binding views too: PG_VIEWS lists every view of the database (DG PG_VIEWS). */
+function viewDefinitionsQuery(views: Parameters<Dialect['viewDefinitionsQuery']>[0]): string {
+  return (
+    'SELECT schemaname AS table_schema, viewname AS table_name, definition FROM pg_views ' +
+    `WHERE ${named('schemaname', 'viewname', views)} ORDER BY 1, 2`
   );
 }
 
@@ -261,6 +273,11 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
       return [`VACUUM DELETE ONLY ${table}`, `ANALYZE ${table}`];
     },
     catalogColumnsQuery,
+    viewDefinitionsQuery,
+    externalDatabaseQuery: (schema) =>
+      `SELECT databasename AS database FROM svv_external_schemas WHERE schemaname = ${literal(schema.toLowerCase())}`,
+    schemasWithTableQuery: (table) =>
+      `SELECT DISTINCT table_schema FROM svv_tables WHERE table_name = ${literal(table.toLowerCase())} ORDER BY 1`,
     catalogType,
     accessProbes: (context) => accessProbes(context, iamRoleArn),
     grantSelect: (view, reader) => [`GRANT SELECT ON ${view} TO ${grantee(reader)}`],

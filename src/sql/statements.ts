@@ -70,11 +70,17 @@ export interface ExportFigures {
   readonly bytes: number;
 }
 
+/** The columns of a new batch row, named: columns added later (LEDGER_UPGRADES) start NULL. */
+const BATCH_COLUMNS =
+  '("run_id", "table_name", "family", "year", "source", "state", "attempt", "planned_rows", "location", ' +
+  '"row_count", "checksum", "file_count", "byte_count", "columns", "error")';
+
 const YEAR = quoteIdent(PARTITION_KEYS.year);
 const RUN = quoteIdent(PARTITION_KEYS.run);
 const ZONE_UTC = "'UTC'";
 
-type LedgerTable =
+/** A table of the ledger. */
+export type LedgerTable =
   | 'runs'
   | 'batches'
   | 'commit_checks'
@@ -83,6 +89,31 @@ type LedgerTable =
   | 'active_run'
   | 'run_years'
   | 'run_exports';
+
+/**
+ * Columns added to the ledger's tables after their first release, oldest first. A ledger that
+ * lacks one gets it (`ALTER TABLE ... ADD COLUMN`, one column per statement as Redshift takes
+ * them; on a local table it may run in a transaction block, unlike on an external table: DG
+ * ALTER TABLE) the first time a command that writes runs; reads select NULL for it until then.
+ * A column added later is appended here the same way.
+ */
+export const LEDGER_UPGRADES: readonly {
+  readonly table: LedgerTable;
+  readonly column: string;
+  readonly type: string;
+}[] = [
+  // The files verification read (names, sizes, ETags): the commit compares them again (§2).
+  { table: 'batches', column: 'files_digest', type: 'VARCHAR(64)' },
+];
+
+/** The ledger's own tables, which a v2 ledger always has. */
+const LEDGER_TABLES: readonly LedgerTable[] = [
+  'runs',
+  'batches',
+  'commit_checks',
+  'restore_checks',
+  'views_version',
+];
 
 /** The first day of a year, as a calendar date. */
 function newYear(year: number): CalendarDate {
@@ -314,6 +345,39 @@ export class ArchiveSql {
       .join(' UNION ALL ');
   }
 
+  /**
+   * Read only: the row of a root table with the earliest archive column, when the plan found a
+   * year before 1000 that the lake layout (`year=YYYY`) cannot hold: its first column and that
+   * value, as text.
+   */
+  earlyRowQuery(table: TableConfig): string {
+    const column = this.column(this.archiveColumn(table));
+    return (
+      `SELECT CAST(${this.column(table.columns[0])} AS VARCHAR(256)) AS key, CAST(${column} AS VARCHAR(64)) AS value ` +
+      `FROM ${this.hotTable(table)} WHERE ${column} IS NOT NULL ORDER BY ${column} LIMIT 1`
+    );
+  }
+
+  /**
+   * Read only: rows of a child table whose parent key is found only among the parent's archived
+   * rows (its union view has it, its hot table does not). A child moves only with a hot parent,
+   * so these stay hot.
+   */
+  lateChildrenQuery(table: TableConfig): string {
+    const { parent, fk, pk } = this.parentOf(table);
+    const key = this.column(pk);
+    return (
+      `SELECT COUNT(*) AS row_count FROM ${this.hotTable(table)} WHERE ${this.column(fk)} IN ` +
+      `(SELECT ${key} FROM ${this.viewName(parent)} WHERE ${key} IS NOT NULL) AND ${this.column(fk)} NOT IN ` +
+      `(SELECT ${key} FROM ${this.hotTable(parent)} WHERE ${key} IS NOT NULL)`
+    );
+  }
+
+  /** The table a child table is archived with. */
+  parentTable(table: TableConfig): TableConfig {
+    return this.parentOf(table).parent;
+  }
+
   /** Read only: the rows of one table's part of a batch, counted just before its export. */
   countQuery(table: TableConfig, batch: BatchKey): string {
     const { from, where } = this.batchRows(table, batch);
@@ -347,6 +411,25 @@ export class ArchiveSql {
     ];
   }
 
+  /** Read only: the columns of the ledger's tables, to tell a missing or an older ledger. */
+  ledgerShapeQuery(): string {
+    return this.dialect.catalogColumnsQuery(
+      LEDGER_TABLES.map((name) => ({ schema: this.config.ledger.schema, name })),
+    );
+  }
+
+  /** The ledger's tables this configuration names, each with the lower-case names of its columns. */
+  get ledgerTables(): readonly LedgerTable[] {
+    return LEDGER_TABLES;
+  }
+
+  /** Adds the columns of {@link LEDGER_UPGRADES} that `has` says a table lacks. */
+  upgradeStatements(has: (table: LedgerTable, column: string) => boolean): string[] {
+    return LEDGER_UPGRADES.filter((u) => !has(u.table, u.column)).map(
+      (u) => `ALTER TABLE ${this.ledgerTable(u.table)} ADD COLUMN ${quoteIdent(u.column)} ${u.type}`,
+    );
+  }
+
   /** Every run, oldest first. */
   runsQuery(): string {
     return `SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM ${this.ledgerTable('runs')} ORDER BY "run_id"`;
@@ -356,13 +439,21 @@ export class ArchiveSql {
    * Every batch row, with whether its commit's check passed (that row is the commit's record).
    * Big numbers travel as text: the Data API returns BIGINT as a JavaScript double.
    */
-  batchesQuery(): string {
+  batchesQuery(missing: readonly string[] = []): string {
     const text = (column: string) => `CAST(b."${column}" AS VARCHAR(20)) AS ${column}`;
+    // An older ledger that no command has upgraded yet reads NULL for the columns it lacks.
+    const added = LEDGER_UPGRADES.filter((u) => u.table === 'batches')
+      .map((u) =>
+        missing.includes(u.column)
+          ? `CAST(NULL AS ${u.type}) AS ${u.column}`
+          : `b.${quoteIdent(u.column)} AS ${u.column}`,
+      )
+      .join(', ');
     return (
       `SELECT b."run_id" AS run_id, b."table_name" AS table_name, b."family" AS family, b."year" AS year, ` +
       `b."source" AS source, b."state" AS state, b."attempt" AS attempt, ${text('planned_rows')}, b."location" AS location, ` +
       `${text('row_count')}, b."checksum" AS checksum, b."file_count" AS file_count, ${text('byte_count')}, ` +
-      `b."columns" AS columns, b."error" AS error, CASE WHEN c."run_id" IS NULL THEN 0 ELSE 1 END AS committed ` +
+      `b."columns" AS columns, b."error" AS error, ${added}, CASE WHEN c."run_id" IS NULL THEN 0 ELSE 1 END AS committed ` +
       `FROM ${this.ledgerTable('batches')} b LEFT JOIN (SELECT DISTINCT "run_id", "table_name", "year" FROM ` +
       `${this.ledgerTable('commit_checks')}) c ON c."run_id" = b."run_id" AND c."table_name" = b."table_name" AND c."year" = b."year" ` +
       `ORDER BY b."run_id", b."year", b."family", b."table_name"`
@@ -401,8 +492,10 @@ export class ArchiveSql {
     return [
       `CREATE TABLE ${this.ledgerTable('active_run')} ("run_id" VARCHAR(16) NOT NULL)`,
       `INSERT INTO ${this.ledgerTable('active_run')} VALUES (${run})`,
-      `INSERT INTO ${this.ledgerTable('runs')} VALUES (${run}, DATE '${cutoff}', 'running', NULL)`,
-      ...chunks.map((values) => `INSERT INTO ${this.ledgerTable('batches')} VALUES ${values}`),
+      `INSERT INTO ${this.ledgerTable('runs')} ("run_id", "cutoff", "state", "error") VALUES (${run}, DATE '${cutoff}', 'running', NULL)`,
+      ...chunks.map(
+        (values) => `INSERT INTO ${this.ledgerTable('batches')} ${BATCH_COLUMNS} VALUES ${values}`,
+      ),
     ];
   }
 
@@ -421,15 +514,21 @@ export class ArchiveSql {
     return (
       `UPDATE ${this.ledgerTable('batches')} SET "state" = 'exported', "location" = ${location}, ` +
       `"row_count" = ${int(figures.rows)}, "file_count" = ${int(figures.files)}, "byte_count" = ${int(figures.bytes)}, ` +
-      `"columns" = ${this.lit(this.columnsSignature(table))}, "error" = NULL WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
+      `"columns" = ${this.lit(this.columnsSignature(table))}, "error" = NULL, "files_digest" = NULL WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
     );
   }
 
-  /** Records what verification read back from the lake: the figures the commit must find hot. */
-  recordVerified(batch: BatchKey, table: TableConfig, figures: Figures): string {
+  /**
+   * Records what verification read back from the lake: the figures the commit must find hot, and
+   * the digest of the files it read (which the commit compares with the files as they are then).
+   */
+  recordVerified(batch: BatchKey, table: TableConfig, figures: Figures, filesDigest: string | null): string {
+    if (filesDigest !== null && !/^[0-9a-f]{64}$/.test(filesDigest))
+      throw new InternalError(`not a files digest: ${filesDigest}`);
     return (
       `UPDATE ${this.ledgerTable('batches')} SET "state" = 'verified', "row_count" = ${int(figures.rows)}, ` +
-      `"checksum" = ${decimalText(figures.checksum)} WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
+      `"checksum" = ${decimalText(figures.checksum)}, "files_digest" = ${filesDigest === null ? 'NULL' : `'${filesDigest}'`} ` +
+      `WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
     );
   }
 
@@ -440,7 +539,8 @@ export class ArchiveSql {
   discardBatch(batch: BatchKey, family: readonly TableConfig[], reason: string): string {
     return (
       `UPDATE ${this.ledgerTable('batches')} SET "state" = 'pending', "attempt" = "attempt" + 1, "location" = NULL, ` +
-      `"row_count" = NULL, "checksum" = NULL, "file_count" = NULL, "byte_count" = NULL, "error" = ${this.lit(safeText(reason))} ` +
+      `"row_count" = NULL, "checksum" = NULL, "file_count" = NULL, "byte_count" = NULL, "files_digest" = NULL, ` +
+      `"error" = ${this.lit(safeText(reason))} ` +
       `WHERE "run_id" = ${this.lit(batch.runId)} AND "family" = ${this.lit(family[0].name)} AND "year" = ${int(batch.year)}`
     );
   }
@@ -481,11 +581,27 @@ export class ArchiveSql {
     return this.dialect.checksum(this.dialect.rowHash(values));
   }
 
+  /**
+   * The external table as a read of these partitions names it: the table itself where the
+   * warehouse prunes partitions by the read's filter (Spectrum), the partitions themselves where
+   * it would bind every registered partition's files first (DuckDB), so that an uncommitted
+   * batch's files never make a union view unreadable.
+   */
+  archiveSource(table: TableConfig, partitions: readonly CommittedBatch[]): string {
+    return (
+      this.dialect.externalPartitions?.(
+        this.config.catalog.externalSchema,
+        table.name.toLowerCase(),
+        partitions,
+      ) ?? this.externalTable(table)
+    );
+  }
+
   /** Read only: rows and checksum of one batch's partition, read back through the external table. */
   archiveFiguresQuery(table: TableConfig, batch: { runId: string; year: number }): string {
     return (
       `SELECT COUNT(*) AS row_count, ${this.checksumOf(table.columns.map((c) => this.archivedValue(c)))} AS checksum ` +
-      `FROM ${this.externalTable(table)} WHERE ${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`
+      `FROM ${this.archiveSource(table, [batch])} WHERE ${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`
     );
   }
 
@@ -499,7 +615,7 @@ export class ArchiveSql {
     const source =
       side === 'hot'
         ? `FROM ${this.batchRows(table, batch).from} WHERE ${this.batchRows(table, batch).where}`
-        : `FROM ${this.externalTable(table)} WHERE ${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`;
+        : `FROM ${this.archiveSource(table, [batch])} WHERE ${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`;
     return `SELECT COUNT(*) AS row_count, ${this.checksumOf(values)} AS checksum, ${perColumn.join(', ')} ${source}`;
   }
 
@@ -581,7 +697,7 @@ export class ArchiveSql {
     if (state.stageRunId)
       branches.push(`SELECT ${this.columns(table)} FROM ${this.stageTable(table, state.stageRunId)}`);
     branches.push(
-      `SELECT ${table.columns.map((c) => this.archivedAsHot(c)).join(', ')} FROM ${this.externalTable(table)} ` +
+      `SELECT ${table.columns.map((c) => this.archivedAsHot(c)).join(', ')} FROM ${this.archiveSource(table, state.committed)} ` +
         `WHERE ${this.committedFilter(state.committed)}`,
     );
     return branches.join(' UNION ALL ');
@@ -735,7 +851,10 @@ export class ArchiveSql {
       .map(
         (t) =>
           `INSERT INTO ${this.hotTable(t)} (${this.columns(t)}) SELECT ${t.columns.map((c) => this.archivedAsHot(c)).join(', ')} ` +
-          `FROM ${this.externalTable(t)} WHERE ${this.committedFilter(restored(t).map((b) => ({ runId: b.runId, year })))}`,
+          `FROM ${this.archiveSource(
+            t,
+            restored(t).map((b) => ({ runId: b.runId, year })),
+          )} WHERE ${this.committedFilter(restored(t).map((b) => ({ runId: b.runId, year })))}`,
       );
     const after = family.map((t) => {
       const rows = restored(t).reduce((sum, b) => sum + b.figures.rows, 0);
@@ -821,6 +940,36 @@ export class ArchiveSql {
     return this.dialect.catalogColumnsQuery(names);
   }
 
+  /** Read only: the text of the union views, which names the batches they read. */
+  viewDefinitionsQuery(): string {
+    return this.dialect.viewDefinitionsQuery(
+      this.tables.map((t) => ({
+        schema: this.config.views.schema,
+        name: `${this.config.views.prefix}${t.name}`,
+      })),
+    );
+  }
+
+  /** Read only: the catalog database that the configured external schema reads, if it exists. */
+  externalDatabaseQuery(): string {
+    return this.dialect.externalDatabaseQuery(this.config.catalog.externalSchema);
+  }
+
+  /** Read only: the schemas that hold a ledger (its commit records), this configuration's or not. */
+  ledgerSchemasQuery(): string {
+    return this.dialect.schemasWithTableQuery('commit_checks');
+  }
+
+  /** Read only: the runs whose batches the ledger in `schema` records as committed. */
+  committedRunsIn(schema: string): string {
+    return `SELECT DISTINCT "run_id" AS run_id FROM ${qualify(schema, 'commit_checks')}`;
+  }
+
+  /** Read only: the tables whose batches the ledger in `schema` records. */
+  archivedTablesIn(schema: string): string {
+    return `SELECT DISTINCT "table_name" AS table_name FROM ${qualify(schema, 'batches')}`;
+  }
+
   /** Read only: the columns of protocol v1's per-year table, if it exists (a v1 ledger). */
   legacyLedgerQuery(): string {
     return this.dialect.catalogColumnsQuery([{ schema: this.config.ledger.schema, name: 'run_years' }]);
@@ -866,9 +1015,14 @@ export class ArchiveSql {
       ? rows.map((r) => `(${run}, ${this.lit(r.table.name)}, ${int(r.year)}, 1, ${int(r.rows)}, '', 1)`)
       : [];
     return [
-      ...(values.length ? [`INSERT INTO ${this.ledgerTable('batches')} VALUES ${values.join(', ')}`] : []),
+      ...(values.length
+        ? [`INSERT INTO ${this.ledgerTable('batches')} ${BATCH_COLUMNS} VALUES ${values.join(', ')}`]
+        : []),
       ...(checks.length
-        ? [`INSERT INTO ${this.ledgerTable('commit_checks')} VALUES ${checks.join(', ')}`]
+        ? [
+            `INSERT INTO ${this.ledgerTable('commit_checks')} ("run_id", "table_name", "year", "attempt", "row_count", "checksum", "passed") ` +
+              `VALUES ${checks.join(', ')}`,
+          ]
         : []),
       `UPDATE ${this.ledgerTable('runs')} SET "state" = 'running' WHERE "run_id" = ${run} AND "state" IN ('staged', 'verified', 'published')`,
     ];

@@ -278,7 +278,12 @@ describe('redshift-archive --stack', () => {
     // then it prints the run, and sent only the three ledger reads, under the stack's prefix
     expect(code).toBe(0);
     expect(stdout).toMatch(/^20260101T000000Z {2}2026-01-01 {2}finished +1\/1 +15$/m);
-    expect(aws.sent.map((s) => s.name)).toEqual(['ledger.runs', 'ledger.batches', 'ledger.version']);
+    expect(aws.sent.map((s) => s.name)).toEqual([
+      'ledger.shape',
+      'ledger.runs',
+      'ledger.batches',
+      'ledger.version',
+    ]);
     expect(aws.sent.every((s) => /^SELECT /.test(s.sql[0]) && !s.batch && !s.withEvent)).toBe(true);
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
   });

@@ -17,6 +17,7 @@ import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import contabyx from '../../config/contabyx.json';
 import { PREFIX, statementId } from '../../devkit/scripted-aws';
 import { keepingInputs } from '../support/sent-inputs';
+import { failure } from '../support/failure';
 
 const rsd = mockClient(RedshiftDataClient);
 const dialect = redshiftDialect({ iamRoleArn: 'arn:aws:iam::123456789012:role/archive' });
@@ -39,15 +40,6 @@ function warehouse(target = parseConfig(contabyx).warehouse, remainingMs = () =>
 }
 
 /** What a call rejected with. */
-async function failure(call: Promise<unknown>): Promise<Error> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('the call did not fail');
-}
-
 beforeEach(() => {
   rsd.reset();
   slept.length = 0;

@@ -11,6 +11,7 @@ import { DataApiOnDuckDb, PREFIX, SimulatedStatement, statusChange } from '../..
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 import { parseCalendarDate } from '../../src/core/cutoff';
 import { Invariants } from '../support/invariants';
+import { random } from '../support/random';
 
 const RUN = '20260101T000000Z';
 const SCHEDULE = {
@@ -30,17 +31,6 @@ const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 const COMMIT_2024 = `${RUN}.commit.transactions.2024.a1`;
 /** What the Lambda may wait in one invocation, in the simulation's milliseconds. */
 const BUDGET_MS = 30_000;
-
-/** A deterministic pseudo-random sequence in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What a test scripts about particular statements. */
 interface Script {

@@ -76,7 +76,7 @@ describe('the deployed handlers', () => {
       outcome: 'status',
       status: { active: { runId: '20260101T000000Z', state: 'running' } },
     });
-    expect(aws.sent[0]).toMatchObject({ name: 'setup.ledger', batch: true, withEvent: false });
+    expect(aws.sent[0]).toMatchObject({ name: 'ledger.shape', batch: false, withEvent: false });
   });
 
   test('the unload handler fails for an unknown event before any AWS call', async () => {
@@ -165,11 +165,14 @@ describe('the deployed handlers', () => {
     // (properties without Resource are the views: the one resource of earlier versions)
     expect(await isComplete(event, context)).toEqual({ IsComplete: true, Data: { ViewsSchema: 'contabyx' } });
     expect(aws.sent.map((s) => s.name)).toEqual([
+      'ledger.shape',
+      'guard.columns',
+      'check.views',
+      'check.ledgers',
       'setup.ledger',
       'ledger.runs',
       'ledger.batches',
       'ledger.version',
-      'guard.columns',
       'setup.views.columns',
       'setup.views',
     ]);

@@ -252,11 +252,21 @@ describe('the Redshift dialect', () => {
     );
     const keyOf = (year: number): BatchKey => ({ runId: RUN, cutoff: CUTOFF, year, source: 'hot' });
     const statements = [
+      sql.ledgerShapeQuery(),
       ...sql.setupStatements(),
+      // a ledger of an earlier version: every column added since
+      ...sql.upgradeStatements(() => false),
       sql.catalogQuery('tables'),
+      sql.viewDefinitionsQuery(),
+      sql.externalDatabaseQuery(),
+      sql.ledgerSchemasQuery(),
+      sql.committedRunsIn('Meta2'),
+      sql.archivedTablesIn('Meta2'),
       sql.rootYearsQuery(t('User'), CUTOFF),
+      sql.earlyRowQuery(t('User')),
       sql.nullRowsQuery(t('User')),
       sql.yearsQuery(t('order'), years, CUTOFF),
+      sql.lateChildrenQuery(t('order')),
       ...sql.startTransaction(RUN, CUTOFF, planned),
       ...years.flatMap((year) =>
         sql.tables.flatMap((table) => [
@@ -269,7 +279,7 @@ describe('the Redshift dialect', () => {
             bytes: 100,
           }),
           sql.archiveFiguresQuery(table, keyOf(year)),
-          sql.recordVerified(keyOf(year), table, { rows: 10, checksum: '123' }),
+          sql.recordVerified(keyOf(year), table, { rows: 10, checksum: '123' }, 'ab'.repeat(32)),
         ]),
       ),
       ...sql.commitTransaction(sql.tables, keyOf(2024), 1, figures, 3, () => ({

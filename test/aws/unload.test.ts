@@ -1,4 +1,4 @@
-import { BatchDeletePartitionCommand, GetPartitionsCommand } from '@aws-sdk/client-glue';
+import { BatchDeletePartitionCommand } from '@aws-sdk/client-glue';
 import {
   DescribeStatementCommand,
   ExecuteStatementCommand,
@@ -12,7 +12,7 @@ import { handleUnload, outcomeMetrics, parseUnloadEvent } from '../../src/runtim
 import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import { ArchiveSql } from '../../src/sql/statements';
 import {
-  BUCKET,
+  committedLocation,
   ledgerAnswers,
   PREFIX,
   ROLE,
@@ -21,6 +21,7 @@ import {
   statusChange,
 } from '../../devkit/scripted-aws';
 import { CONTABYX } from '../../devkit/world';
+import { failure } from '../support/failure';
 
 const RUN = '20260101T000000Z';
 const NOW = () => new Date('2026-03-04T05:06:07Z');
@@ -28,16 +29,6 @@ const SCHEDULE = { source: 'aws.events', 'detail-type': 'Scheduled Event', time:
 const COMMIT = `${RUN}.commit.transactions.2025.a1`;
 /** The run the yearly schedule starts: its id is the schedule's own time. */
 const YEARLY = '20260101T000003Z';
-
-/** What a call threw. */
-async function failure(call: Promise<unknown>): Promise<Error> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('the call did not fail');
-}
 
 /** The ledger row of one table's part of the 2025 batch, as the batches query returns it. */
 function batchRow(table: string, state: string): Row {
@@ -137,7 +128,7 @@ describe("the unload Lambda's events", () => {
 
   const allowed =
     'allowed: an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-    '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight"}, ' +
+    '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight" | "repair"}, ' +
     '{"action": "audit", "deep"?: true | false} ' +
     'or {"action": "restore", "year": YYYY, "table"?: "<root table>", "deleteFiles"?: true | false}';
   /** An event as error messages show it: JSON, cut at 80 characters. */
@@ -181,9 +172,9 @@ describe("the unload Lambda's events", () => {
       `event: {"action":"restore","table":"transactions"} is not allowed (restore needs a year); ${allowed}`,
     ],
     [{ action: 'audit', deep: 'yes' }, 'deep: "yes" is not allowed; allowed: true or false'],
-    [{ action: 'restore', year: 24 }, 'year: 24 is not allowed; allowed: a year of four digits'],
-    [{ action: 'restore', year: 2024.5 }, 'year: 2024.5 is not allowed; allowed: a year of four digits'],
-    [{ action: 'restore', year: '2024' }, 'year: "2024" is not allowed; allowed: a year of four digits'],
+    [{ action: 'restore', year: 24 }, 'year: 24 is not allowed; allowed: a year from 1000 to 9999'],
+    [{ action: 'restore', year: 2024.5 }, 'year: 2024.5 is not allowed; allowed: a year from 1000 to 9999'],
+    [{ action: 'restore', year: '2024' }, 'year: "2024" is not allowed; allowed: a year from 1000 to 9999'],
     [
       { action: 'restore', year: 2024, table: '' },
       `table: "" is not allowed; allowed: a root table's name as configured`,
@@ -269,10 +260,13 @@ describe('a status-change event', () => {
       statements: [{ id: aws.idOf(exported), name: `${PREFIX}${exported}` }],
     });
     expect(aws.sent.map((s) => [s.name, s.withEvent])).toEqual([
+      ['ledger.shape', false],
       ['ledger.runs', false],
       ['ledger.batches', false],
       ['ledger.version', false],
       ['guard.columns', false],
+      ['check.views', false],
+      ['check.external-schema', false],
       [`${exported}.count`, false],
       [exported, true],
     ]);
@@ -405,7 +399,7 @@ describe('an invocation', () => {
     // then it waited (on the engine's clock) until the statement ended, and only then started the run
     expect(aws.slept).toBeGreaterThanOrEqual(2000);
     expect(outcome).toMatchObject({ outcome: 'run', report: { outcome: 'nothing-to-do', runId: YEARLY } });
-    expect(aws.sent.map((s) => s.name).slice(0, 2)).toEqual(['setup.ledger', 'ledger.runs']);
+    expect(aws.sent.map((s) => s.name).slice(0, 2)).toEqual(['ledger.shape', 'guard.columns']);
   });
 
   test('by the schedule fails loudly when statements of this stack still run as its time runs out, naming them, and sends nothing', async () => {
@@ -463,7 +457,7 @@ describe('an invocation', () => {
       status: { active: { runId: RUN, state: 'running' } },
     });
     expect(aws.sent.map((s) => [s.name, s.withEvent])).toEqual([
-      ['setup.ledger', false],
+      ['ledger.shape', false],
       ['ledger.runs', false],
       ['ledger.batches', false],
       ['ledger.version', false],
@@ -508,23 +502,7 @@ describe('an invocation', () => {
   });
 });
 
-/** Where the committed 2025 batch of `table` lies (as `ledgerAnswers` records it). */
-const partition = (table: string) =>
-  `s3://${BUCKET}/contabyx-parquet/${table}/year=2025/archive_run=${RUN}/year=2025/`;
-
-/**
- * A lake and a catalog that hold each committed batch of `ledgerAnswers` as the ledger recorded
- * it (one file of 100 bytes, its partition), except the files of `lost`.
- */
-function archiveAsRecorded(aws: ScriptedAws, lost?: string): void {
-  aws.s3.on(ListObjectsV2Command).callsFake(({ Prefix }) => ({
-    Contents: String(Prefix).includes(`/${lost}/`) ? [] : [{ Key: `${Prefix}part-0000.parquet`, Size: 100 }],
-  }));
-  aws.glue.on(GetPartitionsCommand).callsFake(({ TableName }) => ({
-    Partitions: [{ Values: ['2025', RUN], StorageDescriptor: { Location: partition(String(TableName)) } }],
-  }));
-  aws.glue.on(BatchDeletePartitionCommand).resolves({});
-}
+const partition = committedLocation;
 
 /** The audited batch of `table`, as the report gives it. */
 const audited = (table: string, problems: string[] = []) => ({
@@ -541,7 +519,7 @@ describe('an audit through the function', () => {
   test('finds every committed batch as the ledger recorded it, even while a statement of this stack runs, and counts none damaged', async () => {
     // given a finished run's archive as recorded, and an export of this stack still running
     const aws = new ScriptedAws(ledgerAnswers('finished'));
-    archiveAsRecorded(aws);
+    aws.holdArchive();
     await earlier(aws, [`${RUN}.export.tax.2025.a1`]);
     aws.status = (name) => (name.includes('.export.') ? 'STARTED' : 'FINISHED');
 
@@ -554,7 +532,7 @@ describe('an audit through the function', () => {
       audit: { ok: true, deep: false, batches: ['transactions', 'transfers', 'tax'].map((t) => audited(t)) },
     });
     expect(aws.sent.map((s) => s.name)).toEqual([
-      'setup.ledger',
+      'ledger.shape',
       'ledger.runs',
       'ledger.batches',
       'ledger.version',
@@ -569,7 +547,7 @@ describe('an audit through the function', () => {
 
   test('reports a batch whose files are gone, and its metric counts it for the alarm', async () => {
     const aws = new ScriptedAws(ledgerAnswers('finished'));
-    archiveAsRecorded(aws, 'tax');
+    aws.holdArchive('tax');
     const outcome = await handleUnload(parseUnloadEvent({ action: 'audit' }), aws.engine(), NOW);
     expect(outcome).toEqual({
       outcome: 'audit',
@@ -591,7 +569,7 @@ describe('an audit through the function', () => {
 
 test('a deep audit whose read outlives the invocation fails it, rather than report damage it did not see', async () => {
   const aws = new ScriptedAws(ledgerAnswers('finished'));
-  archiveAsRecorded(aws);
+  aws.holdArchive();
   const read = `audit.${RUN}.2025.transactions`;
   aws.status = (name) => (name === read ? 'STARTED' : 'FINISHED');
   const error = await failure(
@@ -604,7 +582,7 @@ test('a deep audit whose read outlives the invocation fails it, rather than repo
   );
   // (an audit records nothing, not even a run's reason)
   expect(aws.sent.map((s) => s.name)).toEqual([
-    'setup.ledger',
+    'ledger.shape',
     'ledger.runs',
     'ledger.batches',
     'ledger.version',
@@ -632,7 +610,7 @@ describe('a restore through the function', () => {
         }));
       }),
     );
-    archiveAsRecorded(aws);
+    aws.holdArchive();
     return aws;
   }
 

@@ -471,7 +471,7 @@ describe('the monthly audit', () => {
 
   test("the function's name output lists every manual action", () => {
     expect(template.findOutputs('UnloadFunctionName').UnloadFunctionName.Description).toBe(
-      'Invoke with {"action": "plan" | "run" | "status" | "abort" | "preflight" | "audit" | "restore"}, or use redshift-archive --stack',
+      'Invoke with {"action": "plan" | "run" | "status" | "abort" | "preflight" | "audit" | "restore" | "repair"}, or use redshift-archive --stack',
     );
   });
 });
@@ -764,6 +764,20 @@ describe('the three deploy paths: the role Redshift assumes is associated before
     const sids = statementsOf(t, 'ArchiveDataApiRole').map((st) => st.Sid);
     expect(sids.filter((sid) => sid === 'RunStatements')).toHaveLength(1);
     expect(sids).toContain('CheckTables');
+    // (the partitions that setup registers again are the unload function's RegisterPartitions: once)
+    expect(sids.filter((sid) => /Partitions$/.test(String(sid)))).toEqual(['RegisterPartitions']);
+  });
+
+  test("deploy-time setup may register the committed batches' partitions again in the stack's catalog, nothing more", () => {
+    const statements = statementsOf(template, 'ArchiveSchemaIsCompleteServiceRole');
+    const register = statements.find((st) => st.Sid === 'RegisterCommittedPartitions');
+    expect(register?.Action).toEqual([
+      'glue:GetPartition',
+      'glue:GetPartitions',
+      'glue:BatchCreatePartition',
+      'glue:BatchDeletePartition',
+    ]);
+    expect(JSON.stringify(register?.Resource)).not.toContain('"*"');
   });
 
   test('Serverless: dataApiRoleName names the shared role and so the database user', () => {

@@ -1,10 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { main } from '../../bin/cli';
 import { DuckDbWarehouse } from '../../src/engines/local/duckdb-warehouse';
 import contabyx from '../../config/contabyx.json';
-import { CONTABYX_SMALL_DATA } from '../../devkit/world';
+import { cli, sampleWarehouse } from '../support/cli';
 
 const CONFIG = resolve('config/contabyx.json');
 let dir: string;
@@ -12,30 +10,9 @@ let warehouse: string;
 let lake: string;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cli-'));
-  warehouse = join(dir, 'warehouse.duckdb');
-  lake = join(dir, 'lake');
-  const opened = await DuckDbWarehouse.open(warehouse);
-  await opened.warehouse.execute(CONTABYX_SMALL_DATA);
-  opened.warehouse.close();
-  opened.instance.closeSync();
+  ({ dir, warehouse, lake } = await sampleWarehouse('cli-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(args: string[], now = '2026-01-01T00:00:05Z') {
-  const out: string[] = [];
-  const err: string[] = [];
-  let clockReads = 0;
-  const code = await main(args, {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    now: () => {
-      clockReads += 1;
-      return new Date(now);
-    },
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n'), clockReads };
-}
 
 const local = () => ['--config', CONFIG, '--local', warehouse, '--lake', lake];
 const snapshot = () => ({
@@ -89,8 +66,9 @@ describe('redshift-archive', () => {
     expect(stdout).toContain(
       `DELETE FROM "contabyx"."transactions" WHERE "time" >= TIMESTAMP '2024-01-01 00:00:00' AND "time" < TIMESTAMP '2025-01-01 00:00:00';`,
     );
+    // not even the ledger: plan only reads
     const status = await cli(['status', '--json', ...local()]);
-    expect(JSON.parse(status.stdout)).toEqual({ runs: [] });
+    expect(JSON.parse(status.stdout)).toEqual({ notSetUp: 'archive_meta', runs: [] });
   });
 
   test('preflight passes on the sample (exit 0), and fails naming the fix once a column was added (exit 1)', async () => {
@@ -99,7 +77,8 @@ describe('redshift-archive', () => {
     expect(fresh.stdout).toContain(
       'skip restore reads the archive in a transaction: skipped: no table whose hot and external tables can both be read yet',
     );
-    await cli(['status', ...local()]);
+    // a run with nothing to move sets the embedded engine up
+    expect((await cli(['run', ...local(), '--cutoff', '2000-01-01'])).code).toBe(0);
     const passed = await cli(['preflight', ...local()]);
     expect([passed.code, passed.stdout.split('\n')[0]]).toEqual([0, 'preflight: every check passed']);
     expect(passed.stdout).toContain(
@@ -202,7 +181,7 @@ describe('redshift-archive', () => {
   test.each([
     [
       'archive --config $C',
-      'command: "archive" is not allowed; allowed: plan, run, status, abort, preflight, audit, restore',
+      'command: "archive" is not allowed; allowed: plan, run, status, abort, preflight, audit, restore, repair',
     ],
     ['run --local $W --lake $L', '--config: is missing; allowed: a JSON configuration file'],
     [
@@ -227,7 +206,7 @@ describe('redshift-archive', () => {
     ],
     [
       'stauts --config $C',
-      'command: "stauts" is not allowed; allowed: plan, run, status, abort, preflight, audit, restore; did you mean status?',
+      'command: "stauts" is not allowed; allowed: plan, run, status, abort, preflight, audit, restore, repair; did you mean status?',
     ],
     [
       'run --cutof 2025-01-01 --config $C',
@@ -235,7 +214,7 @@ describe('redshift-archive', () => {
     ],
     [
       'restore --config $C --local $W --lake $L',
-      '--year: undefined is not allowed; allowed: the archive year to restore, YYYY',
+      '--year: is missing; allowed: the archive year to restore, YYYY',
     ],
     [
       'restore --year 24 --config $C --local $W --lake $L',
@@ -251,7 +230,7 @@ describe('redshift-archive', () => {
     ],
     [
       'help stauts',
-      'help: "stauts" is not a command; allowed: plan, run, status, abort, preflight, audit, restore; did you mean status?',
+      'help: "stauts" is not a command; allowed: plan, run, status, abort, preflight, audit, restore, repair; did you mean status?',
     ],
     [
       'run --config /nonexistent/app.json --local $W --lake $L',

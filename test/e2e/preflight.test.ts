@@ -6,6 +6,7 @@ import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import { ArchiveSql } from '../../src/sql/statements';
 import contabyx from '../../config/contabyx.json';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
+import { ledgerShapeRows } from '../../devkit/scripted-aws';
 
 const ROLE = 'arn:aws:iam::123456789012:role/archive-redshift';
 const RESTORE_READ = 'restore reads the archive in a transaction';
@@ -30,6 +31,7 @@ describe('preflight on the embedded engine', () => {
     expect(report.ok).toBe(true);
     expect(report.checks.map((c) => c.check)).toEqual([
       'columns',
+      'ledger',
       'row hash contabyx.transactions',
       'column guard contabyx.transactions',
       'row hash contabyx.transfers',
@@ -88,7 +90,7 @@ describe('preflight on the embedded engine', () => {
       [
         'catalog tax',
         'the catalog has no table tax',
-        'deploy the stack with this configuration (it defines the catalog tables)',
+        'run `redshift-archive repair` (it defines the catalog tables and registers every committed batch from the ledger)',
       ],
       [
         'external table tax',
@@ -121,6 +123,7 @@ describe("preflight of the database identity's privileges (Redshift)", () => {
   const config = parseConfig({ ...contabyx, tables: [contabyx.tables[0]] });
   const sql = new ArchiveSql(config, redshiftDialect({ iamRoleArn: ROLE }));
   const catalog = {
+    where: 'the Glue database contabyx',
     ensureTable: async () => undefined,
     tableColumns: async () => [
       { name: 'transactionid', type: 'int' },
@@ -171,7 +174,8 @@ describe("preflight of the database identity's privileges (Redshift)", () => {
       },
       query: async (text) => {
         sent.push(text);
-        if (text.includes('FROM svv_columns')) return COLUMNS;
+        if (text.includes('FROM svv_columns'))
+          return text.includes("'archive_meta'") ? ledgerShapeRows(config) : COLUMNS;
         if (text === 'SELECT current_user AS identity') return [{ identity: 'IAMR:archive-unload' }];
         const pass = text.includes('enable_case_sensitive_identifier')
           ? 'off'

@@ -126,12 +126,12 @@ describe('restore puts an archive year back into the hot tables', () => {
       'table: "nope" is not configured; allowed: a root table (transactions)',
     );
     await expect((await w.archiver()).restore(request({ year: 24 }))).rejects.toThrow(
-      'year: 24 is not allowed; allowed: a year of four digits',
+      'year: 24 is not allowed; allowed: a year from 1000 to 9999',
     );
     expect(await w.batches()).toEqual(batches);
   });
 
-  test('fails and changes nothing when the lake no longer holds the rows the ledger recorded', async () => {
+  test('fails and changes nothing when the lake no longer holds the files the ledger recorded', async () => {
     // given a 2024 tax file overwritten with one other row after the run
     const w = await archived();
     const file = [...w.lakeFiles().keys()].find(
@@ -140,6 +140,26 @@ describe('restore puts an archive year back into the hot tables', () => {
     if (!file) throw new Error('no tax file of 2024');
     await w.admin.execute(
       `COPY (SELECT 1 AS transactionid, 1 AS taxtypeid, 0.5 AS fee) TO '${file}' (FORMAT PARQUET)`,
+    );
+    const [batches, hot] = [await w.batches(), await w.rows('contabyx.tax')];
+    // when 2024 is restored
+    const restoring = (await w.archiver()).restore(request());
+    // then the lake is refused before anything is written, naming the batch
+    await expect(restoring).rejects.toThrow(
+      new RegExp(
+        `^lake: ${w.lakeRoot} lacks the files of 1 of 9 committed batches; tax 2024 \\(run ${RUN}\\): `,
+      ),
+    );
+    expect(await w.batches()).toEqual(batches);
+    expect(await w.rows('contabyx.tax')).toEqual(hot);
+    expect(partitions(w, 'tax').map((p) => p.year)).toEqual([2023, 2024, 2025]);
+  });
+
+  test('fails and changes nothing when the rows read back are not those the ledger recorded', async () => {
+    // given a ledger whose figures for tax 2024 are not those of its files
+    const w = await archived();
+    await w.admin.execute(
+      `UPDATE archive_meta.batches SET "checksum" = '1' WHERE "table_name" = 'tax' AND "year" = 2024`,
     );
     const [batches, hot] = [await w.batches(), await w.rows('contabyx.tax')];
     // when 2024 is restored

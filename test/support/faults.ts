@@ -61,6 +61,7 @@ export class Faults {
     };
     const short = (location: string) => location.split('/').slice(-4).join('/');
     const lake: Lake = {
+      root: l.root,
       batchRoot: (table, year, runId) => l.batchRoot(table, year, runId),
       legacyRunLocation: (table, runId) => l.legacyRunLocation(table, runId),
       clear: (location) => this.call(`lake.clear ${short(location)}`, () => l.clear(location)),
@@ -70,6 +71,10 @@ export class Faults {
       writeReport: (runId, report) => this.call(`lake.report ${runId}`, () => l.writeReport(runId, report)),
     };
     const catalog: Catalog = {
+      where: c.where,
+      ...(c.recreate
+        ? { recreate: () => this.call('catalog.recreate', () => (c.recreate as () => Promise<void>)()) }
+        : {}),
       ensureTable: (table) => this.call(`catalog.ensure ${table}`, () => c.ensureTable(table)),
       tableColumns: (table) => this.call(`query catalog.columns ${table}`, () => c.tableColumns(table)),
       partitions: (table) => this.call(`query catalog.partitions ${table}`, () => c.partitions(table)),

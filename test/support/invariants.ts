@@ -64,7 +64,7 @@ export class Invariants {
       if (mine.length === 0) continue;
       const parts = mine.map(
         (b) =>
-          `SELECT ${archived(table)} FROM ${this.world.sql.externalTable(table)} WHERE "archive_run" = '${b.runId}' AND "year" = ${b.year}`,
+          `SELECT ${archived(table)} FROM ${this.world.sql.archiveSource(table, [b])} WHERE "archive_run" = '${b.runId}' AND "year" = ${b.year}`,
       );
       this.restored[table.name] = [
         ...(this.restored[table.name] ?? []),
@@ -91,9 +91,11 @@ export class Invariants {
       const parts = [
         `SELECT ${cols(table)} FROM ${sql.hotTable(table)}`,
         ...(stage ? [`SELECT ${cols(table)} FROM ${sql.stageTable(table, stage)}`] : []),
+        // each committed batch's partition alone, as a union view reads it (an uncommitted
+        // batch's files never make it unreadable)
         ...mine.map(
           (b) =>
-            `SELECT ${archived(table)} FROM ${sql.externalTable(table)} WHERE "archive_run" = '${b.runId}' AND "year" = ${b.year}`,
+            `SELECT ${archived(table)} FROM ${sql.archiveSource(table, [b])} WHERE "archive_run" = '${b.runId}' AND "year" = ${b.year}`,
         ),
       ];
       const composed = await world.rows(`(${parts.join(' UNION ALL ')})`);
@@ -148,8 +150,11 @@ export class Invariants {
       const by = table.archiveBy as { parent: string; foreignKey: string; parentKey: string };
       const parent = tableNamed(world.config, by.parent);
       const [fk, pk] = [quoteIdent(by.foreignKey), quoteIdent(by.parentKey)];
+      const committed = (await world.committedBatches()).filter(
+        (b) => b.runId === runId && b.table.toLowerCase() === parent.name.toLowerCase(),
+      );
       query =
-        `SELECT * FROM ${sql.hotTable(table)} WHERE ${fk} IN (SELECT ${pk} FROM ${sql.externalTable(parent)} ` +
+        `SELECT * FROM ${sql.hotTable(table)} WHERE ${fk} IN (SELECT ${pk} FROM ${sql.archiveSource(parent, committed)} ` +
         `WHERE "archive_run" = '${runId}') AND ${fk} NOT IN (SELECT ${pk} FROM ${sql.hotTable(parent)} WHERE ${pk} IS NOT NULL)`;
     }
     const left = await world.rows(`(${query})`);

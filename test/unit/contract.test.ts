@@ -41,7 +41,7 @@ describe('the manual events', () => {
     [{ action: 'audit', deleteFiles: true }, [], 'no deleteFiles with audit'],
     [{ action: 'restore', cutoff: '2025-01-01', year: 2024 }, [], 'no cutoff with restore'],
     [{ action: 'restore' }, [], 'restore needs a year'],
-    [{ action: 'restore', year: 99999 }, ['year'], 'a year of four digits'],
+    [{ action: 'restore', year: 99999 }, ['year'], 'a year from 1000 to 9999'],
     [{ action: 'restore', year: 2024, table: 7 }, ['table'], "a root table's name as configured"],
     [{ action: 'audit', deep: 'true' }, ['deep'], 'true or false'],
     [{ action: 'run', cutoff: 2025 }, ['cutoff'], 'a real calendar date YYYY-MM-DD from 1900 on'],

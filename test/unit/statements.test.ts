@@ -53,9 +53,10 @@ describe('the statements of a batch (DuckDB dialect)', () => {
     ]);
   });
 
-  test('reads a partition back through the external table: rows and the checksum of one hash per row', () => {
+  test('reads a partition back through the external table, naming only that partition: rows and the checksum of one hash per row', () => {
     expect(sql.archiveFiguresQuery(t('tax'), batch(2024))).toBe(
-      `SELECT COUNT(*) AS row_count, CAST(COALESCE(SUM(${HASH_TAX}), 0) AS VARCHAR) AS checksum FROM "ext_contabyx"."tax" ` +
+      `SELECT COUNT(*) AS row_count, CAST(COALESCE(SUM(${HASH_TAX}), 0) AS VARCHAR) AS checksum FROM ` +
+        `(SELECT * FROM "ext_contabyx"."tax/none" UNION ALL SELECT * FROM "ext_contabyx"."tax/2024/${RUN}") ` +
         `WHERE "archive_run" = '${RUN}' AND "year" = 2024`,
     );
   });
@@ -90,16 +91,17 @@ describe('the statements of a batch (DuckDB dialect)', () => {
     expect(statements[9]).toBe(
       'CREATE OR REPLACE VIEW "contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee" FROM "contabyx"."tax" ' +
         'UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ' +
-        `CAST("fee" AS DOUBLE) AS "fee" FROM "ext_contabyx"."tax" WHERE ("archive_run" = '20250101T000000Z' AND "year" IN (2023)) ` +
-        `OR ("archive_run" = '${RUN}' AND "year" IN (2024))`,
+        `CAST("fee" AS DOUBLE) AS "fee" FROM (SELECT * FROM "ext_contabyx"."tax/none" UNION ALL SELECT * FROM ` +
+        `"ext_contabyx"."tax/2023/20250101T000000Z" UNION ALL SELECT * FROM "ext_contabyx"."tax/2024/${RUN}") ` +
+        `WHERE ("archive_run" = '20250101T000000Z' AND "year" IN (2023)) OR ("archive_run" = '${RUN}' AND "year" IN (2024))`,
     );
   });
 
-  test('a union view with no committed batch still reads the external table, which then yields nothing', () => {
+  test('a union view with no committed batch still reads the external table (its declared columns), which then yields nothing', () => {
     expect(sql.replaceView(t('tax'), { committed: [] })).toBe(
       'CREATE OR REPLACE VIEW "contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee" FROM "contabyx"."tax" ' +
         'UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ' +
-        'CAST("fee" AS DOUBLE) AS "fee" FROM "ext_contabyx"."tax" WHERE 1 = 0',
+        'CAST("fee" AS DOUBLE) AS "fee" FROM (SELECT * FROM "ext_contabyx"."tax/none") WHERE 1 = 0',
     );
   });
 
@@ -123,8 +125,10 @@ describe('the statements of a batch (DuckDB dialect)', () => {
     expect(sql.startTransaction(RUN, CUTOFF, planned)).toEqual([
       'CREATE TABLE "archive_meta"."active_run" ("run_id" VARCHAR(16) NOT NULL)',
       `INSERT INTO "archive_meta"."active_run" VALUES ('${RUN}')`,
-      `INSERT INTO "archive_meta"."runs" VALUES ('${RUN}', DATE '2026-01-01', 'running', NULL)`,
-      `INSERT INTO "archive_meta"."batches" VALUES ('${RUN}', 'transactions', 'transactions', 2024, 'hot', 'pending', 1, 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL), ` +
+      `INSERT INTO "archive_meta"."runs" ("run_id", "cutoff", "state", "error") VALUES ('${RUN}', DATE '2026-01-01', 'running', NULL)`,
+      `INSERT INTO "archive_meta"."batches" ("run_id", "table_name", "family", "year", "source", "state", "attempt", "planned_rows", ` +
+        `"location", "row_count", "checksum", "file_count", "byte_count", "columns", "error") ` +
+        `VALUES ('${RUN}', 'transactions', 'transactions', 2024, 'hot', 'pending', 1, 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL), ` +
         `('${RUN}', 'tax', 'transactions', 2024, 'hot', 'pending', 1, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
     ]);
   });

@@ -63,6 +63,10 @@ export class GlueCatalog implements Catalog {
     return this.config.catalog.database;
   }
 
+  get where(): string {
+    return `the Glue database ${this.database}`;
+  }
+
   async tableColumns(table: string): Promise<{ name: string; type: string }[] | undefined> {
     const name = tableNamed(this.config, table).name.toLowerCase();
     try {

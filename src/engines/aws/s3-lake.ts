@@ -28,6 +28,10 @@ export class S3Lake implements Lake {
     private readonly reportsPrefix: string,
   ) {}
 
+  get root(): string {
+    return `s3://${this.bucket}`;
+  }
+
   batchRoot(table: string, year: number, runId: string): string {
     return `s3://${this.bucket}/${batchRoot(this.prefix, table, year, runId)}`;
   }
@@ -75,7 +79,14 @@ export class S3Lake implements Lake {
       if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
       throw error;
     }
-    const manifest = JSON.parse((await object.Body?.transformToString()) ?? '{}') as RedshiftManifest;
+    let manifest: RedshiftManifest;
+    try {
+      manifest = JSON.parse((await object.Body?.transformToString()) ?? '{}') as RedshiftManifest;
+    } catch {
+      // Not a whole manifest (UNLOAD writes it last, at once, so this is damage): as if the
+      // export had not finished, it is exported again.
+      return undefined;
+    }
     const entries = (manifest.entries ?? []).map((e) => ({
       url: e.url ?? '',
       bytes: e.meta?.content_length ?? 0,
@@ -100,7 +111,8 @@ export class S3Lake implements Lake {
       { Bucket: this.bucket, Prefix: location.slice(root.length) },
     );
     for await (const page of pages) {
-      for (const o of page.Contents ?? []) files.push({ url: `${root}${o.Key}`, bytes: o.Size ?? 0 });
+      for (const o of page.Contents ?? [])
+        files.push({ url: `${root}${o.Key}`, bytes: o.Size ?? 0, ...(o.ETag ? { tag: o.ETag } : {}) });
     }
     return files;
   }

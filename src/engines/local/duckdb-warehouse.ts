@@ -11,9 +11,12 @@ export class DuckDbWarehouse implements Warehouse {
 
   private constructor(readonly connection: DuckDBConnection) {}
 
-  /** Opens (or creates) a database file; `:memory:` for a throw-away one. */
-  static async open(path: string): Promise<{ instance: DuckDBInstance; warehouse: DuckDbWarehouse }> {
-    const instance = await DuckDBInstance.create(path);
+  /** Opens (or creates) a database file, read-only if asked; `:memory:` for a throw-away one. */
+  static async open(
+    path: string,
+    readOnly = false,
+  ): Promise<{ instance: DuckDBInstance; warehouse: DuckDbWarehouse }> {
+    const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
     return { instance, warehouse: await DuckDbWarehouse.connect(instance) };
   }
 

@@ -25,11 +25,13 @@ export async function openLocalEngine(options: {
   lakeRoot: string;
   progress?: (event: ProgressEvent) => void;
   instance?: DuckDBInstance;
+  /** Open the file read-only: nothing can be written (`plan`, `status`, `audit`, `preflight`). */
+  readOnly?: boolean;
 }): Promise<LocalEngine> {
   const { config } = options;
   const opened = options.instance
     ? { instance: options.instance, warehouse: await DuckDbWarehouse.connect(options.instance) }
-    : await DuckDbWarehouse.open(options.warehousePath);
+    : await DuckDbWarehouse.open(options.warehousePath, options.readOnly);
   const lake = new LocalLake(options.lakeRoot, config.lake.prefix, config.lake.reportsPrefix);
   const catalog = new LocalCatalog(config, LocalCatalog.fileIn(lake.root, config), opened.warehouse);
   return {
@@ -38,6 +40,8 @@ export async function openLocalEngine(options: {
     warehouse: opened.warehouse,
     lake,
     catalog,
+    // No deploy step: the first run defines the catalog's tables and the union views.
+    setUpByFirstRun: true,
     ...(options.progress ? { progress: options.progress } : {}),
     close() {
       opened.warehouse.close();

@@ -18,8 +18,14 @@ let writes = 0;
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   // Unique per write: two sessions of one process may write the same file at once.
   const temporary = `${file}.${process.pid}.${++writes}.tmp`;
-  await writeFile(temporary, content);
-  await rename(temporary, file);
+  try {
+    await writeFile(temporary, content);
+    await rename(temporary, file);
+  } catch (error) {
+    // A full disk leaves a temporary file behind otherwise.
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }
 
 /**
@@ -75,13 +81,20 @@ export class LocalLake implements Lake {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    const entries: ManifestEntry[] = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => {
-        const entry = JSON.parse(line) as { url: string; bytes: number | string; rows: number | string };
-        return { url: entry.url, bytes: Number(entry.bytes), rows: Number(entry.rows) };
-      });
+    const entries: ManifestEntry[] = [];
+    for (const line of text.split('\n').filter((l) => l.trim() !== '')) {
+      let entry: { url?: unknown; bytes?: unknown; rows?: unknown };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        // Cut short by a crash while it was written: as if the export had not finished.
+        return undefined;
+      }
+      const [bytes, rows] = [Number(entry.bytes), Number(entry.rows)];
+      if (typeof entry.url !== 'string' || !Number.isSafeInteger(bytes) || !Number.isSafeInteger(rows))
+        return undefined;
+      entries.push({ url: entry.url, bytes, rows });
+    }
     return { entries, rows: entries.reduce((sum, e) => sum + e.rows, 0) };
   }
 
@@ -97,11 +110,15 @@ export class LocalLake implements Lake {
       throw error;
     }
     const files = await Promise.all(
-      names
-        .sort()
-        .map(async (name) => ({ url: resolve(location, name), stats: await stat(resolve(location, name)) })),
+      names.sort().map(async (name) => ({
+        url: resolve(location, name),
+        stats: await stat(resolve(location, name), { bigint: true }),
+      })),
     );
-    return files.filter((f) => f.stats.isFile()).map((f) => ({ url: f.url, bytes: f.stats.size }));
+    // A file written again gets a new inode (a rename over it) or a new modification time.
+    return files
+      .filter((f) => f.stats.isFile())
+      .map((f) => ({ url: f.url, bytes: Number(f.stats.size), tag: `${f.stats.ino}:${f.stats.mtimeNs}` }));
   }
 
   async writeReport(runId: string, report: unknown): Promise<string> {

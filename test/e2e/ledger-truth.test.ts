@@ -1,0 +1,232 @@
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
+import { InputError, RunFailedError } from '../../src/core/errors';
+import { LocalCatalog } from '../../src/engines/local/local-catalog';
+import { CRASHED, Faults } from '../support/faults';
+import { Invariants } from '../support/invariants';
+import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
+
+// The ledger is the truth for what the lake and the catalog hold (docs/design.md §5): a command
+// that would write compares them with the ledger first, and refuses to go on from a lake or a
+// catalog that lacks what the ledger says is archived. Each test reproduces one defect of
+// /work/shared/research/reliability-defects.md.
+
+const CUTOFF = parseCalendarDate('2026-01-01', 'test');
+const RUN = '20260101T000000Z';
+const target = (runId = RUN): RunTarget => ({ runId, cutoff: CUTOFF });
+
+let world: World;
+let invariants: Invariants;
+beforeEach(async () => {
+  world = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
+  invariants = await Invariants.capture(world, CUTOFF);
+});
+afterEach(() => world.close());
+
+const catalogFile = () => LocalCatalog.fileIn(world.lakeRoot, world.config);
+const fileOf = (table: string, year: number) => {
+  const file = [...world.lakeFiles().keys()].find(
+    (f) => f.includes(`/${table}/year=${year}/`) && f.endsWith('.parquet'),
+  );
+  if (!file) throw new Error(`no file of ${table} ${year}`);
+  return file;
+};
+const schemas = async () =>
+  (await world.admin.query("SELECT schema_name AS s FROM duckdb_schemas() WHERE database_name = 'warehouse'"))
+    .map((r) => r.s)
+    .sort();
+/** Replaces a Parquet file by a valid one holding only its first `rows` rows. */
+async function replaceWithFewerRows(file: string, rows: number): Promise<void> {
+  await world.admin.execute(
+    `COPY (SELECT * FROM read_parquet('${file}', hive_partitioning = false) LIMIT ${rows}) TO '${file}.new' (FORMAT PARQUET)`,
+  );
+  renameSync(`${file}.new`, file);
+}
+
+describe('a lake or catalog that lacks what the ledger records is refused before anything is written', () => {
+  test('D3: a wrong lake is refused naming both lakes; nothing is written there and the views keep every archived row', async () => {
+    await (await world.archiver()).run(target());
+    const other = mkdtempSync(join(tmpdir(), 'other-lake-'));
+    try {
+      const wrong = world.withLake(other);
+      for (const command of ['run', 'abort', 'restore'] as const) {
+        const attempt =
+          command === 'run'
+            ? (await wrong.archiver()).run(target('20260101T000009Z'))
+            : command === 'abort'
+              ? (await wrong.archiver()).abort()
+              : (await wrong.archiver()).restore({ year: 2024, deleteFiles: false, restoreId: 'R1' });
+        await expect(attempt).rejects.toBeInstanceOf(RunFailedError);
+        await expect(attempt).rejects.toThrow(
+          new RegExp(
+            `^lake: ${other} lacks the files of 9 of 9 committed batches \\(the ledger records them under ${world.lakeRoot}\\); ` +
+              `transactions 2023 \\(run ${RUN}\\): the ledger recorded 1 files of \\d+ bytes under ${world.lakeRoot}/contabyx-parquet/transactions/year=2023/archive_run=${RUN}/year=2023/, the lake holds 0 files of 0 bytes`,
+          ),
+        );
+      }
+      expect(readdirSync(other, { recursive: true })).toEqual([]);
+      expect(readFileSync(catalogFile(), 'utf8')).toContain(RUN);
+      await invariants.check('after commands on a wrong lake');
+      expect((await (await world.archiver()).audit(true)).ok).toBe(true);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  test('D3: a deleted catalog file is refused, naming the file, until repair registers every committed batch again from the ledger', async () => {
+    await (await world.archiver()).run(target());
+    rmSync(catalogFile());
+    const refused = (await world.archiver()).run(target('20260101T000009Z'));
+    await expect(refused).rejects.toThrow(
+      `catalog: the catalog file ${catalogFile()} lacks the partitions of 9 of 9 committed batches: transactions 2023 (run ${RUN})`,
+    );
+    await expect(refused).rejects.toThrow(
+      'run `redshift-archive repair`, which registers every committed batch again at the location the ledger records; nothing was changed',
+    );
+    await invariants.check('after the refused run');
+    const repaired = await (await world.archiver()).repair();
+    expect(repaired).toMatchObject({ registered: 9, removed: 0 });
+    expect((await (await world.archiver()).audit(true)).ok).toBe(true);
+    expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('nothing-to-do');
+    await invariants.check('after the repair');
+  });
+
+  test('D3: a changed catalog.database is refused naming both databases; with the old one back nothing is needed', async () => {
+    await (await world.archiver()).run(target());
+    const moved = world.withConfig({ ...CONTABYX, catalog: { ...CONTABYX.catalog, database: 'elsewhere' } });
+    const refused = (await moved.archiver()).run(target('20260101T000009Z'));
+    await expect(refused).rejects.toBeInstanceOf(InputError);
+    await expect(refused).rejects.toThrow(
+      'catalog.database: "elsewhere" is not the database that the external schema ext_contabyx reads ("contabyx"), ' +
+        'through which the union views read the archived rows; allowed: "contabyx". To move the catalog, deploy the stack ' +
+        'with the new database (the embedded engine: `redshift-archive repair`), which registers every committed batch there; nothing was changed',
+    );
+    await invariants.check('after the refused run');
+    expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('nothing-to-do');
+    await invariants.check('with the old database back');
+  });
+
+  test('D2: a changed ledger.schema is refused naming both ledgers, before anything is created; the views keep every archived row', async () => {
+    await (await world.archiver()).run(target());
+    const before = await schemas();
+    const moved = world.withConfig({ ...CONTABYX, ledger: { ...CONTABYX.ledger, schema: 'archive_ledger' } });
+    for (const attempt of [
+      async () => (await moved.archiver()).run(target('20260101T000009Z')),
+      async () => (await moved.archiver()).abort(),
+      async () => (await moved.archiver()).setup(),
+    ]) {
+      const refused = attempt();
+      await expect(refused).rejects.toBeInstanceOf(InputError);
+      await expect(refused).rejects.toThrow(
+        `ledger.schema: "archive_ledger" holds no run ${RUN}, whose committed batches the union view "contabyx"."spectrum_transactions" reads ` +
+          '(its text names the run); the ledger in schema "archive_meta" holds it; allowed: "archive_meta"; nothing was changed',
+      );
+    }
+    expect(await schemas()).toEqual(before);
+    await invariants.check('after the refused commands');
+  });
+
+  test('D2: a new ledger.schema while the old ledger archives the same tables (nothing committed yet) is refused naming both', async () => {
+    const crash = new Faults({ at: `transaction ${RUN}.start`, when: 'after' });
+    await expect((await world.archiver(crash.wrap)).run(target())).rejects.toThrow(CRASHED);
+    const before = await schemas();
+    const moved = world.withConfig({ ...CONTABYX, ledger: { ...CONTABYX.ledger, schema: 'archive_ledger' } });
+    const refused = (await moved.archiver()).run(target('20260101T000009Z'));
+    await expect(refused).rejects.toBeInstanceOf(InputError);
+    await expect(refused).rejects.toThrow(
+      'ledger.schema: "archive_ledger" holds no ledger, but the ledger in schema "archive_meta" archives transactions, ' +
+        'transfers, tax, the tables of this configuration; allowed: "archive_meta"; nothing was changed',
+    );
+    expect(await schemas()).toEqual(before);
+    await invariants.check('after the refused run');
+  });
+
+  test('D7: a committed partition missing from the catalog stops the next run before anything is written; repair puts it back', async () => {
+    await (await world.archiver()).run(target());
+    const catalog = JSON.parse(readFileSync(catalogFile(), 'utf8'));
+    catalog.tables.transactions.partitions = catalog.tables.transactions.partitions.filter(
+      (p: { year: number }) => p.year !== 2024,
+    );
+    writeFileSync(catalogFile(), JSON.stringify(catalog));
+    expect((await (await world.archiver()).audit(false)).ok).toBe(false);
+    // a late 2024 row gives the next run something to do
+    const late = `(88000001, 1, 1, TIMESTAMP '2024-05-05 05:05:05', 1.0)`;
+    await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
+    invariants.addLate(
+      'transactions',
+      await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
+    );
+    const refused = (await world.archiver()).run(target('20260101T000009Z'));
+    await expect(refused).rejects.toThrow(
+      `catalog: the catalog file ${catalogFile()} lacks the partitions of 1 of 9 committed batches: transactions 2024 (run ${RUN}) at ` +
+        `${world.lakeRoot}/contabyx-parquet/transactions/year=2024/archive_run=${RUN}/year=2024/; run \`redshift-archive repair\``,
+    );
+    expect(await world.ledgerRuns()).toHaveLength(1);
+    await invariants.check('after the refused run');
+    expect(await (await world.archiver()).repair()).toMatchObject({ registered: 1, removed: 0 });
+    expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
+    await invariants.check('after repair and run');
+    expect((await (await world.archiver()).audit(true)).ok).toBe(true);
+  });
+});
+
+describe('the commit re-checks the files it trusts', () => {
+  test('D4: a file replaced between verification and a resumed commit sends the batch back to export; nothing is lost', async () => {
+    // given a run that died once the family's 2024 batch was verified
+    const crash = new Faults({ at: `execute ${RUN}.verify.tax.2024`, when: 'after' });
+    await expect((await world.archiver(crash.wrap)).run(target())).rejects.toThrow(CRASHED);
+    // when a valid Parquet file with fewer rows replaces transactions 2024's file meanwhile
+    await replaceWithFewerRows(fileOf('transactions', 2024), 5);
+    // then the resume exports the batch again instead of committing what it verified earlier
+    const report = await (await world.archiver()).run(target());
+    expect(report.outcome).toBe('finished');
+    expect(
+      report.tables.find((t) => t.table === 'transactions')?.years.find((y) => y.year === 2024)?.attempts,
+    ).toBe(2);
+    await invariants.check('after the resume');
+    expect((await (await world.archiver()).audit(true)).ok).toBe(true);
+  });
+
+  test('D4: a file replaced while the run goes on, after its verification, is caught before the commit', async () => {
+    const watcher = new Faults(undefined, async (label) => {
+      if (label.startsWith(`execute ${RUN}.verify.tax.2024.a1`))
+        await replaceWithFewerRows(fileOf('transactions', 2024), 5);
+    });
+    const report = await (await world.archiver(watcher.wrap)).run(target());
+    expect(report.outcome).toBe('finished');
+    expect(watcher.calls.filter((c) => c.startsWith(`transaction ${RUN}.commit.transactions.2024`))).toEqual([
+      `transaction ${RUN}.commit.transactions.2024.a2`,
+    ]);
+    await invariants.check('after the run');
+  });
+});
+
+describe('a ledger of an earlier version', () => {
+  test('reads without the columns added since, and gains them at the first command that writes', async () => {
+    // given the ledger of a version before the files digest, with a committed run
+    await (await world.archiver()).run(target());
+    await world.admin.execute('ALTER TABLE archive_meta.batches DROP COLUMN files_digest');
+    const columns = async () =>
+      (
+        await world.admin.query(
+          `SELECT column_name FROM information_schema.columns WHERE table_name = 'batches'`,
+        )
+      ).map((r) => r.column_name);
+    // then status and audit read it as it is, adding nothing
+    expect((await (await world.archiver()).status()).runs.map((r) => r.state)).toEqual(['finished']);
+    expect((await (await world.archiver()).audit(false)).ok).toBe(true);
+    expect(await columns()).not.toContain('files_digest');
+    // and the next run adds the column before it writes anything else, and goes on
+    const late = `(88000001, 1, 1, TIMESTAMP '2025-05-05 05:05:05', 1.0)`;
+    await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
+    invariants.addLate(
+      'transactions',
+      await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
+    );
+    expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
+    expect(await columns()).toContain('files_digest');
+    await invariants.check('after the upgrade');
+  });
+});
