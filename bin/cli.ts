@@ -69,10 +69,10 @@ async function runLocally(
   if (args.engine.kind !== 'local') throw new InternalError('runLocally: not the embedded engine');
   const { warehouse, lake } = args.engine;
   const readOnly = READ_ONLY.includes(args.command);
-  await checkLocalPaths({ warehouse, lake }, !readOnly);
   // Loaded when used: the embedded engine's native addon is not needed on the stack, nor the AWS
-  // SDK here, and each costs start-up time.
+  // SDK here, and each costs start-up time. A missing engine is said first: no path can help it.
   const { openLocalEngine } = await engineModule('--local', () => import('../src/engines/local/engine'));
+  await checkLocalPaths({ warehouse, lake }, !readOnly);
   let engine: LocalEngine;
   try {
     // Commands that only read open the file read-only: they cannot write, even by mistake.

@@ -127,7 +127,7 @@ test('the bundled unload handler reads the configuration written beside it and a
 
     // then it ran the protocol on the configured warehouse: the ledger's status of the sample
     expect(outcome).toMatchObject({ outcome: 'status', status: { active: { state: 'running' } } });
-    expect(aws.sent[0]).toMatchObject({ name: 'setup.ledger' });
+    expect(aws.sent[0]).toMatchObject({ name: 'ledger.shape' });
   } finally {
     for (const key of ['LAMBDA_TASK_ROOT', 'LAKE_BUCKET', 'REDSHIFT_ROLE_ARN', 'ARCHIVE_STATEMENT_PREFIX'])
       delete process.env[key];
