@@ -60,6 +60,7 @@ function queryPairs(
   pair((q) => q.ledgerShapeQuery());
   pair((q) => q.viewDefinitionsQuery());
   pair((q) => q.externalDatabaseQuery());
+  pair((q) => q.tableSizesQuery());
   for (const table of red.tables) {
     const [root] = red.familyOf(table);
     if (isRootTable(table)) {

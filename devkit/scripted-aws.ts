@@ -262,9 +262,21 @@ export class ScriptedAws {
         sleep: async (ms) => {
           this.slept += ms;
         },
+        clock: () => this.now(),
       },
     );
   }
+
+  /**
+   * The engines' clock: the start of 2026, plus the waits slept and the latencies of the calls
+   * the scripted services answered (`latency`), so that time passes as it would on AWS.
+   */
+  now(): Date {
+    return new Date(Date.UTC(2026, 0, 1) + this.slept + this.waited);
+  }
+
+  /** Milliseconds the scripted services took to answer (see {@link latency}). */
+  waited = 0;
 }
 
 /** A result page as GetStatementResult gives it: every value as a string, NULL flagged. */

@@ -21,19 +21,35 @@ const snapshot = () => ({
 });
 
 describe('redshift-archive', () => {
-  test('run archives the sample, prints a summary table and exits 0', async () => {
+  test('run archives the sample, prints a summary table with the durations of each batch and step, and exits 0', async () => {
+    // given an engine clock that moves on one second at every reading (the command's own clock is read once)
     const { code, stdout, stderr, clockReads } = await cli(['run', ...local()]);
     expect(code).toBe(0);
     expect(clockReads).toBe(1);
-    expect(stdout.split('\n')[0]).toBe('run 20260101T000005Z finished: cutoff 2026-01-01, 3 batches');
-    expect(stdout).toMatch(/^transactions {2}2025 +\d+ +1 +[\d,]+ +1 +yes$/m);
+    expect(stdout.split('\n')[0]).toBe(
+      'run 20260101T000005Z finished: cutoff 2026-01-01, 3 batches in 26.0 s (started 2026-01-01 00:00:05 UTC)',
+    );
+    // each batch took 8 readings of the clock: its start, two per table (export, verify), its end
+    expect(stdout).toMatch(/^transactions {2}2025 +124 +1 +[\d,]+ +1 +yes +8\.0 s +2\.0 s +1\.0 s +1\.0 s$/m);
+    expect(stdout).toMatch(/^tax {11}2023 +41 +1 +[\d,]+ +1 +yes +8\.0 s +1\.0 s +1\.0 s +1\.0 s$/m);
+    expect(stdout).toMatch(
+      /^the warehouse frees 691\.6 KiB once vacuumed; the lake holds [\d.]+ KiB \(measured\); a year: <\$0\.01 saved, <\$0\.01 in the lake, net <\$0\.01 \(us-east-1 list prices of 2026-11, S3 Standard-IA\)$/m,
+    );
+    expect(stderr).toContain(
+      '[batch ]                    batch 1 of 3: transactions 2023 (elapsed 2.0 s, an estimate of what is left after the first batch)',
+    );
+    expect(stderr).toContain(
+      '[batch ]                    batch 3 of 3: transactions 2025 (elapsed 18.0 s, about 8.0 s left)',
+    );
     expect(stdout).toMatch(/^total: [\d,]+ rows, 9 files, [\d,]+ bytes$/m);
     expect(stderr).toMatch(/^\[verify\] tax 2024 +read back: 41 rows, checksum -?\d+ \(41 rows\)$/m);
     expect(stderr).toMatch(
       /^\[commit\] transactions 2024 +committed: transactions, transfers, tax 2024 left the hot tables; the views read the batch \(227 rows\)$/m,
     );
     const status = await cli(['status', ...local()]);
-    expect(status.stdout).toMatch(/^20260101T000005Z {2}2026-01-01 {2}finished/m);
+    expect(status.stdout).toMatch(
+      /^20260101T000005Z {2}2026-01-01 {2}finished {2}2026-01-01 00:00:05 {2}26\.0 s {2}3\/3 +675 +0$/m,
+    );
   });
 
   test('--json prints one JSON report on standard output and progress on standard error', async () => {
@@ -68,7 +84,7 @@ describe('redshift-archive', () => {
     );
     // not even the ledger: plan only reads
     const status = await cli(['status', '--json', ...local()]);
-    expect(JSON.parse(status.stdout)).toEqual({ notSetUp: 'archive_meta', runs: [] });
+    expect(JSON.parse(status.stdout)).toEqual({ notSetUp: 'archive_meta', runs: [], restores: [] });
   });
 
   test('preflight passes on the sample (exit 0), and fails naming the fix once a column was added (exit 1)', async () => {
@@ -190,7 +206,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --verbose --config $C --local $W --lake $L',
-      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version",
+      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --help, --version",
     ],
     [
       'run --cutoff 2026-02-30 --config $C --local $W --lake $L',
@@ -210,7 +226,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --cutof 2025-01-01 --config $C',
-      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version; did you mean --cutoff?",
+      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --help, --version; did you mean --cutoff?",
     ],
     [
       'restore --config $C --local $W --lake $L',

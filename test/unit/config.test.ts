@@ -138,7 +138,7 @@ describe('configuration', () => {
       'lake.prefix: "/data/" is not allowed; allowed: an S3 key prefix of letters, digits, . _ - separated by /, no leading or trailing /',
       'retention.keepYears: 0 is not allowed; allowed: at least 1',
       'retention.timeZone: "Mars/Olympus" is not allowed; allowed: an IANA time zone such as UTC or Europe/Berlin',
-      'extra: unknown key; allowed keys: warehouse, lake, catalog, views, retention, maxAttempts, ledger, maintenance, tables',
+      'extra: unknown key; allowed keys: warehouse, lake, catalog, views, retention, maxAttempts, ledger, maintenance, prices, tables',
     );
   });
 
