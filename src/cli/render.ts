@@ -135,7 +135,7 @@ function renderPlan(plan: PlanReport, summary = false): string {
         ['total', plan.rows, ...savingsCells(plan.savings)],
       ],
     ),
-    plan.sizesNote ? `note: ${plan.sizesNote}` : '',
+    ...(plan.sizesNote ? [`note: ${plan.sizesNote}`] : []),
     deepAuditLine(plan.savings, plan.prices),
     ...(summary
       ? []
