@@ -24,6 +24,7 @@ import { restore, restoredFamilies, RestoreReport, RestoreRequest } from './rest
 import type { Catalog, Lake, Row, Warehouse } from './ports';
 import {
   batchProgress,
+  between,
   emptyReport,
   PlanReport,
   ProgressEvent,
@@ -64,6 +65,12 @@ export interface ArchiveDeps {
   /** Waits between attempts (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
   /**
+   * How many milliseconds this invocation may still work (on AWS, the Lambda's remaining time less
+   * its margin); unset where no invocation ends the work (the embedded engine). A run that has
+   * taken a batch hands over to a fresh invocation at the next batch boundary when little is left.
+   */
+  readonly remainingMs?: () => number;
+  /**
    * The engine's clock: it timestamps runs, batches and steps in the ledger (tests pass a fake).
    * No statement reads the warehouse's clock, and none of its readings decides what a run moves.
    * @default the system clock
@@ -88,6 +95,13 @@ interface Checked {
 const START_CHECKS = 4;
 /** Transactions that redefine views outside a run are tried this often when they lose a race. */
 const VIEW_RETRIES = 3;
+/**
+ * A run hands over to a fresh invocation at a batch boundary when less time is left than this, or
+ * than the longest batch of the run so far: a read or ledger write that no event announces must
+ * never be in flight when the invocation's time runs out (that would stop the run until an
+ * operator runs it again).
+ */
+const HAND_OVER_MS = 120_000;
 
 /** A second run that lost the lock to a run started at the same time, and changed nothing. */
 export class RunBusyError extends RunFailedError {
@@ -690,6 +704,7 @@ export class Archiver {
     let ledger = read;
     let where = 'start';
     let failure = failed;
+    let taken = 0;
     try {
       for (;;) {
         const run = ledger.run(start.runId) as RunRecord;
@@ -697,7 +712,12 @@ export class Archiver {
           return runReport(this.tables, ledger, run, 'finished', resumed, [], this.prices);
         }
         const { order, n, next } = nextBatch(this.deps.config, ledger, run.runId);
-        ledger = await this.mark(run, ledger, next);
+        ledger = await this.mark(
+          run,
+          ledger,
+          next,
+          taken > 0 && next !== undefined && this.timeIsShort(ledger, run),
+        );
         if (!next) {
           where = 'finish';
           return await this.finish(run, ledger, resumed);
@@ -721,6 +741,7 @@ export class Archiver {
         ledger = await this.checkAttempts(key, next.family, ledger, explicit);
         // A failed commit belongs to the first batch taken: the one it was sent for.
         await this.steps.process(key, next.family, ledger, failure);
+        taken += 1;
         failure = undefined;
         ledger = await readLedger(this.deps.warehouse, this.sql);
       }
@@ -740,6 +761,7 @@ export class Archiver {
     run: RunRecord,
     ledger: LedgerView,
     next: { family: TableConfig[]; year: number } | undefined,
+    handOver: boolean,
   ): Promise<LedgerView> {
     const parts = ledger.batchesOf(run.runId);
     const ended = batchOrder(
@@ -753,18 +775,33 @@ export class Archiver {
         : undefined;
     if (ended.length === 0 && !begun) return ledger;
     const at = this.now();
-    await this.deps.warehouse.execute(
-      this.sql.markBatches(run.runId, at, {
-        ended: ended.map((e) => ({ family: e.family[0], year: e.year })),
-        ...(begun ? { begun: { family: begun.family[0], year: begun.year } } : {}),
-      }),
-      `${run.runId}.mark`,
-    );
+    const sql = this.sql.markBatches(run.runId, at, {
+      ended: ended.map((e) => ({ family: e.family[0], year: e.year })),
+      ...(begun ? { begun: { family: begun.family[0], year: begun.year } } : {}),
+    });
+    const { warehouse } = this.deps;
+    // The mark is the last statement of this invocation: its completion event starts the next.
+    if (handOver && warehouse.handOver) await warehouse.handOver(sql, `${run.runId}.mark`);
+    await warehouse.execute(sql, `${run.runId}.mark`);
     return ledger.withEnded(
       run.runId,
       ended.map((e) => ({ family: e.family[0].name, year: e.year })),
       at,
     );
+  }
+
+  /**
+   * Whether this invocation should leave the next batch to a fresh one: less time is left than
+   * {@link HAND_OVER_MS}, or than the longest batch of the run so far.
+   */
+  private timeIsShort(ledger: LedgerView, run: RunRecord): boolean {
+    const remaining = this.deps.remainingMs?.();
+    if (remaining === undefined) return false;
+    const longest = Math.max(
+      HAND_OVER_MS,
+      ...ledger.batchesOf(run.runId).map((b) => between(b.startedAt, b.endedAt) ?? 0),
+    );
+    return remaining < longest;
   }
 
   /** Records why the run failed (when the warehouse answers) and throws the operator's message. */

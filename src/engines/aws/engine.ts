@@ -137,6 +137,7 @@ export function openAwsEngine(
     ...(options.progress ? { progress: options.progress } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    remainingMs: options.remainingMs,
     ...(options.checks
       ? {
           extraChecks: () =>
