@@ -113,6 +113,12 @@ export class RunBusyError extends RunFailedError {
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The key of a run's batch of one family and year, from the ledger (its source: hot, or v1's stage). */
+function batchKey(run: RunRecord, ledger: LedgerView, root: TableConfig, year: number): BatchKey {
+  const record = ledger.batch(run.runId, root.name, year) ?? ledger.batchesOf(run.runId)[0];
+  return { runId: run.runId, cutoff: run.cutoff as BatchKey['cutoff'], year, source: record.source };
+}
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const sum = <T>(items: readonly T[], of: (item: T) => number) =>
   items.reduce((total, item) => total + of(item), 0);
@@ -722,22 +728,9 @@ export class Archiver {
           where = 'finish';
           return await this.finish(run, ledger, resumed);
         }
-        this.emit(
-          batchProgress(
-            ledger,
-            run,
-            { n: n + 1, total: order.length, name: `${next.family[0].name} ${next.year}` },
-            this.now(),
-          ),
-        );
         where = `${next.family[0].name} ${next.year}`;
-        const key: BatchKey = {
-          runId: run.runId,
-          cutoff: run.cutoff as BatchKey['cutoff'],
-          year: next.year,
-          source: (ledger.batch(run.runId, next.family[0].name, next.year) ?? ledger.batchesOf(run.runId)[0])
-            .source,
-        };
+        this.emit(batchProgress(ledger, run, { n: n + 1, total: order.length, name: where }, this.now()));
+        const key = batchKey(run, ledger, next.family[0], next.year);
         ledger = await this.checkAttempts(key, next.family, ledger, explicit);
         // A failed commit belongs to the first batch taken: the one it was sent for.
         await this.steps.process(key, next.family, ledger, failure);
