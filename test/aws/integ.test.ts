@@ -9,10 +9,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { isComplete, onEvent, type SeedEvent } from '../integ/seed';
 import { INTEG, INTEG_CONFIG, SEEDED, seedStatements } from '../integ/fixture';
 import { differences, normalized } from '../integ/snapshot';
-import { assertionResults } from '../integ/run-aws';
+import { assertionResults, options } from '../integ/run-aws';
 
 const SNAPSHOT = join(__dirname, '..', 'integ', 'integ.archive-serverless.ts.snapshot');
-const template = (name: string) => JSON.parse(readFileSync(join(SNAPSHOT, `${name}.template.json`), 'utf8'));
+const template = (name: string, snapshot = SNAPSHOT) =>
+  JSON.parse(readFileSync(join(snapshot, `${name}.template.json`), 'utf8'));
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 
 describe('the integration test on Serverless, as its committed snapshot holds it', () => {
@@ -106,6 +107,42 @@ describe('the integration test on Serverless, as its committed snapshot holds it
   });
 });
 
+describe('the integration test on a provisioned cluster', () => {
+  const snapshot = join(__dirname, '..', 'integ', 'integ.archive-provisioned.ts.snapshot');
+  const expectations = (t: { Resources: Record<string, Resource> }) =>
+    Object.values(t.Resources)
+      .filter((r) => r.Type.startsWith('Custom::DeployAssert@SdkCall'))
+      .map((r) => [r.Type, r.Properties.expected ?? null]);
+
+  test('asserts the same chain as on Serverless, on one RA3 node in isolated subnets, as the dbUser archiver', () => {
+    expect(expectations(template('ArchiveProvisionedDefaultTestDeployAssertD28C516A', snapshot))).toEqual(
+      expectations(template('ArchiveServerlessDefaultTestDeployAssert3239DF67')),
+    );
+    const stack = template('RedshiftArchiveIntegProvisioned', snapshot) as {
+      Resources: Record<string, Resource>;
+    };
+    const [cluster] = Object.values(stack.Resources).filter((r) => r.Type === 'AWS::Redshift::Cluster');
+    expect(cluster.Properties).toMatchObject({
+      ClusterType: 'single-node',
+      NodeType: 'ra3.large',
+      PubliclyAccessible: false,
+      Encrypted: true,
+    });
+    expect(
+      Object.values(stack.Resources).filter(
+        (r) =>
+          (r as { DeletionPolicy?: string }).DeletionPolicy !== undefined &&
+          (r as { DeletionPolicy?: string }).DeletionPolicy !== 'Delete',
+      ),
+    ).toEqual([]);
+    const seed = Object.values(stack.Resources).find((r) => 'Sqls' in r.Properties);
+    expect(seed?.Properties).toMatchObject({
+      ClusterIdentifier: INTEG.cluster,
+      Sqls: seedStatements('archiver'),
+    });
+  });
+});
+
 describe('the seed of the integration test', () => {
   const rsd = mockClient(RedshiftDataClient);
   beforeEach(() => rsd.reset());
@@ -118,6 +155,22 @@ describe('the seed of the integration test', () => {
       SecretArn: 'arn:secret',
       Sqls: ['SELECT 1', 'SELECT 2'],
     },
+  });
+
+  test('on a cluster, names the cluster instead of a workgroup', async () => {
+    rsd.on(BatchExecuteStatementCommand).resolves({ Id: 'abc' });
+    const { Database, SecretArn, Sqls } = event('Create').ResourceProperties;
+    await onEvent(
+      { RequestType: 'Create', ResourceProperties: { ClusterIdentifier: 'c1', Database, SecretArn, Sqls } },
+      new RedshiftDataClient({}),
+    );
+    expect(rsd.commandCalls(BatchExecuteStatementCommand)[0].args[0].input).toEqual({
+      ClusterIdentifier: 'c1',
+      Database: 'dev',
+      SecretArn: 'arn:secret',
+      Sqls: ['SELECT 1', 'SELECT 2'],
+      StatementName: 'redshift-archive-integ.seed',
+    });
   });
 
   test('sends its statements as one Data API batch as the admin, then completes once the batch finished', async () => {
@@ -200,5 +253,28 @@ describe('npm run test:aws', () => {
       },
       { name: 'AwsApiCallData3', ok: false, detail: 'not json' },
     ]);
+  });
+
+  test('fails on a bad argument, naming it, the value and what is allowed', () => {
+    const base = ['--profile', 'p', '--region', 'eu-west-1'];
+    expect(() => options(['--region', 'eu-west-1'])).toThrow(/^--profile: missing\nusage: /);
+    expect(() => options(['--profile', 'p', '--region', 'Ireland'])).toThrow(
+      '--region: "Ireland" is not allowed; allowed: a Region such as eu-west-1',
+    );
+    expect(() => options([...base, '--base-capacity', 'four'])).toThrow(
+      '--base-capacity: "four" is not allowed; allowed: 4 or a multiple of 8',
+    );
+    expect(() => options([...base, '--node-type', 'm5.large'])).toThrow(
+      '--node-type: "m5.large" is not allowed; allowed: an RA3 or DC2 node type such as ra3.large',
+    );
+    expect(
+      options([...base, '--node-type', 'ra3.xlplus', '--app', 'test/integ/integ.archive-provisioned.ts']),
+    ).toEqual({
+      profile: 'p',
+      region: 'eu-west-1',
+      nodeType: 'ra3.xlplus',
+      keep: false,
+      apps: ['test/integ/integ.archive-provisioned.ts'],
+    });
   });
 });

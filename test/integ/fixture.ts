@@ -1,13 +1,15 @@
 import { parseConfig, type ArchiveConfig } from '../../src/config/config';
 
 /**
- * What the integration test deploys on the user's account and what it asserts: a Serverless
- * warehouse holding a small family of two tables over three past years and the current one.
+ * What the integration tests deploy on the user's account and what they assert: a warehouse
+ * (Serverless or a provisioned cluster) holding a small family of two tables over three past
+ * years and the current one.
  * Names are fixed, so one such test runs per account and Region at a time.
  */
 export const INTEG = {
   workgroup: 'redshift-archive-integ',
   namespace: 'redshift-archive-integ',
+  cluster: 'redshift-archive-integ',
   database: 'dev',
   /** The one IAM role both functions that send SQL use: its database user is `IAMR:<name>`. */
   dataApiRole: 'redshift-archive-integ-data-api',

@@ -1,75 +1,19 @@
-import { join } from 'node:path';
-import {
-  App,
-  Aspects,
-  CfnResource,
-  CustomResource,
-  Duration,
-  Fn,
-  IAspect,
-  RemovalPolicy,
-  Stack,
-  Token,
-  aws_ec2 as ec2,
-  aws_iam as iam,
-  aws_lambda as lambda,
-  aws_lambda_nodejs as nodejs,
-  aws_redshiftserverless as serverless,
-  aws_s3 as s3,
-  aws_secretsmanager as secrets,
-  custom_resources as cr,
-} from 'aws-cdk-lib';
-import { AwsApiCall, ExpectedResult, InvocationType, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
-import type { IConstruct } from 'constructs';
-import { RedshiftArchive } from '../../lib/redshift-archive';
-import { INTEG, INTEG_CONFIG, SEEDED, seedStatements } from './fixture';
+import { App, Stack, aws_redshiftserverless as serverless } from 'aws-cdk-lib';
+import { adminSecret, archiveIntegTest, isolatedSubnets } from './archive-test';
+import { INTEG, INTEG_CONFIG } from './fixture';
 
 /**
  * The integration test on a Redshift Serverless workgroup, run on the user's own account with
- * `npm run test:aws`, and compared offline with its snapshot in CI (test/integ/snapshot.ts). It
- * deploys a workgroup of the smallest base capacity in a VPC of three isolated subnets (no NAT,
- * no internet gateway), seeds a family of two tables over three past years and the current one
- * with the README's grants, deploys the archive through the construct, then asserts through the
- * function's own actions: a run until status says finished, a deep audit, the union view's count
- * of every seeded row (the Data API), and Athena's count of one archived year. Environment
- * agnostic: no account or Region is named. Everything it creates is destroyed after.
+ * `npm run test:aws`, and compared offline with its snapshot in CI (test/integ/snapshot.ts): a
+ * workgroup of the smallest base capacity in three isolated subnets, then what `archive-test.ts`
+ * shares (the seed, the archive through the construct, the assertions through the function).
+ * Environment agnostic: no account or Region is named.
  */
-
-/** Every resource of the test goes with the stack, data included. */
-class DestroyEverything implements IAspect {
-  visit(node: IConstruct): void {
-    if (node instanceof CfnResource) node.applyRemovalPolicy(RemovalPolicy.DESTROY);
-  }
-}
-
 const app = new App();
 const stack = new Stack(app, 'RedshiftArchiveIntegServerless', {
   description: 'redshift-archive integration test (Serverless): deleted when the test ends',
 });
-
-// A VPC of three isolated subnets in three Availability Zones, which a workgroup requires; the
-// Data API, S3 and Glue are reached by Redshift itself, not through the VPC.
-const vpc = new ec2.CfnVPC(stack, 'Vpc', { cidrBlock: '10.42.0.0/16' });
-const subnets = [0, 1, 2].map(
-  (i) =>
-    new ec2.CfnSubnet(stack, `Subnet${i}`, {
-      vpcId: vpc.ref,
-      cidrBlock: `10.42.${i * 16}.0/20`,
-      availabilityZone: Fn.select(i, Fn.getAzs()),
-    }),
-);
-
-// The admin's credentials: the seed runs as the admin through the Data API with this secret.
-const admin = new secrets.Secret(stack, 'Admin', {
-  description: 'Admin of the redshift-archive integration test workgroup',
-  generateSecretString: {
-    secretStringTemplate: JSON.stringify({ username: INTEG.adminUser }),
-    generateStringKey: 'password',
-    excludePunctuation: true,
-    requireEachIncludedType: true,
-    passwordLength: 32,
-  },
-});
+const admin = adminSecret(stack);
 const namespace = new serverless.CfnNamespace(stack, 'Namespace', {
   namespaceName: INTEG.namespace,
   dbName: INTEG.database,
@@ -82,165 +26,17 @@ const workgroup = new serverless.CfnWorkgroup(stack, 'Workgroup', {
   // The smallest base capacity (MG "Compute capacity for Amazon Redshift Serverless"); where a
   // Region does not offer it, `npm run test:aws -- --base-capacity 8`.
   baseCapacity: Number(app.node.tryGetContext('baseCapacity') ?? 4),
-  subnetIds: subnets.map((s) => s.ref),
+  subnetIds: isolatedSubnets(stack).map((s) => s.ref),
   publiclyAccessible: false,
 });
 workgroup.node.addDependency(namespace);
 
-// The seed: one Data API batch as the admin, polled until it ends.
-const seedFunction = (handler: string) =>
-  new nodejs.NodejsFunction(stack, `Seed${handler}`, {
-    entry: join(__dirname, 'seed-handler.ts'),
-    handler,
-    runtime: lambda.Runtime.NODEJS_22_X,
-    timeout: Duration.minutes(1),
-    initialPolicy: [
-      new iam.PolicyStatement({
-        actions: ['redshift-data:BatchExecuteStatement', 'redshift-data:DescribeStatement'],
-        resources: ['*'],
-      }),
-    ],
-  });
-const onEvent = seedFunction('onEventHandler');
-const isComplete = seedFunction('isCompleteHandler');
-admin.grantRead(onEvent);
-const seedProvider = new cr.Provider(stack, 'SeedProvider', {
-  onEventHandler: onEvent,
-  isCompleteHandler: isComplete,
-  queryInterval: Duration.seconds(10),
-  totalTimeout: Duration.minutes(30),
-});
-const seed = new CustomResource(stack, 'Seed', {
-  serviceToken: seedProvider.serviceToken,
-  properties: {
-    WorkgroupName: INTEG.workgroup,
-    Database: INTEG.database,
-    SecretArn: admin.secretArn,
-    Sqls: seedStatements(`IAMR:${INTEG.dataApiRole}`),
-  },
-});
-seed.node.addDependency(workgroup);
-
-// The archive, through the construct, once the warehouse holds the seeded tables.
-const lake = new s3.Bucket(stack, 'Lake', {
-  removalPolicy: RemovalPolicy.DESTROY,
-  autoDeleteObjects: true,
-  versioned: true,
-  enforceSSL: true,
-  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-});
-const archive = new RedshiftArchive(stack, 'Archive', {
+archiveIntegTest(app, stack, 'ArchiveServerless', {
   config: INTEG_CONFIG,
-  bucket: lake,
-  removalPolicy: RemovalPolicy.DESTROY,
+  resource: workgroup,
+  admin,
+  target: { WorkgroupName: INTEG.workgroup },
+  databaseUser: `IAMR:${INTEG.dataApiRole}`,
   dataApiRoleName: INTEG.dataApiRole,
 });
-archive.node.addDependency(seed);
-// Verification counts through Athena, whose query history a workgroup must be emptied of to go.
-archive.workgroup.recursiveDeleteOption = true;
-Aspects.of(stack).add(new DestroyEverything());
-
-const integ = new IntegTest(app, 'ArchiveServerless', {
-  testCases: [stack],
-  diffAssets: false,
-  stackUpdateWorkflow: false,
-  cdkCommandOptions: { destroy: { args: { force: true } } },
-});
-const fn = archive.unloadFunction.functionName;
-const payload = (action: Record<string, unknown>) => JSON.stringify(action);
-
-// 1. The run, asynchronously: it goes on through its statements' completion events.
-const run = integ.assertions.invokeFunction({
-  functionName: fn,
-  invocationType: InvocationType.EVENT,
-  payload: payload({ action: 'run' }),
-});
-
-// 2. Until status says the run finished (read only: repeating it is safe; a call throttled while
-// the run holds the function's one concurrent execution is tried again).
-const finished = integ.assertions
-  .invokeFunction({ functionName: fn, payload: payload({ action: 'status' }) })
-  .expect(
-    ExpectedResult.objectLike({
-      Payload: Match.serializedJson(
-        Match.objectLike({
-          outcome: 'status',
-          // the one run, finished, with every row of the past years archived
-          status: Match.objectLike({
-            runs: [Match.objectLike({ state: 'finished', archivedRows: SEEDED.archived, error: null })],
-          }),
-        }),
-      ),
-    }),
-  )
-  .waitForAssertions({ totalTimeout: Duration.minutes(45), interval: Duration.seconds(30) });
-
-// 3. A deep audit: every batch in the lake and the catalog as recorded, read back through Spectrum.
-const audited = integ.assertions
-  .invokeFunction({ functionName: fn, payload: payload({ action: 'audit', deep: true }) })
-  .expect(
-    ExpectedResult.objectLike({
-      Payload: Match.serializedJson(
-        Match.objectLike({ outcome: 'audit', audit: Match.objectLike({ ok: true, deep: true }) }),
-      ),
-    }),
-  )
-  .waitForAssertions({ totalTimeout: Duration.minutes(15), interval: Duration.seconds(30) });
-
-// 4. The union view of orders returns every seeded order, hot and archived (Data API, as the admin).
-const viewCount = integ.assertions.awsApiCall('RedshiftData', 'executeStatement', {
-  WorkgroupName: INTEG.workgroup,
-  Database: INTEG.database,
-  SecretArn: admin.secretArn,
-  Sql: `SELECT COUNT(*) FROM "${INTEG.schema}"."all_orders"`,
-});
-const viewDone = integ.assertions
-  .awsApiCall('RedshiftData', 'describeStatement', { Id: viewCount.getAttString('Id') })
-  .expect(ExpectedResult.objectLike({ Status: 'FINISHED' }))
-  .waitForAssertions({ totalTimeout: Duration.minutes(5), interval: Duration.seconds(10) }) as AwsApiCall;
-const viewRows = integ.assertions.awsApiCall('RedshiftData', 'getStatementResult', {
-  Id: viewCount.getAttString('Id'),
-});
-viewRows.assertAtPath('Records.0.0.longValue', ExpectedResult.exact(SEEDED.orders));
-
-// 5. Athena counts the orders of last year, an archived year, in the archive's workgroup.
-const athenaCount = integ.assertions.awsApiCall('Athena', 'startQueryExecution', {
-  QueryString: `SELECT COUNT(*) FROM "${INTEG_CONFIG.catalog.database}"."orders" WHERE "year" = year(current_date) - 1`,
-  WorkGroup: archive.workgroup.ref,
-});
-const athenaDone = integ.assertions
-  .awsApiCall('Athena', 'getQueryExecution', {
-    QueryExecutionId: athenaCount.getAttString('QueryExecutionId'),
-  })
-  .expect(ExpectedResult.objectLike({ QueryExecution: { Status: { State: 'SUCCEEDED' } } }))
-  .waitForAssertions({ totalTimeout: Duration.minutes(5), interval: Duration.seconds(10) }) as AwsApiCall;
-const athenaRows = integ.assertions.awsApiCall('Athena', 'getQueryResults', {
-  QueryExecutionId: athenaCount.getAttString('QueryExecutionId'),
-});
-athenaRows.assertAtPath(
-  'ResultSet.Rows.1.Data.0.VarCharValue',
-  ExpectedResult.exact(String(INTEG.ordersPerYear)),
-);
-
-// What the derived IAM actions miss: the admin's secret for the Data API, and Athena's reads of
-// the catalog and the lake (the construct's own grantRead, on the assertions' role).
-// (Every awsApiCall of the stack shares one provider, and so one role.)
-viewCount.provider.addToRolePolicy({
-  Effect: 'Allow',
-  Action: ['secretsmanager:GetSecretValue'],
-  Resource: [admin.secretArn],
-});
-for (const call of [viewDone, athenaDone]) {
-  call.waiterProvider?.addToRolePolicy({
-    Effect: 'Allow',
-    Action: ['redshift-data:DescribeStatement', 'athena:GetQueryExecution'],
-    Resource: ['*'],
-  });
-}
-archive.grantRead(
-  iam.Role.fromRoleArn(athenaCount, 'Reader', Token.asString(athenaCount.provider.handlerRoleArn)),
-);
-
-run.next(finished).next(audited).next(viewCount).next(viewDone).next(viewRows);
-viewRows.next(athenaCount).next(athenaDone).next(athenaRows);
 app.synth();

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 /**
- * `npm run test:aws -- --profile <p> --region <r> [--base-capacity 8] [--keep] [--app <file>]`:
+ * `npm run test:aws -- --profile <p> --region <r> [--base-capacity 8] [--node-type ra3.xlplus] [--keep] [--app <file>]`:
  * the integration tests on the user's own account. For each `test/integ/integ.*.ts`: synthesize
  * it, deploy its stacks (the test stack, then the assertions' stack, whose custom resources run
  * the assertions), read each assertion's result from the outputs, and destroy both stacks
@@ -17,23 +17,26 @@ import { parseArgs } from 'node:util';
  */
 
 const USAGE =
-  'usage: npm run test:aws -- --profile <aws profile> --region <region> [--base-capacity 4|8|...] [--keep] [--app test/integ/integ.<name>.ts]';
+  'usage: npm run test:aws -- --profile <aws profile> --region <region> [--base-capacity 4|8|...] [--node-type ra3.large|...] [--keep] [--app test/integ/integ.<name>.ts]';
 
-interface Options {
+export interface Options {
   readonly profile: string;
   readonly region: string;
   readonly baseCapacity?: string;
+  readonly nodeType?: string;
   readonly keep: boolean;
   readonly apps: string[];
 }
 
-function options(argv: string[]): Options {
+/** The command line's options; a missing or bad one throws, naming it, the value and what is allowed. */
+export function options(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
       profile: { type: 'string' },
       region: { type: 'string' },
       'base-capacity': { type: 'string' },
+      'node-type': { type: 'string' },
       keep: { type: 'boolean', default: false },
       app: { type: 'string' },
     },
@@ -48,6 +51,10 @@ function options(argv: string[]): Options {
     throw new Error(
       `--base-capacity: ${JSON.stringify(values['base-capacity'])} is not allowed; allowed: 4 or a multiple of 8`,
     );
+  if (values['node-type'] !== undefined && !/^(ra3|dc2)\.[a-z0-9]+$/.test(values['node-type']))
+    throw new Error(
+      `--node-type: ${JSON.stringify(values['node-type'])} is not allowed; allowed: an RA3 or DC2 node type such as ra3.large`,
+    );
   const apps = values.app
     ? [values.app]
     : readdirSync(join('test', 'integ'))
@@ -57,6 +64,7 @@ function options(argv: string[]): Options {
     profile: values.profile as string,
     region: values.region as string,
     ...(values['base-capacity'] ? { baseCapacity: values['base-capacity'] } : {}),
+    ...(values['node-type'] ? { nodeType: values['node-type'] } : {}),
     keep: values.keep ?? false,
     apps,
   };
@@ -94,7 +102,10 @@ function runOne(app: string, o: Options): boolean {
   const started = Date.now();
   const out = mkdtempSync(join(tmpdir(), 'integ-aws-'));
   const outputsFile = join(out, 'outputs.json');
-  const context = o.baseCapacity ? ['-c', `baseCapacity=${o.baseCapacity}`] : [];
+  const context = [
+    ...(o.baseCapacity ? ['-c', `baseCapacity=${o.baseCapacity}`] : []),
+    ...(o.nodeType ? ['-c', `nodeType=${o.nodeType}`] : []),
+  ];
   console.log(`\n== ${app} in ${o.region} (profile ${o.profile})`);
   let ok = false;
   try {

@@ -4,9 +4,10 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 
-/** The seed resource's properties: where to run its statements, as whom, and which. */
+/** The seed resource's properties: where to run its statements (a workgroup or a cluster), as whom, and which. */
 export interface SeedProperties {
-  readonly WorkgroupName: string;
+  readonly WorkgroupName?: string;
+  readonly ClusterIdentifier?: string;
   readonly Database: string;
   /** The admin's secret (`username`, `password`): the seed creates users and grants. */
   readonly SecretArn: string;
@@ -34,10 +35,10 @@ export async function onEvent(
 ): Promise<{ PhysicalResourceId: string }> {
   if (event.RequestType === 'Delete')
     return { PhysicalResourceId: event.PhysicalResourceId ?? `${PREFIX}none` };
-  const { WorkgroupName, Database, SecretArn, Sqls } = event.ResourceProperties;
+  const { WorkgroupName, ClusterIdentifier, Database, SecretArn, Sqls } = event.ResourceProperties;
   const { Id } = await client.send(
     new BatchExecuteStatementCommand({
-      WorkgroupName,
+      ...(WorkgroupName ? { WorkgroupName } : { ClusterIdentifier }),
       Database,
       SecretArn,
       Sqls: [...Sqls],
