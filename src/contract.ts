@@ -119,11 +119,20 @@ export const RESOURCE_KINDS = ['external-schema', 'views'] as const;
 /** One of {@link RESOURCE_KINDS}. */
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
-/** The schema-and-views resources' properties, as the stack sets them. */
+/**
+ * The schema-and-views resources' properties, as the stack sets them. The configuration itself
+ * does not travel (it grows with every column, and the provider framework carries the event,
+ * old and new properties, through a Step Functions state machine whose input is at most
+ * 256 KiB): the handler reads the configuration bundled with its code and checks it against
+ * `ConfigDigest`. Earlier versions passed `Config`, the whole configuration as JSON; an update
+ * or delete of such a resource still reads its footprint from it.
+ */
 export interface SchemaAndViewsProps {
   readonly Resource?: ResourceKind;
-  /** The configuration, as JSON: a change of it is an update. */
-  readonly Config: string;
+  /** `configDigest` of the configuration: a change of it is an update. */
+  readonly ConfigDigest: string;
+  /** `footprintJson` of the configuration: what this resource owns, for an update or delete. */
+  readonly Footprint: string;
   readonly LakeBucket: string;
   readonly RedshiftRoleArn: string;
   readonly KmsKeyId?: string;

@@ -9,7 +9,7 @@ import {
   custom_resources as cr,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ArchiveConfig, configJson } from '../../src/config/config';
+import { ArchiveConfig, configDigest, footprintJson } from '../../src/config/config';
 import { ENV, RESOURCE_TYPES, type ResourceKind, type SchemaAndViewsProps } from '../../src/contract';
 import { bundledFunction } from './functions';
 
@@ -71,7 +71,8 @@ export function createSchemaAndViews(scope: Construct, options: SchemaAndViewsOp
   const resource = (id: string, kind: ResourceKind, resourceType: string) => {
     const properties: SchemaAndViewsProps = {
       Resource: kind,
-      Config: configJson(config),
+      ConfigDigest: configDigest(config),
+      Footprint: footprintJson(config),
       LakeBucket: options.bucket.bucketName,
       RedshiftRoleArn: options.redshiftRole.roleArn,
       ...(key ? { KmsKeyId: key.keyId } : {}),

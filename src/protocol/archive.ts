@@ -114,11 +114,19 @@ export class Archiver {
    * replaced (its grants stay); one whose columns changed is re-created and granted again. The
    * views change only in a transaction that raises their version, so this never overwrites a
    * commit that it did not see.
+   *
+   * USAGE on the external schema is granted first, each grant its own statement (no GRANT on an
+   * external resource runs in a transaction): a grant that fails (a reader that does not exist)
+   * leaves the views as they were, instead of failing after they changed.
+   * @param retired - statements that belong to the same transaction as the views (a deployment's
+   *   drops of views whose tables left, revokes from readers who left)
    */
-  async setup(): Promise<void> {
+  async setup(retired: readonly string[] = []): Promise<void> {
     await this.prepare();
     let ledger = await this.ledger();
     await this.guard(ledger);
+    for (const grant of this.sql.externalSchemaGrants())
+      await this.deps.warehouse.execute(grant, 'setup.grants');
     for (let attempt = 1; ; attempt++) {
       const existing = await this.deps.warehouse.query(this.sql.catalogQuery('views'), 'setup.views.columns');
       const statements = [
@@ -129,6 +137,7 @@ export class Archiver {
             ? [this.sql.replaceView(t, ledger.viewState(t)), ...this.sql.viewGrants(t)]
             : this.sql.recreateView(t, ledger.viewState(t)),
         ),
+        ...retired,
       ];
       try {
         await this.deps.warehouse.transaction(statements, 'setup.views');
@@ -140,8 +149,6 @@ export class Archiver {
         ledger = after;
       }
     }
-    for (const grant of this.sql.externalSchemaGrants())
-      await this.deps.warehouse.execute(grant, 'setup.grants');
     this.emit({ phase: 'setup', message: `views defined for ${this.tables.length} tables` });
   }
 

@@ -211,7 +211,7 @@ async function accessChecks(warehouse: Warehouse, sql: ArchiveSql): Promise<Pref
   if (probes.length === 0) return [];
   // Fixes name the identity as a GRANT would: quoted (an IAM identity reads like "IAMR:role").
   const user = await warehouse
-    .query('SELECT current_user AS identity', 'preflight.identity')
+    .query(sql.identityQuery(), 'preflight.identity')
     .then(([row]) => quoteReportedName(String(row?.identity)))
     .catch(() => '<the database user>');
   const checks: PreflightCheck[] = [];

@@ -75,6 +75,17 @@ export interface Dialect {
    * otherwise. NULL differs from every value, and string boundaries are part of the hash.
    */
   rowHash(values: readonly HashInput[]): string;
+  /**
+   * How many values one {@link rowHash} takes at most, and how many hashes one
+   * {@link combineHashes}: a wider row is hashed in groups, then the groups' hashes are combined,
+   * a tree whose nesting grows with the logarithm of the width, not with the width.
+   */
+  readonly hashGroup: number;
+  /**
+   * An exact hash of a list of hashes (never NULL), in their order: equal lists hash equal, and
+   * (short of a collision) others differently.
+   */
+  combineHashes(hashes: readonly string[]): string;
   /** An aggregate over `rowHash`: the exact, order-independent sum of the hashes, as text. */
   checksum(rowHash: string): string;
   /** CREATE OR REPLACE VIEW: keeps the view's owner and grants; the columns must stay the same. */

@@ -35,6 +35,11 @@ export const duckdbDialect: Dialect = {
     // it hashes NULL to a value of its own (not that of 0 or ''): no NULL tag is needed.
     return `hash(${values.map((v) => v.expr).join(', ')})`;
   },
+  // hash() is variadic: one call hashes a row of up to 64 columns, as before rows were chunked.
+  hashGroup: 64,
+  combineHashes(hashes) {
+    return `hash(${hashes.join(', ')})`;
+  },
   checksum(rowHash) {
     // hash() is a UBIGINT; its SUM is a HUGEINT, so nothing rounds or wraps.
     return `CAST(COALESCE(SUM(${rowHash}), 0) AS VARCHAR)`;

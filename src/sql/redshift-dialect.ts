@@ -101,7 +101,8 @@ const schemaProbes = (context: AccessContext): AccessProbe[] => [
   ...[context.ledgerSchema, context.viewsSchema].map((schema) =>
     yes(
       `create in ${schema}`,
-      `SELECT has_schema_privilege(${literal(schema)}, 'create')`,
+      // the catalog's name: a delimited identifier folds to lower case (DG, "Names and identifiers")
+      `SELECT has_schema_privilege(${literal(schema.toLowerCase())}, 'create')`,
       `the database user may create in schema ${schema}`,
       `the database user may not create in schema ${schema}`,
       `GRANT CREATE ON SCHEMA ${quoteIdent(schema)} TO {user}`,
@@ -233,6 +234,14 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
       }
     },
     rowHash,
+    // Four columns nest eight FNV_HASH calls, and each level above at most four more: a table of
+    // 1,600 columns (Redshift's most) nests 28, where one chain over every column would nest 3,200.
+    // No nesting limit is documented (DG FNV_HASH); preflight compiles the exact expressions.
+    hashGroup: 4,
+    combineHashes(hashes) {
+      // Each hash is a BIGINT, hashed by its 8 bytes: fixed width, so the chain is unambiguous.
+      return hashes.reduce<string | undefined>((seed, h) => fnv(h, seed), undefined) as string;
+    },
     checksum(rowHash) {
       // FNV_HASH is a BIGINT: a BIGINT sum overflows, a DECIMAL(38,0) one cannot for any table
       // Redshift holds. As text, because the Data API returns numbers as JavaScript doubles.

@@ -70,6 +70,34 @@ export interface ExportFigures {
   readonly bytes: number;
 }
 
+/** Per-column checksums in one query of {@link ArchiveSql.columnFiguresQuery}. */
+const COLUMN_FIGURES = 100;
+
+/** `items` in consecutive groups of at most `size`. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
+  return groups;
+}
+
+/**
+ * The row hash of `values`, chunked: the dialect's row hash of each group of `hashGroup` values
+ * (NULL tags and string lengths inside), then the groups' hashes combined, group by group, until
+ * one is left. The grouping depends only on the number of columns, which both sides of a
+ * comparison share, so the hash stays exact and unambiguous; a row of at most `hashGroup` values
+ * hashes as one group, as it did before rows were chunked.
+ */
+function rowHash(dialect: Dialect, values: readonly HashInput[]): string {
+  if (values.length === 0) return dialect.rowHash([]);
+  let hashes = chunks(values, dialect.hashGroup).map((group) => dialect.rowHash(group));
+  while (hashes.length > 1) {
+    hashes = chunks(hashes, dialect.hashGroup).map((group) =>
+      group.length === 1 ? group[0] : dialect.combineHashes(group),
+    );
+  }
+  return hashes[0];
+}
+
 const YEAR = quoteIdent(PARTITION_KEYS.year);
 const RUN = quoteIdent(PARTITION_KEYS.run);
 const ZONE_UTC = "'UTC'";
@@ -478,7 +506,7 @@ export class ArchiveSql {
   }
 
   private checksumOf(values: readonly HashInput[]): string {
-    return this.dialect.checksum(this.dialect.rowHash(values));
+    return this.dialect.checksum(rowHash(this.dialect, values));
   }
 
   /** Read only: rows and checksum of one batch's partition, read back through the external table. */
@@ -491,16 +519,24 @@ export class ArchiveSql {
 
   /**
    * Read only, after figures differed: rows, checksum and one checksum per column (`c0`, `c1`,
-   * ...), of the hot rows of a batch or of its partition, to name the columns that differ.
+   * ...), of the hot rows of a batch or of its partition, to name the columns that differ. One
+   * query for the rows, the checksum and the first columns, then one per further
+   * {@link COLUMN_FIGURES} columns: a column's checksum takes about 300 bytes, and the Data API
+   * takes 100 KB a statement. They only name columns for a message, so they need not share a
+   * snapshot.
    */
-  columnFiguresQuery(table: TableConfig, batch: BatchKey, side: 'hot' | 'archive'): string {
+  columnFiguresQuery(table: TableConfig, batch: BatchKey, side: 'hot' | 'archive'): string[] {
     const values = table.columns.map((c) => (side === 'hot' ? this.hotValue(c) : this.archivedValue(c)));
     const perColumn = values.map((v, i) => `${this.checksumOf([v])} AS c${i}`);
     const source =
       side === 'hot'
         ? `FROM ${this.batchRows(table, batch).from} WHERE ${this.batchRows(table, batch).where}`
         : `FROM ${this.externalTable(table)} WHERE ${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`;
-    return `SELECT COUNT(*) AS row_count, ${this.checksumOf(values)} AS checksum, ${perColumn.join(', ')} ${source}`;
+    const [first, ...rest] = chunks(perColumn, COLUMN_FIGURES);
+    return [
+      `SELECT COUNT(*) AS row_count, ${this.checksumOf(values)} AS checksum, ${first.join(', ')} ${source}`,
+      ...rest.map((columns) => `SELECT ${columns.join(', ')} ${source}`),
+    ];
   }
 
   /**
@@ -642,7 +678,7 @@ export class ArchiveSql {
 
   /** Drops a union view; the rows it showed stay where they are. */
   dropView(table: TableConfig): string {
-    return `DROP VIEW IF EXISTS ${this.viewName(table)}`;
+    return dropViewStatement(this.config.views.schema, `${this.config.views.prefix}${table.name}`);
   }
 
   /** Drops the external schema: only Redshift's mapping of the catalog, never the catalog or the lake. */
@@ -795,6 +831,14 @@ export class ArchiveSql {
     ];
   }
 
+  /**
+   * Read only: the database identity, as a GRANT names it. IDENTITY is one of Redshift's reserved
+   * words, usable only as a delimited identifier (DG, "Reserved words"): the alias is quoted.
+   */
+  identityQuery(): string {
+    return `SELECT current_user AS ${quoteIdent('identity')}`;
+  }
+
   /** What preflight asks of the database identity, in this engine's terms. */
   accessProbes(): AccessProbe[] {
     return this.dialect.accessProbes({
@@ -873,6 +917,14 @@ export class ArchiveSql {
       `UPDATE ${this.ledgerTable('runs')} SET "state" = 'running' WHERE "run_id" = ${run} AND "state" IN ('staged', 'verified', 'published')`,
     ];
   }
+}
+
+/**
+ * Drops a view by its schema and name (a deployment also drops views that an earlier
+ * configuration named); the rows it showed stay where they are.
+ */
+export function dropViewStatement(schema: string, name: string): string {
+  return `DROP VIEW IF EXISTS ${qualify(schema, name)}`;
 }
 
 /** Text for the ledger: printable ASCII, at most 1000 characters. */

@@ -1,11 +1,12 @@
-import { parseConfig } from '../../src/config/config';
-import { isComplete, onEvent, physicalId } from '../../src/runtime/custom-resource';
+import { ArchiveConfig, configDigest, footprintJson, parseConfig } from '../../src/config/config';
+import * as resource from '../../src/runtime/custom-resource';
+import { onEvent, physicalId } from '../../src/runtime/custom-resource';
 import contabyx from '../../config/contabyx.json';
 import { BUCKET, ledgerAnswers, ROLE, ScriptedAws, svvColumns } from '../../devkit/scripted-aws';
 import { CONTABYX } from '../../devkit/world';
 
 /** The sample configuration, with readers of the union views. */
-const READERS = { ...contabyx, views: { ...contabyx.views, readers: ['group analysts', 'role reporting'] } };
+const READERS = { ...contabyx, views: { ...contabyx.views, readers: ['group analysts', 'user reporting'] } };
 /** The same, after `tax` got a column (schema evolution appends). */
 const WIDER = {
   ...READERS,
@@ -14,13 +15,28 @@ const WIDER = {
   ),
 };
 
-const props = (config: unknown = READERS, kind: 'views' | 'external-schema' = 'views') => ({
-  ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
-  Resource: kind,
-  Config: JSON.stringify(config),
-  LakeBucket: BUCKET,
-  RedshiftRoleArn: ROLE,
-});
+/** The configuration each set of properties names: what the handler's bundle holds in these tests. */
+const BUNDLED = new WeakMap<object, ArchiveConfig>();
+/** The properties the stack gives a resource for `config`: its digest and footprint, not the configuration. */
+const props = (config: unknown = READERS, kind: 'views' | 'external-schema' = 'views') => {
+  const parsed = parseConfig(config);
+  const properties = {
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
+    Resource: kind,
+    ConfigDigest: configDigest(parsed),
+    Footprint: footprintJson(parsed),
+    LakeBucket: BUCKET,
+    RedshiftRoleArn: ROLE,
+  };
+  BUNDLED.set(properties, parsed);
+  return properties;
+};
+/** The handler, its bundle holding the configuration that the event's properties name. */
+const isComplete = (
+  event: Parameters<typeof resource.isComplete>[0],
+  open: Parameters<typeof resource.isComplete>[1],
+  bundled = BUNDLED.get(event.ResourceProperties) as ArchiveConfig,
+) => resource.isComplete(event, open, bundled);
 const ID = 'redshift-archive:cluster/contabyx/dev/contabyx';
 const SCHEMA_ID = 'redshift-archive:cluster/contabyx/dev/external/ext_contabyx';
 const EXTERNAL_SCHEMA = `CREATE EXTERNAL SCHEMA IF NOT EXISTS "ext_contabyx" FROM DATA CATALOG DATABASE 'contabyx' IAM_ROLE '${ROLE}'`;
@@ -54,11 +70,11 @@ const BUMP = 'UPDATE "archive_meta"."views_version" SET "version" = CASE WHEN "v
 const grants = (view: string) => [
   `GRANT SELECT ON "contabyx"."${view}" TO GROUP "analysts"`,
   'GRANT USAGE ON SCHEMA "contabyx" TO GROUP "analysts"',
-  `GRANT SELECT ON "contabyx"."${view}" TO ROLE "reporting"`,
-  'GRANT USAGE ON SCHEMA "contabyx" TO ROLE "reporting"',
+  `GRANT SELECT ON "contabyx"."${view}" TO "reporting"`,
+  'GRANT USAGE ON SCHEMA "contabyx" TO "reporting"',
 ];
 /** USAGE on the external schema: each grant its own statement, outside any transaction. */
-const EXTERNAL_GRANTS = ['GROUP "analysts"', 'ROLE "reporting"'].map((reader) => ({
+const EXTERNAL_GRANTS = ['GROUP "analysts"', '"reporting"'].map((reader) => ({
   name: 'setup.grants',
   batch: false,
   withEvent: false,
@@ -70,8 +86,11 @@ const writes = (aws: ScriptedAws) => aws.sent.filter((s) => !/^(ledger|guard)\.|
 
 describe('the external schema custom resource', () => {
   test('names the resource by warehouse, database and external schema, apart from the views', async () => {
-    expect(physicalId('external-schema', CONTABYX)).toBe(SCHEMA_ID);
-    expect(physicalId('views', CONTABYX)).toBe(ID);
+    const footprint = JSON.parse(footprintJson(CONTABYX));
+    expect(
+      physicalId('external-schema', resource.footprintOf({ Footprint: JSON.stringify(footprint) })),
+    ).toBe(SCHEMA_ID);
+    expect(physicalId('views', resource.footprintOf({ Footprint: JSON.stringify(footprint) }))).toBe(ID);
     expect(
       await onEvent({ RequestType: 'Create', ResourceProperties: props(READERS, 'external-schema') }),
     ).toEqual({
@@ -164,10 +183,11 @@ describe('the external schema custom resource', () => {
 });
 
 describe('the schema-and-views custom resource', () => {
-  test('fails a deployment with an invalid configuration, or an unknown resource, before anything runs', async () => {
-    const bad = { ...contabyx, views: { schema: 'contabyx', prefix: 'x y' } };
-    await expect(onEvent({ RequestType: 'Create', ResourceProperties: props(bad) })).rejects.toThrow(
-      'ResourceProperties.Config: invalid configuration\n  views.prefix: "x y" is not allowed; allowed: empty, or letters, digits, _ or $, not starting with a digit',
+  test('fails a deployment whose properties name a bad footprint, or an unknown resource, before anything runs', async () => {
+    const footprint = JSON.parse(footprintJson(CONTABYX));
+    const bad = { ...props(), Footprint: JSON.stringify({ ...footprint, views: ['x y'] }) };
+    await expect(onEvent({ RequestType: 'Create', ResourceProperties: bad })).rejects.toThrow(
+      'ResourceProperties.Footprint: invalid footprint\n  views[0]: "x y" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
     );
     await expect(
       onEvent({ RequestType: 'Create', ResourceProperties: { ...props(), Resource: 'tables' } }),
@@ -185,6 +205,7 @@ describe('the schema-and-views custom resource', () => {
     expect(done).toEqual({ IsComplete: true, Data: { ViewsSchema: 'contabyx' } });
     expect(writes(aws)).toEqual([
       { name: 'setup.ledger', batch: true, withEvent: false, sql: expect.any(Array) },
+      ...EXTERNAL_GRANTS,
       {
         name: 'setup.views',
         batch: true,
@@ -198,7 +219,6 @@ describe('the schema-and-views custom resource', () => {
           ]),
         ],
       },
-      ...EXTERNAL_GRANTS,
     ]);
   });
 
@@ -214,6 +234,7 @@ describe('the schema-and-views custom resource', () => {
     // then only CREATE OR REPLACE VIEW: no view is dropped (grants are given again: they are idempotent)
     expect(done.IsComplete).toBe(true);
     expect(writes(aws).slice(1)).toEqual([
+      ...EXTERNAL_GRANTS,
       {
         name: 'setup.views',
         batch: true,
@@ -228,7 +249,6 @@ describe('the schema-and-views custom resource', () => {
           ...grants('spectrum_tax'),
         ],
       },
-      ...EXTERNAL_GRANTS,
     ]);
   });
 
@@ -248,6 +268,7 @@ describe('the schema-and-views custom resource', () => {
     await isComplete({ ...update, ResourceProperties: props(WIDER) }, (d) => aws.open(d));
     // then one transaction replaces the unchanged views and re-creates and re-grants tax's
     expect(writes(aws).slice(1)).toEqual([
+      ...EXTERNAL_GRANTS,
       {
         name: 'setup.views',
         batch: true,
@@ -263,22 +284,96 @@ describe('the schema-and-views custom resource', () => {
           ...grants('spectrum_tax'),
         ],
       },
-      ...EXTERNAL_GRANTS,
     ]);
   });
 
-  test("on update: a removed table's view goes after the others were defined", async () => {
+  test("on update: a removed table's view goes in the same transaction that defines the others, after them", async () => {
     const aws = new ScriptedAws(ledgerAnswers('finished'));
     const fewer = { ...READERS, tables: READERS.tables.slice(0, 2) };
     const update = { RequestType: 'Update' as const, PhysicalResourceId: ID, OldResourceProperties: props() };
     const done = await isComplete({ ...update, ResourceProperties: props(fewer) }, (d) => aws.open(d));
     expect(done.IsComplete).toBe(true);
-    expect(aws.sent.at(-1)).toEqual({
-      name: 'setup.views.removed',
-      sql: ['DROP VIEW IF EXISTS "contabyx"."spectrum_tax"'],
-      batch: true,
-      withEvent: false,
+    expect(aws.sent.at(-1)?.name).toBe('setup.views');
+    expect(aws.sent.at(-1)?.sql.at(-1)).toBe('DROP VIEW IF EXISTS "contabyx"."spectrum_tax"');
+  });
+
+  test('an update from properties of an earlier version (the whole configuration, a role reader) drops and revokes what it named', async () => {
+    // given a resource that an earlier version deployed: its properties held the configuration itself
+    const earlier = {
+      ...READERS,
+      views: { ...READERS.views, readers: ['group analysts', 'role reporting'] },
+    };
+    const old = {
+      Resource: 'views',
+      Config: JSON.stringify(earlier),
+      LakeBucket: BUCKET,
+      RedshiftRoleArn: ROLE,
+    };
+    const aws = new ScriptedAws(ledgerAnswers('finished'));
+    const fewer = {
+      ...READERS,
+      tables: READERS.tables.slice(0, 2),
+      views: { ...READERS.views, readers: ['group analysts'] },
+    };
+    // when this version updates it
+    await isComplete(
+      {
+        RequestType: 'Update',
+        PhysicalResourceId: ID,
+        OldResourceProperties: old,
+        ResourceProperties: props(fewer),
+      },
+      (d) => aws.open(d),
+    );
+    // then the transaction that defines the views also drops tax's and revokes the role's SELECT
+    expect(aws.sent.at(-1)?.sql.slice(-3)).toEqual([
+      'DROP VIEW IF EXISTS "contabyx"."spectrum_tax"',
+      'REVOKE SELECT ON "contabyx"."spectrum_transactions" FROM ROLE "reporting"',
+      'REVOKE SELECT ON "contabyx"."spectrum_transfers" FROM ROLE "reporting"',
+    ]);
+  });
+
+  test('a rollback that arrives while the function still has the newer configuration changes nothing, and says so', async () => {
+    // given an update to `fewer` whose function was deployed, then rolled back to the old properties
+    const aws = new ScriptedAws(ledgerAnswers('finished'));
+    const fewerJson = { ...READERS, tables: READERS.tables.slice(0, 2) };
+    const fewer = parseConfig(fewerJson);
+    const rollback = {
+      RequestType: 'Update' as const,
+      PhysicalResourceId: ID,
+      OldResourceProperties: props(fewerJson),
+      ResourceProperties: props(),
+    };
+    // when the rollback reaches the function that still bundles `fewer`
+    const done = await isComplete(rollback, (d) => aws.open(d), fewer);
+    // then nothing is sent
+    expect(done).toEqual({
+      IsComplete: true,
+      Data: { Skipped: 'rollback to another configuration than the bundled one: nothing changed' },
     });
+    expect(aws.sent).toEqual([]);
+  });
+
+  test('fails, sending nothing, when the bundled configuration is not the one the properties name', async () => {
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    const other = parseConfig({ ...READERS, maxAttempts: 5 });
+    await expect(
+      isComplete({ RequestType: 'Create', ResourceProperties: props() }, (d) => aws.open(d), other),
+    ).rejects.toThrow(
+      `ResourceProperties.ConfigDigest: "${configDigest(parseConfig(READERS))}" is not allowed; allowed: "${configDigest(other)}", ` +
+        'the digest of the configuration bundled with this function (deploy the stack again so that function and resource agree)',
+    );
+    expect(aws.sent).toEqual([]);
+  });
+
+  test('a grant on the external schema that fails leaves the views as they were', async () => {
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    aws.status = (name) => (name === 'setup.grants' ? 'FAILED' : 'FINISHED');
+    aws.error = 'ERROR: group "analysts" does not exist';
+    await expect(
+      isComplete({ RequestType: 'Create', ResourceProperties: props() }, (d) => aws.open(d)),
+    ).rejects.toThrow('statement setup.grants FAILED: ERROR: group "analysts" does not exist');
+    expect(aws.sent.some((s) => s.name === 'setup.views')).toBe(false);
   });
 
   test('rolls an update back by applying the old properties the same way', async () => {
@@ -292,7 +387,11 @@ describe('the schema-and-views custom resource', () => {
     await isComplete({ ...rollback, ResourceProperties: props() }, (d) => aws.open(d));
     const views = aws.sent.find((s) => s.name === 'setup.views');
     expect(views?.sql.filter((s) => s.startsWith('CREATE VIEW'))).toHaveLength(3);
-    expect(aws.sent.some((s) => s.name === 'setup.views.removed')).toBe(false);
+    expect(
+      views?.sql.some(
+        (s) => s.startsWith('DROP VIEW IF EXISTS "contabyx"."spectrum_tax"') && s === views.sql.at(-1),
+      ),
+    ).toBe(false);
   });
 
   test('on update with readers changed: a new reader is granted, and a reader that left loses SELECT on the views', async () => {
@@ -305,14 +404,11 @@ describe('the schema-and-views custom resource', () => {
     await isComplete({ ...update, ResourceProperties: props(changed) }, (d) => aws.open(d));
     const setup = aws.sent.find((s) => s.name === 'setup.views');
     expect(setup?.sql).toContain('GRANT SELECT ON "contabyx"."spectrum_tax" TO "auditor"');
-    expect(aws.sent.at(-1)).toEqual({
-      name: 'setup.views.removed',
-      batch: true,
-      withEvent: false,
-      sql: ['transactions', 'transfers', 'tax'].map(
-        (t) => `REVOKE SELECT ON "contabyx"."spectrum_${t}" FROM ROLE "reporting"`,
+    expect(setup?.sql.slice(-3)).toEqual(
+      ['transactions', 'transfers', 'tax'].map(
+        (t) => `REVOKE SELECT ON "contabyx"."spectrum_${t}" FROM "reporting"`,
       ),
-    });
+    );
   });
 
   test('a replacement (a new views schema) creates the new views, then the old resource drops only its own views, never the external schema', async () => {

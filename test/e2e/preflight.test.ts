@@ -172,7 +172,7 @@ describe("preflight of the database identity's privileges (Redshift)", () => {
       query: async (text) => {
         sent.push(text);
         if (text.includes('FROM svv_columns')) return COLUMNS;
-        if (text === 'SELECT current_user AS identity') return [{ identity: 'IAMR:archive-unload' }];
+        if (text === 'SELECT current_user AS "identity"') return [{ identity: 'IAMR:archive-unload' }];
         const pass = text.includes('enable_case_sensitive_identifier')
           ? 'off'
           : text.includes('viewowner <>')

@@ -144,21 +144,25 @@ describe('configuration', () => {
 
   test('takes readers of the views and a number of attempts, with defaults', () => {
     const config = sample();
-    (config.views as Json).readers = ['group analysts', 'user "bob"'.replace(/"/g, ''), 'role auditor'];
+    (config.views as Json).readers = ['group analysts', 'user "bob"'.replace(/"/g, '')];
     config.maxAttempts = 5;
     const parsed = parseConfig(config);
     expect(parsed.views.readers).toEqual([
       { kind: 'group', name: 'analysts' },
       { kind: 'user', name: 'bob' },
-      { kind: 'role', name: 'auditor' },
     ]);
     expect(parsed.maxAttempts).toBe(5);
     expect(parseConfig(sample())).toMatchObject({ maxAttempts: 3, views: { readers: [] } });
-    expect(JSON.parse(configJson(parsed)).views.readers).toEqual([
-      'group analysts',
-      'user bob',
-      'role auditor',
-    ]);
+    expect(JSON.parse(configJson(parsed)).views.readers).toEqual(['group analysts', 'user bob']);
+  });
+
+  test('fails for a role reader, saying that Redshift grants USAGE on the external schema to users and groups only', () => {
+    fails(
+      (c) => ((c.views as Json).readers = ['group analysts', 'role reporting']),
+      'views.readers[1]: "role reporting" is not allowed; allowed: "user NAME" or "group NAME"; a role cannot be granted ' +
+        "USAGE on the external schema the views read (Redshift grants it to users and groups only): put the role's users " +
+        'in a group and name the group ("group NAME"), or name each "user NAME"',
+    );
   });
 
   test('takes a role already associated with the warehouse, and fails for one that is not a role ARN', () => {
@@ -180,8 +184,8 @@ describe('configuration', () => {
         (c.views as Json).readers = ['analysts', 'group x; DROP TABLE t'];
         c.maxAttempts = 0;
       },
-      'views.readers[0]: "analysts" is not allowed; allowed: "user NAME", "group NAME" or "role NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
-      'views.readers[1]: "group x; DROP TABLE t" is not allowed; allowed: "user NAME", "group NAME" or "role NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      'views.readers[0]: "analysts" is not allowed; allowed: "user NAME" or "group NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      'views.readers[1]: "group x; DROP TABLE t" is not allowed; allowed: "user NAME" or "group NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
       'maxAttempts: 0 is not allowed; allowed: at least 1',
     );
   });
