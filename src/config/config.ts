@@ -25,6 +25,10 @@ import { PARTITION_KEYS } from '../core/lake-layout';
  */
 export const MAX_FAMILY_TABLES = 13;
 
+const TIME_ZONE_RULE =
+  'an IANA time zone name as Redshift lists it (select pg_timezone_names()), such as UTC or Europe/Berlin, ' +
+  'spelled with its capitals; not an offset such as +01:00 or UTC+1, nor an abbreviation such as CEST';
+
 const READER = /^(user|group) [^ ]+$/;
 
 /**
@@ -147,10 +151,7 @@ const configSchema = strict({
   }),
   retention: strict({
     keepYears: z.number().int().min(1).max(100).default(1),
-    timeZone: z
-      .string()
-      .refine(isTimeZone, 'allowed: an IANA time zone such as UTC or Europe/Berlin')
-      .default('UTC'),
+    timeZone: z.string().refine(isTimeZone, `allowed: ${TIME_ZONE_RULE}`).default('UTC'),
   }).default({ keepYears: 1, timeZone: 'UTC' }),
   maxAttempts: z.number().int().min(1).max(10).default(3),
   ledger: strict({
@@ -185,9 +186,17 @@ export function isRootTable(table: TableConfig): table is TableConfig & { archiv
   return 'column' in table.archiveBy;
 }
 
+/**
+ * The zone reaches SQL (`AT TIME ZONE`), where Redshift takes a time zone name from its own list,
+ * the IANA Time Zone Database, or an abbreviation of a fixed offset, and reads an offset
+ * POSIX-style, west of Greenwich positive (DG "AT TIME ZONE", "CONVERT_TIMEZONE" usage notes,
+ * "timezone"). Node computes the year bounds with the same IANA names, so only an IANA name, in
+ * its IANA spelling (every one starts with a capital), means the same on both sides; Intl, which
+ * also takes lower case, offsets and its own aliases, must know it too. Whether the warehouse's
+ * copy of the database knows it, and agrees on its rules, preflight asks the warehouse.
+ */
 function isTimeZone(zone: string): boolean {
-  // The zone name reaches SQL (CONVERT_TIMEZONE); Intl knows the IANA names, the regex keeps quotes out.
-  if (!/^[A-Za-z0-9_+\-/]+$/.test(zone)) return false;
+  if (!/^[A-Z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
     return true;

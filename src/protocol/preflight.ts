@@ -1,4 +1,5 @@
 import { firstLine } from '../core/errors';
+import { startOfDayUtc, yearIn, type CalendarDate } from '../core/cutoff';
 import type { ArchiveConfig, TableConfig } from '../config/config';
 import { glueColumns } from '../core/glue-schema';
 import { quoteReportedName } from '../sql/identifiers';
@@ -46,9 +47,11 @@ export async function preflight(
   const readable = sql.tables.find((t) => passed.has(hashCheck(t)) && passed.has(externalCheck(t)));
   const checks = [
     columnsCheck(differences),
+    await timeZoneCheck(deps, sql),
     ...tables,
     ...catalog,
     await restoreReadCheck(deps.warehouse, sql, readable),
+    await viewColumnsCheck(deps.warehouse, sql),
     ...(await accessChecks(deps.warehouse, sql)),
     ...(extra ? await extra() : []),
   ];
@@ -151,6 +154,76 @@ async function catalogChecks(
     );
   }
   return checks;
+}
+
+/**
+ * Redshift takes `retention.timeZone` from its own copy of the IANA database (DG "AT TIME ZONE":
+ * `select pg_timezone_names()`), whose version AWS does not state; Node computes every year's
+ * bounds from its own. So the warehouse is asked the plan's own expression at this year's new
+ * year in the zone, and one second before: an unknown zone fails, and other rules show.
+ */
+async function timeZoneCheck({ config, warehouse }: PreflightDeps, sql: ArchiveSql): Promise<PreflightCheck> {
+  const check = `time zone ${config.retention.timeZone}`;
+  const zone = config.retention.timeZone;
+  const year = yearIn(new Date(), zone);
+  const instant = `${startOfDayUtc(`${year}-01-01` as CalendarDate, zone)} UTC`;
+  const fix =
+    'choose a zone the warehouse lists (select pg_timezone_names()), or report the difference in an issue';
+  try {
+    const [row] = await warehouse.query(sql.timeZoneProbeQuery(year), 'preflight.time-zone');
+    const found = [row?.at_new_year, row?.before_new_year].map(Number);
+    if (found[0] === year && found[1] === year - 1) {
+      return {
+        check,
+        ok: true,
+        detail: `the warehouse puts new year ${year} in ${zone} at ${instant}, as the run's bounds do`,
+      };
+    }
+    return {
+      check,
+      ok: false,
+      detail: `the warehouse puts ${instant} in year ${found[0]} and the second before in ${found[1]}: its rules for ${zone} differ from the run's bounds (${year} and ${year - 1})`,
+      fix,
+    };
+  } catch (error) {
+    return { check, ok: false, detail: firstLine(error), fix };
+  }
+}
+
+const VIEW_COLUMNS = 'union view columns';
+
+/**
+ * How the warehouse's catalog spells the union views' column types is not documented for
+ * late-binding views (DG SVV_COLUMNS): preflight reads them, says which spelling it found, and
+ * fails if the dialect cannot read one (a deployment would then re-create the view, losing its
+ * grants, every time).
+ */
+async function viewColumnsCheck(warehouse: Warehouse, sql: ArchiveSql): Promise<PreflightCheck> {
+  try {
+    const rows = await warehouse.query(sql.catalogQuery('views'), 'preflight.views');
+    if (rows.length === 0) {
+      return { check: VIEW_COLUMNS, ok: true, skipped: true, detail: 'skipped: no union view exists yet' };
+    }
+    const spelling = (r: (typeof rows)[number]) =>
+      [r.data_type, r.char_length ?? r.num_precision].filter((v) => v !== null).join(' ');
+    const unread = rows.filter((r) => warehouse.dialect.catalogType(r) === undefined);
+    const found = [...new Set(rows.map(spelling))].slice(0, 6).join('; ');
+    return unread.length === 0
+      ? { check: VIEW_COLUMNS, ok: true, detail: `the catalog spells the views' column types as: ${found}` }
+      : {
+          check: VIEW_COLUMNS,
+          ok: false,
+          detail: `the catalog spells ${unread.map((r) => `${r.table_name}.${r.column_name}`).join(', ')} as ${[...new Set(unread.map(spelling))].join('; ')}, which is not read`,
+          fix: 'report this spelling in an issue: until it is read, every deployment re-creates these views and grants them again',
+        };
+  } catch (error) {
+    return {
+      check: VIEW_COLUMNS,
+      ok: false,
+      detail: firstLine(error),
+      fix: 'deploy the stack (it creates the union views)',
+    };
+  }
 }
 
 const RESTORE_READ = 'restore reads the archive in a transaction';

@@ -4,7 +4,7 @@ import { ColumnType, parseColumnType, simpleCatalogType, typeMapping } from '../
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
 import type { AccessContext, AccessProbe, Dialect, HashInput } from './dialect';
-import { quoteIdent } from './identifiers';
+import { qualify, quoteIdent } from './identifiers';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]{1,512}$/;
 const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/)?[A-Za-z0-9-]{1,128}$/;
@@ -195,16 +195,26 @@ function catalogColumnsQuery(tables: Parameters<Dialect['catalogColumnsQuery']>[
   );
 }
 
+/**
+ * The type of an SVV_COLUMNS row. For tables it spells types as information_schema does, the
+ * length, precision and scale in columns of their own (`character varying` and 64); how it spells
+ * the columns of late-binding views is not documented (DG SVV_COLUMNS), and the views' own
+ * catalog function gives `character varying(64)`, `numeric(12,2)` (DG
+ * PG_GET_LATE_BINDING_VIEW_COLS). Both are read, so that a spelling never makes a deployment
+ * drop and re-create a view whose columns are the same (which would lose its grants); preflight
+ * reports the spelling it finds.
+ */
 function catalogType(row: Parameters<Dialect['catalogType']>[0]): ReturnType<Dialect['catalogType']> {
-  const text = String(row.data_type).toLowerCase();
-  const length = Number(row.char_length);
-  switch (text) {
+  const text = String(row.data_type).toLowerCase().trim();
+  const spelled = /^(numeric|character|character varying)\((\d+)(?:, ?(\d+))?\)$/.exec(text);
+  const [name, first, second] = spelled ? spelled.slice(1) : [text, undefined, undefined];
+  switch (name) {
     case 'numeric':
-      return parseColumnType(`decimal(${row.num_precision},${row.num_scale})`);
+      return parseColumnType(`decimal(${first ?? row.num_precision},${second ?? row.num_scale})`);
     case 'character':
-      return parseColumnType(`char(${length})`);
+      return parseColumnType(`char(${first ?? row.char_length})`);
     case 'character varying':
-      return parseColumnType(`varchar(${length})`);
+      return parseColumnType(`varchar(${first ?? row.char_length})`);
     default:
       return simpleCatalogType('redshift', text);
   }
@@ -292,4 +302,55 @@ export function externalSchemaStatement(config: ArchiveConfig, options: Redshift
     `CREATE EXTERNAL SCHEMA IF NOT EXISTS ${quoteIdent(config.catalog.externalSchema)} FROM DATA CATALOG ` +
     `DATABASE ${literal(config.catalog.database)} IAM_ROLE ${literal(iamRoleArn)}`
   );
+}
+
+/** BatchExecuteStatement runs at most 40 statements, in order, as one transaction (Data API reference, `Sqls`). */
+export const MAX_BATCH = 40;
+
+/**
+ * The Data API refuses a statement over 100 KB ("The maximum query statement size is 100 KB", MG
+ * "Using the Amazon Redshift Data API", considerations): counted here as 100,000 bytes of UTF-8,
+ * the stricter reading of "KB".
+ */
+export const MAX_STATEMENT_BYTES = 100_000;
+
+/** Procedures one batch can create, call and drop (three statements each). */
+export const MAX_PROCEDURES = Math.floor(MAX_BATCH / 3);
+
+/**
+ * More statements than one Data API batch holds, as one transaction all the same: procedures that
+ * the same batch creates, then calls in order, then drops. Each procedure's body EXECUTEs as many of
+ * the statements, in order, as fit in one statement of at most {@link MAX_STATEMENT_BYTES}; a
+ * procedure called in a transaction block runs in it (DG "Managing transactions", stored
+ * procedures), so all of them commit or roll back together. At most {@link MAX_PROCEDURES}.
+ * @returns the batch, or undefined when the statements need more procedures than a batch holds
+ */
+export function procedureBatch(sqls: readonly string[], schema: string, step: string): string[] | undefined {
+  const base = `archive_txn_${step.replace(/[^A-Za-z0-9]/g, '_')}`.slice(0, 120);
+  const bodies: string[][] = [[]];
+  // room for the CREATE ... AS $tag$ BEGIN ... END; $tag$ LANGUAGE plpgsql around a body
+  const room = MAX_STATEMENT_BYTES - 400 - Buffer.byteLength(schema) - Buffer.byteLength(base);
+  let size = 0;
+  for (const sql of sqls) {
+    const line = `EXECUTE ${literal(sql)};`;
+    const bytes = Buffer.byteLength(line) + 1;
+    const current = bodies[bodies.length - 1];
+    if (current.length > 0 && size + bytes > room) {
+      bodies.push([line]);
+      size = bytes;
+    } else {
+      current.push(line);
+      size += bytes;
+    }
+  }
+  if (bodies.length > MAX_PROCEDURES) return undefined;
+  const names = bodies.map((_, i) => qualify(schema, bodies.length === 1 ? base : `${base}_${i + 1}`));
+  const create = bodies.map((lines, i) => {
+    const body = lines.join('\n');
+    // A dollar quote ends at its tag: the tag must not occur in the body (identifiers may hold `$`).
+    let tag = '$archive$';
+    for (let n = 1; body.includes(tag); n++) tag = `$archive${n}$`;
+    return `CREATE OR REPLACE PROCEDURE ${names[i]}() AS ${tag}\nBEGIN\n${body}\nEND;\n${tag} LANGUAGE plpgsql`;
+  });
+  return [...create, ...names.map((n) => `CALL ${n}()`), ...names.map((n) => `DROP PROCEDURE ${n}()`)];
 }

@@ -316,14 +316,37 @@ export class ArchiveSql {
   /** Read only: a root table's rows older than the cutoff, per year of the configured time zone. */
   rootYearsQuery(table: TableConfig, cutoff: CalendarDate): string {
     const column = this.archiveColumn(table);
-    const zone = this.lit(this.config.retention.timeZone);
-    const wallClock =
-      column.type.kind === 'timestamptz'
-        ? `(${this.column(column)} AT TIME ZONE ${zone})`
-        : this.column(column);
     return (
-      `SELECT CAST(EXTRACT(YEAR FROM ${wallClock}) AS INTEGER) AS year, COUNT(*) AS row_count FROM ${this.hotTable(table)} ` +
+      `SELECT ${this.yearOf(this.column(column), column.type)} AS year, COUNT(*) AS row_count FROM ${this.hotTable(table)} ` +
       `WHERE ${this.column(column)} < ${this.bound(table, cutoff)} GROUP BY 1 ORDER BY 1`
+    );
+  }
+
+  /** The year of a date or timestamp; of a TIMESTAMPTZ, on the wall clock of the configured zone. */
+  private yearOf(value: string, type: ColumnConfig['type']): string {
+    const wallClock =
+      type.kind === 'timestamptz'
+        ? `(${value} AT TIME ZONE ${this.lit(this.config.retention.timeZone)})`
+        : value;
+    return `CAST(EXTRACT(YEAR FROM ${wallClock}) AS INTEGER)`;
+  }
+
+  /**
+   * Read only, no table: the plan's year of a TIMESTAMPTZ in the configured zone, the expression
+   * of {@link rootYearsQuery}, at the instant Node computes for the zone's new year of `year`
+   * (`at_new_year`, which must be `year`) and one second before (`before_new_year`, `year - 1`):
+   * whether the warehouse knows the zone, and puts the year's bound where the run's bounds do.
+   */
+  timeZoneProbeQuery(year: number): string {
+    const instant = this.dialect.boundLiteral(
+      { kind: 'timestamptz' },
+      newYear(year),
+      this.config.retention.timeZone,
+    );
+    const timestamptz = { kind: 'timestamptz' } as const;
+    return (
+      `SELECT ${this.yearOf(instant, timestamptz)} AS at_new_year, ` +
+      `${this.yearOf(`(${instant} - INTERVAL '1 second')`, timestamptz)} AS before_new_year`
     );
   }
 
@@ -423,14 +446,14 @@ export class ArchiveSql {
         `(${run}, ${this.lit(p.table.name)}, ${this.lit(rootOf(this.config, p.table).name)}, ${int(p.year)}, 'hot', 'pending', 1, ` +
         `${int(p.rows)}, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
     );
-    const chunks: string[] = [];
-    // Keeps each statement far below the Data API's 100 KB.
-    for (let i = 0; i < rows.length; i += 200) chunks.push(rows.slice(i, i + 200).join(', '));
     return [
       `CREATE TABLE ${this.ledgerTable('active_run')} ("run_id" VARCHAR(16) NOT NULL)`,
       `INSERT INTO ${this.ledgerTable('active_run')} VALUES (${run})`,
       `INSERT INTO ${this.ledgerTable('runs')} VALUES (${run}, DATE '${cutoff}', 'running', NULL)`,
-      ...chunks.map((values) => `INSERT INTO ${this.ledgerTable('batches')} VALUES ${values}`),
+      // 200 rows a statement: far below the Data API's 100 KB
+      ...chunks(rows, 200).map(
+        (some) => `INSERT INTO ${this.ledgerTable('batches')} VALUES ${some.join(', ')}`,
+      ),
     ];
   }
 
@@ -719,9 +742,11 @@ export class ArchiveSql {
     const which = uncommitted.map((b) => `(${this.batchWhere(runId, b.table, b.year)})`);
     return [
       this.bumpVersion(version),
-      ...(which.length
-        ? [`UPDATE ${this.ledgerTable('batches')} SET "state" = 'discarded' WHERE ${which.join(' OR ')}`]
-        : []),
+      // 200 batches a statement: a backlog of many tables and years stays under the Data API's 100 KB
+      ...chunks(which, 200).map(
+        (some) =>
+          `UPDATE ${this.ledgerTable('batches')} SET "state" = 'discarded' WHERE ${some.join(' OR ')}`,
+      ),
       `DROP TABLE ${this.ledgerTable('active_run')}`,
       this.setState(runId, 'aborted'),
     ];

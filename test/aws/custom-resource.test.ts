@@ -287,6 +287,32 @@ describe('the schema-and-views custom resource', () => {
     ]);
   });
 
+  test("on update, a view whose catalog spells its types as the view's own catalog function does (character varying(10)) is replaced, not re-created", async () => {
+    const wider = parseConfig(WIDER);
+    const spelled = svvColumns(wider, 'views').map((r) =>
+      r.data_type === 'character varying'
+        ? { ...r, data_type: `character varying(${r.char_length})`, char_length: null }
+        : r,
+    );
+    const aws = new ScriptedAws(
+      ledgerAnswers('finished', (name) => {
+        if (name === 'guard.columns') return svvColumns(wider, 'tables');
+        if (name === 'setup.views.columns') return spelled;
+        return undefined;
+      }),
+      wider,
+    );
+    const update = {
+      RequestType: 'Update' as const,
+      PhysicalResourceId: ID,
+      OldResourceProperties: props(WIDER),
+    };
+    await isComplete({ ...update, ResourceProperties: props(WIDER) }, (d) => aws.open(d));
+    const setup = aws.sent.find((s) => s.name === 'setup.views');
+    expect(setup?.sql).toContain(`CREATE OR REPLACE VIEW ${VIEW.wideTax(COMMITTED)}`);
+    expect(setup?.sql.some((s) => s.startsWith('DROP VIEW'))).toBe(false);
+  });
+
   test("on update: a removed table's view goes in the same transaction that defines the others, after them", async () => {
     const aws = new ScriptedAws(ledgerAnswers('finished'));
     const fewer = { ...READERS, tables: READERS.tables.slice(0, 2) };

@@ -257,6 +257,10 @@ describe('the Redshift dialect', () => {
     expect(dialect.catalogType(other('double precision'))).toEqual({ kind: 'double precision' });
     expect(dialect.catalogType(other('timestamp without time zone'))).toEqual({ kind: 'timestamp' });
     expect(dialect.catalogType(other('super'))).toBeUndefined();
+    // late-binding views may come spelled as their own catalog function spells them: both are read
+    expect(dialect.catalogType(other('character varying(64)'))).toEqual({ kind: 'varchar', length: 64 });
+    expect(dialect.catalogType(other('character(3)'))).toEqual({ kind: 'char', length: 3 });
+    expect(dialect.catalogType(other('numeric(12,2)'))).toEqual({ kind: 'decimal', precision: 12, scale: 2 });
   });
 
   test.each([

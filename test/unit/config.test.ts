@@ -137,7 +137,9 @@ describe('configuration', () => {
       'warehouse.type: "redshift" is not allowed; allowed: {"type": "provisioned", ...} or {"type": "serverless", ...}',
       'lake.prefix: "/data/" is not allowed; allowed: an S3 key prefix of letters, digits, . _ - separated by /, no leading or trailing /',
       'retention.keepYears: 0 is not allowed; allowed: at least 1',
-      'retention.timeZone: "Mars/Olympus" is not allowed; allowed: an IANA time zone such as UTC or Europe/Berlin',
+      'retention.timeZone: "Mars/Olympus" is not allowed; allowed: an IANA time zone name as Redshift lists it ' +
+        '(select pg_timezone_names()), such as UTC or Europe/Berlin, spelled with its capitals; not an offset such as ' +
+        '+01:00 or UTC+1, nor an abbreviation such as CEST',
       'extra: unknown key; allowed keys: warehouse, lake, catalog, views, retention, maxAttempts, ledger, maintenance, tables',
     );
   });
@@ -155,6 +157,24 @@ describe('configuration', () => {
     expect(parseConfig(sample())).toMatchObject({ maxAttempts: 3, views: { readers: [] } });
     expect(JSON.parse(configJson(parsed)).views.readers).toEqual(['group analysts', 'user bob']);
   });
+
+  test.each(['+01:00', '-05', 'UTC+1', 'europe/berlin', 'CEST', "Europe/Berlin'"])(
+    'fails for a time zone Redshift would read otherwise, or not know: %s',
+    (zone) => {
+      const config = sample();
+      config.retention = { timeZone: zone };
+      expect(() => parseConfig(config)).toThrow(`retention.timeZone: ${JSON.stringify(zone)} is not allowed`);
+    },
+  );
+
+  test.each(['UTC', 'Europe/Berlin', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'EST5EDT'])(
+    'takes an IANA time zone name: %s',
+    (zone) => {
+      const config = sample();
+      config.retention = { timeZone: zone };
+      expect(parseConfig(config).retention.timeZone).toBe(zone);
+    },
+  );
 
   test('fails for a role reader, saying that Redshift grants USAGE on the external schema to users and groups only', () => {
     fails(
