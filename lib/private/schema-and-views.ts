@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import { ArchiveConfig, configDigest, footprintJson } from '../../src/config/config';
 import { ENV, RESOURCE_TYPES, type ResourceKind, type SchemaAndViewsProps } from '../../src/contract';
 import { bundledFunction } from './functions';
+import { InputError } from '../../src/core/errors';
 
 /** What the deploy-time SQL is given. */
 export interface SchemaAndViewsOptions {
@@ -78,6 +79,7 @@ export function createSchemaAndViews(scope: Construct, options: SchemaAndViewsOp
       ...(key ? { KmsKeyId: key.keyId } : {}),
       AthenaWorkgroup: options.workgroupName,
     };
+    checkEventSize(properties);
     return new CustomResource(scope, id, { serviceToken: provider.serviceToken, resourceType, properties });
   };
   const externalSchema = resource('ExternalSchema', 'external-schema', RESOURCE_TYPES.externalSchema);
@@ -85,4 +87,22 @@ export function createSchemaAndViews(scope: Construct, options: SchemaAndViewsOp
   views.node.addDependency(externalSchema);
   for (const table of options.tables) externalSchema.node.addDependency(table);
   return { externalSchema, views, provider, functions: [onEvent, isComplete] };
+}
+
+/**
+ * The provider framework runs isComplete in a Step Functions state machine whose input, the
+ * CloudFormation event, may be at most 256 KiB ("Maximum input or output size for a task, state,
+ * or execution", Step Functions quotas); an update's event holds the old and the new properties.
+ * The properties hold a digest and a footprint, not the configuration, so only a configuration far
+ * past the other limits reaches this; it fails the synthesis saying so instead of the deployment.
+ */
+export function checkEventSize(properties: SchemaAndViewsProps): void {
+  const bytes = Buffer.byteLength(JSON.stringify(properties));
+  // old and new properties, and the event's own fields (ids, URLs, names: far under 8 KB)
+  if (2 * bytes + 8_192 > 262_144) {
+    throw new InputError(
+      `config: the custom resources' properties are ${bytes} bytes, and an update's event carries them twice, more than ` +
+        'the provider framework passes (262144); allowed: fewer tables or views.readers per stack',
+    );
+  }
 }

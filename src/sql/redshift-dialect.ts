@@ -323,7 +323,8 @@ export const MAX_PROCEDURES = Math.floor(MAX_BATCH / 3);
  * the statements, in order, as fit in one statement of at most {@link MAX_STATEMENT_BYTES}; a
  * procedure called in a transaction block runs in it (DG "Managing transactions", stored
  * procedures), so all of them commit or roll back together. At most {@link MAX_PROCEDURES}.
- * @returns the batch, or undefined when the statements need more procedures than a batch holds
+ * @returns the batch, or undefined when the statements need more procedures than a batch holds,
+ *   or one of them does not fit in a procedure
  */
 export function procedureBatch(sqls: readonly string[], schema: string, step: string): string[] | undefined {
   const base = `archive_txn_${step.replace(/[^A-Za-z0-9]/g, '_')}`.slice(0, 120);
@@ -334,6 +335,7 @@ export function procedureBatch(sqls: readonly string[], schema: string, step: st
   for (const sql of sqls) {
     const line = `EXECUTE ${literal(sql)};`;
     const bytes = Buffer.byteLength(line) + 1;
+    if (bytes > room) return undefined;
     const current = bodies[bodies.length - 1];
     if (current.length > 0 && size + bytes > room) {
       bodies.push([line]);

@@ -253,8 +253,8 @@ describe('the Data API warehouse', () => {
     );
     await expect(warehouse().transaction(views, 'setup.views')).rejects.toThrow(
       new InputError(
-        'statement setup.views: 41 statements need more than the 13 procedures of 100000 bytes that one Data API batch holds; ' +
-          'nothing was sent. Fewer tables, columns or views.readers per deployment make it shorter',
+        'statement setup.views: 41 statements need more than the 13 procedures of 100000 bytes that one Data API batch holds, ' +
+          'or one of them is longer than a procedure; nothing was sent. Fewer tables, columns or views.readers per deployment make it shorter',
       ),
     );
     expect(rsd.calls()).toHaveLength(0);

@@ -164,8 +164,8 @@ export class DataApiWarehouse implements Warehouse {
     if (!batch) {
       throw new InputError(
         `statement ${step}: ${sqls.length} statements need more than the ${MAX_PROCEDURES} procedures of ` +
-          `${MAX_STATEMENT_BYTES} bytes that one Data API batch holds; nothing was sent. Fewer tables, columns or ` +
-          'views.readers per deployment make it shorter',
+          `${MAX_STATEMENT_BYTES} bytes that one Data API batch holds, or one of them is longer than a procedure; ` +
+          'nothing was sent. Fewer tables, columns or views.readers per deployment make it shorter',
       );
     }
     return batch;
