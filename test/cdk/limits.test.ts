@@ -72,7 +72,7 @@ describe('limits of a deployment, found at synth', () => {
       RedshiftRoleArn: 'r',
     };
     expect(() => checkEventSize(properties)).toThrow(
-      "config: the custom resources' properties are 130070 bytes, and an update's event carries them twice, more than " +
+      "config: the custom resources' properties are 130074 bytes, and an update's event carries them twice, more than " +
         'the provider framework passes (262144); allowed: fewer tables or views.readers per stack',
     );
     expect(() => checkEventSize({ ...properties, Footprint: 'x'.repeat(100_000) })).not.toThrow();
