@@ -17,6 +17,7 @@ import type { Row } from '../src/protocol/ports';
 import { AwsEngine, DeployedResources, openAwsEngine } from '../src/engines/aws/engine';
 import { statementPrefix } from '../src/contract';
 import { CONTABYX } from './world';
+import { recordRedshiftSql } from './sql-recorder';
 
 export const ROLE = 'arn:aws:iam::123456789012:role/contabyx-archive-redshift';
 export const BUCKET = 'contabyx-archive-lake';
@@ -133,6 +134,7 @@ export class ScriptedAws {
     this.glue.reset();
     this.athena.reset();
     const keep = (fullName: string, sql: string[], batch: boolean, withEvent: boolean | undefined) => {
+      recordRedshiftSql(sql);
       const statement = kept(this.kept.length + 1, fullName, sql, batch, withEvent);
       this.kept.push(statement);
       this.sent.push({ name: statement.name, sql, batch, withEvent: statement.withEvent });

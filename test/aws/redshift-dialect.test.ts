@@ -6,6 +6,7 @@ import { batchRoot, partitionLocation } from '../../src/core/lake-layout';
 import { externalSchemaStatement, redshiftDialect } from '../../src/sql/redshift-dialect';
 import { ArchiveSql, BatchKey, Figures } from '../../src/sql/statements';
 import { ROLE, svvColumns } from '../../devkit/scripted-aws';
+import { recordRedshiftSql } from '../../devkit/sql-recorder';
 
 const RUN = '20260101T000000Z';
 const CUTOFF = parseCalendarDate('2025-01-01', 'test');
@@ -179,6 +180,9 @@ describe('the Redshift dialect', () => {
         'PARTITION BY ("year") MANIFEST VERBOSE',
     ]);
     const kms = redshiftDialect({ iamRoleArn: ROLE, kmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab' });
+    recordRedshiftSql(
+      kms.unload({ columns: "'x'", from: '"s"."t"', where: '1 = 1', year: 2024 }, 's3://b/p/'),
+    );
     expect(kms.unload({ columns: "'x'", from: '"s"."t"', where: '1 = 1', year: 2024 }, 's3://b/p/')[0]).toBe(
       `UNLOAD ('SELECT ''x'', CAST(2024 AS INTEGER) AS "year" FROM "s"."t" WHERE 1 = 1') TO 's3://b/p/' IAM_ROLE '${ROLE}' FORMAT AS PARQUET PARTITION BY ("year") MANIFEST VERBOSE ` +
         `KMS_KEY_ID '1234abcd-12ab-34cd-56ef-1234567890ab' ENCRYPTED`,
@@ -347,6 +351,7 @@ describe('the Redshift dialect', () => {
       ...sql.tables.map((table) => sql.dropView(table)),
       sql.dropExternalSchema(),
     ];
+    recordRedshiftSql(statements);
     const text = `${statements.map((s) => `${s};`).join('\n')}\n`;
     const golden = join(__dirname, 'golden', 'reserved-names.sql');
     if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) writeFileSync(golden, text);

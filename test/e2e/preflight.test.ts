@@ -6,6 +6,7 @@ import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import { ArchiveSql } from '../../src/sql/statements';
 import contabyx from '../../config/contabyx.json';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
+import { recordRedshiftSql } from '../../devkit/sql-recorder';
 
 const ROLE = 'arn:aws:iam::123456789012:role/archive-redshift';
 const RESTORE_READ = 'restore reads the archive in a transaction';
@@ -169,10 +170,12 @@ describe("preflight of the database identity's privileges (Redshift)", () => {
       },
       transaction: async (sqls, step) => {
         transactions.push({ step, sqls });
+        recordRedshiftSql(sqls);
         if (refusal) throw new Error(refusal);
       },
       query: async (text) => {
         sent.push(text);
+        recordRedshiftSql([text]);
         if (text.includes('FROM svv_columns')) return COLUMNS;
         if (text === 'SELECT current_user AS "identity"') return [{ identity: 'IAMR:archive-unload' }];
         if (text.includes('AS at_new_year')) {
