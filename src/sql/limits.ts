@@ -60,20 +60,20 @@ export function statementSizeProblems(config: ArchiveConfig): string[] {
       ...sql.columnFiguresQuery(table, KEY, 'hot'),
       ...sql.columnFiguresQuery(table, KEY, 'archive'),
     ]);
-    over(`${at}: its restore`, sql.restoreTransaction({
-      restoreId: 'R99991231235959',
-      family: [table],
-      year: KEY.year,
-      batches: new Map([[table, [{ runId: KEY.runId, figures: FIGURES }]]]),
-      version: 1,
-      views: () => views,
-    }));
+    over(
+      `${at}: its restore`,
+      sql.restoreTransaction({
+        restoreId: 'R99991231235959',
+        family: [table],
+        year: KEY.year,
+        batches: new Map([[table, [{ runId: KEY.runId, figures: FIGURES }]]]),
+        version: 1,
+        views: () => views,
+      }),
+    );
   }
   over('the schema guard', [sql.catalogQuery('tables'), sql.catalogQuery('views')]);
-  const setup = [
-    sql.bumpVersion(1),
-    ...sql.tables.flatMap((t) => [...sql.recreateView(t, views)]),
-  ];
+  const setup = [sql.bumpVersion(1), ...sql.tables.flatMap((t) => [...sql.recreateView(t, views)])];
   if (setup.length > 40 && !procedureBatch(setup, config.ledger.schema, 'setup.views')) {
     problems.push(
       `the union views' setup: ${setup.length} statements, more than one Data API batch runs as one transaction ` +
