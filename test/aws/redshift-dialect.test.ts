@@ -67,6 +67,20 @@ const ORDER_HASH = (user: string, date: string) =>
   `FNV_HASH(COALESCE(${user}, CAST(0 AS INTEGER)), FNV_HASH(${NULL_TAG(user)}))))`;
 const checksum = (hash: string) => `CAST(COALESCE(SUM(CAST(${hash} AS DECIMAL(38,0))), 0) AS VARCHAR(40))`;
 
+/** The reserved-names configuration with one table of integer columns, the last a date (its archive column). */
+const oneTable = (names: string[]) =>
+  parseConfig({
+    ...JSON.parse(configJson(RESERVED)),
+    tables: [
+      {
+        schema: 's',
+        name: 'w',
+        archiveBy: { column: names[names.length - 1] },
+        columns: names.map((name, i) => ({ name, type: i === names.length - 1 ? 'date' : 'integer' })),
+      },
+    ],
+  });
+
 describe('the Redshift dialect', () => {
   test('escapes quotes and backslashes in literals, which Redshift reads as escapes', () => {
     expect(dialect.literal("it's a \\ back")).toBe("'it''s a \\\\ back'");
@@ -90,20 +104,7 @@ describe('the Redshift dialect', () => {
 
   test("hashes a row wider than four columns in groups of four, then chains the groups' hashes (fixed-width BIGINTs)", () => {
     // given a table of six integer columns
-    const wide = parseConfig({
-      ...JSON.parse(configJson(RESERVED)),
-      tables: [
-        {
-          schema: 's',
-          name: 'w',
-          archiveBy: { column: 'd' },
-          columns: ['a', 'b', 'c', 'e', 'f', 'd'].map((name) => ({
-            name,
-            type: name === 'd' ? 'date' : 'integer',
-          })),
-        },
-      ],
-    });
+    const wide = oneTable(['a', 'b', 'c', 'e', 'f', 'd']);
     const check = new ArchiveSql(wide, dialect).hashProbeQuery(wide.tables[0]);
     // then the first four columns are one chain, the last two another, and the two chains' hashes one more
     const int = (c: string, seed?: string) =>
@@ -116,20 +117,7 @@ describe('the Redshift dialect', () => {
   });
 
   test("a table of 1,600 columns (Redshift's most) nests 26 FNV_HASH calls at most, where one chain would nest 3,200", () => {
-    const wide = parseConfig({
-      ...JSON.parse(configJson(RESERVED)),
-      tables: [
-        {
-          schema: 's',
-          name: 'w',
-          archiveBy: { column: 'c0' },
-          columns: Array.from({ length: 1600 }, (_, i) => ({
-            name: `c${i}`,
-            type: i === 0 ? 'date' : 'integer',
-          })),
-        },
-      ],
-    });
+    const wide = oneTable(Array.from({ length: 1600 }, (_, i) => `c${i}`).reverse());
     const text = new ArchiveSql(wide, dialect).hashProbeQuery(wide.tables[0]);
     // each open parenthesis, and whether it opens an FNV_HASH call
     const open: boolean[] = [];
