@@ -36,26 +36,75 @@ function literal(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-/** Where the chain of FNV_HASH calls of a row hash stands: the hash so far, or none yet. */
-function fnv(value: string, seed?: string): string {
-  return seed === undefined ? `FNV_HASH(${value})` : `FNV_HASH(${value}, ${seed})`;
-}
+/**
+ * Values in one group of a row hash: the group's NULL bitmap has a bit for each, so the bitmap and
+ * the group's index fit in one INTEGER.
+ */
+const HASH_GROUP = 8;
 
-/** A constant of `type` that stands in for NULL inside the hash (the NULL tag tells them apart). */
+/** A value of `type` that stands in for NULL inside the hash (the group's NULL bitmap tells them apart). */
 function zero(type: ColumnType): string {
   switch (type.kind) {
     case 'date':
-      return "CAST('1970-01-01' AS DATE)";
+      return "'1970-01-01'::DATE";
     case 'timestamp':
     case 'timestamptz':
-      return "CAST('1970-01-01 00:00:00' AS TIMESTAMP)";
+      return "'1970-01-01'::TIMESTAMP";
+    case 'char':
+    case 'varchar':
+      return "''";
     default:
-      return `CAST(0 AS ${typeMapping(type).redshift})`;
+      return '0';
   }
 }
 
-const NULL_TAG = (expr: string) =>
-  `CASE WHEN ${expr} IS NULL THEN CAST(0 AS SMALLINT) ELSE CAST(1 AS SMALLINT) END`;
+/**
+ * A value as a group's chain hashes it: never NULL, and of a width its type fixes, so that the
+ * chain's bytes (a concatenation) split in one way only. A string goes in as its own FNV hash (a
+ * BIGINT), so ('ab', 'c') and ('a', 'bc') differ; a BOOLEAN as an INTEGER (DECODE, a simple CASE,
+ * DG DECODE), in case FNV_HASH refuses BOOLEAN (its accepted types are not listed: DG FNV_HASH).
+ */
+function hashed({ expr, type }: HashInput): string {
+  switch (type.kind) {
+    case 'char':
+    case 'varchar':
+      return `FNV_HASH(NVL(${expr},''))`;
+    case 'boolean':
+      return `DECODE(${expr},true,1,0)`;
+    default:
+      return `NVL(${expr},${zero(type)})`;
+  }
+}
+
+/**
+ * The hash of one group of at most {@link HASH_GROUP} values: one FNV_HASH chain over the group's
+ * NULL bitmap plus 256 times the group's index (an INTEGER: INT4 + INT4 is INT4, DG "Computations
+ * with numeric values"), then each value, NULL as its type's zero. FNV_HASH(value, seed) continues
+ * the hash over the value's bytes, INTEGER 4 and BIGINT 8 (DG FNV_HASH: `fnv_hash('cd',
+ * fnv_hash('ab')) = fnv_hash('abcd')`): the chain hashes the group's index, which of its values
+ * are NULL, and the values in their order and width, one byte string for each group's content.
+ * NVL2 returns one of two values by whether the first is NULL (DG NVL2), NVL the first that is not
+ * (DG "NVL and COALESCE"), `::` casts (DG CAST): no NULL reaches FNV_HASH, whose result for NULL is
+ * not documented.
+ */
+function groupHash(values: readonly HashInput[], group: number): string {
+  const bitmap = values.map((v, i) => `NVL2(${v.ref},0,${2 ** i})`);
+  if (group > 0) bitmap.push(String(group * 2 ** HASH_GROUP));
+  return values.reduce((seed, v) => `FNV_HASH(${hashed(v)},${seed})`, `FNV_HASH(${bitmap.join('+')})`);
+}
+
+/**
+ * A row's hash from its groups' hashes: FNV_HASH over their exact sum, a DECIMAL(38,0) (INT8 +
+ * DECIMAL is DECIMAL, of at most 38 digits, DG "Computations with numeric values"; 200 BIGINTs
+ * need 22). A flat sum instead of a chain keeps a wide table's expression shallow; each group
+ * hashes its index, so the same content in two groups adds differently; and the FNV_HASH over the
+ * sum (not the sum itself) goes into the checksum, so that values swapped between two rows change
+ * it. Integers have no documented XOR (DG "Mathematical operator symbols": `#` is VARBYTE's), and
+ * a BIGINT sum could overflow.
+ */
+function combineHashes(hashes: readonly string[]): string {
+  return `FNV_HASH(${hashes[0]}::DECIMAL(38,0)+${hashes.slice(1).join('+')})`;
+}
 
 const yes = (check: string, sql: string, passed: string, failed: string, fix: string): AccessProbe => ({
   check,
@@ -159,27 +208,6 @@ function accessProbes(context: AccessContext, iamRoleArn: string): AccessProbe[]
   ];
 }
 
-/** The row hash as one FNV_HASH chain over every value, each preceded by its NULL tag or length. */
-function rowHash(values: readonly HashInput[]): string {
-  // FNV_HASH(value, seed) continues the hash over the value's bytes: a chain hashes the
-  // concatenation, so each value is preceded by its NULL tag (or, for strings, its byte
-  // length, -1 for NULL), and no NULL ever reaches FNV_HASH (its result for NULL is undocumented).
-  let hash: string | undefined;
-  for (const { expr, type } of values) {
-    if (type.kind === 'varchar' || type.kind === 'char') {
-      hash = fnv(`COALESCE(OCTET_LENGTH(${expr}), -1)`, hash);
-      hash = fnv(`COALESCE(${expr}, '')`, hash);
-    } else if (type.kind === 'boolean') {
-      hash = fnv(NULL_TAG(expr), hash);
-      hash = fnv(`CASE WHEN ${expr} THEN CAST(1 AS SMALLINT) ELSE CAST(0 AS SMALLINT) END`, hash);
-    } else {
-      hash = fnv(NULL_TAG(expr), hash);
-      hash = fnv(`COALESCE(${expr}, ${zero(type)})`, hash);
-    }
-  }
-  return hash ?? fnv("''");
-}
-
 function catalogColumnsQuery(tables: Parameters<Dialect['catalogColumnsQuery']>[0]): string {
   // SVV_COLUMNS, not PG_TABLE_DEF, which shows only the schemas on the search path.
   const which = tables
@@ -243,19 +271,13 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
           return `CAST('${date} 00:00:00' AS TIMESTAMP)`;
       }
     },
-    rowHash,
-    // Four columns nest eight FNV_HASH calls, and each level above at most four more: a table of
-    // 1,600 columns (Redshift's most) nests 28, where one chain over every column would nest 3,200.
-    // No nesting limit is documented (DG FNV_HASH); preflight compiles the exact expressions.
-    hashGroup: 4,
-    combineHashes(hashes) {
-      // Each hash is a BIGINT, hashed by its 8 bytes: fixed width, so the chain is unambiguous.
-      return hashes.reduce<string | undefined>((seed, h) => fnv(h, seed), undefined) as string;
-    },
+    groupHash,
+    hashGroup: HASH_GROUP,
+    combineHashes,
     checksum(rowHash) {
       // FNV_HASH is a BIGINT: a BIGINT sum overflows, a DECIMAL(38,0) one cannot for any table
       // Redshift holds. As text, because the Data API returns numbers as JavaScript doubles.
-      return `CAST(COALESCE(SUM(CAST(${rowHash} AS DECIMAL(38,0))), 0) AS VARCHAR(40))`;
+      return `NVL(SUM(${rowHash}::DECIMAL(38,0)),0)::VARCHAR(40)`;
     },
     replaceView(name, select) {
       // Late binding: the view survives the external table being replaced. OR REPLACE keeps the

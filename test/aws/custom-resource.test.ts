@@ -45,23 +45,19 @@ const EXTERNAL_SCHEMA = `CREATE EXTERNAL SCHEMA IF NOT EXISTS "ext_contabyx" FRO
 const VIEW = {
   transactions: (batches: string) =>
     '"contabyx"."spectrum_transactions" AS SELECT "transactionid", "clientid", "typeid", "time", "amount" ' +
-    'FROM "contabyx"."transactions" UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", ' +
-    'CAST("clientid" AS INTEGER) AS "clientid", CAST("typeid" AS INTEGER) AS "typeid", CAST("time" AS TIMESTAMP) AS "time", ' +
-    `CAST("amount" AS DOUBLE PRECISION) AS "amount" FROM "ext_contabyx"."transactions" WHERE ${batches} WITH NO SCHEMA BINDING`,
+    'FROM "contabyx"."transactions" UNION ALL SELECT "transactionid"::INTEGER, "clientid"::INTEGER, "typeid"::INTEGER, ' +
+    `"time"::TIMESTAMP, "amount"::DOUBLE PRECISION FROM "ext_contabyx"."transactions" WHERE ${batches} WITH NO SCHEMA BINDING`,
   transfers: (batches: string) =>
     '"contabyx"."spectrum_transfers" AS SELECT "transferid", "expense_transactionid", "income_transactionid" ' +
-    'FROM "contabyx"."transfers" UNION ALL SELECT CAST("transferid" AS INTEGER) AS "transferid", ' +
-    'CAST("expense_transactionid" AS INTEGER) AS "expense_transactionid", ' +
-    'CAST("income_transactionid" AS INTEGER) AS "income_transactionid" ' +
-    `FROM "ext_contabyx"."transfers" WHERE ${batches} WITH NO SCHEMA BINDING`,
+    'FROM "contabyx"."transfers" UNION ALL SELECT "transferid"::INTEGER, "expense_transactionid"::INTEGER, ' +
+    `"income_transactionid"::INTEGER FROM "ext_contabyx"."transfers" WHERE ${batches} WITH NO SCHEMA BINDING`,
   tax: (batches: string) =>
     '"contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee" FROM "contabyx"."tax" ' +
-    'UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ' +
-    `CAST("fee" AS DOUBLE PRECISION) AS "fee" FROM "ext_contabyx"."tax" WHERE ${batches} WITH NO SCHEMA BINDING`,
+    'UNION ALL SELECT "transactionid"::INTEGER, "taxtypeid"::INTEGER, "fee"::DOUBLE PRECISION ' +
+    `FROM "ext_contabyx"."tax" WHERE ${batches} WITH NO SCHEMA BINDING`,
   wideTax: (batches: string) =>
     '"contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee", "note" FROM "contabyx"."tax" ' +
-    'UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ' +
-    'CAST("fee" AS DOUBLE PRECISION) AS "fee", CAST("note" AS VARCHAR(10)) AS "note" ' +
+    'UNION ALL SELECT "transactionid"::INTEGER, "taxtypeid"::INTEGER, "fee"::DOUBLE PRECISION, "note"::VARCHAR(10) ' +
     `FROM "ext_contabyx"."tax" WHERE ${batches} WITH NO SCHEMA BINDING`,
 };
 /** The committed 2025 batch of the scripted ledger. */

@@ -33,11 +33,8 @@ describe('preflight on the embedded engine', () => {
       'columns',
       'time zone UTC',
       'row hash contabyx.transactions',
-      'column guard contabyx.transactions',
       'row hash contabyx.transfers',
-      'column guard contabyx.transfers',
       'row hash contabyx.tax',
-      'column guard contabyx.tax',
       'catalog transactions',
       'external table transactions',
       'catalog transfers',
@@ -70,12 +67,15 @@ describe('preflight on the embedded engine', () => {
         fix: 'make the configuration list every column of each table, in its order, with its type (or change the table)',
       },
       {
-        check: 'column guard contabyx.tax',
+        // the commit's column guard, in the checksum's derived table
+        check: 'row hash contabyx.tax',
         ok: false,
         detail: expect.stringMatching(
           /Binder Error: Set operations can only apply to expressions with the same number of result columns/,
         ),
-        fix: 'make the configuration match the table (see the columns check)',
+        fix:
+          'make the configuration match the table (see the columns check); if it does, leave out of the ' +
+          'configuration a table with a column type the engine cannot hash (and say so in an issue)',
       },
     ]);
   });

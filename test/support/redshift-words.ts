@@ -78,7 +78,8 @@ export function nestedStatements(sql: string): string[] {
 
 /**
  * The unquoted aliases of a statement (not of its nested ones): each word after AS that is not
- * a CAST's type or UNLOAD's FORMAT AS, and each word that names a table or a subquery in FROM.
+ * a CAST's type or UNLOAD's FORMAT AS, each word that names a quoted column without AS in a select
+ * list (`"name" q0,`), and each word that names a table or a subquery in FROM.
  */
 export function unquotedAliases(sql: string): string[] {
   const ts = tokens(sql);
@@ -110,6 +111,12 @@ export function unquotedAliases(sql: string): string[] {
         aliases.push(next.text);
       }
       if (from[level] === 'name' || from[level] === 'after') from[level] = 'none';
+      return;
+    }
+    // a select list's column named without AS: a quoted name, a word, then the next item or FROM
+    const listEnd = next?.text === ',' || next?.text.toUpperCase() === 'FROM';
+    if (t.kind === 'word' && prev?.kind === 'ident' && listEnd && !['ASC', 'DESC'].includes(upper)) {
+      aliases.push(t.text);
       return;
     }
     if (upper === 'FROM' || upper === 'JOIN') {
