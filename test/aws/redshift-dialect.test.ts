@@ -123,6 +123,8 @@ describe('the Redshift dialect', () => {
     // given a table of nine integer columns and a date
     const wide = oneTable(['a', 'b', 'c', 'e', 'f', 'g', 'h', 'i', 'j', 'd']);
     const probe = new ArchiveSql(wide, dialect).hashProbeQuery(wide.tables[0]);
+    // (CI's independent grammar parses it: the golden runs' tables hash in one group)
+    recordRedshiftSql([probe]);
     // then the first eight columns are one group, the last two another (index 1), and the row's hash
     // is FNV_HASH over their sum as a DECIMAL(38,0), read from a derived table of short aliases
     // whose second branch is the column guard
