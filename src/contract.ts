@@ -56,8 +56,8 @@ export const STACK_OUTPUTS = {
 } as const;
 
 /**
- * The file that holds the configuration (its `configJson`) in the unload function's code, beside
- * the prebuilt handler: the stack writes it at synth, and the function reads it once per
+ * The file that holds the configuration (its `configJson`) in the code of the unload function and
+ * of the views setup (isComplete), beside the prebuilt handler: the stack writes it at synth, and the function reads it once per
  * container. Not the environment, which Lambda limits to 4 KB in all.
  */
 export const CONFIG_FILE = 'config.json';
@@ -65,8 +65,8 @@ export const CONFIG_FILE = 'config.json';
 /** The environment of the functions the stack deploys, by the value each variable carries. */
 export const ENV = {
   /**
-   * The configuration as JSON, where `deploymentFrom` reads it: the unload function puts the text
-   * of its {@link CONFIG_FILE} there, and the command line that of `--config`. No function's
+   * The configuration as JSON, where `deploymentFrom` reads it: the functions put the text
+   * of their {@link CONFIG_FILE} there, and the command line that of `--config`. No function's
    * environment carries it.
    */
   config: 'ARCHIVE_CONFIG',
@@ -130,11 +130,20 @@ export const RESOURCE_KINDS = ['external-schema', 'views'] as const;
 /** One of {@link RESOURCE_KINDS}. */
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
-/** The schema-and-views resources' properties, as the stack sets them. */
+/**
+ * The schema-and-views resources' properties, as the stack sets them. The configuration itself
+ * does not travel (it grows with every column, and the provider framework carries the event,
+ * old and new properties, through a Step Functions state machine whose input is at most
+ * 256 KiB): the handler reads the configuration bundled with its code and checks it against
+ * `ConfigDigest`. Earlier versions passed `Config`, the whole configuration as JSON; an update
+ * or delete of such a resource still reads its footprint from it.
+ */
 export interface SchemaAndViewsProps {
   readonly Resource?: ResourceKind;
-  /** The configuration, as JSON: a change of it is an update. */
-  readonly Config: string;
+  /** `configDigest` of the configuration: a change of it is an update. */
+  readonly ConfigDigest: string;
+  /** `footprintJson` of the configuration: what this resource owns, for an update or delete. */
+  readonly Footprint: string;
   readonly LakeBucket: string;
   readonly RedshiftRoleArn: string;
   readonly KmsKeyId?: string;

@@ -162,12 +162,14 @@ export class Archiver {
    * Glue database, gets them back), the external tables, and the union views as the ledger says.
    * The lake is not checked here: a lost file must not keep the stack from deploying; the monthly
    * audit's alarm names it, and every run refuses to go on until it is back.
+   * @param retired - statements that belong to the same transaction as the views (a deployment's
+   *   drops of views whose tables left, revokes from readers who left)
    */
-  async setup(): Promise<RepairReport> {
+  async setup(retired: readonly string[] = []): Promise<RepairReport> {
     const checked = await this.checked({ archive: 'none', database: false });
     const ledger = await this.ready(checked);
     const report = await repairCatalog(this.deps, this.sql, ledger);
-    await this.defineViews(ledger);
+    await this.defineViews(ledger, retired);
     return report;
   }
 
@@ -193,8 +195,14 @@ export class Archiver {
    * columns stay the same is replaced (its grants stay); one whose columns changed is re-created
    * and granted again. The views change only in a transaction that raises their version, so this
    * never overwrites a commit that it did not see.
+   *
+   * USAGE on the external schema is granted first, each grant its own statement (no GRANT on an
+   * external resource runs in a transaction): a grant that fails (a reader that does not exist)
+   * leaves the views as they were, instead of failing after they changed.
    */
-  private async defineViews(read: LedgerView): Promise<void> {
+  private async defineViews(read: LedgerView, retired: readonly string[] = []): Promise<void> {
+    for (const grant of this.sql.externalSchemaGrants())
+      await this.deps.warehouse.execute(grant, 'setup.grants');
     let ledger = read;
     for (let attempt = 1; ; attempt++) {
       const existing = await this.deps.warehouse.query(this.sql.catalogQuery('views'), 'setup.views.columns');
@@ -206,6 +214,7 @@ export class Archiver {
             ? [this.sql.replaceView(t, ledger.viewState(t)), ...this.sql.viewGrants(t)]
             : this.sql.recreateView(t, ledger.viewState(t)),
         ),
+        ...retired,
       ];
       try {
         await this.deps.warehouse.transaction(statements, 'setup.views');
@@ -220,8 +229,6 @@ export class Archiver {
         ledger = after;
       }
     }
-    for (const grant of this.sql.externalSchemaGrants())
-      await this.deps.warehouse.execute(grant, 'setup.grants');
     this.emit({ phase: 'setup', message: `views defined for ${this.tables.length} tables` });
   }
 

@@ -8,7 +8,7 @@ import { isComplete } from '../../src/runtime/custom-resource';
 import { handleUnload, parseUnloadEvent } from '../../src/runtime/unload';
 import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import { ArchiveSql } from '../../src/sql/statements';
-import { parseConfig, tableNamed } from '../../src/config/config';
+import { configDigest, footprintJson, parseConfig, tableNamed } from '../../src/config/config';
 import {
   BUCKET,
   committedLocation,
@@ -161,13 +161,15 @@ describe('repair and the deploy register every committed batch again from the le
     emptyCatalog(aws);
     const props = {
       ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
-      Config: JSON.stringify(contabyx),
+      ConfigDigest: configDigest(CONTABYX),
+      Footprint: footprintJson(CONTABYX),
       LakeBucket: BUCKET,
       RedshiftRoleArn: ROLE,
     };
     const done = await isComplete(
       { RequestType: 'Update', ResourceProperties: props, PhysicalResourceId: 'x' },
       (d) => aws.open(d),
+      CONTABYX,
     );
     expect(done.IsComplete).toBe(true);
     expect(aws.glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input)).toEqual(
