@@ -140,7 +140,7 @@ export class Archiver {
       await this.deps.warehouse.transaction(
         [
           ...this.sql.setupStatements(),
-          ...this.sql.upgradeStatements(shape.exists ? shape.has : () => false),
+          ...this.sql.upgradeStatements(shape.has),
         ],
         'setup.ledger',
       );

@@ -122,10 +122,17 @@ export class LedgerView {
   }
 }
 
-/** What the warehouse holds of the ledger: whether it exists, and which later columns it lacks. */
+/** What the warehouse holds of the ledger: whether it exists, and which later tables and columns it lacks. */
 export interface LedgerShape {
-  /** The configured schema holds the ledger's tables. */
+  /**
+   * The configured schema holds a ledger: its `runs` table, which every version had (protocol
+   * v1's ledger had `runs`, `run_years` and `run_exports` only; a v2 ledger of an earlier version
+   * may lack later tables). One that exists is upgraded by the first command that writes, never
+   * taken for none.
+   */
   readonly exists: boolean;
+  /** Whether the ledger has a table. */
+  readonly hasTable: (table: LedgerTable) => boolean;
   /** Whether a ledger table has a column (names in lower case). */
   readonly has: (table: LedgerTable, column: string) => boolean;
   /** Columns of {@link LEDGER_UPGRADES} the batches table lacks: reads select NULL for them. */
@@ -140,23 +147,26 @@ export async function inspectLedger(warehouse: Warehouse, sql: ArchiveSql): Prom
   const columns = new Set(
     rows.map((r) => `${String(r.table_name).toLowerCase()}.${String(r.column_name).toLowerCase()}`),
   );
+  const tables = new Set(rows.map((r) => String(r.table_name).toLowerCase()));
+  const hasTable = (table: LedgerTable) => tables.has(table);
   const has = (table: LedgerTable, column: string) => columns.has(`${table}.${column.toLowerCase()}`);
-  const exists = sql.ledgerTables.every((t) => rows.some((r) => String(r.table_name).toLowerCase() === t));
   const missingBatchColumns = LEDGER_UPGRADES.filter(
     (u) => u.table === 'batches' && !has(u.table, u.column),
   ).map((u) => u.column);
   return {
-    exists,
+    exists: hasTable('runs'),
+    hasTable,
     has,
     missingBatchColumns,
-    current: exists && sql.upgradeStatements(has).length === 0,
+    current: sql.ledgerTables.every(hasTable) && sql.upgradeStatements(has).length === 0,
   };
 }
 
 /**
  * Reads the whole ledger (it holds a few rows per table and year). Given what {@link inspectLedger}
- * found, it reads one that does not exist yet as empty, and one of an earlier version with NULL
- * for the columns it lacks: so commands that only read write nothing, not even the ledger.
+ * found, it reads one that does not exist yet as empty, and one of an earlier version as far as it
+ * goes: without the tables it lacks (a v1 ledger: its runs, no batches yet) and with NULL for the
+ * columns it lacks. So commands that only read write nothing, not even the ledger.
  */
 export async function readLedger(
   warehouse: Warehouse,
@@ -164,9 +174,13 @@ export async function readLedger(
   shape?: LedgerShape,
 ): Promise<LedgerView> {
   if (shape && !shape.exists) return new LedgerView([], [], 0, false);
+  const has = (table: LedgerTable) => !shape || shape.hasTable(table);
   const runs = await warehouse.query(sql.runsQuery(), 'ledger.runs');
-  const batches = await warehouse.query(sql.batchesQuery(shape?.missingBatchColumns), 'ledger.batches');
-  const [version] = await warehouse.query(sql.versionQuery(), 'ledger.version');
+  const batches =
+    has('batches') && has('commit_checks')
+      ? await warehouse.query(sql.batchesQuery(shape?.missingBatchColumns), 'ledger.batches')
+      : [];
+  const [version] = has('views_version') ? await warehouse.query(sql.versionQuery(), 'ledger.version') : [];
   return new LedgerView(
     runs.map((r) => ({
       runId: text(r.run_id),

@@ -92,12 +92,19 @@ function ledgerCheck(deps: PreflightDeps, sql: ArchiveSql, shape: LedgerShape): 
           fix: 'deploy the stack with this configuration (its setup creates the ledger)',
         };
   }
+  const tables = sql.ledgerTables.filter((t) => !shape.hasTable(t));
   const added = sql.upgradeStatements(shape.has).length;
+  const adds = [
+    tables.length ? `the tables ${tables.join(', ')}` : '',
+    added ? `its ${added} new columns` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
   return {
     check: 'ledger',
     ok: true,
-    detail: added
-      ? `the ledger in schema ${schema} is of an earlier version; the next command that writes adds its ${added} new columns`
+    detail: adds
+      ? `the ledger in schema ${schema} is of an earlier version; the next command that writes adds ${adds}`
       : `the ledger in schema ${schema} has this version's tables and columns`,
   };
 }

@@ -229,4 +229,21 @@ describe('a ledger of an earlier version', () => {
     expect(await columns()).toContain('files_digest');
     await invariants.check('after the upgrade');
   });
+
+  test('a ledger from before restore_checks existed is upgraded by the next run, not refused as no ledger', async () => {
+    await (await world.archiver()).run(target());
+    await world.admin.execute('DROP TABLE archive_meta.restore_checks');
+    expect((await (await world.archiver()).status()).runs.map((r) => [r.runId, r.state])).toEqual([
+      [RUN, 'finished'],
+    ]);
+    const late = `(88000001, 1, 1, TIMESTAMP '2025-05-05 05:05:05', 1.0)`;
+    await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
+    invariants.addLate(
+      'transactions',
+      await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
+    );
+    expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
+    expect(await world.tableNames()).toContain('archive_meta.restore_checks');
+    await invariants.check('after the upgrade');
+  });
 });
