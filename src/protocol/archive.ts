@@ -136,18 +136,39 @@ export class Archiver {
    * missing.
    */
   private async ready({ shape, ledger }: Checked): Promise<LedgerView> {
-    if (!shape.current) {
-      await this.deps.warehouse.transaction(
-        [
-          ...this.sql.setupStatements(),
-          ...this.sql.upgradeStatements(shape.has),
-        ],
-        'setup.ledger',
-      );
-    }
+    if (!shape.current) await this.upgrade(shape);
     const read = shape.current ? ledger : await readLedger(this.deps.warehouse, this.sql);
     if (!(await migrateLegacyRuns(this.deps, this.sql, read))) return read;
     return readLedger(this.deps.warehouse, this.sql);
+  }
+
+  /**
+   * Creates what the ledger lacks and adds the columns of later versions, in one transaction. Two
+   * writers may upgrade at once (a deploy and a run, say): the one whose `ADD COLUMN` finds the
+   * column added fails, reads the shape again and sends only what is still missing, as
+   * {@link defineViews} does after a lost race; a failure that changed nothing is thrown.
+   */
+  private async upgrade(read: LedgerShape): Promise<void> {
+    const missing = (shape: LedgerShape) =>
+      [
+        ...this.sql.ledgerTables.filter((t) => !shape.hasTable(t)),
+        ...this.sql.upgradeStatements(shape.has),
+      ].join('\n');
+    let shape = read;
+    for (let attempt = 1; !shape.current; attempt++) {
+      try {
+        await this.deps.warehouse.transaction(
+          [...this.sql.setupStatements(), ...this.sql.upgradeStatements(shape.has)],
+          'setup.ledger',
+        );
+        return;
+      } catch (error) {
+        if (error instanceof StillRunningError) throw error;
+        const after = await inspectLedger(this.deps.warehouse, this.sql);
+        if (attempt >= VIEW_RETRIES || missing(after) === missing(shape)) throw error;
+        shape = after;
+      }
+    }
   }
 
   /** The external tables: defined on the embedded engine, checked against the configuration on Glue. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
 import { InputError, RunFailedError } from '../../src/core/errors';
 import { LocalCatalog } from '../../src/engines/local/local-catalog';
+import type { ArchiveDeps } from '../../src/protocol/archive';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
@@ -245,5 +246,35 @@ describe('a ledger of an earlier version', () => {
     expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
     expect(await world.tableNames()).toContain('archive_meta.restore_checks');
     await invariants.check('after the upgrade');
+  });
+
+  test('two writers upgrading the ledger at once: the one whose ALTER finds the column added reads the shape again and goes on', async () => {
+    await (await world.archiver()).run(target());
+    await world.admin.execute(
+      'ALTER TABLE archive_meta.batches DROP COLUMN files_digest; DROP TABLE archive_meta.restore_checks',
+    );
+    // given another writer that adds the column (only) just before this one's ledger transaction
+    let raced = 0;
+    const rival = (deps: ArchiveDeps): ArchiveDeps => ({
+      ...deps,
+      warehouse: {
+        ...deps.warehouse,
+        dialect: deps.warehouse.dialect,
+        query: (q, step) => deps.warehouse.query(q, step),
+        execute: (q, step, options) => deps.warehouse.execute(q, step, options),
+        transaction: async (statements, step, options) => {
+          if (step === 'setup.ledger' && raced++ === 0)
+            await world.admin.execute('ALTER TABLE archive_meta.batches ADD COLUMN files_digest VARCHAR(64)');
+          return deps.warehouse.transaction(statements, step, options);
+        },
+      },
+    });
+    // when this one runs, then it is not refused with "already exists": it sends what is still missing
+    expect((await (await world.archiver(rival)).run(target('20260101T000009Z'))).outcome).toBe(
+      'nothing-to-do',
+    );
+    expect(raced).toBe(2);
+    expect(await world.tableNames()).toContain('archive_meta.restore_checks');
+    await invariants.check('after the raced upgrade');
   });
 });
