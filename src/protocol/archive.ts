@@ -119,8 +119,10 @@ export class Archiver {
     const { shape, ledger } = read ?? (await this.inspect());
     if (options.guard !== false) await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
     await checkViews(this.deps, this.sql, ledger, { database: options.database !== false });
-    if (options.archive !== 'none')
-      await checkArchive(this.deps, this.sql, ledger, { catalog: options.archive === 'all' });
+    await checkArchive(this.deps, this.sql, ledger, {
+      lake: options.archive !== 'none',
+      catalog: options.archive === 'all',
+    });
     return { shape, ledger };
   }
 
@@ -756,64 +758,86 @@ export class Archiver {
   /**
    * Ends the unfinished run: its batches that are not committed are discarded (ONE transaction),
    * then their partitions and files go. Committed batches are history and stay. Also clears
-   * what an earlier abort left behind.
+   * what an earlier abort left behind. The catalog is read before the transaction, so one that
+   * cannot be read refuses the abort with nothing changed; a failure after it says that the run
+   * was aborted, and that `abort` again removes what is left.
    * @returns the aborted run, or undefined when there was nothing to abort
+   * @throws RunFailedError (never an input error) when the clean-up after the transaction fails
    */
   async abort(): Promise<RunRecord | undefined> {
     // No schema guard: abort moves no row, and it must work when a column changed mid-run. It
     // reads no view either (the ones it would redefine may not be readable).
     const checked = await this.checked({ guard: false, archive: 'all' });
     if (!checked.ledger.exists) return undefined;
-    let ledger = await this.ready(checked);
+    const ledger = await this.ready(checked);
     const active = ledger.active;
     if (active && ledger.stageRunId === active.runId) {
       throw new InputError(
         `abort: run ${active.runId} was started by protocol v1 and holds rows in its stage tables; allowed: run, which finishes it`,
       );
     }
-    if (active) {
-      for (let attempt = 1; ; attempt++) {
-        const uncommitted = ledger
-          .batchesOf(active.runId)
-          .filter((b) => !b.committed)
-          .map((b) => ({
-            table: this.tables.find((t) => t.name.toLowerCase() === b.table.toLowerCase()) as TableConfig,
-            year: b.year,
-          }))
-          .filter((b) => b.table);
-        try {
-          await this.deps.warehouse.transaction(
-            this.sql.abortTransaction(active.runId, uncommitted, ledger.version),
-            `${active.runId}.abort`,
-          );
-          break;
-        } catch (error) {
-          const after = await readLedger(this.deps.warehouse, this.sql);
-          if (
-            attempt >= VIEW_RETRIES ||
-            after.version === ledger.version ||
-            after.active?.runId !== active.runId
-          )
-            throw error;
-          ledger = after;
-        }
+    const leftovers = (view: LedgerView) =>
+      view.runs
+        .filter((r) => r.state === 'aborted' || r.runId === active?.runId)
+        // A batch of a year the layout cannot hold (an earlier version planned one) has no files.
+        .flatMap((r) => view.batchesOf(r.runId).filter((b) => !b.committed && isLayoutYear(b.year)));
+    // What the clean-up will read, read first: the abort must not commit and then fail on it.
+    for (const table of new Set(leftovers(ledger).map((b) => b.table.toLowerCase())))
+      await this.deps.catalog.partitions(table);
+    if (active) await this.discard(active, ledger);
+    try {
+      const after = await readLedger(this.deps.warehouse, this.sql);
+      for (const b of leftovers(after).filter((x) => x.state === 'discarded')) {
+        await this.deps.catalog.removePartitions(b.table, b.runId, b.year);
+        await this.deps.lake.clear(this.deps.lake.batchRoot(b.table, b.year, b.runId));
       }
-      this.emit({
-        phase: 'abort',
-        runId: active.runId,
-        message: 'uncommitted batches discarded; committed ones stay',
-      });
-    }
-    const after = await readLedger(this.deps.warehouse, this.sql);
-    for (const run of after.runs.filter((r) => r.state === 'aborted')) {
-      // A batch of a year the layout cannot hold (an earlier version planned one) has no files.
-      for (const b of after
-        .batchesOf(run.runId)
-        .filter((x) => x.state === 'discarded' && isLayoutYear(x.year))) {
-        await this.deps.catalog.removePartitions(b.table, run.runId, b.year);
-        await this.deps.lake.clear(this.deps.lake.batchRoot(b.table, b.year, run.runId));
-      }
+    } catch (error) {
+      if (error instanceof StillRunningError) throw error;
+      const done = active
+        ? `run ${active.runId} was aborted: its uncommitted batches are discarded (their rows were never deleted, and no view reads them)`
+        : 'the discarded batches of aborted runs stay discarded (no view reads them)';
+      throw new RunFailedError(
+        `${done}; removing their partitions and files then failed: ${message(error).replace(/; nothing was changed$/, '')}\n` +
+          'Fix that, then run `redshift-archive abort` again (on AWS: invoke {"action": "abort"}), which removes what is left.',
+        { cause: error },
+      );
     }
     return active && { ...active, state: 'aborted' };
+  }
+
+  /** The abort's transaction: the unfinished run's uncommitted batches discarded, the run ended. */
+  private async discard(active: RunRecord, read: LedgerView): Promise<void> {
+    let ledger = read;
+    for (let attempt = 1; ; attempt++) {
+      const uncommitted = ledger
+        .batchesOf(active.runId)
+        .filter((b) => !b.committed)
+        .map((b) => ({
+          table: this.tables.find((t) => t.name.toLowerCase() === b.table.toLowerCase()) as TableConfig,
+          year: b.year,
+        }))
+        .filter((b) => b.table);
+      try {
+        await this.deps.warehouse.transaction(
+          this.sql.abortTransaction(active.runId, uncommitted, ledger.version),
+          `${active.runId}.abort`,
+        );
+        break;
+      } catch (error) {
+        const after = await readLedger(this.deps.warehouse, this.sql);
+        if (
+          attempt >= VIEW_RETRIES ||
+          after.version === ledger.version ||
+          after.active?.runId !== active.runId
+        )
+          throw error;
+        ledger = after;
+      }
+    }
+    this.emit({
+      phase: 'abort',
+      runId: active.runId,
+      message: 'uncommitted batches discarded; committed ones stay',
+    });
   }
 }

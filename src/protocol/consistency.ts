@@ -1,4 +1,5 @@
 import { ArchiveMismatchError, InputError, show } from '../core/errors';
+import { tablePrefix } from '../core/lake-layout';
 import type { ArchiveSql } from '../sql/statements';
 import { type AuditDeps, filesAt, fileProblems, partitionProblems } from './audit';
 import type { BatchRecord, LedgerView } from './ledger';
@@ -74,12 +75,14 @@ async function checkView(
   if (runs.length === 0) return;
   const foreign = runs.find((r) => !ledger.run(r));
   if (foreign) {
-    const holder = await otherLedger(
-      deps,
-      sql,
-      (schema) => sql.committedRunsIn(schema),
-      (r) => r.run_id === foreign,
-    );
+    const holder = (
+      await otherLedger(
+        deps,
+        sql,
+        (schema) => deps.warehouse.query(sql.committedRunsIn(schema), 'check.ledgers.rows'),
+        (r) => r.run_id === foreign,
+      )
+    )?.schema;
     throw new InputError(
       `ledger.schema: ${show(config.ledger.schema)} holds no run ${foreign}, whose committed batches the union view ` +
         `${sql.viewName(table)} reads (its text names the run); ` +
@@ -103,21 +106,46 @@ async function checkView(
 
 /**
  * A first command with a `ledger.schema` that holds no ledger, while another ledger of the
- * warehouse archives a configured table, would start a second archive of the same rows.
+ * warehouse archives a configured hot table (the same schema and name), would start a second
+ * archive of the same rows. A table of the same name in another schema is another table: another
+ * configuration's archive, left alone. Where the other ledger does not record the schema (a ledger
+ * that no command of this version has written to yet), it is taken to be the same table: the safe
+ * side, and the message says how to make it known.
  */
 async function refuseOtherLedger(deps: AuditDeps, sql: ArchiveSql): Promise<void> {
-  const configured = new Set(sql.tables.map((t) => lower(t.name)));
-  const other = await otherLedger(
+  const key = (schema: unknown, table: unknown) => `${lower(schema)}.${lower(table)}`;
+  const configured = new Set(sql.tables.map((t) => key(t.schema, t.name)));
+  const names = new Set(sql.tables.map((t) => lower(t.name)));
+  const same = (r: Row) =>
+    r.table_schema === null || r.table_schema === undefined
+      ? names.has(lower(r.table_name))
+      : configured.has(key(r.table_schema, r.table_name));
+  const found = await otherLedger(
     deps,
     sql,
-    (schema) => sql.archivedTablesIn(schema),
-    (r) => configured.has(lower(r.table_name)),
+    async (schema) => {
+      const columns = await deps.warehouse.query(sql.batchColumnsIn(schema), 'check.ledgers.shape');
+      const recorded = columns.some((c) => lower(c.column_name) === 'table_schema');
+      return deps.warehouse.query(sql.archivedTablesIn(schema, recorded), 'check.ledgers.rows');
+    },
+    same,
   );
-  if (!other) return;
+  if (!found) return;
+  const { schema: other, rows } = found;
+  const known = sql.tables.filter((t) =>
+    rows.some((r) => r.table_schema && same(r) && lower(r.table_name) === lower(t.name)),
+  );
+  const unknown = sql.tables.filter((t) =>
+    rows.some((r) => !r.table_schema && lower(r.table_name) === lower(t.name)),
+  );
   throw new InputError(
-    `ledger.schema: ${show(deps.config.ledger.schema)} holds no ledger, but the ledger in schema ${show(other)} ` +
-      `archives ${sql.tables.map((t) => t.name).join(', ')}, the tables of this configuration; allowed: ${show(other)}; ` +
-      'nothing was changed',
+    `ledger.schema: ${show(deps.config.ledger.schema)} holds no ledger, but the ledger in schema ${show(other)} archives ` +
+      (known.length
+        ? `${known.map((t) => `${t.schema}.${t.name}`).join(', ')}, the tables of this configuration`
+        : `tables named ${unknown.map((t) => t.name).join(', ')} and does not record their schema (it was last ` +
+          'written by an earlier version): if they are not the tables of this configuration, a command that writes with ' +
+          "that ledger's own configuration (its next run, `redshift-archive repair`, or a deploy of its stack) records it") +
+      `; allowed: ${show(other)}; nothing was changed`,
   );
 }
 
@@ -144,22 +172,22 @@ function schemasNamed(text: string, table: string): string[] {
 
 /**
  * Another ledger schema of the warehouse (one that holds commit records) whose rows, read by
- * `query`, include one that `wanted` says is this configuration's; a schema it may not read is
+ * `read`, include one that `wanted` says is this configuration's; a schema it may not read is
  * passed over.
  */
 async function otherLedger(
   deps: AuditDeps,
   sql: ArchiveSql,
-  query: (schema: string) => string,
+  read: (schema: string) => Promise<Row[]>,
   wanted: (row: Row) => boolean,
-): Promise<string | undefined> {
+): Promise<{ schema: string; rows: Row[] } | undefined> {
   const own = lower(deps.config.ledger.schema);
   const schemas = (await deps.warehouse.query(sql.ledgerSchemasQuery(), 'check.ledgers'))
     .map((r) => String(r.table_schema))
     .filter((s) => lower(s) !== own);
   for (const schema of schemas) {
-    const rows = await deps.warehouse.query(query(schema), 'check.ledgers.rows').catch((): Row[] => []);
-    if (rows.some(wanted)) return schema;
+    const rows = await read(schema).catch((): Row[] => []);
+    if (rows.some(wanted)) return { schema, rows };
   }
   return undefined;
 }
@@ -171,25 +199,87 @@ function lakeOf(location: string, prefix: string): string {
 }
 
 /**
- * Refuses a lake that lacks the files of a committed batch (count and bytes, as the light audit
- * compares them; a location outside the lake counts as none), then a catalog that does not
- * register a committed batch's partition at its recorded location. Reads only.
+ * Refuses, in this order: a lake that lacks the files of a committed batch (count and bytes, as the
+ * light audit compares them; a location outside the lake counts as none), when `lake`; a lake
+ * that is not the one the unfinished run writes to; a ledger whose batches lie outside this
+ * configuration's `<lake>/<lake.prefix>/<table>/` (another configuration's archive, which this one
+ * never adopts: registering its partitions would show its rows in these views); then, when
+ * `catalog`, a catalog that does not register a committed batch's partition at its recorded
+ * location. Reads only; the place check reads nothing but the ledger.
  * @throws ArchiveMismatchError naming the lake (and where the ledger records it) or the catalog,
  *   the batches, and what to do
+ * @throws InputError naming `ledger.schema` and `lake.prefix` for another configuration's ledger
  */
 export async function checkArchive(
   deps: AuditDeps,
   sql: ArchiveSql,
   ledger: LedgerView,
-  options: { readonly catalog: boolean } = { catalog: true },
+  options: { readonly lake: boolean; readonly catalog: boolean },
 ): Promise<void> {
   const batches = ordered(
     sql,
     ledger.archived().filter((b) => b.location !== null),
   );
-  if (batches.length === 0) return;
-  await checkLake(deps, batches);
-  if (options.catalog) await checkCatalog(deps, batches);
+  const active = ledger.active;
+  const unfinished = active
+    ? ordered(
+        sql,
+        ledger.batchesOf(active.runId).filter((b) => !b.committed && b.location !== null),
+      )
+    : [];
+  if (options.lake && batches.length > 0) await checkLake(deps, batches);
+  checkRunLake(deps, unfinished);
+  checkPlaces(deps, [...batches, ...unfinished]);
+  if (options.catalog && batches.length > 0) await checkCatalog(deps, batches);
+}
+
+/**
+ * The unfinished run's exported batches are in this lake: a resume, or an abort, would otherwise
+ * write (and clear) in one lake what the ledger records in another. Reads only the ledger.
+ */
+function checkRunLake({ lake, config }: AuditDeps, batches: readonly BatchRecord[]): void {
+  const elsewhere = batches.filter((b) => !(b.location as string).startsWith(`${lake.root}/`));
+  if (elsewhere.length === 0) return;
+  const roots = [...new Set(elsewhere.map((b) => lakeOf(b.location as string, config.lake.prefix)))].join(
+    ', ',
+  );
+  const details = elsewhere.map((b) => `${b.table} ${b.year} at ${b.location}`);
+  throw new ArchiveMismatchError(
+    'lake',
+    (names) =>
+      `${names.subject}: ${lake.root} is not the lake of the unfinished run ${elsewhere[0].runId}: ${names.ledger} ` +
+      `records ${elsewhere.length} of its exported batches under ${roots}; ${named(details)}; ` +
+      `allowed: the lake the archive was written to (${roots}); nothing was changed`,
+  );
+}
+
+/**
+ * Every batch the ledger holds in the lake lies under this configuration's
+ * `<lake>/<lake.prefix>/<table>/`, where this configuration writes it. One that lies elsewhere
+ * was written by another configuration (whose ledger this one was pointed at), or under a prefix
+ * since changed. Reads only the ledger.
+ */
+function checkPlaces({ lake, config }: AuditDeps, batches: readonly BatchRecord[]): void {
+  const home = (b: BatchRecord) => `${lake.root}/${tablePrefix(config.lake.prefix, b.table)}`;
+  const elsewhere = batches.filter((b) => !(b.location as string).startsWith(home(b)));
+  if (elsewhere.length === 0) return;
+  const recorded = [
+    ...new Set(
+      elsewhere.map((b) => {
+        const location = b.location as string;
+        const at = location.toLowerCase().lastIndexOf(`/${b.table.toLowerCase()}/`);
+        return at < 0 ? location : location.slice(0, at);
+      }),
+    ),
+  ];
+  const details = elsewhere.map((b) => `${b.table} ${b.year} (run ${b.runId}) at ${b.location}`);
+  throw new InputError(
+    `ledger.schema: the ledger in schema ${show(config.ledger.schema)} records ${elsewhere.length} batches outside ` +
+      `this configuration's lake ${lake.root}/${config.lake.prefix}/<table>/: ${named(details)}; they are the archive of ` +
+      'another configuration (or of an earlier lake.prefix), which a configuration never adopts; allowed: a ledger.schema ' +
+      `of this configuration's own, or the lake and lake.prefix they were written under (${recorded.join(', ')}); ` +
+      'nothing was changed',
+  );
 }
 
 /** Every committed batch's files in the lake, as the ledger recorded them (count and bytes). */

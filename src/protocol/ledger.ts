@@ -46,6 +46,8 @@ export interface BatchRecord {
   readonly error: string | null;
   /** The digest of the files verification read (null before, or when verified by an earlier version). */
   readonly filesDigest: string | null;
+  /** The hot table's schema; null when unknown (a row of a table that left the configuration before it was recorded). */
+  readonly tableSchema: string | null;
   /** The commit's check passed: the rows left the hot table and the views read the batch. */
   readonly committed: boolean;
 }
@@ -213,6 +215,7 @@ function batchRecord(r: Row): BatchRecord {
     columns: r.columns ?? null,
     error: r.error ?? null,
     filesDigest: r.files_digest ?? null,
+    tableSchema: r.table_schema ?? null,
     committed: count(r.committed) === 1,
   };
 }

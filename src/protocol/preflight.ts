@@ -3,7 +3,7 @@ import { startOfDayUtc, yearIn, type CalendarDate } from '../core/cutoff';
 import type { ArchiveConfig, TableConfig } from '../config/config';
 import { glueColumns } from '../core/glue-schema';
 import { quoteReportedName } from '../sql/identifiers';
-import type { ArchiveSql } from '../sql/statements';
+import { LEDGER_UPGRADES, type ArchiveSql } from '../sql/statements';
 import { inspectLedger, type LedgerShape } from './ledger';
 import type { Catalog, Warehouse } from './ports';
 import { schemaDifferences } from './schema-guard';
@@ -93,7 +93,7 @@ function ledgerCheck(deps: PreflightDeps, sql: ArchiveSql, shape: LedgerShape): 
         };
   }
   const tables = sql.ledgerTables.filter((t) => !shape.hasTable(t));
-  const added = sql.upgradeStatements(shape.has).length;
+  const added = LEDGER_UPGRADES.filter((u) => !shape.has(u.table, u.column)).length;
   const adds = [
     tables.length ? `the tables ${tables.join(', ')}` : '',
     added ? `its ${added} new columns` : '',

@@ -1,6 +1,6 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
-import { InputError } from '../../src/core/errors';
+import { ArchiveMismatchError, InputError, RunFailedError } from '../../src/core/errors';
 import { LocalCatalog } from '../../src/engines/local/local-catalog';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
@@ -74,6 +74,38 @@ describe('a crash inside a catalog change resumes with run or abort alone', () =
     ).toEqual([]);
     expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
     await invariants.check('after the next run');
+  });
+});
+
+describe('an abort whose clean-up fails after it committed', () => {
+  test('says the run WAS aborted and what to do, as a failure (exit 1), never as bad input that changed nothing', async () => {
+    const invariants = await fresh();
+    await crashAfter(`execute ${RUN}.verify.tax.2024`);
+    const file = LocalCatalog.fileIn(world.lakeRoot, world.config);
+    // the catalog file becomes unreadable right after the abort's transaction
+    const breaking = new Faults(undefined, async (label) => {
+      if (label === `transaction ${RUN}.abort`) truncateSync(file, 50);
+    });
+    const failed = (await world.archiver(breaking.wrap)).abort();
+    await expect(failed).rejects.toBeInstanceOf(RunFailedError);
+    await expect(failed).rejects.not.toBeInstanceOf(ArchiveMismatchError);
+    await expect(failed).rejects.toThrow(
+      new RegExp(
+        `^run ${RUN} was aborted: its uncommitted batches are discarded \\(their rows were never deleted, and no view reads them\\); ` +
+          `removing their partitions and files then failed: catalog: the catalog file ${file} cannot be read \\(.+\\); ` +
+          'run `redshift-archive repair`, which rebuilds it from the ledger\n' +
+          'Fix that, then run `redshift-archive abort` again \\(on AWS: invoke \\{"action": "abort"\\}\\), which removes what is left.$',
+      ),
+    );
+    expect((await world.ledgerRuns()).map((r) => [r.run_id, r.state])).toEqual([[RUN, 'aborted']]);
+    await invariants.check('after the failed clean-up');
+    // when the operator does what it says, then nothing of the discarded batches is left
+    await (await world.archiver()).repair();
+    expect(await (await world.archiver()).abort()).toBeUndefined();
+    expect(
+      [...world.lakeFiles().keys()].filter((f) => /year=202[45]\//.test(f) && f.endsWith('.parquet')),
+    ).toEqual([]);
+    await invariants.check('after abort again');
   });
 });
 
