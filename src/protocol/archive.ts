@@ -458,18 +458,22 @@ export class Archiver {
   /**
    * Resumes the unfinished run if there is one; otherwise starts `target` if it has rows to move.
    * An explicit run also gives a batch whose attempts ran out a fresh set.
+   * @param trigger - `operator` (the CLI, a manual `run`): a run id that an aborted run took gets
+   *   the next free second, so `abort` then `run` starts a new run; `schedule`: the id is the
+   *   schedule's own time, and the same event delivered again after an operator's `abort` answers
+   *   that the run is already aborted, starting nothing
    * @throws InputError when the configuration does not match the warehouse (nothing changed)
    * @throws RunBusyError when another invocation started a run at the same time
    * @throws RunFailedError when a step fails; the ledger records why, and the data is safe
    */
-  async run(target: RunTarget): Promise<RunReport> {
+  async run(target: RunTarget, trigger: 'operator' | 'schedule' = 'operator'): Promise<RunReport> {
     const checked = await this.checked({ archive: 'all' });
     if (checked.ledger.active) {
       const ledger = await this.setUp(await this.ready(checked), checked.shape);
       return this.advance(ledger.active as RunRecord, true, ledger, true);
     }
     const done = checked.ledger.run(target.runId);
-    if (done && done.state !== 'aborted') {
+    if (done && (done.state !== 'aborted' || trigger === 'schedule')) {
       return runReport(this.tables, checked.ledger, done, 'already-done', false, []);
     }
     // An operator's `abort` then `run` in the same second: the new run gets the next free second.

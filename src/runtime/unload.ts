@@ -323,7 +323,7 @@ async function onSchedule(
         'once they end',
     );
   }
-  return { outcome: 'run', report: await archiver.run(target) };
+  return { outcome: 'run', report: await archiver.run(target, 'schedule') };
 }
 
 /**

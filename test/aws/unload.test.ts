@@ -422,6 +422,34 @@ describe('an invocation', () => {
     expect(aws.sent).toEqual([]);
   });
 
+  test("by the schedule, delivered again after an operator aborted its run, answers already aborted and starts no run; an operator's run starts a new one", async () => {
+    // given the yearly run (its id is the schedule's time) that an operator aborted
+    const answers = ledgerAnswers('aborted', (name) =>
+      name.endsWith('.nulls') ? [{ row_count: '0' }] : undefined,
+    );
+    const aws = new ScriptedAws(answers);
+    const again = { ...SCHEDULE, time: '2026-01-01T00:00:00Z' };
+
+    // when EventBridge delivers the schedule's event again
+    const outcome = await handleUnload(parseUnloadEvent(again), aws.engine(), NOW);
+
+    // then the run stays aborted: nothing was started or written
+    expect(outcome).toMatchObject({
+      outcome: 'run',
+      report: { outcome: 'already-done', runId: RUN, state: 'aborted' },
+    });
+    expect(aws.sent.every((s) => !s.batch && !s.withEvent && /^SELECT /.test(s.sql[0]))).toBe(true);
+
+    // and an operator's run with the same time gets a run id of its own
+    const operator = new ScriptedAws(answers);
+    const run = await handleUnload(
+      parseUnloadEvent({ action: 'run' }),
+      operator.engine(),
+      () => new Date('2026-01-01T00:00:00Z'),
+    );
+    expect(run).toMatchObject({ outcome: 'run', report: { runId: '20260101T000001Z' } });
+  });
+
   test('fails loudly when it must stop waiting for a read (which sends no event), rather than leave the run to an event that never comes', async () => {
     const aws = pendingExport();
     aws.status = (name) => (name.endsWith('.count') ? 'STARTED' : 'FINISHED');
