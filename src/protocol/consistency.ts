@@ -163,10 +163,26 @@ async function checkDatabase(deps: AuditDeps, sql: ArchiveSql): Promise<void> {
   );
 }
 
+/** An identifier as a view's text may hold it: quoted (doubled quotes inside) or not. */
+const IDENTIFIER = '(?:"(?:[^"]|"")*"|[^\\s."(]+)';
+
+/**
+ * A view's text without its own `CREATE [OR REPLACE] VIEW <name> [(columns)] AS` (DuckDB keeps
+ * it; Redshift's late-binding views may too): the view's own name is not a relation it reads, and
+ * with `views.prefix` "" it is `<views.schema>.<table>`.
+ */
+function withoutHeader(text: string): string {
+  const header = new RegExp(
+    `^\\s*CREATE\\s+(?:OR\\s+REPLACE\\s+)?VIEW\\s+${IDENTIFIER}(?:\\s*\\.\\s*${IDENTIFIER})*\\s*(?:\\([^)]*\\)\\s*)?AS\\s`,
+    'i',
+  );
+  return text.replace(header, '');
+}
+
 /** The schemas a view's text reads `table` from (as `schema.table`, quoted or not), in lower case. */
 function schemasNamed(text: string, table: string): string[] {
   const name = lower(table).replace(/[$]/g, '\\$');
-  const found = text.matchAll(new RegExp(`"?([A-Za-z_][\\w$]*)"?\\s*\\.\\s*"?${name}(?=["/\\s),]|$)`, 'gi'));
+  const found = withoutHeader(text).matchAll(new RegExp(`"?([A-Za-z_][\\w$]*)"?\\s*\\.\\s*"?${name}(?=["/\\s),]|$)`, 'gi'));
   return [...new Set([...found].map((m) => lower(m[1])))];
 }
 

@@ -153,6 +153,26 @@ describe('a lake or catalog that lacks what the ledger records is refused before
     await invariants.check('after the refused run');
   });
 
+  test('a changed catalog.externalSchema is refused naming the schema the views read, also when the views are named as the tables (views.prefix "")', async () => {
+    world.close();
+    const reporting: ArchiveConfig = {
+      ...CONTABYX,
+      views: { ...CONTABYX.views, schema: 'reporting', prefix: '' },
+    };
+    world = await World.create(reporting, CONTABYX_SMALL_DATA);
+    await (await world.archiver()).run(target());
+    const moved = world.withConfig({
+      ...reporting,
+      catalog: { ...reporting.catalog, externalSchema: 'ext_other' },
+    });
+    const refused = (await moved.archiver()).run(target('20260101T000009Z'));
+    await expect(refused).rejects.toBeInstanceOf(InputError);
+    await expect(refused).rejects.toThrow(
+      'catalog.externalSchema: "ext_other" is not the external schema that the union view "reporting"."transactions" ' +
+        'reads its archived rows through ("ext_contabyx", named in its text); allowed: "ext_contabyx"; nothing was changed',
+    );
+  });
+
   test('D7: a committed partition missing from the catalog stops the next run before anything is written; repair puts it back', async () => {
     await (await world.archiver()).run(target());
     const catalog = JSON.parse(readFileSync(catalogFile(), 'utf8'));
