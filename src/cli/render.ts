@@ -132,7 +132,10 @@ function renderPreflight(report: PreflightReport): string {
 /** What `status` prints. */
 function renderStatus(status: StatusReport): string {
   if (status.notSetUp !== undefined)
-    return `no runs yet: the first \`run\` creates the ledger (schema ${status.notSetUp})`;
+    return status.setUpBy === 'deployment'
+      ? `no runs yet: schema ${status.notSetUp} holds no ledger; the stack's deployment creates it (its setup custom ` +
+          'resource): deploy the stack with this configuration'
+      : `no runs yet: the first \`run\` creates the ledger (schema ${status.notSetUp})`;
   const rows = status.runs.map((r) => [
     r.runId,
     r.cutoff,

@@ -522,14 +522,30 @@ export class Archiver {
    * @param failed - the run's commit that failed after the invocation that sent it stopped
    *   waiting: it gets the same rule as one that fails while waited for (retried, exported again,
    *   or the run fails), then the run goes on
+   * A refusal (a check before anything is written, or bad input met on the way) is recorded as
+   * the run's error, as a failure is: no operator watches an event-driven resume, and `status`
+   * must say why the run stopped.
    * @returns undefined when there is no unfinished run (a stale or repeated event)
    */
   async resume(failed?: CommitFailure): Promise<RunReport | undefined> {
     const read = await this.inspect();
-    if (!read.ledger.active) return undefined;
-    const ledger = await this.ready(await this.checked({ archive: 'all' }, read));
-    await this.ensureTables();
-    return this.advance(ledger.active as RunRecord, true, ledger, false, failed);
+    const active = read.ledger.active;
+    if (!active) return undefined;
+    let ledger: LedgerView;
+    try {
+      ledger = await this.ready(await this.checked({ archive: 'all' }, read));
+      await this.ensureTables();
+    } catch (error) {
+      if (!(error instanceof StillRunningError)) await this.record(active.runId, message(error));
+      throw error;
+    }
+    try {
+      return await this.advance(ledger.active as RunRecord, true, ledger, false, failed);
+    } catch (error) {
+      // advance records every other failure itself
+      if (error instanceof InputError) await this.record(active.runId, message(error));
+      throw error;
+    }
   }
 
   /**
@@ -644,15 +660,20 @@ export class Archiver {
 
   /** Records why the run failed (when the warehouse answers) and throws the operator's message. */
   private async fail(runId: string, reason: string, cause: unknown): Promise<never> {
+    await this.record(runId, reason);
+    throw new RunFailedError(
+      `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
+      { cause },
+    );
+  }
+
+  /** Records why the run stopped, when the warehouse answers. */
+  private async record(runId: string, reason: string): Promise<void> {
     try {
       await this.deps.warehouse.execute(this.sql.recordFailure(runId, reason), `${runId}.failed`);
     } catch {
       // The warehouse is unreachable; the ledger's state is still right, only the reason is lost.
     }
-    throw new RunFailedError(
-      `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
-      { cause },
-    );
   }
 
   /**
@@ -756,7 +777,11 @@ export class Archiver {
 
   /** Read only: the ledger's runs and what each moved. */
   async status(): Promise<StatusReport> {
-    return statusReport(await this.read(), this.deps.config.ledger.schema);
+    return statusReport(
+      await this.read(),
+      this.deps.config.ledger.schema,
+      this.deps.setUpByFirstRun ? 'first run' : 'deployment',
+    );
   }
 
   /**

@@ -182,7 +182,9 @@ function withoutHeader(text: string): string {
 /** The schemas a view's text reads `table` from (as `schema.table`, quoted or not), in lower case. */
 function schemasNamed(text: string, table: string): string[] {
   const name = lower(table).replace(/[$]/g, '\\$');
-  const found = withoutHeader(text).matchAll(new RegExp(`"?([A-Za-z_][\\w$]*)"?\\s*\\.\\s*"?${name}(?=["/\\s),]|$)`, 'gi'));
+  const found = withoutHeader(text).matchAll(
+    new RegExp(`"?([A-Za-z_][\\w$]*)"?\\s*\\.\\s*"?${name}(?=["/\\s),]|$)`, 'gi'),
+  );
   return [...new Set([...found].map((m) => lower(m[1])))];
 }
 

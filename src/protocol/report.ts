@@ -98,6 +98,8 @@ export interface RunReport {
 export interface StatusReport {
   /** The ledger's schema when it does not exist yet: nothing was ever set up there. */
   readonly notSetUp?: string;
+  /** With `notSetUp`: what creates the ledger, the embedded engine's first run or the stack's deployment. */
+  readonly setUpBy?: 'first run' | 'deployment';
   readonly active?: RunRecord;
   readonly runs: readonly (RunRecord & {
     readonly rows: number;
@@ -175,9 +177,13 @@ export function emptyReport(tables: readonly TableConfig[], runId: string, cutof
 }
 
 /** The ledger's runs, each with its rows and batches. */
-export function statusReport(ledger: LedgerView, schema: string): StatusReport {
+export function statusReport(
+  ledger: LedgerView,
+  schema: string,
+  setUpBy: NonNullable<StatusReport['setUpBy']>,
+): StatusReport {
   return {
-    ...(ledger.exists ? {} : { notSetUp: schema }),
+    ...(ledger.exists ? {} : { notSetUp: schema, setUpBy }),
     ...(ledger.active ? { active: ledger.active } : {}),
     runs: ledger.runs.map((r) => {
       const batches = ledger.batchesOf(r.runId);

@@ -288,6 +288,25 @@ describe('redshift-archive --stack', () => {
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
   });
 
+  test('status on a stack whose ledger does not exist says that the deployment creates it (not the first run)', async () => {
+    deployedStack();
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    const access: StackAccess = {
+      cloudFormation: new CloudFormationClient({ region: 'eu-west-1' }),
+      lambda: new LambdaClient({ region: 'eu-west-1' }),
+      engine: (deployment) => aws.open(deployment),
+      sleep: async () => undefined,
+      pollMs: 5_000,
+    };
+    const { code, stdout } = await cli(['status'], access);
+    expect([code, stdout]).toEqual([
+      0,
+      "no runs yet: schema archive_meta holds no ledger; the stack's deployment creates it (its setup custom resource): " +
+        'deploy the stack with this configuration',
+    ]);
+    expect(aws.sent.map((s) => s.name)).toEqual(['ledger.shape']);
+  });
+
   test('audit --deep reads every committed batch back on the deployed stack and exits 3 naming a damaged one', async () => {
     // given a stack whose run finished, and then a partition left the catalog
     deployedStack();

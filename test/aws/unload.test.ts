@@ -1,4 +1,4 @@
-import { BatchDeletePartitionCommand } from '@aws-sdk/client-glue';
+import { BatchDeletePartitionCommand, GetPartitionsCommand } from '@aws-sdk/client-glue';
 import {
   DescribeStatementCommand,
   ExecuteStatementCommand,
@@ -270,6 +270,28 @@ describe('a status-change event', () => {
       [`${exported}.count`, false],
       [exported, true],
     ]);
+  });
+
+  test("of the run's latest statement, FINISHED, when a check refuses to go on, records the refusal as the run's error, so status says why", async () => {
+    // given a run whose 2025 batch is committed, and whose Glue partitions were lost
+    const aws = new ScriptedAws(ledgerAnswers('running'));
+    aws.glue.on(GetPartitionsCommand).resolves({ Partitions: [] });
+    await earlier(aws, [COMMIT]);
+
+    // when the commit's event comes
+    const event = statusChange(`${PREFIX}${COMMIT}`, statementId(1), 'FINISHED');
+    const error = await failure(handleUnload(parseUnloadEvent(event), aws.engine(), NOW));
+
+    // then the invocation fails (the alarm), and the ledger says why
+    expect(error.message).toMatch(
+      /^catalog: the Glue database contabyx lacks the partitions of 3 of 3 committed batches: /,
+    );
+    expect(aws.sent.at(-1)).toEqual({
+      name: `${RUN}.failed`,
+      batch: false,
+      withEvent: false,
+      sql: [`UPDATE "archive_meta"."runs" SET "error" = '${error.message}' WHERE "run_id" = '${RUN}'`],
+    });
   });
 
   test('of a statement that FAILED after its invocation stopped waiting records why in the ledger, then fails the invocation (the alarm)', async () => {

@@ -68,7 +68,7 @@ describe('redshift-archive', () => {
     );
     // not even the ledger: plan only reads
     const status = await cli(['status', '--json', ...local()]);
-    expect(JSON.parse(status.stdout)).toEqual({ notSetUp: 'archive_meta', runs: [] });
+    expect(JSON.parse(status.stdout)).toEqual({ notSetUp: 'archive_meta', setUpBy: 'first run', runs: [] });
   });
 
   test('preflight passes on the sample (exit 0), and fails naming the fix once a column was added (exit 1)', async () => {
