@@ -5,7 +5,7 @@ import { InputError, RunFailedError, show, StillRunningError } from '../core/err
 import { isLayoutYear } from '../core/lake-layout';
 import { ArchiveSql, BatchKey, PlannedBatch } from '../sql/statements';
 import { BatchSteps, CommitFailure } from './batch';
-import { checkArchive, checkViews, repairCatalog, RepairReport } from './consistency';
+import { checkArchive, checkViews, lostBatches, repairCatalog, RepairReport } from './consistency';
 import { batchOrder, count, inspectLedger, LedgerShape, LedgerView, readLedger, RunRecord } from './ledger';
 import { migrateLegacyRuns } from './legacy';
 import { audit, AuditReport } from './audit';
@@ -14,6 +14,7 @@ import { restore, restoredFamilies, RestoreReport, RestoreRequest } from './rest
 import type { Catalog, Lake, Row, Warehouse } from './ports';
 import {
   emptyReport,
+  LostBatch,
   PlanReport,
   ProgressEvent,
   runReport,
@@ -28,7 +29,15 @@ export type { AuditReport } from './audit';
 export type { CommitFailure } from './batch';
 export type { RepairReport } from './consistency';
 export type { RestoreReport, RestoreRequest } from './restore';
-export type { Phase, PlanReport, ProgressEvent, RunReport, StatusReport, TableReport } from './report';
+export type {
+  LostBatch,
+  Phase,
+  PlanReport,
+  ProgressEvent,
+  RunReport,
+  StatusReport,
+  TableReport,
+} from './report';
 
 /** What the protocol needs; the engine is whatever implements the ports. */
 export interface ArchiveDeps {
@@ -199,16 +208,29 @@ export class Archiver {
   /**
    * Registers every committed batch's partition again from the ledger (and rebuilds a catalog
    * that cannot be read), then defines the external tables and the union views from the ledger.
-   * The way out when a run refuses a catalog that lacks partitions. The lake must hold the files.
+   * The way out when a run refuses a catalog that lacks partitions. The lake must hold the files;
+   * where it cannot any more (a bucket version expired, a bucket without versions),
+   * `acceptLost` records the batches whose files differ as lost, naming each with its rows:
+   * in ONE transaction with the views, which stop reading them; their partitions then leave the
+   * catalog, so no reader fails on them, and every check passes over them from then on.
+   * @throws ArchiveMismatchError naming every damaged batch and its rows, without `acceptLost`
    */
-  async repair(): Promise<RepairReport> {
-    const checked = await this.checked({ archive: 'lake', database: false });
-    const ledger = await this.ready(checked);
-    const report = await repairCatalog(this.deps, this.sql, ledger);
+  async repair(options: { readonly acceptLost?: boolean } = {}): Promise<RepairReport> {
+    const checked = await this.checked({ archive: 'none', database: false });
+    const lost = await lostBatches(this.deps, this.sql, checked.ledger, options.acceptLost === true);
+    let ledger = await this.ready(checked);
+    if (lost.length > 0) {
+      await this.defineViews(ledger, [], lost);
+      ledger = await readLedger(this.deps.warehouse, this.sql);
+    }
+    const report = { ...(await repairCatalog(this.deps, this.sql, ledger)), lost };
     await this.defineViews(ledger);
+    const rows = sum(lost, (b) => b.rows);
     this.emit({
       phase: 'repair',
-      message: `${report.registered} partitions registered again in ${report.catalog}; ${report.removed} removed`,
+      message:
+        `${report.registered} partitions registered again in ${report.catalog}; ${report.removed} removed` +
+        (lost.length ? `; ${lost.length} batches (${rows} rows) recorded lost` : ''),
     });
     return report;
   }
@@ -222,22 +244,29 @@ export class Archiver {
    * USAGE on the external schema is granted first, each grant its own statement (no GRANT on an
    * external resource runs in a transaction): a grant that fails (a reader that does not exist)
    * leaves the views as they were, instead of failing after they changed.
+   * @param lost - batches recorded lost in the same transaction, which the views no longer read
    */
-  private async defineViews(read: LedgerView, retired: readonly string[] = []): Promise<void> {
+  private async defineViews(
+    read: LedgerView,
+    retired: readonly string[] = [],
+    lost: readonly LostBatch[] = [],
+  ): Promise<void> {
     for (const grant of this.sql.externalSchemaGrants())
       await this.deps.warehouse.execute(grant, 'setup.grants');
     let ledger = read;
     for (let attempt = 1; ; attempt++) {
       const existing = await this.deps.warehouse.query(this.sql.catalogQuery('views'), 'setup.views.columns');
+      const views = lost.length > 0 ? ledger.losing(lost) : ledger;
       const statements = [
         this.sql.bumpVersion(ledger.version),
         ...this.tables.flatMap((t) =>
           // A reader added to views.readers is granted here too (GRANT is idempotent).
           this.sameViewColumns(t, existing)
-            ? [this.sql.replaceView(t, ledger.viewState(t)), ...this.sql.viewGrants(t)]
-            : this.sql.recreateView(t, ledger.viewState(t)),
+            ? [this.sql.replaceView(t, views.viewState(t)), ...this.sql.viewGrants(t)]
+            : this.sql.recreateView(t, views.viewState(t)),
         ),
         ...retired,
+        ...lost.map((b) => this.sql.recordLost(b, b.reason)),
       ];
       try {
         await this.deps.warehouse.transaction(statements, 'setup.views');

@@ -4,6 +4,7 @@ import type { ArchiveSql } from '../sql/statements';
 import { type AuditDeps, filesAt, fileProblems, partitionProblems } from './audit';
 import type { BatchRecord, LedgerView } from './ledger';
 import type { Partition, Row } from './ports';
+import type { LostBatch } from './report';
 import type { TableConfig } from '../config/config';
 
 /*
@@ -300,34 +301,112 @@ function checkPlaces({ lake, config }: AuditDeps, batches: readonly BatchRecord[
   );
 }
 
-/** Every committed batch's files in the lake, as the ledger recorded them (count and bytes). */
-async function checkLake({ lake, config }: AuditDeps, batches: readonly BatchRecord[]): Promise<void> {
-  const lacking: string[] = [];
-  const elsewhere = new Set<string>();
+/** How to get out of a lake that lacks a committed batch's files, when the files cannot come back. */
+const ACCEPT_LOST =
+  '`redshift-archive repair --accept-lost` (on AWS: {"action": "repair", "acceptLost": true})';
+
+/** A committed batch whose files in the lake differ from what the ledger recorded (count and bytes). */
+interface Damaged {
+  readonly batch: BatchRecord;
+  /** What the lake holds at the batch's location. */
+  readonly files: number;
+  readonly bytes: number;
+  /** How they differ, in the words of the audit. */
+  readonly problem: string;
+  /** The ledger records it in another lake (`lakeOf` of its location); undefined when in this one. */
+  readonly elsewhere?: string;
+}
+
+/** The committed batches whose files in the lake are not what the ledger recorded. Reads only. */
+async function damaged({ lake, config }: AuditDeps, batches: readonly BatchRecord[]): Promise<Damaged[]> {
+  const found: Damaged[] = [];
   for (const b of batches) {
     const location = b.location as string;
-    const files = await filesAt(lake, location);
-    const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
-    if (fileProblems(b, files.length, bytes).length === 0) continue;
-    lacking.push(
-      `${b.table} ${b.year} (run ${b.runId}): the ledger recorded ${b.files} files of ${b.bytes} bytes under ${location}, ` +
-        `the lake holds ${files.length} files of ${bytes} bytes`,
-    );
-    if (!location.startsWith(`${lake.root}/`)) elsewhere.add(lakeOf(location, config.lake.prefix));
+    const listed = await filesAt(lake, location);
+    const [files, bytes] = [listed.length, listed.reduce((sum, f) => sum + f.bytes, 0)];
+    const [problem] = fileProblems(b, files, bytes);
+    if (problem === undefined) continue;
+    const elsewhere = location.startsWith(`${lake.root}/`) ? undefined : lakeOf(location, config.lake.prefix);
+    found.push({ batch: b, files, bytes, problem, ...(elsewhere === undefined ? {} : { elsewhere }) });
   }
-  if (lacking.length === 0) return;
-  const roots = [...elsewhere].join(', ');
-  throw new ArchiveMismatchError(
+  return found;
+}
+
+/** One damaged batch as a refusal names it, with its rows when `rows`. */
+function lacking({ batch: b, files, bytes }: Damaged, rows: boolean): string {
+  return (
+    `${b.table} ${b.year} (run ${b.runId}${rows ? `, ${b.rows ?? 0} rows` : ''}): the ledger recorded ${b.files} files ` +
+    `of ${b.bytes} bytes under ${b.location}, the lake holds ${files} files of ${bytes} bytes`
+  );
+}
+
+/**
+ * Every committed batch's files in the lake, as the ledger recorded them (count and bytes): a lake
+ * that is not the archive's (the ledger records the batches elsewhere) is refused naming it; a
+ * lake that lost files, naming the way back and the way out.
+ */
+async function checkLake(deps: AuditDeps, batches: readonly BatchRecord[]): Promise<void> {
+  const found = await damaged(deps, batches);
+  if (found.length > 0) throw lakeRefusal(deps, found, batches.length, false);
+}
+
+/**
+ * The refusal of a lake that lacks the files of the `found` batches (of `total` committed ones);
+ * `every` names each of them with its rows, and what `--accept-lost` would record.
+ */
+function lakeRefusal(
+  { lake }: AuditDeps,
+  found: readonly Damaged[],
+  total: number,
+  every: boolean,
+): ArchiveMismatchError {
+  const details = found.map((d) => lacking(d, every));
+  const roots = [...new Set(found.flatMap((d) => d.elsewhere ?? []))].join(', ');
+  const rows = found.reduce((sum, d) => sum + (d.batch.rows ?? 0), 0);
+  const wayOut = every
+    ? 'put the files back (a versioned bucket keeps their earlier versions), or, where they cannot be, run ' +
+      `${ACCEPT_LOST}, which records these ${found.length} batches (${rows} rows) as lost: the views and the ` +
+      'catalog stop reading them'
+    : 'put the files back (a versioned bucket keeps their earlier versions; `redshift-archive audit` names every ' +
+      `damaged batch), or, where they cannot be, record their rows as lost: ${ACCEPT_LOST}`;
+  return new ArchiveMismatchError(
     'lake',
     (names) =>
-      `${names.subject}: ${lake.root} lacks the files of ${lacking.length} of ${batches.length} committed batches` +
+      `${names.subject}: ${lake.root} lacks the files of ${found.length} of ${total} committed batches` +
       (roots ? ` (${names.ledger} records them under ${roots})` : '') +
-      `; ${named(lacking)}; ` +
-      (roots
-        ? `allowed: the lake the archive was written to (${roots})`
-        : 'put the files back (a versioned bucket keeps their earlier versions; `redshift-archive audit` names every damaged batch)') +
+      (every ? `: ${details.join('; ')}; ` : `; ${named(details)}; `) +
+      (roots ? `allowed: the lake the archive was written to (${roots})` : wayOut) +
       '; nothing was changed',
   );
+}
+
+/**
+ * What `repair` may record as lost: the committed batches whose files this lake no longer holds
+ * as the ledger recorded them. Refuses a lake that is not the archive's (a wrong lake never makes
+ * a batch lost), and, unless `acceptLost`, any damage, naming every damaged batch and its rows.
+ * Reads only.
+ */
+export async function lostBatches(
+  deps: AuditDeps,
+  sql: ArchiveSql,
+  ledger: LedgerView,
+  acceptLost: boolean,
+): Promise<LostBatch[]> {
+  const batches = ordered(
+    sql,
+    ledger.archived().filter((b) => b.location !== null),
+  );
+  const found = await damaged(deps, batches);
+  if (found.length === 0) return [];
+  if (!acceptLost || found.some((d) => d.elsewhere !== undefined))
+    throw lakeRefusal(deps, found, batches.length, true);
+  return found.map(({ batch: b, problem }) => ({
+    runId: b.runId,
+    table: b.table,
+    year: b.year,
+    rows: b.rows ?? 0,
+    reason: `recorded lost by repair --accept-lost: ${problem}`,
+  }));
 }
 
 /** Every committed batch's partition in the catalog, at the location the ledger recorded. */
@@ -355,20 +434,22 @@ async function checkCatalog({ catalog }: AuditDeps, batches: readonly BatchRecor
   );
 }
 
-/** What a repair did to the catalog. */
+/** What a repair did to the ledger and the catalog. */
 export interface RepairReport {
   /** The catalog repaired: `the Glue database <name>`, `the catalog file <path>`. */
   readonly catalog: string;
   /** Partitions of committed (or verified, in the unfinished run) batches registered again. */
   readonly registered: number;
-  /** Partitions of batches the ledger records as discarded or restored, removed. */
+  /** Partitions of batches the ledger records as discarded, restored or lost, removed. */
   readonly removed: number;
+  /** Batches this repair recorded as lost (`--accept-lost`), each with its rows. */
+  readonly lost: readonly LostBatch[];
 }
 
 /**
  * Makes the catalog hold what the ledger says, and nothing the ledger says is gone: every
  * committed batch's partition (and those the unfinished run verified) at its recorded location;
- * no partition of a discarded or restored batch. A catalog that cannot be read is set aside and
+ * no partition of a discarded, restored or lost batch. A catalog that cannot be read is set aside and
  * rebuilt. What it does not know the ledger for (another tool's partitions) it leaves alone.
  */
 export async function repairCatalog(
@@ -409,10 +490,10 @@ export async function repairCatalog(
     }
     for (const p of partitions) {
       const b = ledger.batch(p.runId, table.name, p.year);
-      if (b?.state !== 'discarded' && b?.state !== 'restored') continue;
+      if (b?.state !== 'discarded' && b?.state !== 'restored' && b?.state !== 'lost') continue;
       await catalog.removePartitions(table.name, p.runId, p.year);
       removed++;
     }
   }
-  return { catalog: catalog.where, registered, removed };
+  return { catalog: catalog.where, registered, removed, lost: [] };
 }

@@ -89,8 +89,9 @@ export class LedgerView {
   }
 
   /**
-   * Batches whose rows live only in the lake: committed, holding rows, not restored (optionally
-   * of one table). What the views read, what an audit checks and what a restore puts back.
+   * Batches whose rows live only in the lake: committed, holding rows, neither restored nor
+   * recorded lost (optionally of one table). What the views read, what an audit checks and what
+   * a restore puts back.
    */
   archived(table?: string): BatchRecord[] {
     return this.batches.filter(
@@ -98,7 +99,29 @@ export class LedgerView {
         (table === undefined || sameName(b.table, table)) &&
         b.committed &&
         b.state !== 'restored' &&
+        b.state !== 'lost' &&
         (b.rows ?? 0) > 0,
+    );
+  }
+
+  /**
+   * Committed batches whose files an operator recorded as lost (`repair --accept-lost`): their
+   * rows are gone from the lake, and no view, catalog or check reads them any more.
+   */
+  lost(): BatchRecord[] {
+    return this.batches.filter((b) => b.committed && b.state === 'lost');
+  }
+
+  /** This ledger as it will be once `batches` are recorded lost (what the views are built from). */
+  losing(batches: readonly Pick<BatchRecord, 'runId' | 'table' | 'year'>[]): LedgerView {
+    const key = (b: Pick<BatchRecord, 'runId' | 'table' | 'year'>) =>
+      `${b.runId}/${b.table.toLowerCase()}/${b.year}`;
+    const keys = new Set(batches.map(key));
+    return new LedgerView(
+      this.runs,
+      this.batches.map((b) => (keys.has(key(b)) ? { ...b, state: 'lost' as const } : b)),
+      this.version,
+      this.exists,
     );
   }
 

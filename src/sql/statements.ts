@@ -901,6 +901,19 @@ export class ArchiveSql {
     return `DROP SCHEMA IF EXISTS ${quoteIdent(this.config.catalog.externalSchema)}`;
   }
 
+  /**
+   * Records one committed batch's files as lost (`repair --accept-lost`), with what the lake held
+   * instead: the views that are redefined in the same transaction stop reading it. Only a batch
+   * that is still archived changes.
+   */
+  recordLost(batch: { runId: string; table: string; year: number }, reason: string): string {
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET "state" = 'lost', "error" = ${this.lit(safeText(reason))} ` +
+      `WHERE "run_id" = ${this.lit(batch.runId)} AND "table_name" = ${this.lit(batch.table)} AND "year" = ${int(batch.year)} ` +
+      `AND "state" <> 'restored'`
+    );
+  }
+
   // ---- finish and abort ---------------------------------------------------------------------
 
   /**

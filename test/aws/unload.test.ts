@@ -126,10 +126,23 @@ describe("the unload Lambda's events", () => {
     ).toEqual({ kind: 'manual', action: 'restore', year: 2024, table: 'transactions', deleteFiles: true });
   });
 
+  test('takes a repair, which records lost batches only when asked', () => {
+    expect(parseUnloadEvent({ action: 'repair' })).toEqual({
+      kind: 'manual',
+      action: 'repair',
+      acceptLost: false,
+    });
+    expect(parseUnloadEvent({ action: 'repair', acceptLost: true })).toEqual({
+      kind: 'manual',
+      action: 'repair',
+      acceptLost: true,
+    });
+  });
+
   const allowed =
     'allowed: an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-    '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight" | "repair"}, ' +
-    '{"action": "audit", "deep"?: true | false} ' +
+    '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight"}, ' +
+    '{"action": "repair", "acceptLost"?: true | false}, {"action": "audit", "deep"?: true | false} ' +
     'or {"action": "restore", "year": YYYY, "table"?: "<root table>", "deleteFiles"?: true | false}';
   /** An event as error messages show it: JSON, cut at 80 characters. */
   const shown = (event: unknown) => `${JSON.stringify(event).slice(0, 77)}...`;
@@ -172,6 +185,11 @@ describe("the unload Lambda's events", () => {
       `event: {"action":"restore","table":"transactions"} is not allowed (restore needs a year); ${allowed}`,
     ],
     [{ action: 'audit', deep: 'yes' }, 'deep: "yes" is not allowed; allowed: true or false'],
+    [{ action: 'repair', acceptLost: 'yes' }, 'acceptLost: "yes" is not allowed; allowed: true or false'],
+    [
+      { action: 'run', acceptLost: true },
+      `event: {"action":"run","acceptLost":true} is not allowed (no acceptLost with run); ${allowed}`,
+    ],
     [{ action: 'restore', year: 24 }, 'year: 24 is not allowed; allowed: a year from 1000 to 9999'],
     [{ action: 'restore', year: 2024.5 }, 'year: 2024.5 is not allowed; allowed: a year from 1000 to 9999'],
     [{ action: 'restore', year: '2024' }, 'year: "2024" is not allowed; allowed: a year from 1000 to 9999'],

@@ -159,6 +159,43 @@ describe('abort and an unreadable catalog', () => {
   });
 });
 
+describe('a committed file gone for good', () => {
+  test('repair names it with its rows and exits 2; repair --accept-lost records it lost, and status and audit say so (exit 0)', async () => {
+    expect((await cli(['run', ...local()])).code).toBe(0);
+    const file = readdirSync(lake, { recursive: true })
+      .map(String)
+      .find((f) => f.includes('tax/year=2024/') && f.endsWith('.parquet')) as string;
+    rmSync(join(lake, file));
+    const refused = await cli(['repair', ...local()], '2026-01-01T00:00:09Z');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^redshift-archive: --lake: ${lake} lacks the files of 1 of 9 committed batches: tax 2024 \\(run 20260101T000005Z, \\d+ rows\\): `,
+      ),
+    );
+    expect((await cli(['run', '--accept-lost', ...local()])).stderr.split('\n')[0]).toBe(
+      'redshift-archive: --accept-lost: not allowed with run; allowed with: repair',
+    );
+    const accepted = await cli(['repair', '--accept-lost', ...local()], '2026-01-01T00:00:09Z');
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout.split('\n').slice(1, 3)).toEqual([
+      expect.stringMatching(
+        /^recorded lost: 1 batches, \d+ rows; the views and the catalog no longer read them$/,
+      ),
+      expect.stringMatching(
+        /^LOST tax 2024 \(run 20260101T000005Z\): \d+ rows; recorded lost by repair --accept-lost: the lake holds 0 files of 0 bytes under /,
+      ),
+    ]);
+    expect((await cli(['status', ...local()])).stdout).toMatch(/^LOST tax 2024 \(run 20260101T000005Z\): /m);
+    const audit = await cli(['audit', ...local()]);
+    expect([audit.code, audit.stdout.split('\n').at(-1)]).toEqual([
+      0,
+      'audit: 8 batches intact; 1 recorded lost',
+    ]);
+    expect((await cli(['run', ...local()], '2026-01-01T00:00:09Z')).code).toBe(0);
+  });
+});
+
 describe('read-only means read-only', () => {
   test('D8: a configuration refused by the schema guard creates no schema, no ledger, no view and no lake', async () => {
     const config = writeConfig((c) => {
