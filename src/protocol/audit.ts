@@ -65,29 +65,23 @@ export async function audit(
       ...partitionProblems(b, partitions.get(key) as Partition[] | string),
       ...(deep ? await readBackProblems(deps, sql, b) : []),
     ];
-    batches.push({
-      table: b.table,
-      runId: b.runId,
-      year: b.year,
-      rows: b.rows ?? 0,
-      files: b.files ?? 0,
-      bytes: b.bytes ?? 0,
-      problems,
-    });
+    batches.push(audited(b, problems));
   }
-  for (const b of ledger.lost()) {
-    batches.push({
-      table: b.table,
-      runId: b.runId,
-      year: b.year,
-      rows: b.rows ?? 0,
-      files: b.files ?? 0,
-      bytes: b.bytes ?? 0,
-      problems: [],
-      lost: b.error ?? 'recorded lost',
-    });
-  }
+  for (const b of ledger.lost()) batches.push({ ...audited(b, []), lost: b.error ?? 'recorded lost' });
   return { ok: batches.every((b) => b.problems.length === 0), deep, batches };
+}
+
+/** A batch as the audit reports it, with what differs. */
+function audited(b: BatchRecord, problems: readonly string[]): AuditedBatch {
+  return {
+    table: b.table,
+    runId: b.runId,
+    year: b.year,
+    rows: b.rows ?? 0,
+    files: b.files ?? 0,
+    bytes: b.bytes ?? 0,
+    problems,
+  };
 }
 
 /** The files at a recorded location: none when the location is not in this lake at all. */

@@ -47,6 +47,15 @@ const schemas = async () =>
   (await world.admin.query("SELECT schema_name AS s FROM duckdb_schemas() WHERE database_name = 'warehouse'"))
     .map((r) => r.s)
     .sort();
+/** One old transaction that another session inserts after the run: the next run archives it. */
+async function lateRow(year: number): Promise<void> {
+  const late = `(88000001, 1, 1, TIMESTAMP '${year}-05-05 05:05:05', 1.0)`;
+  await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
+  invariants.addLate(
+    'transactions',
+    await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
+  );
+}
 /** Replaces a Parquet file by a valid one holding only its first `rows` rows. */
 async function replaceWithFewerRows(file: string, rows: number): Promise<void> {
   await world.admin.execute(
@@ -182,12 +191,7 @@ describe('a lake or catalog that lacks what the ledger records is refused before
     writeFileSync(catalogFile(), JSON.stringify(catalog));
     expect((await (await world.archiver()).audit(false)).ok).toBe(false);
     // a late 2024 row gives the next run something to do
-    const late = `(88000001, 1, 1, TIMESTAMP '2024-05-05 05:05:05', 1.0)`;
-    await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
-    invariants.addLate(
-      'transactions',
-      await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
-    );
+    await lateRow(2024);
     const refused = (await world.archiver()).run(target('20260101T000009Z'));
     await expect(refused).rejects.toThrow(
       `catalog: the catalog file ${catalogFile()} lacks the partitions of 1 of 9 committed batches: transactions 2024 (run ${RUN}) at ` +
@@ -344,12 +348,7 @@ describe('a ledger of an earlier version', () => {
     expect((await (await world.archiver()).audit(false)).ok).toBe(true);
     expect(await columns()).not.toContain('files_digest');
     // and the next run adds the column before it writes anything else, and goes on
-    const late = `(88000001, 1, 1, TIMESTAMP '2025-05-05 05:05:05', 1.0)`;
-    await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
-    invariants.addLate(
-      'transactions',
-      await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
-    );
+    await lateRow(2025);
     expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
     expect(await columns()).toContain('files_digest');
     await invariants.check('after the upgrade');
@@ -361,12 +360,7 @@ describe('a ledger of an earlier version', () => {
     expect((await (await world.archiver()).status()).runs.map((r) => [r.runId, r.state])).toEqual([
       [RUN, 'finished'],
     ]);
-    const late = `(88000001, 1, 1, TIMESTAMP '2025-05-05 05:05:05', 1.0)`;
-    await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
-    invariants.addLate(
-      'transactions',
-      await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
-    );
+    await lateRow(2025);
     expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
     expect(await world.tableNames()).toContain('archive_meta.restore_checks');
     await invariants.check('after the upgrade');

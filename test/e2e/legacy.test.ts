@@ -11,14 +11,20 @@ let world: World;
 afterEach(() => world.close());
 
 describe('a warehouse where only protocol v1 ever ran', () => {
-  test('the first command of v2 takes the v1 ledger in: setup and run upgrade it instead of refusing the views v1 built', async () => {
-    // given a warehouse that v1 set up (its runs table, its catalog's tables), and nothing of v2
-    world = await World.create(CONTABYX, CONTABYX_SMALL_DATA, { setup: false });
-    await world.admin.execute(
+  /** A warehouse that v1 set up: its runs table and its catalog's tables, nothing of v2. */
+  async function setUpByV1(): Promise<World> {
+    const v1 = await World.create(CONTABYX, CONTABYX_SMALL_DATA, { setup: false });
+    await v1.admin.execute(
       'CREATE SCHEMA archive_meta; CREATE TABLE archive_meta.runs ("run_id" VARCHAR(16) NOT NULL, "cutoff" DATE NOT NULL, "state" VARCHAR(16) NOT NULL, "error" VARCHAR(1024))',
     );
-    const catalog = (await world.session()).catalog;
+    const catalog = (await v1.session()).catalog;
     for (const t of ['transactions', 'transfers', 'tax']) await catalog.ensureTable(t);
+    return v1;
+  }
+
+  test('the first command of v2 takes the v1 ledger in: setup and run upgrade it instead of refusing the views v1 built', async () => {
+    // given a warehouse where v1 archived 2023 and then staged 2024, and nothing of v2
+    world = await setUpByV1();
     await leaveV1Ledger(world, {
       finishedRun: V1_FINISHED,
       finishedCutoff: '2024-01-01',
@@ -48,12 +54,7 @@ describe('a warehouse where only protocol v1 ever ran', () => {
   });
 
   test('a v1 ledger is taken in by a first run too, with no setup before it', async () => {
-    world = await World.create(CONTABYX, CONTABYX_SMALL_DATA, { setup: false });
-    await world.admin.execute(
-      'CREATE SCHEMA archive_meta; CREATE TABLE archive_meta.runs ("run_id" VARCHAR(16) NOT NULL, "cutoff" DATE NOT NULL, "state" VARCHAR(16) NOT NULL, "error" VARCHAR(1024))',
-    );
-    const catalog = (await world.session()).catalog;
-    for (const t of ['transactions', 'transfers', 'tax']) await catalog.ensureTable(t);
+    world = await setUpByV1();
     await leaveV1Ledger(world, { finishedRun: V1_FINISHED, finishedCutoff: '2024-01-01' });
     const invariants = await Invariants.capture(world, '2026-01-01');
     // status reads v1's runs as they are, writing nothing
