@@ -60,7 +60,10 @@ const layers = [
   layer(['lambda/**/*.ts'], NO_DUCKDB, NO_CDK, NO_DEV),
   layer(
     ['lib/**/*.ts'],
-    ['src/(?!core/|config/|contract$)', 'lib/ shares only core, config and the contract with the runtime'],
+    [
+      'src/(?!core/|config/|sql/|contract$)',
+      'lib/ shares only core, config, the SQL it sizes at synth and the contract with the runtime',
+    ],
     NO_AWS,
     NO_DUCKDB,
   ),

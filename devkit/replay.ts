@@ -80,8 +80,10 @@ function queryPairs(
       const key: BatchKey = { runId: target.runId, cutoff: target.cutoff, year, source: 'hot' };
       pair((q) => q.countQuery(table, key));
       pair((q) => q.archiveFiguresQuery(table, key));
-      pair((q) => q.columnFiguresQuery(table, key, 'hot'));
-      pair((q) => q.columnFiguresQuery(table, key, 'archive'));
+      for (const side of ['hot', 'archive'] as const) {
+        const [redshift, duckdb] = [red, duck].map((q) => q.columnFiguresQuery(table, key, side));
+        redshift.forEach((text, i) => pairs.set(text, duckdb[i]));
+      }
     }
   }
   return pairs;

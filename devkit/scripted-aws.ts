@@ -24,6 +24,7 @@ import { redshiftDialect } from '../src/sql/redshift-dialect';
 import { ArchiveSql, LEDGER_UPGRADES } from '../src/sql/statements';
 import { statementPrefix } from '../src/contract';
 import { CONTABYX } from './world';
+import { recordRedshiftSql } from './sql-recorder';
 
 export const ROLE = 'arn:aws:iam::123456789012:role/contabyx-archive-redshift';
 export const BUCKET = 'contabyx-archive-lake';
@@ -161,6 +162,7 @@ export class ScriptedAws {
     this.glue.reset();
     this.athena.reset();
     const keep = (fullName: string, sql: string[], batch: boolean, withEvent: boolean | undefined) => {
+      recordRedshiftSql(sql);
       const statement = {
         ...kept(this.kept.length + 1, fullName, sql, batch, withEvent),
         submittedMs: this.elapsed(),

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -5,7 +7,7 @@ import { RedshiftClient } from '@aws-sdk/client-redshift';
 import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SERVICE_NAME } from '../src/contract';
+import { CONFIG_FILE, SERVICE_NAME } from '../src/contract';
 import { AWS_RETRY, redshiftDataClient } from '../src/engines/aws/clients';
 import type { ProgressEvent } from '../src/protocol/archive';
 import type { AwsClients } from '../src/engines/aws/engine';
@@ -36,3 +38,17 @@ export const logProgress = ({ message, ...details }: ProgressEvent): void => log
 
 /** Stop waiting for a statement this long before the Lambda's own timeout. */
 export const SAFETY_MARGIN_MS = 60_000;
+
+let configText: string | undefined;
+
+/**
+ * The configuration the stack wrote beside the handler in the function's code, read once per
+ * container. LAMBDA_TASK_ROOT is where Lambda puts that code (Lambda Developer Guide, "Defined
+ * runtime environment variables").
+ */
+export function deployedConfig(): string {
+  const root = process.env.LAMBDA_TASK_ROOT;
+  if (!root) throw new Error('LAMBDA_TASK_ROOT is missing: the handler runs in Lambda only');
+  configText ??= readFileSync(join(root, CONFIG_FILE), 'utf8');
+  return configText;
+}

@@ -1,10 +1,11 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { openAwsEngine, statementPrefixFrom } from '../src/engines/aws/engine';
+import { ENV } from '../src/contract';
+import { configFrom, openAwsEngine, statementPrefixFrom } from '../src/engines/aws/engine';
 import * as resource from '../src/runtime/custom-resource';
-import { clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
+import { clients, deployedConfig, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
 import { withLambdaContext } from './middleware';
 
-/** Provider framework onEvent: validates the configuration and names the resource. */
+/** Provider framework onEvent: validates the properties and names the resource. */
 export const onEvent = withLambdaContext(logger, async (event: CloudFormationCustomResourceEvent) =>
   resource.onEvent(event),
 );
@@ -13,10 +14,13 @@ export const onEvent = withLambdaContext(logger, async (event: CloudFormationCus
 export const isComplete = withLambdaContext(
   logger,
   async (event: CloudFormationCustomResourceEvent, context: Context) =>
-    resource.isComplete(event, (deployment) =>
-      openAwsEngine({ ...deployment, statementPrefix: statementPrefixFrom(process.env) }, clients, {
-        remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
-        progress: logProgress,
-      }),
+    resource.isComplete(
+      event,
+      (deployment) =>
+        openAwsEngine({ ...deployment, statementPrefix: statementPrefixFrom(process.env) }, clients, {
+          remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+          progress: logProgress,
+        }),
+      configFrom({ [ENV.config]: deployedConfig() }),
     ),
 );

@@ -1,30 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
-import { CONFIG_FILE, ENV, METRIC_NAMESPACE, SERVICE_NAME } from '../src/contract';
+import { ENV, METRIC_NAMESPACE, SERVICE_NAME } from '../src/contract';
 import { deploymentFrom, openAwsEngine } from '../src/engines/aws/engine';
 import { handleUnload, outcomeMetrics, parseUnloadEvent, UnloadOutcome } from '../src/runtime/unload';
-import { checkClients, clients, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
+import { checkClients, clients, deployedConfig, logger, logProgress, SAFETY_MARGIN_MS } from './clients';
 import { countFailures, withLambdaContext } from './middleware';
 
 const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
-
-let configText: string | undefined;
-
-/**
- * The configuration the stack wrote beside this handler in the function's code, read once per
- * container. LAMBDA_TASK_ROOT is where Lambda puts that code (Lambda Developer Guide, "Defined
- * runtime environment variables").
- */
-function deployedConfig(): string {
-  const root = process.env.LAMBDA_TASK_ROOT;
-  if (!root) throw new Error('LAMBDA_TASK_ROOT is missing: the unload handler runs in Lambda only');
-  configText ??= readFileSync(join(root, CONFIG_FILE), 'utf8');
-  return configText;
-}
 
 async function unload(event: unknown, context: Context): Promise<UnloadOutcome> {
   const started = performance.now();

@@ -26,6 +26,7 @@ import { grantArchiveRead, ReadableArchive } from './private/read-access';
 import { associateRole, createRedshiftRole } from './private/redshift-role';
 import { createSchemaAndViews } from './private/schema-and-views';
 import { validateProps } from './private/validate-props';
+import { templateLimits } from './private/template-limits';
 
 export type { ArchiveTransition, RedshiftArchiveProps } from './props';
 export { ATHENA_RESULTS_PREFIX } from './private/bucket';
@@ -96,6 +97,7 @@ export class RedshiftArchive extends Construct implements IRedshiftArchive {
     super(scope, id);
     const stack = Stack.of(this);
     validateProps(props, stack.stackName);
+    this.node.addValidation(templateLimits(stack));
     const { config, encryptionKey: key } = props;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const keyPolicies = new KeyPolicies(this);

@@ -69,8 +69,8 @@ export const STACK_OUTPUTS = {
 } as const;
 
 /**
- * The file that holds the configuration (its `configJson`) in the unload function's code, beside
- * the prebuilt handler: the stack writes it at synth, and the function reads it once per
+ * The file that holds the configuration (its `configJson`) in the code of the unload function and
+ * of the views setup (isComplete), beside the prebuilt handler: the stack writes it at synth, and the function reads it once per
  * container. Not the environment, which Lambda limits to 4 KB in all.
  */
 export const CONFIG_FILE = 'config.json';
@@ -78,8 +78,8 @@ export const CONFIG_FILE = 'config.json';
 /** The environment of the functions the stack deploys, by the value each variable carries. */
 export const ENV = {
   /**
-   * The configuration as JSON, where `deploymentFrom` reads it: the unload function puts the text
-   * of its {@link CONFIG_FILE} there, and the command line that of `--config`. No function's
+   * The configuration as JSON, where `deploymentFrom` reads it: the functions put the text
+   * of their {@link CONFIG_FILE} there, and the command line that of `--config`. No function's
    * environment carries it.
    */
   config: 'ARCHIVE_CONFIG',
@@ -143,11 +143,20 @@ export const RESOURCE_KINDS = ['external-schema', 'views'] as const;
 /** One of {@link RESOURCE_KINDS}. */
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
-/** The schema-and-views resources' properties, as the stack sets them. */
+/**
+ * The schema-and-views resources' properties, as the stack sets them. The configuration itself
+ * does not travel (it grows with every column, and the provider framework carries the event,
+ * old and new properties, through a Step Functions state machine whose input is at most
+ * 256 KiB): the handler reads the configuration bundled with its code and checks it against
+ * `ConfigDigest`. Earlier versions passed `Config`, the whole configuration as JSON; an update
+ * or delete of such a resource still reads its footprint from it.
+ */
 export interface SchemaAndViewsProps {
   readonly Resource?: ResourceKind;
-  /** The configuration, as JSON: a change of it is an update. */
-  readonly Config: string;
+  /** `configDigest` of the configuration: a change of it is an update. */
+  readonly ConfigDigest: string;
+  /** `footprintJson` of the configuration: what this resource owns, for an update or delete. */
+  readonly Footprint: string;
   readonly LakeBucket: string;
   readonly RedshiftRoleArn: string;
   readonly KmsKeyId?: string;
@@ -185,7 +194,7 @@ export const ACTION_FIELDS: Readonly<Record<ManualAction, readonly string[]>> = 
   preflight: [],
   audit: ['deep'],
   restore: ['year', 'table', 'deleteFiles'],
-  repair: [],
+  repair: ['acceptLost'],
 };
 
 /** The actions that take a `cutoff`. */
@@ -240,6 +249,7 @@ const FIELD_VALUES = {
     ok: (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 127,
   },
   deleteFiles: { allowed: 'true or false', ok: (v: unknown) => typeof v === 'boolean' },
+  acceptLost: { allowed: 'true or false', ok: (v: unknown) => typeof v === 'boolean' },
 } as const satisfies Record<string, { readonly allowed: string; readonly ok: (v: unknown) => boolean }>;
 
 /** A field of a manual event besides `action`. */
@@ -249,7 +259,8 @@ const FIELDS = Object.keys(FIELD_VALUES) as Field[];
 /**
  * A manual invocation; the stack's daily status, monthly preflight and monthly audit rules send
  * these too. Exactly: `{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}`,
- * `{"action": "status" | "abort" | "preflight" | "repair"}`, `{"action": "audit", "deep"?: boolean}` and
+ * `{"action": "status" | "abort" | "preflight"}`, `{"action": "repair", "acceptLost"?: boolean}`,
+ * `{"action": "audit", "deep"?: boolean}` and
  * `{"action": "restore", "year": <1000-9999>, "table"?: "<root table>", "deleteFiles"?: boolean}`.
  * A field the action does not take, or a restore without a year, is one custom issue without a
  * path (`no deep with run`, `restore needs a year`); a value that is not allowed is one custom
@@ -263,6 +274,7 @@ export const manualEvent = z
     year: z.unknown().optional(),
     table: z.unknown().optional(),
     deleteFiles: z.unknown().optional(),
+    acceptLost: z.unknown().optional(),
   })
   .superRefine((e, ctx) => {
     const given = FIELDS.filter((f) => e[f] !== undefined);
@@ -281,7 +293,8 @@ export const manualEvent = z
 /** A manual event, as the stack writes it into a rule's target and an operator sends it. */
 export type ManualEvent =
   | { readonly action: 'plan' | 'run'; readonly cutoff?: string }
-  | { readonly action: 'status' | 'abort' | 'preflight' | 'repair' }
+  | { readonly action: 'status' | 'abort' | 'preflight' }
+  | { readonly action: 'repair'; readonly acceptLost?: boolean }
   | { readonly action: 'audit'; readonly deep?: boolean }
   | {
       readonly action: 'restore';

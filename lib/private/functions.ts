@@ -17,7 +17,7 @@ export const HANDLERS = join(__dirname, '..', '..', __filename.endsWith('.ts') ?
 
 /** The options of a function: those of `lambda.Function` but its code, and the configuration. */
 export interface PrebuiltFunctionOptions extends Omit<lambda.FunctionProps, 'code' | 'handler' | 'runtime'> {
-  /** Written beside the handler as `CONFIG_FILE`: the unload function reads it. */
+  /** Written beside the handler as `CONFIG_FILE`: the unload function and the views setup read it. */
   readonly config?: ArchiveConfig;
 }
 

@@ -9,8 +9,9 @@ import {
   custom_resources as cr,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ArchiveConfig, configJson } from '../../src/config/config';
+import { ArchiveConfig, configDigest, footprintJson } from '../../src/config/config';
 import { ENV, RESOURCE_TYPES, type ResourceKind, type SchemaAndViewsProps } from '../../src/contract';
+import { InputError } from '../../src/core/errors';
 import { prebuiltFunction } from './functions';
 
 /** What the deploy-time SQL is given. */
@@ -54,6 +55,9 @@ export function createSchemaAndViews(scope: Construct, options: SchemaAndViewsOp
     timeout: Duration.minutes(5),
     environment: { [ENV.statementPrefix]: options.statementPrefix },
     description: 'Creates the ledger, the external schema and the union views (redshift-archive)',
+    // the resource's properties carry only the configuration's digest: the function applies the
+    // configuration written beside it, and only if its digest is that one
+    config,
     ...(options.role ? { role: options.role } : {}),
   });
   // the shared Serverless role has these already, through the unload function
@@ -86,12 +90,14 @@ export function createSchemaAndViews(scope: Construct, options: SchemaAndViewsOp
   const resource = (id: string, kind: ResourceKind, resourceType: string) => {
     const properties: SchemaAndViewsProps = {
       Resource: kind,
-      Config: configJson(config),
+      ConfigDigest: configDigest(config),
+      Footprint: footprintJson(config),
       LakeBucket: options.bucket.bucketName,
       RedshiftRoleArn: options.redshiftRole.roleArn,
       ...(key ? { KmsKeyId: key.keyId } : {}),
       AthenaWorkgroup: options.workgroupName,
     };
+    checkEventSize(properties);
     return new CustomResource(scope, id, { serviceToken: provider.serviceToken, resourceType, properties });
   };
   const externalSchema = resource('ExternalSchema', 'external-schema', RESOURCE_TYPES.externalSchema);
@@ -99,4 +105,22 @@ export function createSchemaAndViews(scope: Construct, options: SchemaAndViewsOp
   views.node.addDependency(externalSchema);
   for (const table of options.tables) externalSchema.node.addDependency(table);
   return { externalSchema, views, provider, functions: [onEvent, isComplete] };
+}
+
+/**
+ * The provider framework runs isComplete in a Step Functions state machine whose input, the
+ * CloudFormation event, may be at most 256 KiB ("Maximum input or output size for a task, state,
+ * or execution", Step Functions quotas); an update's event holds the old and the new properties.
+ * The properties hold a digest and a footprint, not the configuration, so only a configuration far
+ * past the other limits reaches this; it fails the synthesis saying so instead of the deployment.
+ */
+export function checkEventSize(properties: SchemaAndViewsProps): void {
+  const bytes = Buffer.byteLength(JSON.stringify(properties));
+  // old and new properties, and the event's own fields (ids, URLs, names: far under 8 KB)
+  if (2 * bytes + 8_192 > 262_144) {
+    throw new InputError(
+      `config: the custom resources' properties are ${bytes} bytes, and an update's event carries them twice, more than ` +
+        'the provider framework passes (262144); allowed: fewer tables or views.readers per stack',
+    );
+  }
 }

@@ -1,5 +1,6 @@
 import { aws_s3 as s3 } from 'aws-cdk-lib';
 import { InputError } from '../../src/core/errors';
+import { statementSizeProblems } from '../../src/sql/limits';
 import type { RedshiftArchiveProps } from '../props';
 import { ATHENA_RESULTS_PREFIX } from './bucket';
 
@@ -116,7 +117,11 @@ const lakePrefixes: Check = ({ config: { lake } }) => {
     : [];
 };
 
+/** Every statement the configuration makes the project send fits the Data API (100 KB each). */
+const statementSizes: Check = ({ config }) => statementSizeProblems(config).map((p) => `config.${p}`);
+
 const CHECKS: readonly Check[] = [
+  statementSizes,
   transition,
   alarmEmail,
   athenaCutoff,

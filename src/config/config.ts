@@ -21,7 +21,21 @@ export type * from './types';
  */
 export const MAX_FAMILY_TABLES = 13;
 
-const READER = /^(user|group|role) [^ ]+$/;
+const TIME_ZONE_RULE =
+  'an IANA time zone name as Redshift lists it (select pg_timezone_names()), such as UTC or Europe/Berlin, ' +
+  'spelled with its capitals; not an offset such as +01:00 or UTC+1, nor an abbreviation such as CEST';
+
+const READER = /^(user|group) [^ ]+$/;
+
+/**
+ * Why a `role` cannot read the union views: the views read the external schema, and Redshift grants
+ * USAGE on an external schema (ON SCHEMA) to database users and user groups only ("You can only
+ * GRANT or REVOKE USAGE permissions on an external schema to database users and user groups that
+ * use the ON SCHEMA syntax", Redshift Database Developer Guide, GRANT, usage notes).
+ */
+const ROLE_READER =
+  'a role cannot be granted USAGE on the external schema the views read (Redshift grants it to users and ' +
+  'groups only): put the role\'s users in a group and name the group ("group NAME"), or name each "user NAME"';
 
 const identifier = z.string().refine(isIdentifier, `allowed: ${IDENTIFIER_RULE}`);
 const lowerIdentifier = identifier.refine(
@@ -120,10 +134,13 @@ const configSchema = strict({
       .array(
         z
           .string()
-          .refine(
-            (s) => READER.test(s) && isIdentifier(s.split(' ')[1]),
-            `allowed: "user NAME", "group NAME" or "role NAME", NAME ${IDENTIFIER_RULE}`,
-          )
+          .superRefine((s, ctx) => {
+            if (READER.test(s) && isIdentifier(s.split(' ')[1])) return;
+            const message = /^role [^ ]+$/.test(s)
+              ? `allowed: "user NAME" or "group NAME"; ${ROLE_READER}`
+              : `allowed: "user NAME" or "group NAME", NAME ${IDENTIFIER_RULE}`;
+            ctx.addIssue({ code: 'custom', message });
+          })
           .transform((s): Reader => {
             const [kind, name] = s.split(' ');
             return { kind: kind as Reader['kind'], name };
@@ -133,10 +150,7 @@ const configSchema = strict({
   }),
   retention: strict({
     keepYears: z.number().int().min(1).max(100).default(1),
-    timeZone: z
-      .string()
-      .refine(isTimeZone, 'allowed: an IANA time zone such as UTC or Europe/Berlin')
-      .default('UTC'),
+    timeZone: z.string().refine(isTimeZone, `allowed: ${TIME_ZONE_RULE}`).default('UTC'),
   }).default({ keepYears: 1, timeZone: 'UTC' }),
   maxAttempts: z.number().int().min(1).max(10).default(3),
   ledger: strict({
@@ -169,9 +183,17 @@ export function isRootTable(table: TableConfig): table is TableConfig & { archiv
   return 'column' in table.archiveBy;
 }
 
+/**
+ * The zone reaches SQL (`AT TIME ZONE`), where Redshift takes a time zone name from its own list,
+ * the IANA Time Zone Database, or an abbreviation of a fixed offset, and reads an offset
+ * POSIX-style, west of Greenwich positive (DG "AT TIME ZONE", "CONVERT_TIMEZONE" usage notes,
+ * "timezone"). Node computes the year bounds with the same IANA names, so only an IANA name, in
+ * its IANA spelling (every one starts with a capital), means the same on both sides; Intl, which
+ * also takes lower case, offsets and its own aliases, must know it too. Whether the warehouse's
+ * copy of the database knows it, and agrees on its rules, preflight asks the warehouse.
+ */
 function isTimeZone(zone: string): boolean {
-  // The zone name reaches SQL (CONVERT_TIMEZONE); Intl knows the IANA names, the regex keeps quotes out.
-  if (!/^[A-Za-z0-9_+\-/]+$/.test(zone)) return false;
+  if (!/^[A-Z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
     return true;
@@ -474,6 +496,102 @@ export function configJson(config: ArchiveConfig): string {
  */
 export function configDigest(config: ArchiveConfig): string {
   return createHash('sha256').update(configJson(config)).digest('hex');
+}
+
+/**
+ * What one deployment's custom resources own in the warehouse, and what an update or a delete must
+ * know of the configuration it replaces: the warehouse, the ledger schema (where a long
+ * transaction's procedures live), the union views, their readers, the external schema and its
+ * Glue database. It travels as a custom-resource property instead of the whole configuration,
+ * whose size grows with every column (the handler reads the configuration bundled with its code).
+ */
+export interface Footprint {
+  readonly warehouse: ArchiveConfig['warehouse'];
+  readonly ledgerSchema: string;
+  readonly viewsSchema: string;
+  /** The union views' names in {@link viewsSchema}. */
+  readonly views: readonly string[];
+  readonly readers: readonly Reader[];
+  readonly externalSchema: string;
+  readonly glueDatabase: string;
+}
+
+const footprintSchema = strict({
+  warehouse: configSchema.shape.warehouse,
+  ledgerSchema: identifier,
+  viewsSchema: identifier,
+  views: z.array(identifier),
+  // a footprint of an earlier version may name a role reader: only to revoke what it was granted
+  readers: z.array(
+    z
+      .string()
+      .refine(
+        (s) => /^(user|group|role) [^ ]+$/.test(s) && isIdentifier(s.split(' ')[1]),
+        `allowed: "user NAME", "group NAME" or "role NAME", NAME ${IDENTIFIER_RULE}`,
+      ),
+  ),
+  externalSchema: identifier,
+  glueDatabase: lowerIdentifier,
+});
+
+/** The footprint of a configuration, as JSON (what the stack passes to its custom resources). */
+export function footprintJson(config: ArchiveConfig): string {
+  return JSON.stringify({
+    warehouse: config.warehouse,
+    ledgerSchema: config.ledger.schema,
+    viewsSchema: config.views.schema,
+    views: archiveOrder(config).map((t) => `${config.views.prefix}${t.name}`),
+    readers: config.views.readers.map((r) => `${r.kind} ${r.name}`),
+    externalSchema: config.catalog.externalSchema,
+    glueDatabase: config.catalog.database,
+  });
+}
+
+/**
+ * Validates a footprint (its names reach SQL); `field` names where it came from.
+ * @throws InputError naming each bad value
+ */
+export function parseFootprint(input: unknown, field: string): Footprint {
+  const result = footprintSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => describeIssue(issue, input));
+    throw new InputError(`${field}: invalid footprint\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+  const { readers, ...rest } = result.data;
+  return {
+    ...rest,
+    readers: readers.map((r) => {
+      const [kind, name] = r.split(' ');
+      return { kind: kind as Reader['kind'], name };
+    }),
+  };
+}
+
+/**
+ * The footprint of a configuration as earlier versions passed it (the whole configuration, as
+ * {@link configJson} wrote it), read without today's rules (it may name a role reader).
+ */
+export function footprintOfConfigJson(json: unknown, field: string): Footprint {
+  const c = (json ?? {}) as {
+    warehouse?: unknown;
+    ledger?: { schema?: unknown };
+    views?: { schema?: unknown; prefix?: unknown; readers?: unknown };
+    catalog?: { externalSchema?: unknown; database?: unknown };
+    tables?: { name?: unknown }[];
+  };
+  const prefix = typeof c.views?.prefix === 'string' ? c.views.prefix : '';
+  return parseFootprint(
+    {
+      warehouse: c.warehouse,
+      ledgerSchema: c.ledger?.schema ?? 'archive_meta',
+      viewsSchema: c.views?.schema,
+      views: Array.isArray(c.tables) ? c.tables.map((t) => `${prefix}${String(t?.name)}`) : undefined,
+      readers: c.views?.readers ?? [],
+      externalSchema: c.catalog?.externalSchema,
+      glueDatabase: c.catalog?.database,
+    },
+    field,
+  );
 }
 
 /**

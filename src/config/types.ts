@@ -91,12 +91,16 @@ export interface ViewsConfig {
   readonly schema: string;
   /** May be empty. */
   readonly prefix: string;
-  /** Who may query the views; in the file, `"user NAME"`, `"group NAME"` or `"role NAME"`. */
+  /**
+   * Who may query the views; in the file, `"user NAME"` or `"group NAME"` (a role cannot be granted
+   * USAGE on the external schema the views read).
+   */
   readonly readers: Reader[];
 }
 
 /** A database identity that may query the union views (`views.readers`). */
 export interface Reader {
+  /** `role` only in the footprint of an earlier deployment (to revoke): a configuration refuses it. */
   readonly kind: 'user' | 'group' | 'role';
   readonly name: string;
 }

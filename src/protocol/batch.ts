@@ -401,10 +401,17 @@ export class BatchSteps {
     for (const table of family) {
       const archived = figures.get(table) as Figures;
       const step = batchStep(key, 'diagnose', table);
-      const [hot] = await warehouse.query(sql.columnFiguresQuery(table, key, 'hot'), step);
+      // one row of figures, read in as many queries as the table is wide
+      const figuresOf = async (side: 'hot' | 'archive') => {
+        const row: Record<string, string | null> = {};
+        for (const query of sql.columnFiguresQuery(table, key, side))
+          Object.assign(row, (await warehouse.query(query, step))[0]);
+        return row;
+      };
+      const hot = await figuresOf('hot');
       const now = { rows: count(hot.row_count), checksum: checksumText(hot) };
       if (now.rows === archived.rows && now.checksum === archived.checksum) continue;
-      const [lake] = await warehouse.query(sql.columnFiguresQuery(table, key, 'archive'), step);
+      const lake = await figuresOf('archive');
       const columns = table.columns.filter((_, i) => hot[`c${i}`] !== lake[`c${i}`]).map((c) => c.name);
       changed.push(
         `${table.name} ${key.year}: ${now.rows} rows (checksum ${now.checksum}) in the warehouse, ` +

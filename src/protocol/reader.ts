@@ -50,11 +50,14 @@ export class ArchiveReader {
 
   /** The ledger's runs and what each moved, and the restores; durations of unfinished runs up to `now`. */
   async status(now: Date): Promise<StatusReport> {
+    const shape = (this.shape ??= await inspectLedger(this.deps.warehouse, this.sql));
     const ledger = await this.ledger();
     return statusReport(
       ledger,
       this.deps.config.ledger.schema,
-      restoreRecords(await readRestoreChecks(this.deps.warehouse, this.sql, ledger)),
+      // The function's ledger: the stack's deployment creates it.
+      'deployment',
+      restoreRecords(await readRestoreChecks(this.deps.warehouse, this.sql, shape)),
       now,
     );
   }

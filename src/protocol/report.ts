@@ -158,10 +158,23 @@ export interface RestoreRecord {
   readonly rows: number;
 }
 
+/** A committed batch whose files an operator recorded as lost (`repair --accept-lost`). */
+export interface LostBatch {
+  readonly runId: string;
+  readonly table: string;
+  readonly year: number;
+  /** The rows the batch held: gone from the lake, and long gone from the hot table. */
+  readonly rows: number;
+  /** What the ledger records: that the loss was accepted, and how the files differed. */
+  readonly reason: string;
+}
+
 /** The ledger, for `status`. */
 export interface StatusReport {
   /** The ledger's schema when it does not exist yet: nothing was ever set up there. */
   readonly notSetUp?: string;
+  /** With `notSetUp`: what creates the ledger, the embedded engine's first run or the stack's deployment. */
+  readonly setUpBy?: 'first run' | 'deployment';
   readonly active?: RunRecord;
   /**
    * For the unfinished run: milliseconds from the last instant it recorded (its start, a batch's
@@ -169,6 +182,8 @@ export interface StatusReport {
    * started it). The watchdog's stalled-run alarm reads it.
    */
   readonly idleMs?: number | null;
+  /** Committed batches recorded as lost (only when there are any). */
+  readonly lost?: readonly LostBatch[];
   readonly runs: readonly (RunRecord & {
     readonly rows: number;
     readonly batches: number;
@@ -387,13 +402,15 @@ export function emptyReport(
 export function statusReport(
   ledger: LedgerView,
   schema: string,
+  setUpBy: NonNullable<StatusReport['setUpBy']>,
   restores: readonly RestoreRecord[],
   now: Date,
 ): StatusReport {
   const active = ledger.active;
   return {
-    ...(ledger.exists ? {} : { notSetUp: schema }),
+    ...(ledger.exists ? {} : { notSetUp: schema, setUpBy }),
     ...(active ? { active, idleMs: idleSince(ledger, active, now) } : {}),
+    ...(ledger.lost().length ? { lost: lostBatches(ledger) } : {}),
     runs: ledger.runs.map((r) => {
       const batches = ledger.batchesOf(r.runId);
       const families = (list: typeof batches) => new Set(list.map((b) => `${b.family}/${b.year}`)).size;
@@ -446,4 +463,15 @@ export function restoreRecords(rows: readonly Row[]): RestoreRecord[] {
 function restoreInstant(id: string): string | null {
   const m = /^R(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(id);
   return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : null;
+}
+
+/** The batches the ledger records as lost, as `status` and `audit` list them. */
+export function lostBatches(ledger: LedgerView): LostBatch[] {
+  return ledger.lost().map((b) => ({
+    runId: b.runId,
+    table: b.table,
+    year: b.year,
+    rows: b.rows ?? 0,
+    reason: b.error ?? 'recorded lost',
+  }));
 }

@@ -1,10 +1,19 @@
+import { createHash } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse } from 'aws-lambda';
-import { ArchiveConfig, parseConfig, Reader } from '../config/config';
+import {
+  ArchiveConfig,
+  configDigest,
+  Footprint,
+  footprintOfConfigJson,
+  parseFootprint,
+  Reader,
+} from '../config/config';
 import { RESOURCE_KINDS, type ResourceKind } from '../contract';
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
 import { Archiver } from '../protocol/archive';
 import { externalSchemaStatement } from '../sql/redshift-dialect';
-import { ArchiveSql } from '../sql/statements';
+import { ArchiveSql, dropViewStatement } from '../sql/statements';
+import { quoteIdent } from '../sql/identifiers';
 import type { AwsEngine, DeployedResources } from '../engines/aws/engine';
 
 /*
@@ -14,7 +23,8 @@ import type { AwsEngine, DeployedResources } from '../engines/aws/engine';
  *   schema that the new views read; a changed Glue database or role re-creates it in place;
  * - `views`: the ledger, the schema guard and the union views (its properties without
  *   `Resource` are those of the one resource that earlier versions had: it is the views).
- * Their properties are the contract's `SchemaAndViewsProps`.
+ * Their properties are the contract's `SchemaAndViewsProps`: the digest of the configuration and
+ * its footprint, never the configuration itself, which the handler reads from its own bundle.
  */
 
 /** The provider framework's completion answer (its Data stays far under CloudFormation's 4 KB). */
@@ -24,7 +34,7 @@ export interface CompletionResult {
 }
 
 /**
- * Opens the engine for one configuration; the handler adds the stack's statement prefix from its
+ * Opens the engine for one deployment; the handler adds the stack's statement prefix from its
  * environment (tests pass an engine on mocked clients).
  */
 export type EngineFactory = (deployment: DeployedResources) => AwsEngine;
@@ -48,19 +58,41 @@ function kindOf(props: Record<string, unknown>): ResourceKind {
   return kind as ResourceKind;
 }
 
-/** Validates the properties: a bad configuration fails the deployment before anything runs. */
-export function deploymentOf(
-  props: Record<string, unknown>,
-  field = 'ResourceProperties',
-): DeployedResources {
-  let json: unknown;
+function json(text: unknown, field: string): unknown {
   try {
-    json = JSON.parse(String(props.Config));
+    return JSON.parse(String(text));
   } catch (error) {
-    throw new InputError(`${field}.Config: not valid JSON (${(error as Error).message})`);
+    throw new InputError(`${field}: not valid JSON (${(error as Error).message})`);
   }
+}
+
+/**
+ * What a resource owns, from its properties: the `Footprint`, or for a resource that an earlier
+ * version deployed, the footprint of the configuration it passed whole (`Config`).
+ */
+export function footprintOf(props: Record<string, unknown>, field = 'ResourceProperties'): Footprint {
+  if (props.Footprint !== undefined)
+    return parseFootprint(json(props.Footprint, `${field}.Footprint`), `${field}.Footprint`);
+  if (props.Config !== undefined)
+    return footprintOfConfigJson(json(props.Config, `${field}.Config`), `${field}.Config`);
+  throw new InputError(
+    `${field}.Footprint: is missing; allowed: the footprint of the configuration, as the stack writes it`,
+  );
+}
+
+/** The digest of the configuration the properties name (earlier versions: of the `Config` they held). */
+function digestOf(props: Record<string, unknown>): string | undefined {
+  if (typeof props.ConfigDigest === 'string') return props.ConfigDigest;
+  // earlier versions passed configJson(config), whose SHA-256 is configDigest(config)
+  return typeof props.Config === 'string'
+    ? createHash('sha256').update(props.Config).digest('hex')
+    : undefined;
+}
+
+/** The deployed resources the properties name, with the configuration bundled with the handler. */
+function deploymentOf(props: Record<string, unknown>, config: ArchiveConfig): DeployedResources {
   return {
-    config: parseConfig(json, `${field}.Config`),
+    config,
     bucket: String(props.LakeBucket),
     iamRoleArn: String(props.RedshiftRoleArn),
     ...(props.KmsKeyId ? { kmsKeyId: String(props.KmsKeyId) } : {}),
@@ -74,13 +106,13 @@ export function deploymentOf(
  * (CloudFormation creates the new one, then deletes the old one, so the old views go only after
  * the new ones exist).
  */
-export function physicalId(kind: ResourceKind, config: ArchiveConfig): string {
-  const w = config.warehouse;
+export function physicalId(kind: ResourceKind, footprint: Footprint): string {
+  const w = footprint.warehouse;
   const target = w.type === 'serverless' ? `workgroup/${w.workgroupName}` : `cluster/${w.clusterIdentifier}`;
   const base = `redshift-archive:${target}/${w.database}`;
   return kind === 'views'
-    ? `${base}/${config.views.schema}`
-    : `${base}/external/${config.catalog.externalSchema}`;
+    ? `${base}/${footprint.viewsSchema}`
+    : `${base}/external/${footprint.externalSchema}`;
 }
 
 /** The provider's onEvent: validates and names the resource; the work happens in {@link isComplete}. */
@@ -89,21 +121,44 @@ export async function onEvent(
 ): Promise<Pick<CloudFormationCustomResourceResponse, 'PhysicalResourceId'>> {
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId as string };
   const props = event.ResourceProperties;
-  return { PhysicalResourceId: physicalId(kindOf(props), deploymentOf(props).config) };
+  return { PhysicalResourceId: physicalId(kindOf(props), footprintOf(props)) };
 }
 
 /**
  * The provider's isComplete, polled until it says so. Every step is idempotent, so a poll that
  * finds a statement still running simply asks again later; no statement is sent with an event.
+ * A delete works from the properties alone (it may remove what an older configuration made); a
+ * create or update applies `bundled`, the configuration that ships with the handler, and only
+ * when it is the one the properties name (`ConfigDigest`).
  */
-export async function isComplete(event: Event, open: EngineFactory): Promise<CompletionResult> {
-  const deployment = deploymentOf(event.ResourceProperties);
+export async function isComplete(
+  event: Event,
+  open: EngineFactory,
+  bundled: ArchiveConfig,
+): Promise<CompletionResult> {
+  const props = event.ResourceProperties;
+  const kind = kindOf(props);
+  const footprint = footprintOf(props);
+  if (event.RequestType !== 'Delete') {
+    const mismatch = bundledMismatch(event, bundled);
+    if (mismatch) return mismatch;
+  }
+  // a delete reaches the warehouse (and the procedures' schema) that the resource was made in
+  const config =
+    event.RequestType === 'Delete'
+      ? {
+          ...bundled,
+          warehouse: footprint.warehouse,
+          ledger: { ...bundled.ledger, schema: footprint.ledgerSchema },
+        }
+      : bundled;
+  const deployment = deploymentOf(props, config);
   const engine = open(deployment);
   if ((await engine.warehouse.inFlight('setup')).length > 0) return { IsComplete: false };
   try {
-    return kindOf(event.ResourceProperties) === 'external-schema'
-      ? await externalSchema(event, deployment, engine)
-      : await views(event, deployment, engine);
+    return kind === 'external-schema'
+      ? await externalSchema(event, deployment, footprint, engine)
+      : await views(event, deployment, footprint, engine);
   } catch (error) {
     if (error instanceof StillRunningError) return { IsComplete: false };
     throw error;
@@ -111,31 +166,59 @@ export async function isComplete(event: Event, open: EngineFactory): Promise<Com
 }
 
 /**
+ * Undefined when the bundled configuration is the one the properties name. CloudFormation rolls
+ * a failed update back with an update to the old properties, and may send it while the function
+ * still has the new code (resources roll back in the reverse order of the update): then the
+ * bundled configuration is the update's own, whose views transaction either never committed (the
+ * update failed here) or was complete; nothing is changed, and the next deployment applies its
+ * configuration. Any other difference fails, saying so.
+ */
+function bundledMismatch(event: Event, bundled: ArchiveConfig): CompletionResult | undefined {
+  const wanted = digestOf(event.ResourceProperties);
+  const own = configDigest(bundled);
+  if (wanted === own) return undefined;
+  if (
+    event.RequestType === 'Update' &&
+    event.OldResourceProperties &&
+    digestOf(event.OldResourceProperties) === own
+  ) {
+    return {
+      IsComplete: true,
+      Data: { Skipped: 'rollback to another configuration than the bundled one: nothing changed' },
+    };
+  }
+  throw new InputError(
+    `ResourceProperties.ConfigDigest: ${show(wanted)} is not allowed; allowed: ${show(own)}, the digest of the ` +
+      'configuration bundled with this function (deploy the stack again so that function and resource agree)',
+  );
+}
+
+/**
  * Create: CREATE EXTERNAL SCHEMA (its own statement: it is not documented as allowed in a
  * transaction). Update: a changed Glue database or role re-creates it (DROP SCHEMA drops only
- * Redshift's mapping; the late-binding views read the new one). Delete: drops the mapping; the
- * Glue database and the lake are data, and stay.
+ * Redshift's mapping; the late-binding views read the new one). Delete: drops the mapping named in
+ * the properties; the Glue database and the lake are data, and stay.
  */
 async function externalSchema(
   event: Event,
   deployment: DeployedResources,
+  footprint: Footprint,
   engine: AwsEngine,
 ): Promise<CompletionResult> {
-  const sql = new ArchiveSql(deployment.config, engine.warehouse.dialect);
+  const drop = `DROP SCHEMA IF EXISTS ${quoteIdent(footprint.externalSchema)}`;
   if (event.RequestType === 'Delete') {
-    await engine.warehouse.execute(sql.dropExternalSchema(), 'setup.delete.external-schema');
+    await engine.warehouse.execute(drop, 'setup.delete.external-schema');
     return { IsComplete: true };
   }
   const old =
     event.RequestType === 'Update' && event.OldResourceProperties
-      ? deploymentOf(event.OldResourceProperties, 'OldResourceProperties')
+      ? {
+          footprint: footprintOf(event.OldResourceProperties, 'OldResourceProperties'),
+          role: event.OldResourceProperties.RedshiftRoleArn,
+        }
       : undefined;
-  if (
-    old &&
-    (old.config.catalog.database !== deployment.config.catalog.database ||
-      old.iamRoleArn !== deployment.iamRoleArn)
-  ) {
-    await engine.warehouse.execute(sql.dropExternalSchema(), 'setup.external-schema.replaced');
+  if (old && (old.footprint.glueDatabase !== footprint.glueDatabase || old.role !== deployment.iamRoleArn)) {
+    await engine.warehouse.execute(drop, 'setup.external-schema.replaced');
   }
   await whileAssuming(engine, deployment, () =>
     engine.warehouse.execute(externalSchemaStatement(deployment.config, deployment), 'setup.external-schema'),
@@ -146,31 +229,51 @@ async function externalSchema(
 /**
  * Create and Update: {@link Archiver.setup} (the ledger, the schema guard, the union views as the
  * ledger says: replaced where their columns stay the same, re-created where they changed, and
- * granted to `views.readers` either way); an Update also drops the views of tables that left the
- * configuration and revokes SELECT on the views from readers that left it (USAGE on schemas is
- * left alone: it may have been granted for other reasons). Delete: drops the views, never data.
+ * granted to `views.readers` either way); an Update also drops, in the same transaction, the views
+ * of tables that left the configuration and revokes SELECT on the views from readers that left it
+ * (USAGE on schemas is left alone: it may have been granted for other reasons). Delete: drops the
+ * views the properties name, never data.
  */
 async function views(
   event: Event,
   deployment: DeployedResources,
+  footprint: Footprint,
   engine: AwsEngine,
 ): Promise<CompletionResult> {
-  const { config } = deployment;
-  const sql = new ArchiveSql(config, engine.warehouse.dialect);
   if (event.RequestType === 'Delete') {
     await engine.warehouse.transaction(
-      sql.tables.map((t) => sql.dropView(t)),
+      footprint.views.map((v) => dropViewStatement(footprint.viewsSchema, v)),
       'setup.delete.views',
     );
     return { IsComplete: true };
   }
-  await whileAssuming(engine, deployment, () => new Archiver(engine).setup());
-  if (event.RequestType === 'Update' && event.OldResourceProperties) {
-    const old = deploymentOf(event.OldResourceProperties, 'OldResourceProperties').config;
-    const changes = [...removedViews(old, config, engine), ...revokes(old, config, engine)];
-    if (changes.length > 0) await engine.warehouse.transaction(changes, 'setup.views.removed');
-  }
+  const { config } = deployment;
+  const retired =
+    event.RequestType === 'Update' && event.OldResourceProperties
+      ? retiredBy(footprintOf(event.OldResourceProperties, 'OldResourceProperties'), config, engine)
+      : [];
+  await whileAssuming(engine, deployment, () => new Archiver(engine).setup(retired));
   return { IsComplete: true, Data: { ViewsSchema: config.views.schema } };
+}
+
+/**
+ * What an update retires of the configuration it replaces: DROP VIEW for the views that the old
+ * configuration had and the new one has not, and REVOKE SELECT on the (still configured) views
+ * from readers that left `views.readers`.
+ */
+function retiredBy(old: Footprint, config: ArchiveConfig, engine: AwsEngine): string[] {
+  const sql = new ArchiveSql(config, engine.warehouse.dialect);
+  const current = new Set(sql.tables.map((t) => `${config.views.prefix}${t.name}`.toLowerCase()));
+  const sameSchema = old.viewsSchema.toLowerCase() === config.views.schema.toLowerCase();
+  const drops = old.views
+    .filter((v) => !sameSchema || !current.has(v.toLowerCase()))
+    .map((v) => dropViewStatement(old.viewsSchema, v));
+  const key = (r: Reader) => `${r.kind} ${r.name}`;
+  const kept = new Set(config.views.readers.map(key));
+  const revokes = old.readers
+    .filter((r) => !kept.has(key(r)))
+    .flatMap((r) => sql.tables.flatMap((t) => engine.warehouse.dialect.revokeSelect(sql.viewName(t), r)));
+  return [...drops, ...revokes];
 }
 
 /**
@@ -200,23 +303,4 @@ async function whileAssuming<T>(
       );
     }
   }
-}
-
-/** DROP VIEW for the views of tables that the old configuration had and the new one has not. */
-function removedViews(old: ArchiveConfig, config: ArchiveConfig, engine: AwsEngine): string[] {
-  const oldSql = new ArchiveSql(old, engine.warehouse.dialect);
-  const newSql = new ArchiveSql(config, engine.warehouse.dialect);
-  const current = new Set(newSql.tables.map((t) => newSql.viewName(t)));
-  return oldSql.tables.filter((t) => !current.has(oldSql.viewName(t))).map((t) => oldSql.dropView(t));
-}
-
-/** REVOKE SELECT on the (still configured) views from readers that left `views.readers`. */
-function revokes(old: ArchiveConfig, config: ArchiveConfig, engine: AwsEngine): string[] {
-  const key = (r: Reader) => `${r.kind} ${r.name}`;
-  const kept = new Set(config.views.readers.map(key));
-  const gone = old.views.readers.filter((r) => !kept.has(key(r)));
-  const sql = new ArchiveSql(config, engine.warehouse.dialect);
-  return gone.flatMap((r) =>
-    sql.tables.flatMap((t) => engine.warehouse.dialect.revokeSelect(sql.viewName(t), r)),
-  );
 }

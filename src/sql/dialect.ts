@@ -2,8 +2,13 @@ import type { ColumnType, WarehouseType } from '../core/column-types';
 import type { CalendarDate } from '../core/cutoff';
 import type { Reader } from '../config/config';
 
-/** One value that goes into a row hash: an expression and the type it has there. */
+/**
+ * One value that goes into a row hash: a bare reference to its column (a checksum's derived table
+ * names each column once, under a short alias), the value as it travels (the reference, or a cast
+ * or zone conversion of it), and the type it has there.
+ */
 export interface HashInput {
+  readonly ref: string;
   readonly expr: string;
   readonly type: ColumnType;
 }
@@ -71,11 +76,24 @@ export interface Dialect {
    */
   boundLiteral(type: ColumnType, date: CalendarDate, timeZone: string): string;
   /**
-   * An exact hash of one row: equal for equal rows, and (short of a collision) different
-   * otherwise. NULL differs from every value, and string boundaries are part of the hash.
+   * An exact hash of one group of a row's values, the `group`-th (from 0) of its row: equal for
+   * equal values, and (short of a collision) different for other values, or for the same values
+   * in another group. NULL differs from every value, and string boundaries are part of the hash;
+   * never NULL.
    */
-  rowHash(values: readonly HashInput[]): string;
-  /** An aggregate over `rowHash`: the exact, order-independent sum of the hashes, as text. */
+  groupHash(values: readonly HashInput[], group: number): string;
+  /**
+   * How many values one {@link groupHash} takes at most: a wider row is hashed in groups, whose
+   * hashes {@link combineHashes} combines. The grouping depends only on the number of columns,
+   * which both sides of a comparison share.
+   */
+  readonly hashGroup: number;
+  /**
+   * An exact hash of a row from its groups' hashes (two or more, never NULL), in their order:
+   * equal lists hash equal, and (short of a collision) others differently.
+   */
+  combineHashes(hashes: readonly string[]): string;
+  /** An aggregate over a row hash: the exact, order-independent sum of the hashes, as text. */
   checksum(rowHash: string): string;
   /** CREATE OR REPLACE VIEW: keeps the view's owner and grants; the columns must stay the same. */
   replaceView(name: string, select: string): string;

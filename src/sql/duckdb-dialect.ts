@@ -52,10 +52,16 @@ export const duckdbDialect: Dialect = {
         return `TIMESTAMP '${date} 00:00:00'`;
     }
   },
-  rowHash(values) {
+  groupHash(values) {
     // hash() combines the hashes of its arguments by position, so string boundaries count, and
-    // it hashes NULL to a value of its own (not that of 0 or ''): no NULL tag is needed.
+    // it hashes NULL to a value of its own (not that of 0 or ''): no NULL bitmap is needed.
     return `hash(${values.map((v) => v.expr).join(', ')})`;
+  },
+  // hash() is variadic: one call hashes a group of up to 64 columns.
+  hashGroup: 64,
+  combineHashes(hashes) {
+    // by position, so each group's place counts
+    return `hash(${hashes.join(', ')})`;
   },
   checksum(rowHash) {
     // hash() is a UBIGINT; its SUM is a HUGEINT, so nothing rounds or wraps.

@@ -4,7 +4,7 @@ import { ColumnType, parseColumnType, simpleCatalogType, typeMapping } from '../
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
 import type { AccessContext, AccessProbe, Dialect, HashInput } from './dialect';
-import { quoteIdent } from './identifiers';
+import { qualify, quoteIdent } from './identifiers';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]{1,512}$/;
 const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/)?[A-Za-z0-9-]{1,128}$/;
@@ -36,26 +36,75 @@ function literal(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-/** Where the chain of FNV_HASH calls of a row hash stands: the hash so far, or none yet. */
-function fnv(value: string, seed?: string): string {
-  return seed === undefined ? `FNV_HASH(${value})` : `FNV_HASH(${value}, ${seed})`;
-}
+/**
+ * Values in one group of a row hash: the group's NULL bitmap has a bit for each, so the bitmap and
+ * the group's index fit in one INTEGER.
+ */
+const HASH_GROUP = 8;
 
-/** A constant of `type` that stands in for NULL inside the hash (the NULL tag tells them apart). */
+/** A value of `type` that stands in for NULL inside the hash (the group's NULL bitmap tells them apart). */
 function zero(type: ColumnType): string {
   switch (type.kind) {
     case 'date':
-      return "CAST('1970-01-01' AS DATE)";
+      return "'1970-01-01'::DATE";
     case 'timestamp':
     case 'timestamptz':
-      return "CAST('1970-01-01 00:00:00' AS TIMESTAMP)";
+      return "'1970-01-01'::TIMESTAMP";
+    case 'char':
+    case 'varchar':
+      return "''";
     default:
-      return `CAST(0 AS ${typeMapping(type).redshift})`;
+      return '0';
   }
 }
 
-const NULL_TAG = (expr: string) =>
-  `CASE WHEN ${expr} IS NULL THEN CAST(0 AS SMALLINT) ELSE CAST(1 AS SMALLINT) END`;
+/**
+ * A value as a group's chain hashes it: never NULL, and of a width its type fixes, so that the
+ * chain's bytes (a concatenation) split in one way only. A string goes in as its own FNV hash (a
+ * BIGINT), so ('ab', 'c') and ('a', 'bc') differ; a BOOLEAN as an INTEGER (DECODE, a simple CASE,
+ * DG DECODE), in case FNV_HASH refuses BOOLEAN (its accepted types are not listed: DG FNV_HASH).
+ */
+function hashed({ expr, type }: HashInput): string {
+  switch (type.kind) {
+    case 'char':
+    case 'varchar':
+      return `FNV_HASH(NVL(${expr},''))`;
+    case 'boolean':
+      return `DECODE(${expr},true,1,0)`;
+    default:
+      return `NVL(${expr},${zero(type)})`;
+  }
+}
+
+/**
+ * The hash of one group of at most {@link HASH_GROUP} values: one FNV_HASH chain over the group's
+ * NULL bitmap plus 256 times the group's index (an INTEGER: INT4 + INT4 is INT4, DG "Computations
+ * with numeric values"), then each value, NULL as its type's zero. FNV_HASH(value, seed) continues
+ * the hash over the value's bytes, INTEGER 4 and BIGINT 8 (DG FNV_HASH: `fnv_hash('cd',
+ * fnv_hash('ab')) = fnv_hash('abcd')`): the chain hashes the group's index, which of its values
+ * are NULL, and the values in their order and width, one byte string for each group's content.
+ * NVL2 returns one of two values by whether the first is NULL (DG NVL2), NVL the first that is not
+ * (DG "NVL and COALESCE"), `::` casts (DG CAST): no NULL reaches FNV_HASH, whose result for NULL is
+ * not documented.
+ */
+function groupHash(values: readonly HashInput[], group: number): string {
+  const bitmap = values.map((v, i) => `NVL2(${v.ref},0,${2 ** i})`);
+  if (group > 0) bitmap.push(String(group * 2 ** HASH_GROUP));
+  return values.reduce((seed, v) => `FNV_HASH(${hashed(v)},${seed})`, `FNV_HASH(${bitmap.join('+')})`);
+}
+
+/**
+ * A row's hash from its groups' hashes: FNV_HASH over their exact sum, a DECIMAL(38,0) (INT8 +
+ * DECIMAL is DECIMAL, of at most 38 digits, DG "Computations with numeric values"; 200 BIGINTs
+ * need 22). A flat sum instead of a chain keeps a wide table's expression shallow; each group
+ * hashes its index, so the same content in two groups adds differently; and the FNV_HASH over the
+ * sum (not the sum itself) goes into the checksum, so that values swapped between two rows change
+ * it. Integers have no documented XOR (DG "Mathematical operator symbols": `#` is VARBYTE's), and
+ * a BIGINT sum could overflow.
+ */
+function combineHashes(hashes: readonly string[]): string {
+  return `FNV_HASH(${hashes[0]}::DECIMAL(38,0)+${hashes.slice(1).join('+')})`;
+}
 
 const yes = (check: string, sql: string, passed: string, failed: string, fix: string): AccessProbe => ({
   check,
@@ -101,7 +150,8 @@ const schemaProbes = (context: AccessContext): AccessProbe[] => [
   ...[context.ledgerSchema, context.viewsSchema].map((schema) =>
     yes(
       `create in ${schema}`,
-      `SELECT has_schema_privilege(${literal(schema)}, 'create')`,
+      // the catalog's name: a delimited identifier folds to lower case (DG, "Names and identifiers")
+      `SELECT has_schema_privilege(${literal(schema.toLowerCase())}, 'create')`,
       `the database user may create in schema ${schema}`,
       `the database user may not create in schema ${schema}`,
       `GRANT CREATE ON SCHEMA ${quoteIdent(schema)} TO {user}`,
@@ -158,27 +208,6 @@ function accessProbes(context: AccessContext, iamRoleArn: string): AccessProbe[]
   ];
 }
 
-/** The row hash as one FNV_HASH chain over every value, each preceded by its NULL tag or length. */
-function rowHash(values: readonly HashInput[]): string {
-  // FNV_HASH(value, seed) continues the hash over the value's bytes: a chain hashes the
-  // concatenation, so each value is preceded by its NULL tag (or, for strings, its byte
-  // length, -1 for NULL), and no NULL ever reaches FNV_HASH (its result for NULL is undocumented).
-  let hash: string | undefined;
-  for (const { expr, type } of values) {
-    if (type.kind === 'varchar' || type.kind === 'char') {
-      hash = fnv(`COALESCE(OCTET_LENGTH(${expr}), -1)`, hash);
-      hash = fnv(`COALESCE(${expr}, '')`, hash);
-    } else if (type.kind === 'boolean') {
-      hash = fnv(NULL_TAG(expr), hash);
-      hash = fnv(`CASE WHEN ${expr} THEN CAST(1 AS SMALLINT) ELSE CAST(0 AS SMALLINT) END`, hash);
-    } else {
-      hash = fnv(NULL_TAG(expr), hash);
-      hash = fnv(`COALESCE(${expr}, ${zero(type)})`, hash);
-    }
-  }
-  return hash ?? fnv("''");
-}
-
 /** `(schema = ... AND name = ...) OR ...` for catalog reads; the catalog keeps names in lower case. */
 function named(schema: string, name: string, items: readonly { schema: string; name: string }[]): string {
   return items
@@ -206,16 +235,26 @@ function viewDefinitionsQuery(views: Parameters<Dialect['viewDefinitionsQuery']>
   );
 }
 
+/**
+ * The type of an SVV_COLUMNS row. For tables it spells types as information_schema does, the
+ * length, precision and scale in columns of their own (`character varying` and 64); how it spells
+ * the columns of late-binding views is not documented (DG SVV_COLUMNS), and the views' own
+ * catalog function gives `character varying(64)`, `numeric(12,2)` (DG
+ * PG_GET_LATE_BINDING_VIEW_COLS). Both are read, so that a spelling never makes a deployment
+ * drop and re-create a view whose columns are the same (which would lose its grants); preflight
+ * reports the spelling it finds.
+ */
 function catalogType(row: Parameters<Dialect['catalogType']>[0]): ReturnType<Dialect['catalogType']> {
-  const text = String(row.data_type).toLowerCase();
-  const length = Number(row.char_length);
-  switch (text) {
+  const text = String(row.data_type).toLowerCase().trim();
+  const spelled = /^(numeric|character|character varying)\((\d+)(?:, ?(\d+))?\)$/.exec(text);
+  const [name, first, second] = spelled ? spelled.slice(1) : [text, undefined, undefined];
+  switch (name) {
     case 'numeric':
-      return parseColumnType(`decimal(${row.num_precision},${row.num_scale})`);
+      return parseColumnType(`decimal(${first ?? row.num_precision},${second ?? row.num_scale})`);
     case 'character':
-      return parseColumnType(`char(${length})`);
+      return parseColumnType(`char(${first ?? row.char_length})`);
     case 'character varying':
-      return parseColumnType(`varchar(${length})`);
+      return parseColumnType(`varchar(${first ?? row.char_length})`);
     default:
       return simpleCatalogType('redshift', text);
   }
@@ -244,11 +283,13 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
           return `CAST('${date} 00:00:00' AS TIMESTAMP)`;
       }
     },
-    rowHash,
+    groupHash,
+    hashGroup: HASH_GROUP,
+    combineHashes,
     checksum(rowHash) {
       // FNV_HASH is a BIGINT: a BIGINT sum overflows, a DECIMAL(38,0) one cannot for any table
       // Redshift holds. As text, because the Data API returns numbers as JavaScript doubles.
-      return `CAST(COALESCE(SUM(CAST(${rowHash} AS DECIMAL(38,0))), 0) AS VARCHAR(40))`;
+      return `NVL(SUM(${rowHash}::DECIMAL(38,0)),0)::VARCHAR(40)`;
     },
     replaceView(name, select) {
       // Late binding: the view survives the external table being replaced. OR REPLACE keeps the
@@ -313,4 +354,57 @@ export function externalSchemaStatement(config: ArchiveConfig, options: Redshift
     `CREATE EXTERNAL SCHEMA IF NOT EXISTS ${quoteIdent(config.catalog.externalSchema)} FROM DATA CATALOG ` +
     `DATABASE ${literal(config.catalog.database)} IAM_ROLE ${literal(iamRoleArn)}`
   );
+}
+
+/** BatchExecuteStatement runs at most 40 statements, in order, as one transaction (Data API reference, `Sqls`). */
+export const MAX_BATCH = 40;
+
+/**
+ * The Data API refuses a statement over 100 KB ("The maximum query statement size is 100 KB", MG
+ * "Using the Amazon Redshift Data API", considerations): counted here as 100,000 bytes of UTF-8,
+ * the stricter reading of "KB".
+ */
+export const MAX_STATEMENT_BYTES = 100_000;
+
+/** Procedures one batch can create, call and drop (three statements each). */
+export const MAX_PROCEDURES = Math.floor(MAX_BATCH / 3);
+
+/**
+ * More statements than one Data API batch holds, as one transaction all the same: procedures that
+ * the same batch creates, then calls in order, then drops. Each procedure's body EXECUTEs as many of
+ * the statements, in order, as fit in one statement of at most {@link MAX_STATEMENT_BYTES}; a
+ * procedure called in a transaction block runs in it (DG "Managing transactions", stored
+ * procedures), so all of them commit or roll back together. At most {@link MAX_PROCEDURES}.
+ * @returns the batch, or undefined when the statements need more procedures than a batch holds,
+ *   or one of them does not fit in a procedure
+ */
+export function procedureBatch(sqls: readonly string[], schema: string, step: string): string[] | undefined {
+  const base = `archive_txn_${step.replace(/[^A-Za-z0-9]/g, '_')}`.slice(0, 120);
+  const bodies: string[][] = [[]];
+  // room for the CREATE ... AS $tag$ BEGIN ... END; $tag$ LANGUAGE plpgsql around a body
+  const room = MAX_STATEMENT_BYTES - 400 - Buffer.byteLength(schema) - Buffer.byteLength(base);
+  let size = 0;
+  for (const sql of sqls) {
+    const line = `EXECUTE ${literal(sql)};`;
+    const bytes = Buffer.byteLength(line) + 1;
+    if (bytes > room) return undefined;
+    const current = bodies[bodies.length - 1];
+    if (current.length > 0 && size + bytes > room) {
+      bodies.push([line]);
+      size = bytes;
+    } else {
+      current.push(line);
+      size += bytes;
+    }
+  }
+  if (bodies.length > MAX_PROCEDURES) return undefined;
+  const names = bodies.map((_, i) => qualify(schema, bodies.length === 1 ? base : `${base}_${i + 1}`));
+  const create = bodies.map((lines, i) => {
+    const body = lines.join('\n');
+    // A dollar quote ends at its tag: the tag must not occur in the body (identifiers may hold `$`).
+    let tag = '$archive$';
+    for (let n = 1; body.includes(tag); n++) tag = `$archive${n}$`;
+    return `CREATE OR REPLACE PROCEDURE ${names[i]}() AS ${tag}\nBEGIN\n${body}\nEND;\n${tag} LANGUAGE plpgsql`;
+  });
+  return [...create, ...names.map((n) => `CALL ${n}()`), ...names.map((n) => `DROP PROCEDURE ${n}()`)];
 }

@@ -20,7 +20,7 @@ import { qualify, quoteIdent } from './identifiers';
 export type RunState = 'running' | 'finished' | 'aborted' | 'staged' | 'verified' | 'published';
 
 /** The states of one table's part of a batch. Committed is recorded apart, by the commit's check. */
-export type BatchState = 'pending' | 'exported' | 'verified' | 'discarded' | 'restored';
+export type BatchState = 'pending' | 'exported' | 'verified' | 'discarded' | 'restored' | 'lost';
 
 /**
  * Where a batch's rows are before its commit: in the hot table (protocol v2), or in a stage table
@@ -40,6 +40,13 @@ export interface BatchKey {
 export interface Figures {
   readonly rows: number;
   readonly checksum: string;
+}
+
+/** Rows a checksum reads: those of `from` (where `where`), and the table whose columns `guard` checks. */
+interface RowSource {
+  readonly from: string;
+  readonly where?: string;
+  readonly guard?: string;
 }
 
 /** One committed batch of a table, as the union view lists it. */
@@ -75,10 +82,42 @@ export interface ExportFigures {
   readonly bytes: number;
 }
 
-/** The columns of a new batch row, named: columns added later (LEDGER_UPGRADES) start NULL. */
+/**
+ * The columns of a new batch row, named: those added later (LEDGER_UPGRADES) start NULL, but for
+ * the hot table's schema, which every new row records.
+ */
 const BATCH_COLUMNS =
   '("run_id", "table_name", "family", "year", "source", "state", "attempt", "planned_rows", "location", ' +
-  '"row_count", "checksum", "file_count", "byte_count", "columns", "error")';
+  '"row_count", "checksum", "file_count", "byte_count", "columns", "error", "table_schema")';
+
+/** Per-column checksums in one query of {@link ArchiveSql.columnFiguresQuery}. */
+const COLUMN_FIGURES = 200;
+
+/** `items` in consecutive groups of at most `size`. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
+  return groups;
+}
+
+/**
+ * The row hash of `values` (at least one), in groups: the dialect's hash of each group of
+ * `hashGroup` values, the groups' hashes combined by the dialect when there are several. The
+ * grouping depends only on the number of columns, which both sides of a comparison share, so the
+ * hash stays exact and unambiguous, in both engines alike.
+ */
+function rowHash(dialect: Dialect, values: readonly HashInput[]): string {
+  const groups = chunks(values, dialect.hashGroup).map((group, i) => dialect.groupHash(group, i));
+  return groups.length === 1 ? groups[0] : dialect.combineHashes(groups);
+}
+
+/**
+ * The alias of a table's `i`-th column in a checksum's derived table: `q` and the index in base 36
+ * (`q0` ... `qz`, `q10` ..., at most 4 characters for 1,600 columns); no reserved word starts with Q.
+ */
+function hashAlias(i: number): string {
+  return `q${i.toString(36)}`;
+}
 
 /** The columns of a planned batch row: a new batch's, and the warehouse bytes its rows occupy. */
 const PLANNED_COLUMNS = `${BATCH_COLUMNS.slice(0, -1)}, "hot_bytes")`;
@@ -109,9 +148,19 @@ export const LEDGER_UPGRADES: readonly {
   readonly table: LedgerTable;
   readonly column: string;
   readonly type: string;
+  /**
+   * What the rows written before the column existed get, in the transaction that adds it:
+   * `configured table schema`, the schema that this configuration gives the batch's table (the
+   * configuration whose checks let it upgrade this ledger is the one that wrote it); a table
+   * that left the configuration keeps NULL, "unknown".
+   */
+  readonly fill?: 'configured table schema';
 }[] = [
   // The files verification read (names, sizes, ETags): the commit compares them again (§2).
   { table: 'batches', column: 'files_digest', type: 'VARCHAR(64)' },
+  // The hot table's schema: another configuration archiving a table of the same name in another
+  // schema is no second archive of these rows (§5).
+  { table: 'batches', column: 'table_schema', type: 'VARCHAR(127)', fill: 'configured table schema' },
   // When a run, a batch and its steps started and ended, from the engine's clock (UTC): no
   // statement reads the warehouse's clock (docs/design.md §2). A batch's export and verify of
   // each table end at exported_at and verified_at; its commit ends at ended_at.
@@ -239,40 +288,85 @@ export class ArchiveSql {
   }
 
   /**
-   * A hot column as its value travels (into the files and into the row hash): a TIMESTAMPTZ as
-   * its UTC TIMESTAMP, a CHAR as VARCHAR, every other column as it is (the schema guard made sure
-   * the table's type is the configured one; a cast that changes nothing still costs a copy).
+   * A hot column as its value travels (into the files and into the row hash), over `ref` (the
+   * column, or its alias): a TIMESTAMPTZ as its UTC TIMESTAMP, a CHAR as VARCHAR, every other
+   * column as it is (the schema guard made sure the table's type is the configured one; a cast that
+   * changes nothing still costs a copy).
    */
-  private hotValue(c: ColumnConfig): HashInput {
-    const type = travelType(c.type);
-    const column = this.column(c);
-    if (c.type.kind === 'timestamptz') return { expr: `(${column} AT TIME ZONE ${ZONE_UTC})`, type };
-    if (c.type.kind === 'char') return { expr: `CAST(${column} AS ${this.dialect.columnType(type)})`, type };
-    return { expr: column, type };
+  private hotValue(c: ColumnConfig, ref = this.column(c)): string {
+    if (c.type.kind === 'timestamptz') return `(${ref} AT TIME ZONE ${ZONE_UTC})`;
+    if (c.type.kind === 'char') return `${ref}::${this.dialect.columnType(travelType(c.type))}`;
+    return ref;
   }
 
   /**
-   * An archived column (the external table's, as the catalog declares it) as its value travels:
-   * a CHAR, which the catalog may declare as CHAR again, as VARCHAR; the others as the catalog
-   * declares them, which is the type they travel as.
+   * An archived column (the external table's, as the catalog declares it) as its value travels,
+   * over `ref`: a CHAR, which the catalog may declare as CHAR again, as VARCHAR; the others as the
+   * catalog declares them, which is the type they travel as.
    */
-  private archivedValue(c: ColumnConfig): HashInput {
-    const type = travelType(c.type);
-    const column = quoteIdent(c.name.toLowerCase());
+  private archivedValue(c: ColumnConfig, ref: string): string {
+    return c.type.kind === 'char' ? `${ref}::${this.dialect.columnType(travelType(c.type))}` : ref;
+  }
+
+  /**
+   * An archived column as the hot table types it, for the union view and restore (the columns'
+   * names come from the hot table's branch, or from the INSERT's list).
+   */
+  private archivedAsHot(c: ColumnConfig): string {
+    const name = quoteIdent(c.name.toLowerCase());
+    return c.type.kind === 'timestamptz'
+      ? `(${name}::TIMESTAMP AT TIME ZONE ${ZONE_UTC})`
+      : `${name}::${this.dialect.columnType(c.type)}`;
+  }
+
+  /**
+   * The rows a checksum reads, as a derived table `r` that selects each of `columns` (all by
+   * default) once, under a short alias ({@link hashAlias}), from `rows.from` (where `rows.where`);
+   * and the values the row hash reads from it, cast over the aliases. The hash names each value
+   * twice (on Redshift, in its group's NULL bitmap and as its value): the aliases keep a wide
+   * table's checksum short, at a column's name once. With `rows.guard` (the hot table), the union's
+   * second branch `SELECT * FROM <guard> WHERE 1 = 0` makes the statement fail when it is bound,
+   * before a row is read, if the table has more columns than configured (the branches of a UNION
+   * must have as many; the columns' names are the first branch's); a removed or renamed column
+   * fails the first branch, and a column of another type hashes other bytes.
+   */
+  private hashSource(
+    table: TableConfig,
+    side: 'hot' | 'archive',
+    rows: RowSource,
+    columns: readonly number[] = table.columns.map((_, i) => i),
+  ): { source: string; values: HashInput[] } {
+    const selected = columns.map((i) => {
+      const c = table.columns[i];
+      const ref = hashAlias(i);
+      return side === 'hot'
+        ? { column: this.column(c), value: { ref, expr: this.hotValue(c, ref), type: travelType(c.type) } }
+        : {
+            column: quoteIdent(c.name.toLowerCase()),
+            value: { ref, expr: this.archivedValue(c, ref), type: travelType(c.type) },
+          };
+    });
+    const list = selected.map((s) => `${s.column} ${s.value.ref}`).join(',');
+    const where = rows.where ? ` WHERE ${rows.where}` : '';
+    const guard = rows.guard ? ` UNION ALL SELECT * FROM ${rows.guard} WHERE 1 = 0` : '';
     return {
-      expr: c.type.kind === 'char' ? `CAST(${column} AS ${this.dialect.columnType(type)})` : column,
-      type,
+      source: `(SELECT ${list} FROM ${rows.from}${where}${guard}) r`,
+      values: selected.map((s) => s.value),
     };
   }
 
-  /** An archived column as the hot table types it, for the union view. */
-  private archivedAsHot(c: ColumnConfig): string {
-    const name = quoteIdent(c.name.toLowerCase());
-    const value =
-      c.type.kind === 'timestamptz'
-        ? `(CAST(${name} AS TIMESTAMP) AT TIME ZONE ${ZONE_UTC})`
-        : `CAST(${name} AS ${this.dialect.columnType(c.type)})`;
-    return `${value} AS ${this.column(c)}`;
+  /**
+   * `COUNT(*) AS <rows>, <checksum> AS <sum> FROM <source>`: the number and checksum of a table's
+   * `rows`, on `side` ({@link hashSource}).
+   */
+  private figures(
+    table: TableConfig,
+    side: 'hot' | 'archive',
+    rows: RowSource,
+    names: { rows: string; sum: string },
+  ): string {
+    const { source, values } = this.hashSource(table, side, rows);
+    return `COUNT(*) AS ${names.rows}, ${this.checksumOf(values)} AS ${names.sum} FROM ${source}`;
   }
 
   // ---- which rows a batch moves ---------------------------------------------------------------
@@ -363,14 +457,37 @@ export class ArchiveSql {
   /** Read only: a root table's rows older than the cutoff, per year of the configured time zone. */
   rootYearsQuery(table: TableConfig, cutoff: CalendarDate): string {
     const column = this.archiveColumn(table);
-    const zone = this.lit(this.config.retention.timeZone);
-    const wallClock =
-      column.type.kind === 'timestamptz'
-        ? `(${this.column(column)} AT TIME ZONE ${zone})`
-        : this.column(column);
     return (
-      `SELECT CAST(EXTRACT(YEAR FROM ${wallClock}) AS INTEGER) AS year, COUNT(*) AS row_count FROM ${this.hotTable(table)} ` +
+      `SELECT ${this.yearOf(this.column(column), column.type)} AS year, COUNT(*) AS row_count FROM ${this.hotTable(table)} ` +
       `WHERE ${this.column(column)} < ${this.bound(table, cutoff)} GROUP BY 1 ORDER BY 1`
+    );
+  }
+
+  /** The year of a date or timestamp; of a TIMESTAMPTZ, on the wall clock of the configured zone. */
+  private yearOf(value: string, type: ColumnConfig['type']): string {
+    const wallClock =
+      type.kind === 'timestamptz'
+        ? `(${value} AT TIME ZONE ${this.lit(this.config.retention.timeZone)})`
+        : value;
+    return `CAST(EXTRACT(YEAR FROM ${wallClock}) AS INTEGER)`;
+  }
+
+  /**
+   * Read only, no table: the plan's year of a TIMESTAMPTZ in the configured zone, the expression
+   * of {@link rootYearsQuery}, at the instant Node computes for the zone's new year of `year`
+   * (`at_new_year`, which must be `year`) and one second before (`before_new_year`, `year - 1`):
+   * whether the warehouse knows the zone, and puts the year's bound where the run's bounds do.
+   */
+  timeZoneProbeQuery(year: number): string {
+    const instant = this.dialect.boundLiteral(
+      { kind: 'timestamptz' },
+      newYear(year),
+      this.config.retention.timeZone,
+    );
+    const timestamptz = { kind: 'timestamptz' } as const;
+    return (
+      `SELECT ${this.yearOf(instant, timestamptz)} AS at_new_year, ` +
+      `${this.yearOf(`(${instant} - INTERVAL '1 second')`, timestamptz)} AS before_new_year`
     );
   }
 
@@ -467,10 +584,28 @@ export class ArchiveSql {
     return LEDGER_TABLES;
   }
 
-  /** Adds the columns of {@link LEDGER_UPGRADES} that `has` says a table lacks. */
+  /**
+   * Adds the columns of {@link LEDGER_UPGRADES} that `has` says a table lacks, then fills those
+   * that say how: every ALTER before the first UPDATE, as DuckDB commits no ALTER of a table that
+   * the same transaction has updated.
+   */
   upgradeStatements(has: (table: LedgerTable, column: string) => boolean): string[] {
-    return LEDGER_UPGRADES.filter((u) => !has(u.table, u.column)).map(
-      (u) => `ALTER TABLE ${this.ledgerTable(u.table)} ADD COLUMN ${quoteIdent(u.column)} ${u.type}`,
+    const missing = LEDGER_UPGRADES.filter((u) => !has(u.table, u.column));
+    return [
+      ...missing.map(
+        (u) => `ALTER TABLE ${this.ledgerTable(u.table)} ADD COLUMN ${quoteIdent(u.column)} ${u.type}`,
+      ),
+      ...missing.filter((u) => u.fill).map((u) => this.fillTableSchemas(u.column)),
+    ];
+  }
+
+  /** Gives the batch rows of each configured table that lack one its configured schema. */
+  private fillTableSchemas(column: string): string {
+    const name = (t: TableConfig) => this.lit(t.name.toLowerCase());
+    const cases = this.tables.map((t) => `WHEN ${name(t)} THEN ${this.lit(t.schema)}`).join(' ');
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET ${quoteIdent(column)} = CASE lower("table_name") ${cases} END ` +
+      `WHERE ${quoteIdent(column)} IS NULL AND lower("table_name") IN (${this.tables.map(name).join(', ')})`
     );
   }
 
@@ -554,18 +689,17 @@ export class ArchiveSql {
     const rows = planned.map(
       (p) =>
         `(${run}, ${this.lit(p.table.name)}, ${this.lit(rootOf(this.config, p.table).name)}, ${int(p.year)}, 'hot', 'pending', 1, ` +
-        `${int(p.rows)}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${p.hotBytes === undefined ? 'NULL' : int(p.hotBytes)})`,
+        `${int(p.rows)}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${this.lit(p.table.schema)}, ` +
+        `${p.hotBytes === undefined ? 'NULL' : int(p.hotBytes)})`,
     );
-    const chunks: string[] = [];
-    // Keeps each statement far below the Data API's 100 KB.
-    for (let i = 0; i < rows.length; i += 200) chunks.push(rows.slice(i, i + 200).join(', '));
     return [
       `CREATE TABLE ${this.ledgerTable('active_run')} ("run_id" VARCHAR(16) NOT NULL)`,
       `INSERT INTO ${this.ledgerTable('active_run')} VALUES (${run})`,
       `INSERT INTO ${this.ledgerTable('runs')} ("run_id", "cutoff", "state", "error", "started_at") ` +
         `VALUES (${run}, DATE '${cutoff}', 'running', NULL, ${stamp(at)})`,
-      ...chunks.map(
-        (values) => `INSERT INTO ${this.ledgerTable('batches')} ${PLANNED_COLUMNS} VALUES ${values}`,
+      // 200 rows a statement: far below the Data API's 100 KB
+      ...chunks(rows, 200).map(
+        (some) => `INSERT INTO ${this.ledgerTable('batches')} ${PLANNED_COLUMNS} VALUES ${some.join(', ')}`,
       ),
     ];
   }
@@ -687,7 +821,7 @@ export class ArchiveSql {
     const { from, where } = this.batchRows(table, batch);
     const columns = table.columns
       .map((c) => {
-        const value = this.hotValue(c).expr;
+        const value = this.hotValue(c);
         return value === this.column(c) ? value : `${value} AS ${this.column(c)}`;
       })
       .join(', ');
@@ -695,7 +829,7 @@ export class ArchiveSql {
   }
 
   private checksumOf(values: readonly HashInput[]): string {
-    return this.dialect.checksum(this.dialect.rowHash(values));
+    return this.dialect.checksum(rowHash(this.dialect, values));
   }
 
   /**
@@ -716,24 +850,40 @@ export class ArchiveSql {
 
   /** Read only: rows and checksum of one batch's partition, read back through the external table. */
   archiveFiguresQuery(table: TableConfig, batch: { runId: string; year: number }): string {
-    return (
-      `SELECT COUNT(*) AS row_count, ${this.checksumOf(table.columns.map((c) => this.archivedValue(c)))} AS checksum ` +
-      `FROM ${this.archiveSource(table, [batch])} WHERE ${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`
-    );
+    return `SELECT ${this.figures(table, 'archive', this.partition(table, batch), { rows: 'row_count', sum: 'checksum' })}`;
+  }
+
+  /** One batch's partition of a table, through the external table. */
+  private partition(
+    table: TableConfig,
+    batch: { runId: string; year: number },
+  ): { from: string; where: string } {
+    return {
+      from: this.archiveSource(table, [batch]),
+      where: `${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`,
+    };
   }
 
   /**
-   * Read only, after figures differed: rows, checksum and one checksum per column (`c0`, `c1`,
-   * ...), of the hot rows of a batch or of its partition, to name the columns that differ.
+   * Read only, after figures differed: rows and checksum, then one checksum per column (`c0`,
+   * `c1`, ...), of the hot rows of a batch or of its partition, to name the columns that differ: one
+   * query for the rows and the checksum, then one per {@link COLUMN_FIGURES} columns, each reading
+   * only its columns, so that every query of a wide table stays under the Data API's 100 KB. They
+   * only name columns for a message, so they need not share a snapshot.
    */
-  columnFiguresQuery(table: TableConfig, batch: BatchKey, side: 'hot' | 'archive'): string {
-    const values = table.columns.map((c) => (side === 'hot' ? this.hotValue(c) : this.archivedValue(c)));
-    const perColumn = values.map((v, i) => `${this.checksumOf([v])} AS c${i}`);
-    const source =
-      side === 'hot'
-        ? `FROM ${this.batchRows(table, batch).from} WHERE ${this.batchRows(table, batch).where}`
-        : `FROM ${this.archiveSource(table, [batch])} WHERE ${RUN} = ${this.lit(batch.runId)} AND ${YEAR} = ${int(batch.year)}`;
-    return `SELECT COUNT(*) AS row_count, ${this.checksumOf(values)} AS checksum, ${perColumn.join(', ')} ${source}`;
+  columnFiguresQuery(table: TableConfig, batch: BatchKey, side: 'hot' | 'archive'): string[] {
+    const { from, where } = side === 'hot' ? this.batchRows(table, batch) : this.partition(table, batch);
+    const perColumn = chunks(
+      table.columns.map((_, i) => i),
+      COLUMN_FIGURES,
+    ).map((columns) => {
+      const { source, values } = this.hashSource(table, side, { from, where }, columns);
+      return `SELECT ${values.map((v, j) => `${this.checksumOf([v])} AS c${columns[j]}`).join(', ')} FROM ${source}`;
+    });
+    return [
+      `SELECT ${this.figures(table, side, { from, where }, { rows: 'row_count', sum: 'checksum' })}`,
+      ...perColumn,
+    ];
   }
 
   /**
@@ -741,37 +891,30 @@ export class ArchiveSql {
    * `passed` gets NULL, failing the whole transaction, unless the hot rows of the batch (in the
    * transaction's own snapshot) have exactly the verified archive's rows and checksum, and the
    * ledger still holds that verified attempt. With no GROUP BY exactly one row is inserted, so an
-   * empty batch cannot pass by inserting nothing. For a hot source, a column-count guard (a UNION
-   * of the table's columns with as many NULLs as configured) makes the statement fail if a column
-   * was added to the table since the guard read it; a removed or renamed column fails the hash.
+   * empty batch cannot pass by inserting nothing. For a hot source, the checksum's column guard
+   * ({@link hashSource}) makes the statement fail if a column was added to the table since the
+   * schema guard read it; a removed or renamed column fails it too.
    */
   commitCheck(table: TableConfig, batch: BatchKey, attempt: number, archived: Figures | undefined): string {
     const { from, where } = this.batchRows(table, batch);
     // A plan shows the commit before there are figures: placeholders stand for them.
     const rows = archived ? int(archived.rows) : ':archived_rows';
     const checksum = archived ? decimalText(archived.checksum) : ':archived_checksum';
-    const hot = this.checksumOf(table.columns.map((c) => this.hotValue(c)));
+    const hot = this.figures(
+      table,
+      'hot',
+      { from, where, guard: batch.source === 'hot' ? from : undefined },
+      { rows: 'n', sum: 's' },
+    );
     const ledger =
       `SELECT COUNT(*) AS n FROM ${this.ledgerTable('batches')} WHERE ${this.batchWhere(batch.runId, table, batch.year)} ` +
       `AND "attempt" = ${int(attempt)} AND "state" = 'verified' AND "row_count" = ${rows} AND "checksum" = ${checksum}`;
-    const guard = batch.source === 'hot' ? `, (${this.columnGuard(table)}) g` : '';
     return (
       `INSERT INTO ${this.ledgerTable('commit_checks')} ("run_id", "table_name", "year", "attempt", "row_count", "checksum", "passed") ` +
       `SELECT ${this.lit(batch.runId)}, ${this.lit(table.name)}, ${int(batch.year)}, ${int(attempt)}, h.n, h.s, ` +
       `CASE WHEN h.n = ${rows} AND h.s = ${checksum} AND b.n = 1 THEN 1 END ` +
-      `FROM (SELECT COUNT(*) AS n, ${hot} AS s FROM ${from} WHERE ${where}) h, (${ledger}) b${guard}`
+      `FROM (SELECT ${hot}) h, (${ledger}) b`
     );
-  }
-
-  /**
-   * Read only, and part of every commit check: fails (at bind time, before any row is read) if the
-   * table has more or fewer columns than configured, or one of another kind. The real table comes
-   * first and every NULL is typed: untyped NULLs in a UNION are a known Redshift trap.
-   */
-  columnGuard(table: TableConfig): string {
-    const hot = this.hotTable(table);
-    const typed = table.columns.map((c) => `CAST(NULL AS ${this.dialect.columnType(c.type)})`).join(', ');
-    return `SELECT COUNT(*) AS n FROM (SELECT * FROM ${hot} WHERE 1 = 0 UNION ALL SELECT ${typed} FROM ${hot} WHERE 1 = 0) u`;
   }
 
   /** Deletes one table's part of a batch from where it was (the hot table, or a v1 stage table). */
@@ -875,12 +1018,25 @@ export class ArchiveSql {
 
   /** Drops a union view; the rows it showed stay where they are. */
   dropView(table: TableConfig): string {
-    return `DROP VIEW IF EXISTS ${this.viewName(table)}`;
+    return dropViewStatement(this.config.views.schema, `${this.config.views.prefix}${table.name}`);
   }
 
   /** Drops the external schema: only Redshift's mapping of the catalog, never the catalog or the lake. */
   dropExternalSchema(): string {
     return `DROP SCHEMA IF EXISTS ${quoteIdent(this.config.catalog.externalSchema)}`;
+  }
+
+  /**
+   * Records one committed batch's files as lost (`repair --accept-lost`), with what the lake held
+   * instead: the views that are redefined in the same transaction stop reading it. Only a batch
+   * that is still archived changes.
+   */
+  recordLost(batch: { runId: string; table: string; year: number }, reason: string): string {
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET "state" = 'lost', "error" = ${this.lit(safeText(reason))} ` +
+      `WHERE "run_id" = ${this.lit(batch.runId)} AND "table_name" = ${this.lit(batch.table)} AND "year" = ${int(batch.year)} ` +
+      `AND "state" <> 'restored'`
+    );
   }
 
   // ---- finish and abort ---------------------------------------------------------------------
@@ -918,9 +1074,11 @@ export class ArchiveSql {
     const which = uncommitted.map((b) => `(${this.batchWhere(runId, b.table, b.year)})`);
     return [
       this.bumpVersion(version),
-      ...(which.length
-        ? [`UPDATE ${this.ledgerTable('batches')} SET "state" = 'discarded' WHERE ${which.join(' OR ')}`]
-        : []),
+      // 200 batches a statement: a backlog of many tables and years stays under the Data API's 100 KB
+      ...chunks(which, 200).map(
+        (some) =>
+          `UPDATE ${this.ledgerTable('batches')} SET "state" = 'discarded' WHERE ${some.join(' OR ')}`,
+      ),
       `DROP TABLE ${this.ledgerTable('active_run')}`,
       this.setState(runId, 'aborted', at),
     ];
@@ -933,9 +1091,10 @@ export class ArchiveSql {
    * archived rows: a checksum is a sum of row hashes, so the figures of the whole table add up,
    * where those of a year's predicate would also count hot rows that a restored parent pulls in.
    */
-  private tableFigures(table: TableConfig): string {
-    const hash = this.checksumOf(table.columns.map((c) => this.hotValue(c)));
-    return `SELECT COUNT(*) AS n, ${hash} AS s FROM ${this.hotTable(table)}`;
+  private tableFigures(table: TableConfig, guarded = false): string {
+    const hot = this.hotTable(table);
+    const rows = { from: hot, guard: guarded ? hot : undefined };
+    return `SELECT ${this.figures(table, 'hot', rows, { rows: 'n', sum: 's' })}`;
   }
 
   /**
@@ -982,8 +1141,8 @@ export class ArchiveSql {
       return (
         `${record(t, 'after')}CASE WHEN h.n = b.row_count + ${int(rows)} AND ${decimal('h.s')} = ` +
         `${decimal('b.checksum')} + ${decimal(decimalText(String(checksum)))} THEN 1 END ` +
-        `FROM (${this.tableFigures(t)}) h, (SELECT "row_count", "checksum" FROM ${checks} WHERE "restore_id" = ${id} ` +
-        `AND "table_name" = ${this.lit(t.name)} AND "year" = ${int(year)} AND "stage" = 'before') b, (${this.columnGuard(t)}) g`
+        `FROM (${this.tableFigures(t, true)}) h, (SELECT "row_count", "checksum" FROM ${checks} WHERE "restore_id" = ${id} ` +
+        `AND "table_name" = ${this.lit(t.name)} AND "year" = ${int(year)} AND "stage" = 'before') b`
       );
     });
     const which = family.flatMap((t) => restored(t).map((b) => `(${this.batchWhere(b.runId, t, year)})`));
@@ -1006,10 +1165,14 @@ export class ArchiveSql {
 
   // ---- preflight ----------------------------------------------------------------------------
 
-  /** Read only, no rows: the commit's checksum over the table, to see the engine accepts every type. */
+  /**
+   * Read only, no rows: the commit's checksum over the table, with its column guard, to see that
+   * the engine accepts the expressions for every type and that the table has the configured columns.
+   */
   hashProbeQuery(table: TableConfig): string {
-    const hash = this.checksumOf(table.columns.map((c) => this.hotValue(c)));
-    return `SELECT COUNT(*) AS row_count, ${hash} AS checksum FROM ${this.hotTable(table)} WHERE 1 = 0`;
+    const hot = this.hotTable(table);
+    const rows = { from: hot, where: '1 = 0', guard: hot };
+    return `SELECT ${this.figures(table, 'hot', rows, { rows: 'row_count', sum: 'checksum' })}`;
   }
 
   /**
@@ -1031,6 +1194,14 @@ export class ArchiveSql {
       `SELECT COUNT(*) AS row_count FROM ${this.hotTable(table)} WHERE 1 = 0`,
       this.externalProbeQuery(table),
     ];
+  }
+
+  /**
+   * Read only: the database identity, as a GRANT names it. IDENTITY is one of Redshift's reserved
+   * words, usable only as a delimited identifier (DG, "Reserved words"): the alias is quoted.
+   */
+  identityQuery(): string {
+    return `SELECT current_user AS ${quoteIdent('identity')}`;
   }
 
   /** What preflight asks of the database identity, in this engine's terms. */
@@ -1084,9 +1255,19 @@ export class ArchiveSql {
     return `SELECT DISTINCT "run_id" AS run_id FROM ${qualify(schema, 'commit_checks')}`;
   }
 
-  /** Read only: the tables whose batches the ledger in `schema` records. */
-  archivedTablesIn(schema: string): string {
-    return `SELECT DISTINCT "table_name" AS table_name FROM ${qualify(schema, 'batches')}`;
+  /** Read only: the columns of the batches table of the ledger in `schema` (which may predate `table_schema`). */
+  batchColumnsIn(schema: string): string {
+    return this.dialect.catalogColumnsQuery([{ schema, name: 'batches' }]);
+  }
+
+  /**
+   * Read only: the hot tables (schema and name) whose batches the ledger in `schema` records; the
+   * schema is NULL where it does not record it (a ledger from before `table_schema`, `recorded`
+   * false, or a row written before it).
+   */
+  archivedTablesIn(schema: string, recorded: boolean): string {
+    const tableSchema = recorded ? '"table_schema"' : 'CAST(NULL AS VARCHAR(127))';
+    return `SELECT DISTINCT ${tableSchema} AS table_schema, "table_name" AS table_name FROM ${qualify(schema, 'batches')}`;
   }
 
   /** Read only: the columns of protocol v1's per-year table, if it exists (a v1 ledger). */
@@ -1124,11 +1305,12 @@ export class ArchiveSql {
     const run = this.lit(runId);
     const values = rows.map((r) => {
       const family = this.lit(rootOf(this.config, r.table).name);
+      const schema = this.lit(r.table.schema);
       return finished
         ? `(${run}, ${this.lit(r.table.name)}, ${family}, ${int(r.year)}, 'hot', 'verified', 1, ${int(r.rows)}, ` +
-            `${r.location === null ? 'NULL' : this.lit(r.location)}, ${int(r.rows)}, NULL, ${int(r.files)}, ${int(r.bytes)}, NULL, NULL)`
+            `${r.location === null ? 'NULL' : this.lit(r.location)}, ${int(r.rows)}, NULL, ${int(r.files)}, ${int(r.bytes)}, NULL, NULL, ${schema})`
         : `(${run}, ${this.lit(r.table.name)}, ${family}, ${int(r.year)}, 'stage', 'pending', 1, ${int(r.rows)}, ` +
-            'NULL, NULL, NULL, NULL, NULL, NULL, NULL)';
+            `NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${schema})`;
     });
     const checks = finished
       ? rows.map((r) => `(${run}, ${this.lit(r.table.name)}, ${int(r.year)}, 1, ${int(r.rows)}, '', 1)`)
@@ -1146,6 +1328,14 @@ export class ArchiveSql {
       `UPDATE ${this.ledgerTable('runs')} SET "state" = 'running' WHERE "run_id" = ${run} AND "state" IN ('staged', 'verified', 'published')`,
     ];
   }
+}
+
+/**
+ * Drops a view by its schema and name (a deployment also drops views that an earlier
+ * configuration named); the rows it showed stay where they are.
+ */
+export function dropViewStatement(schema: string, name: string): string {
+  return `DROP VIEW IF EXISTS ${qualify(schema, name)}`;
 }
 
 /** Text for the ledger: printable ASCII, at most 1000 characters. */

@@ -1,11 +1,12 @@
-import { parseConfig } from '../../src/config/config';
-import { isComplete, onEvent, physicalId } from '../../src/runtime/custom-resource';
+import { ArchiveConfig, configDigest, footprintJson, parseConfig } from '../../src/config/config';
+import * as resource from '../../src/runtime/custom-resource';
+import { onEvent, physicalId } from '../../src/runtime/custom-resource';
 import contabyx from '../../config/contabyx.json';
 import { BUCKET, ledgerAnswers, ROLE, ScriptedAws, svvColumns } from '../../devkit/scripted-aws';
 import { CONTABYX } from '../../devkit/world';
 
 /** The sample configuration, with readers of the union views. */
-const READERS = { ...contabyx, views: { ...contabyx.views, readers: ['group analysts', 'role reporting'] } };
+const READERS = { ...contabyx, views: { ...contabyx.views, readers: ['group analysts', 'user reporting'] } };
 /** The same, after `tax` got a column (schema evolution appends). */
 const WIDER = {
   ...READERS,
@@ -14,13 +15,28 @@ const WIDER = {
   ),
 };
 
-const props = (config: unknown = READERS, kind: 'views' | 'external-schema' = 'views') => ({
-  ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
-  Resource: kind,
-  Config: JSON.stringify(config),
-  LakeBucket: BUCKET,
-  RedshiftRoleArn: ROLE,
-});
+/** The configuration each set of properties names: what the handler's bundle holds in these tests. */
+const BUNDLED = new WeakMap<object, ArchiveConfig>();
+/** The properties the stack gives a resource for `config`: its digest and footprint, not the configuration. */
+const props = (config: unknown = READERS, kind: 'views' | 'external-schema' = 'views') => {
+  const parsed = parseConfig(config);
+  const properties = {
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
+    Resource: kind,
+    ConfigDigest: configDigest(parsed),
+    Footprint: footprintJson(parsed),
+    LakeBucket: BUCKET,
+    RedshiftRoleArn: ROLE,
+  };
+  BUNDLED.set(properties, parsed);
+  return properties;
+};
+/** The handler, its bundle holding the configuration that the event's properties name. */
+const isComplete = (
+  event: Parameters<typeof resource.isComplete>[0],
+  open: Parameters<typeof resource.isComplete>[1],
+  bundled = BUNDLED.get(event.ResourceProperties) as ArchiveConfig,
+) => resource.isComplete(event, open, bundled);
 const ID = 'redshift-archive:cluster/contabyx/dev/contabyx';
 const SCHEMA_ID = 'redshift-archive:cluster/contabyx/dev/external/ext_contabyx';
 const EXTERNAL_SCHEMA = `CREATE EXTERNAL SCHEMA IF NOT EXISTS "ext_contabyx" FROM DATA CATALOG DATABASE 'contabyx' IAM_ROLE '${ROLE}'`;
@@ -29,23 +45,19 @@ const EXTERNAL_SCHEMA = `CREATE EXTERNAL SCHEMA IF NOT EXISTS "ext_contabyx" FRO
 const VIEW = {
   transactions: (batches: string) =>
     '"contabyx"."spectrum_transactions" AS SELECT "transactionid", "clientid", "typeid", "time", "amount" ' +
-    'FROM "contabyx"."transactions" UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", ' +
-    'CAST("clientid" AS INTEGER) AS "clientid", CAST("typeid" AS INTEGER) AS "typeid", CAST("time" AS TIMESTAMP) AS "time", ' +
-    `CAST("amount" AS DOUBLE PRECISION) AS "amount" FROM "ext_contabyx"."transactions" WHERE ${batches} WITH NO SCHEMA BINDING`,
+    'FROM "contabyx"."transactions" UNION ALL SELECT "transactionid"::INTEGER, "clientid"::INTEGER, "typeid"::INTEGER, ' +
+    `"time"::TIMESTAMP, "amount"::DOUBLE PRECISION FROM "ext_contabyx"."transactions" WHERE ${batches} WITH NO SCHEMA BINDING`,
   transfers: (batches: string) =>
     '"contabyx"."spectrum_transfers" AS SELECT "transferid", "expense_transactionid", "income_transactionid" ' +
-    'FROM "contabyx"."transfers" UNION ALL SELECT CAST("transferid" AS INTEGER) AS "transferid", ' +
-    'CAST("expense_transactionid" AS INTEGER) AS "expense_transactionid", ' +
-    'CAST("income_transactionid" AS INTEGER) AS "income_transactionid" ' +
-    `FROM "ext_contabyx"."transfers" WHERE ${batches} WITH NO SCHEMA BINDING`,
+    'FROM "contabyx"."transfers" UNION ALL SELECT "transferid"::INTEGER, "expense_transactionid"::INTEGER, ' +
+    `"income_transactionid"::INTEGER FROM "ext_contabyx"."transfers" WHERE ${batches} WITH NO SCHEMA BINDING`,
   tax: (batches: string) =>
     '"contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee" FROM "contabyx"."tax" ' +
-    'UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ' +
-    `CAST("fee" AS DOUBLE PRECISION) AS "fee" FROM "ext_contabyx"."tax" WHERE ${batches} WITH NO SCHEMA BINDING`,
+    'UNION ALL SELECT "transactionid"::INTEGER, "taxtypeid"::INTEGER, "fee"::DOUBLE PRECISION ' +
+    `FROM "ext_contabyx"."tax" WHERE ${batches} WITH NO SCHEMA BINDING`,
   wideTax: (batches: string) =>
     '"contabyx"."spectrum_tax" AS SELECT "transactionid", "taxtypeid", "fee", "note" FROM "contabyx"."tax" ' +
-    'UNION ALL SELECT CAST("transactionid" AS INTEGER) AS "transactionid", CAST("taxtypeid" AS INTEGER) AS "taxtypeid", ' +
-    'CAST("fee" AS DOUBLE PRECISION) AS "fee", CAST("note" AS VARCHAR(10)) AS "note" ' +
+    'UNION ALL SELECT "transactionid"::INTEGER, "taxtypeid"::INTEGER, "fee"::DOUBLE PRECISION, "note"::VARCHAR(10) ' +
     `FROM "ext_contabyx"."tax" WHERE ${batches} WITH NO SCHEMA BINDING`,
 };
 /** The committed 2025 batch of the scripted ledger. */
@@ -54,11 +66,11 @@ const BUMP = 'UPDATE "archive_meta"."views_version" SET "version" = CASE WHEN "v
 const grants = (view: string) => [
   `GRANT SELECT ON "contabyx"."${view}" TO GROUP "analysts"`,
   'GRANT USAGE ON SCHEMA "contabyx" TO GROUP "analysts"',
-  `GRANT SELECT ON "contabyx"."${view}" TO ROLE "reporting"`,
-  'GRANT USAGE ON SCHEMA "contabyx" TO ROLE "reporting"',
+  `GRANT SELECT ON "contabyx"."${view}" TO "reporting"`,
+  'GRANT USAGE ON SCHEMA "contabyx" TO "reporting"',
 ];
 /** USAGE on the external schema: each grant its own statement, outside any transaction. */
-const EXTERNAL_GRANTS = ['GROUP "analysts"', 'ROLE "reporting"'].map((reader) => ({
+const EXTERNAL_GRANTS = ['GROUP "analysts"', '"reporting"'].map((reader) => ({
   name: 'setup.grants',
   batch: false,
   withEvent: false,
@@ -71,8 +83,11 @@ const writes = (aws: ScriptedAws) =>
 
 describe('the external schema custom resource', () => {
   test('names the resource by warehouse, database and external schema, apart from the views', async () => {
-    expect(physicalId('external-schema', CONTABYX)).toBe(SCHEMA_ID);
-    expect(physicalId('views', CONTABYX)).toBe(ID);
+    const footprint = JSON.parse(footprintJson(CONTABYX));
+    expect(
+      physicalId('external-schema', resource.footprintOf({ Footprint: JSON.stringify(footprint) })),
+    ).toBe(SCHEMA_ID);
+    expect(physicalId('views', resource.footprintOf({ Footprint: JSON.stringify(footprint) }))).toBe(ID);
     expect(
       await onEvent({ RequestType: 'Create', ResourceProperties: props(READERS, 'external-schema') }),
     ).toEqual({
@@ -165,10 +180,11 @@ describe('the external schema custom resource', () => {
 });
 
 describe('the schema-and-views custom resource', () => {
-  test('fails a deployment with an invalid configuration, or an unknown resource, before anything runs', async () => {
-    const bad = { ...contabyx, views: { schema: 'contabyx', prefix: 'x y' } };
-    await expect(onEvent({ RequestType: 'Create', ResourceProperties: props(bad) })).rejects.toThrow(
-      'ResourceProperties.Config: invalid configuration\n  views.prefix: "x y" is not allowed; allowed: empty, or letters, digits, _ or $, not starting with a digit',
+  test('fails a deployment whose properties name a bad footprint, or an unknown resource, before anything runs', async () => {
+    const footprint = JSON.parse(footprintJson(CONTABYX));
+    const bad = { ...props(), Footprint: JSON.stringify({ ...footprint, views: ['x y'] }) };
+    await expect(onEvent({ RequestType: 'Create', ResourceProperties: bad })).rejects.toThrow(
+      'ResourceProperties.Footprint: invalid footprint\n  views[0]: "x y" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
     );
     await expect(
       onEvent({ RequestType: 'Create', ResourceProperties: { ...props(), Resource: 'tables' } }),
@@ -186,6 +202,7 @@ describe('the schema-and-views custom resource', () => {
     expect(done).toEqual({ IsComplete: true, Data: { ViewsSchema: 'contabyx' } });
     expect(writes(aws)).toEqual([
       { name: 'setup.ledger', batch: true, withEvent: false, sql: expect.any(Array) },
+      ...EXTERNAL_GRANTS,
       {
         name: 'setup.views',
         batch: true,
@@ -199,7 +216,6 @@ describe('the schema-and-views custom resource', () => {
           ]),
         ],
       },
-      ...EXTERNAL_GRANTS,
     ]);
   });
 
@@ -215,6 +231,7 @@ describe('the schema-and-views custom resource', () => {
     // then only CREATE OR REPLACE VIEW: no view is dropped (grants are given again: they are idempotent)
     expect(done.IsComplete).toBe(true);
     expect(writes(aws)).toEqual([
+      ...EXTERNAL_GRANTS,
       {
         name: 'setup.views',
         batch: true,
@@ -229,7 +246,6 @@ describe('the schema-and-views custom resource', () => {
           ...grants('spectrum_tax'),
         ],
       },
-      ...EXTERNAL_GRANTS,
     ]);
   });
 
@@ -249,6 +265,7 @@ describe('the schema-and-views custom resource', () => {
     await isComplete({ ...update, ResourceProperties: props(WIDER) }, (d) => aws.open(d));
     // then one transaction replaces the unchanged views and re-creates and re-grants tax's
     expect(writes(aws)).toEqual([
+      ...EXTERNAL_GRANTS,
       {
         name: 'setup.views',
         batch: true,
@@ -264,22 +281,122 @@ describe('the schema-and-views custom resource', () => {
           ...grants('spectrum_tax'),
         ],
       },
-      ...EXTERNAL_GRANTS,
     ]);
   });
 
-  test("on update: a removed table's view goes after the others were defined", async () => {
+  test("on update, a view whose catalog spells its types as the view's own catalog function does (character varying(10)) is replaced, not re-created", async () => {
+    const wider = parseConfig(WIDER);
+    const spelled = svvColumns(wider, 'views').map((r) =>
+      r.data_type === 'character varying'
+        ? { ...r, data_type: `character varying(${r.char_length})`, char_length: null }
+        : r,
+    );
+    const aws = new ScriptedAws(
+      ledgerAnswers('finished', (name) => {
+        if (name === 'guard.columns') return svvColumns(wider, 'tables');
+        if (name === 'setup.views.columns') return spelled;
+        return undefined;
+      }),
+      wider,
+    );
+    const update = {
+      RequestType: 'Update' as const,
+      PhysicalResourceId: ID,
+      OldResourceProperties: props(WIDER),
+    };
+    await isComplete({ ...update, ResourceProperties: props(WIDER) }, (d) => aws.open(d));
+    const setup = aws.sent.find((s) => s.name === 'setup.views');
+    expect(setup?.sql).toContain(`CREATE OR REPLACE VIEW ${VIEW.wideTax(COMMITTED)}`);
+    expect(setup?.sql.some((s) => s.startsWith('DROP VIEW'))).toBe(false);
+  });
+
+  test("on update: a removed table's view goes in the same transaction that defines the others, after them", async () => {
     const aws = new ScriptedAws(ledgerAnswers('finished'));
     const fewer = { ...READERS, tables: READERS.tables.slice(0, 2) };
     const update = { RequestType: 'Update' as const, PhysicalResourceId: ID, OldResourceProperties: props() };
     const done = await isComplete({ ...update, ResourceProperties: props(fewer) }, (d) => aws.open(d));
     expect(done.IsComplete).toBe(true);
-    expect(aws.sent.at(-1)).toEqual({
-      name: 'setup.views.removed',
-      sql: ['DROP VIEW IF EXISTS "contabyx"."spectrum_tax"'],
-      batch: true,
-      withEvent: false,
+    expect(aws.sent.at(-1)?.name).toBe('setup.views');
+    expect(aws.sent.at(-1)?.sql.at(-1)).toBe('DROP VIEW IF EXISTS "contabyx"."spectrum_tax"');
+  });
+
+  test('an update from properties of an earlier version (the whole configuration, a role reader) drops and revokes what it named', async () => {
+    // given a resource that an earlier version deployed: its properties held the configuration itself
+    const earlier = {
+      ...READERS,
+      views: { ...READERS.views, readers: ['group analysts', 'role reporting'] },
+    };
+    const old = {
+      Resource: 'views',
+      Config: JSON.stringify(earlier),
+      LakeBucket: BUCKET,
+      RedshiftRoleArn: ROLE,
+    };
+    const aws = new ScriptedAws(ledgerAnswers('finished'));
+    const fewer = {
+      ...READERS,
+      tables: READERS.tables.slice(0, 2),
+      views: { ...READERS.views, readers: ['group analysts'] },
+    };
+    // when this version updates it
+    await isComplete(
+      {
+        RequestType: 'Update',
+        PhysicalResourceId: ID,
+        OldResourceProperties: old,
+        ResourceProperties: props(fewer),
+      },
+      (d) => aws.open(d),
+    );
+    // then the transaction that defines the views also drops tax's and revokes the role's SELECT
+    expect(aws.sent.at(-1)?.sql.slice(-3)).toEqual([
+      'DROP VIEW IF EXISTS "contabyx"."spectrum_tax"',
+      'REVOKE SELECT ON "contabyx"."spectrum_transactions" FROM ROLE "reporting"',
+      'REVOKE SELECT ON "contabyx"."spectrum_transfers" FROM ROLE "reporting"',
+    ]);
+  });
+
+  test('a rollback that arrives while the function still has the newer configuration changes nothing, and says so', async () => {
+    // given an update to `fewer` whose function was deployed, then rolled back to the old properties
+    const aws = new ScriptedAws(ledgerAnswers('finished'));
+    const fewerJson = { ...READERS, tables: READERS.tables.slice(0, 2) };
+    const fewer = parseConfig(fewerJson);
+    const rollback = {
+      RequestType: 'Update' as const,
+      PhysicalResourceId: ID,
+      OldResourceProperties: props(fewerJson),
+      ResourceProperties: props(),
+    };
+    // when the rollback reaches the function that still bundles `fewer`
+    const done = await isComplete(rollback, (d) => aws.open(d), fewer);
+    // then nothing is sent
+    expect(done).toEqual({
+      IsComplete: true,
+      Data: { Skipped: 'rollback to another configuration than the bundled one: nothing changed' },
     });
+    expect(aws.sent).toEqual([]);
+  });
+
+  test('fails, sending nothing, when the bundled configuration is not the one the properties name', async () => {
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    const other = parseConfig({ ...READERS, maxAttempts: 5 });
+    await expect(
+      isComplete({ RequestType: 'Create', ResourceProperties: props() }, (d) => aws.open(d), other),
+    ).rejects.toThrow(
+      `ResourceProperties.ConfigDigest: "${configDigest(parseConfig(READERS))}" is not allowed; allowed: "${configDigest(other)}", ` +
+        'the digest of the configuration bundled with this function (deploy the stack again so that function and resource agree)',
+    );
+    expect(aws.sent).toEqual([]);
+  });
+
+  test('a grant on the external schema that fails leaves the views as they were', async () => {
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    aws.status = (name) => (name === 'setup.grants' ? 'FAILED' : 'FINISHED');
+    aws.error = 'ERROR: group "analysts" does not exist';
+    await expect(
+      isComplete({ RequestType: 'Create', ResourceProperties: props() }, (d) => aws.open(d)),
+    ).rejects.toThrow('statement setup.grants FAILED: ERROR: group "analysts" does not exist');
+    expect(aws.sent.some((s) => s.name === 'setup.views')).toBe(false);
   });
 
   test('rolls an update back by applying the old properties the same way', async () => {
@@ -293,7 +410,11 @@ describe('the schema-and-views custom resource', () => {
     await isComplete({ ...rollback, ResourceProperties: props() }, (d) => aws.open(d));
     const views = aws.sent.find((s) => s.name === 'setup.views');
     expect(views?.sql.filter((s) => s.startsWith('CREATE VIEW'))).toHaveLength(3);
-    expect(aws.sent.some((s) => s.name === 'setup.views.removed')).toBe(false);
+    expect(
+      views?.sql.some(
+        (s) => s.startsWith('DROP VIEW IF EXISTS "contabyx"."spectrum_tax"') && s === views.sql.at(-1),
+      ),
+    ).toBe(false);
   });
 
   test('on update with readers changed: a new reader is granted, and a reader that left loses SELECT on the views', async () => {
@@ -306,14 +427,11 @@ describe('the schema-and-views custom resource', () => {
     await isComplete({ ...update, ResourceProperties: props(changed) }, (d) => aws.open(d));
     const setup = aws.sent.find((s) => s.name === 'setup.views');
     expect(setup?.sql).toContain('GRANT SELECT ON "contabyx"."spectrum_tax" TO "auditor"');
-    expect(aws.sent.at(-1)).toEqual({
-      name: 'setup.views.removed',
-      batch: true,
-      withEvent: false,
-      sql: ['transactions', 'transfers', 'tax'].map(
-        (t) => `REVOKE SELECT ON "contabyx"."spectrum_${t}" FROM ROLE "reporting"`,
+    expect(setup?.sql.slice(-3)).toEqual(
+      ['transactions', 'transfers', 'tax'].map(
+        (t) => `REVOKE SELECT ON "contabyx"."spectrum_${t}" FROM "reporting"`,
       ),
-    });
+    );
   });
 
   test('a replacement (a new views schema) creates the new views, then the old resource drops only its own views, never the external schema', async () => {

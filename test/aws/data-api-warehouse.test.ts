@@ -209,15 +209,44 @@ describe('the Data API warehouse', () => {
     expect(rsd.calls()).toHaveLength(0);
   });
 
-  test('fails a transaction whose procedure would be longer than 100 KB before sending anything', async () => {
+  test('splits a transaction whose procedure would pass 100 KB into procedures of at most 100 KB, called in order in one batch', async () => {
+    // given 41 statements of 2.5 KB each (one procedure would hold 104,866 bytes)
+    rsd.on(DescribeStatementCommand).resolves({ Status: 'FINISHED' });
     const views = Array.from(
       { length: 41 },
       (_, i) => `CREATE OR REPLACE VIEW "v${i}" AS SELECT '${'x'.repeat(2_500)}'`,
     );
+    await warehouse().transaction(views, 'setup.views');
+    // then one batch creates two procedures, calls them in order, and drops them
+    const batch = rsd.commandCalls(BatchExecuteStatementCommand)[0].args[0].input.Sqls as string[];
+    const names = [
+      '"archive_meta"."archive_txn_setup_views_1"',
+      '"archive_meta"."archive_txn_setup_views_2"',
+    ];
+    expect(batch.slice(2)).toEqual([
+      ...names.map((n) => `CALL ${n}()`),
+      ...names.map((n) => `DROP PROCEDURE ${n}()`),
+    ]);
+    expect(batch[0].startsWith(`CREATE OR REPLACE PROCEDURE ${names[0]}() AS $archive$`)).toBe(true);
+    expect(batch[1].startsWith(`CREATE OR REPLACE PROCEDURE ${names[1]}() AS $archive$`)).toBe(true);
+    expect(batch.every((sql) => Buffer.byteLength(sql) <= 100_000)).toBe(true);
+    // every statement once, in order
+    const executed = batch
+      .slice(0, 2)
+      .flatMap((p) => [...p.matchAll(/EXECUTE '(.*)';$/gm)].map((m) => m[1].replace(/''/g, "'")));
+    expect(executed).toEqual(views);
+  });
+
+  test('fails a transaction that needs more procedures than one batch holds (13 of 100 KB) before sending anything', async () => {
+    const views = Array.from(
+      // 41 statements of 34 KB: two fit in a procedure, so they need 21
+      { length: 41 },
+      (_, i) => `CREATE OR REPLACE VIEW "v${i}" AS SELECT '${'x'.repeat(34_000)}'`,
+    );
     await expect(warehouse().transaction(views, 'setup.views')).rejects.toThrow(
       new InputError(
-        'statement setup.views (statement 1 of 3): 104866 bytes, more than the Data API takes in one statement (100000); ' +
-          'nothing was sent. Fewer tables, columns or views.readers per deployment make it shorter',
+        'statement setup.views: 41 statements need more than the 13 procedures of 100000 bytes that one Data API batch holds, ' +
+          'or one of them is longer than a procedure; nothing was sent. Fewer tables, columns or views.readers per deployment make it shorter',
       ),
     );
     expect(rsd.calls()).toHaveLength(0);

@@ -8,6 +8,7 @@ import { withLambdaContext } from '../../lambda/middleware';
 import { logger } from '../../lambda/clients';
 import { deploymentFrom } from '../../src/engines/aws/engine';
 import { CONFIG_FILE, statementPrefix } from '../../src/contract';
+import { configDigest, footprintJson, parseConfig } from '../../src/config/config';
 import contabyx from '../../config/contabyx.json';
 import {
   BUCKET,
@@ -154,7 +155,9 @@ describe('the deployed handlers', () => {
       ResourceType: 'Custom::RedshiftArchiveSchemaAndViews',
       ResourceProperties: {
         ServiceToken: 'token',
-        Config: JSON.stringify(contabyx),
+        // the configuration itself comes with the handler's bundle (ARCHIVE_CONFIG)
+        ConfigDigest: configDigest(parseConfig(contabyx)),
+        Footprint: footprintJson(parseConfig(contabyx)),
         LakeBucket: BUCKET,
         RedshiftRoleArn: ROLE,
       },

@@ -221,10 +221,15 @@ describe('the seed of the integration test', () => {
 });
 
 describe('the offline snapshot check', () => {
-  test('masks what changes at every synth (asset hashes, assertion salts, versions) and names where two templates differ', () => {
+  test("masks what changes at every synth (asset hashes, assertion salts, versions) but not the configuration's digest, and names where two templates differ", () => {
     const hash = 'a'.repeat(64);
-    expect(normalized({ version: '55.0.0', A: { S3Key: `${hash}.zip`, salt: '1796582673664' } })).toEqual({
-      A: { S3Key: '<asset-hash>.zip', salt: '<salt>' },
+    expect(
+      normalized({
+        version: '55.0.0',
+        A: { S3Key: `${hash}.zip`, salt: '1796582673664', ConfigDigest: hash },
+      }),
+    ).toEqual({
+      A: { S3Key: '<asset-hash>.zip', salt: '<salt>', ConfigDigest: hash },
     });
     expect(differences({ R: { P: 1, Q: [1, 2] } }, { R: { P: 2, Q: [1, 3] } })).toEqual([
       '/R/P: snapshot 1, now 2',

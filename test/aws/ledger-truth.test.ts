@@ -1,4 +1,8 @@
-import { BatchCreatePartitionCommand, GetPartitionsCommand } from '@aws-sdk/client-glue';
+import {
+  BatchCreatePartitionCommand,
+  BatchDeletePartitionCommand,
+  GetPartitionsCommand,
+} from '@aws-sdk/client-glue';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { glueColumns, PARQUET_STORAGE } from '../../src/core/glue-schema';
 import { ArchiveMismatchError, InputError } from '../../src/core/errors';
@@ -8,7 +12,7 @@ import { isComplete } from '../../src/runtime/custom-resource';
 import { handleUnload, parseUnloadEvent } from '../../src/runtime/unload';
 import { redshiftDialect } from '../../src/sql/redshift-dialect';
 import { ArchiveSql, LEDGER_UPGRADES } from '../../src/sql/statements';
-import { parseConfig, tableNamed } from '../../src/config/config';
+import { configDigest, footprintJson, parseConfig, tableNamed } from '../../src/config/config';
 import {
   BUCKET,
   committedLocation,
@@ -80,7 +84,9 @@ describe('on AWS, a catalog or lake that lacks a committed batch stops every com
     expect(error.message).toBe(
       `lake: s3://${BUCKET} lacks the files of 1 of 3 committed batches; tax 2025 (run ${RUN}): the ledger recorded ` +
         `1 files of 100 bytes under ${committedLocation('tax')}, the lake holds 0 files of 0 bytes; put the files back ` +
-        '(a versioned bucket keeps their earlier versions; `redshift-archive audit` names every damaged batch); nothing was changed',
+        '(a versioned bucket keeps their earlier versions; `redshift-archive audit` names every damaged batch), or, where ' +
+        'they cannot be, record their rows as lost: `redshift-archive repair --accept-lost` (on AWS: {"action": "repair", ' +
+        '"acceptLost": true}); nothing was changed',
     );
     expect(readsOnly(aws)).toBe(true);
   });
@@ -148,7 +154,7 @@ describe('repair and the deploy register every committed batch again from the le
     const outcome = await handleUnload(parseUnloadEvent({ action: 'repair' }), aws.engine(), NOW);
     expect(outcome).toEqual({
       outcome: 'repaired',
-      repair: { catalog: 'the Glue database contabyx', registered: 3, removed: 0 },
+      repair: { catalog: 'the Glue database contabyx', registered: 3, removed: 0, lost: [] },
     });
     expect(aws.glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input)).toEqual(
       ['transactions', 'transfers', 'tax'].map(registered),
@@ -156,18 +162,67 @@ describe('repair and the deploy register every committed batch again from the le
     expect(aws.sent.filter((s) => s.batch).map((s) => s.name)).toEqual(['setup.views']);
   });
 
+  test('{"action": "repair", "acceptLost": true} records a batch whose S3 object is gone as lost, with the views that stop reading it, then removes its partition', async () => {
+    // given the object of tax 2025 is gone and no earlier version is left
+    const recorded = () => aws.sent.some((s) => s.sql.some((q) => q.includes(`SET "state" = 'lost'`)));
+    const batches = () =>
+      (ledgerAnswers('finished')('ledger.batches', '') ?? []).map((b) =>
+        b.table_name === 'tax' && recorded() ? { ...b, state: 'lost' } : b,
+      );
+    const aws: ScriptedAws = new ScriptedAws(
+      finished((name) => (name === 'ledger.batches' ? batches() : undefined)),
+    );
+    aws.holdArchive('tax');
+    aws.glue.on(BatchDeletePartitionCommand).resolves({ Errors: [] });
+    const refused = await failure(handleUnload(parseUnloadEvent({ action: 'repair' }), aws.engine(), NOW));
+    expect(refused.message).toBe(
+      `lake: s3://${BUCKET} lacks the files of 1 of 3 committed batches: tax 2025 (run ${RUN}, 5 rows): the ledger recorded ` +
+        `1 files of 100 bytes under ${committedLocation('tax')}, the lake holds 0 files of 0 bytes; put the files back (a versioned ` +
+        'bucket keeps their earlier versions), or, where they cannot be, run `redshift-archive repair --accept-lost` (on AWS: ' +
+        '{"action": "repair", "acceptLost": true}), which records these 1 batches (5 rows) as lost: the views and the catalog ' +
+        'stop reading them; nothing was changed',
+    );
+    expect(readsOnly(aws)).toBe(true);
+
+    // when the operator accepts the loss
+    const outcome = await handleUnload(
+      parseUnloadEvent({ action: 'repair', acceptLost: true }),
+      aws.engine(),
+      NOW,
+    );
+
+    // then the loss is recorded in the transaction that redefines the views without the batch
+    const reason = `recorded lost by repair --accept-lost: the lake holds 0 files of 0 bytes under ${committedLocation('tax')}; the ledger recorded 1 files of 100 bytes`;
+    expect(outcome).toMatchObject({
+      outcome: 'repaired',
+      repair: { lost: [{ runId: RUN, table: 'tax', year: 2025, rows: 5, reason }] },
+    });
+    const [first] = aws.sent.filter((s) => s.name === 'setup.views');
+    expect(first.sql.at(-1)).toBe(
+      `UPDATE "archive_meta"."batches" SET "state" = 'lost', "error" = '${reason}' WHERE "run_id" = '${RUN}' AND ` +
+        `"table_name" = 'tax' AND "year" = 2025 AND "state" <> 'restored'`,
+    );
+    expect(first.sql.some((q) => /^CREATE .*"spectrum_tax" AS .* WHERE 1 = 0/.test(q))).toBe(true);
+    // and its Glue partition goes, so Athena never reads a partition without files
+    expect(aws.glue.commandCalls(BatchDeletePartitionCommand).map((c) => c.args[0].input)).toEqual([
+      { DatabaseName: 'contabyx', TableName: 'tax', PartitionsToDelete: [{ Values: ['2025', RUN] }] },
+    ]);
+  });
+
   test('deploy-time setup registers the partitions of committed batches that the catalog lost', async () => {
     const aws = new ScriptedAws(finished());
     emptyCatalog(aws);
     const props = {
       ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
-      Config: JSON.stringify(contabyx),
+      ConfigDigest: configDigest(CONTABYX),
+      Footprint: footprintJson(CONTABYX),
       LakeBucket: BUCKET,
       RedshiftRoleArn: ROLE,
     };
     const done = await isComplete(
       { RequestType: 'Update', ResourceProperties: props, PhysicalResourceId: 'x' },
       (d) => aws.open(d),
+      CONTABYX,
     );
     expect(done.IsComplete).toBe(true);
     expect(aws.glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input)).toEqual(
@@ -252,7 +307,8 @@ describe('the commit re-reads the objects verification read', () => {
 describe('a ledger of an earlier version', () => {
   /**
    * What SVV_COLUMNS says of the first ledger of protocol v2, which lacks every column added since
-   * (LEDGER_UPGRADES: the files digest, the instants of runs, batches and steps, the warehouse bytes).
+   * (LEDGER_UPGRADES: the files digest, the table's schema, the instants of runs, batches and steps, the
+   * warehouse bytes).
    */
   const older = ledgerShapeRows(CONTABYX).filter(
     (r) => !LEDGER_UPGRADES.some((u) => u.table === r.table_name && u.column === r.column_name),
@@ -267,7 +323,7 @@ describe('a ledger of an earlier version', () => {
     });
     const read = (name: string) => aws.sent.find((s) => s.name === name)?.sql[0];
     expect(read('ledger.batches')).toContain(
-      'CAST(NULL AS VARCHAR(64)) AS files_digest, CAST(NULL AS TIMESTAMP) AS started_at, CAST(NULL AS TIMESTAMP) AS exported_at, ' +
+      'CAST(NULL AS VARCHAR(64)) AS files_digest, CAST(NULL AS VARCHAR(127)) AS table_schema, CAST(NULL AS TIMESTAMP) AS started_at, CAST(NULL AS TIMESTAMP) AS exported_at, ' +
         'CAST(NULL AS TIMESTAMP) AS verified_at, CAST(NULL AS TIMESTAMP) AS ended_at, CAST(NULL AS BIGINT) AS hot_bytes',
     );
     expect(read('ledger.runs')).toContain(
@@ -282,6 +338,7 @@ describe('a ledger of an earlier version', () => {
     expect(aws.sent.find((s) => s.name === 'setup.ledger')?.sql).toEqual([
       ...sql.setupStatements(),
       'ALTER TABLE "archive_meta"."batches" ADD COLUMN "files_digest" VARCHAR(64)',
+      'ALTER TABLE "archive_meta"."batches" ADD COLUMN "table_schema" VARCHAR(127)',
       'ALTER TABLE "archive_meta"."runs" ADD COLUMN "started_at" TIMESTAMP',
       'ALTER TABLE "archive_meta"."runs" ADD COLUMN "ended_at" TIMESTAMP',
       'ALTER TABLE "archive_meta"."batches" ADD COLUMN "started_at" TIMESTAMP',
@@ -289,6 +346,9 @@ describe('a ledger of an earlier version', () => {
       'ALTER TABLE "archive_meta"."batches" ADD COLUMN "verified_at" TIMESTAMP',
       'ALTER TABLE "archive_meta"."batches" ADD COLUMN "ended_at" TIMESTAMP',
       'ALTER TABLE "archive_meta"."batches" ADD COLUMN "hot_bytes" BIGINT',
+      // the batches recorded before table_schema get the configured schema of their table
+      `UPDATE "archive_meta"."batches" SET "table_schema" = CASE lower("table_name") WHEN 'transactions' THEN 'contabyx' ` +
+        `WHEN 'transfers' THEN 'contabyx' WHEN 'tax' THEN 'contabyx' END WHERE "table_schema" IS NULL AND lower("table_name") IN ('transactions', 'transfers', 'tax')`,
     ]);
   });
 });

@@ -53,7 +53,7 @@ test('the build bundles each handler with esbuild into a module that needs only 
   }
 });
 
-test('the stack deploys the prebuilt handlers as they are, with the configuration beside the unload handler', () => {
+test('the stack deploys the prebuilt handlers as they are, with the configuration beside the unload handler and the views setup', () => {
   // given an app that stages its assets
   const app = new App({ outdir: join(OUT, 'app'), builtinCloudFormationValidation: false });
   const template = Template.fromStack(stackOf({}, app));
@@ -63,29 +63,32 @@ test('the stack deploys the prebuilt handlers as they are, with the configuratio
   );
   const staged = functions.map((f) => {
     const asset = join(OUT, 'app', `asset.${String(f.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
-    return { handler: f.Properties.Handler as string, asset, files: readdirSync(asset).sort() };
+    const description = String(f.Properties.Description);
+    return { handler: f.Properties.Handler as string, description, asset, files: readdirSync(asset).sort() };
   });
 
-  // then the unload function's code is the prebuilt handler and the configuration it reads ...
-  const [unload] = staged.filter((s) => s.handler === 'index.handler');
-  expect(unload.files).toEqual(['config.json', 'index.js', 'index.js.map']);
-  expect(readFileSync(join(unload.asset, CONFIG_FILE), 'utf8')).toBe(configJson(config()));
-  expect(readFileSync(join(unload.asset, 'index.js'), 'utf8')).toBe(
-    readFileSync(join(HANDLERS, 'unload', 'index.js'), 'utf8'),
-  );
-  // ... and the four custom-resource functions share two assets: the prebuilt folders themselves
-  const others = staged.filter((s) => s !== unload);
-  expect(others.map((s) => s.handler).sort()).toEqual([
-    'index.isComplete',
-    'index.isComplete',
-    'index.onEvent',
-    'index.onEvent',
-  ]);
+  // then the unload function's code and the views setup's are each a prebuilt handler and the
+  // configuration it reads ...
+  const unload = staged.find((s) => s.handler === 'index.handler')!;
+  const views = staged.find((s) => s.description.startsWith('Creates the ledger'))!;
+  for (const [fn, folder] of [
+    [unload, 'unload'],
+    [views, 'schema-and-views'],
+  ] as const) {
+    expect(fn.files).toEqual(['config.json', 'index.js', 'index.js.map']);
+    expect(readFileSync(join(fn.asset, CONFIG_FILE), 'utf8')).toBe(configJson(config()));
+    expect(readFileSync(join(fn.asset, 'index.js'), 'utf8')).toBe(
+      readFileSync(join(HANDLERS, folder, 'index.js'), 'utf8'),
+    );
+  }
+  // ... and the three other custom-resource functions share two assets: the prebuilt folders themselves
+  const others = staged.filter((s) => s !== unload && s !== views);
+  expect(others.map((s) => s.handler).sort()).toEqual(['index.isComplete', 'index.onEvent', 'index.onEvent']);
   expect(new Set(others.map((s) => s.asset)).size).toBe(2);
   for (const other of others) expect(other.files).toEqual(['index.js', 'index.js.map']);
 });
 
-test('the unload function code changes with the configuration, and the other functions code does not', () => {
+test('the code of the unload function and of the views setup changes with the configuration, and the other functions code does not', () => {
   const codeOf = (props: Parameters<typeof stackOf>[0]) =>
     Object.fromEntries(
       Object.entries(Template.fromStack(stackOf(props)).findResources('AWS::Lambda::Function'))
@@ -96,7 +99,7 @@ test('the unload function code changes with the configuration, and the other fun
   const twoYears = codeOf({ config: config((c) => ({ ...c, retention: { keepYears: 2 } })) });
   expect(codeOf({})).toEqual(sample);
   const changed = Object.keys(sample).filter((id) => sample[id] !== twoYears[id]);
-  expect(changed).toEqual([expect.stringMatching(/^ArchiveUnload/)]);
+  expect(changed.sort()).toEqual(['ArchiveSchemaIsComplete', expect.stringMatching(/^ArchiveUnload/)]);
 });
 
 test('the bundled unload handler reads the configuration written beside it and answers a status', async () => {

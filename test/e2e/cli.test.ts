@@ -100,7 +100,12 @@ describe('redshift-archive', () => {
     );
     // not even the ledger: plan only reads
     const status = await cli(['status', '--json', ...local()]);
-    expect(JSON.parse(status.stdout)).toEqual({ notSetUp: 'archive_meta', runs: [], restores: [] });
+    expect(JSON.parse(status.stdout)).toEqual({
+      notSetUp: 'archive_meta',
+      setUpBy: 'first run',
+      runs: [],
+      restores: [],
+    });
   });
 
   test('plan --summary prints what the run frees and adds, and its dollars a year, without the SQL; after a run, the lake bytes come from its batches', async () => {
@@ -268,7 +273,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --verbose --config $C --local $W --lake $L',
-      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --help, --version",
+      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --accept-lost, --help, --version",
     ],
     [
       'run --cutoff 2026-02-30 --config $C --local $W --lake $L',
@@ -288,7 +293,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --cutof 2025-01-01 --config $C',
-      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --help, --version; did you mean --cutoff?",
+      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --accept-lost, --help, --version; did you mean --cutoff?",
     ],
     [
       'restore --config $C --local $W --lake $L',

@@ -34,6 +34,8 @@ const update = process.argv.includes('--update');
 export function normalized(value: unknown, key?: string): unknown {
   if (typeof value === 'string') {
     if (key === 'salt') return '<salt>';
+    // the digest of the archive's configuration is the test's own: a change of it is a change
+    if (key === 'ConfigDigest') return value;
     return value.replace(/[a-f0-9]{64}/g, '<asset-hash>');
   }
   if (Array.isArray(value)) return value.map((v) => normalized(v));

@@ -137,28 +137,52 @@ describe('configuration', () => {
       'warehouse.type: "redshift" is not allowed; allowed: {"type": "provisioned", ...} or {"type": "serverless", ...}',
       'lake.prefix: "/data/" is not allowed; allowed: an S3 key prefix of letters, digits, . _ - separated by /, no leading or trailing /',
       'retention.keepYears: 0 is not allowed; allowed: at least 1',
-      'retention.timeZone: "Mars/Olympus" is not allowed; allowed: an IANA time zone such as UTC or Europe/Berlin',
+      'retention.timeZone: "Mars/Olympus" is not allowed; allowed: an IANA time zone name as Redshift lists it ' +
+        '(select pg_timezone_names()), such as UTC or Europe/Berlin, spelled with its capitals; not an offset such as ' +
+        '+01:00 or UTC+1, nor an abbreviation such as CEST',
       'extra: unknown key; allowed keys: warehouse, lake, catalog, views, retention, maxAttempts, ledger, maintenance, prices, tables',
     );
   });
 
   test('takes readers of the views and a number of attempts, with defaults', () => {
     const config = sample();
-    (config.views as Json).readers = ['group analysts', 'user "bob"'.replace(/"/g, ''), 'role auditor'];
+    (config.views as Json).readers = ['group analysts', 'user "bob"'.replace(/"/g, '')];
     config.maxAttempts = 5;
     const parsed = parseConfig(config);
     expect(parsed.views.readers).toEqual([
       { kind: 'group', name: 'analysts' },
       { kind: 'user', name: 'bob' },
-      { kind: 'role', name: 'auditor' },
     ]);
     expect(parsed.maxAttempts).toBe(5);
     expect(parseConfig(sample())).toMatchObject({ maxAttempts: 3, views: { readers: [] } });
-    expect(JSON.parse(configJson(parsed)).views.readers).toEqual([
-      'group analysts',
-      'user bob',
-      'role auditor',
-    ]);
+    expect(JSON.parse(configJson(parsed)).views.readers).toEqual(['group analysts', 'user bob']);
+  });
+
+  test.each(['+01:00', '-05', 'UTC+1', 'europe/berlin', 'CEST', "Europe/Berlin'"])(
+    'fails for a time zone Redshift would read otherwise, or not know: %s',
+    (zone) => {
+      const config = sample();
+      config.retention = { timeZone: zone };
+      expect(() => parseConfig(config)).toThrow(`retention.timeZone: ${JSON.stringify(zone)} is not allowed`);
+    },
+  );
+
+  test.each(['UTC', 'Europe/Berlin', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'EST5EDT'])(
+    'takes an IANA time zone name: %s',
+    (zone) => {
+      const config = sample();
+      config.retention = { timeZone: zone };
+      expect(parseConfig(config).retention.timeZone).toBe(zone);
+    },
+  );
+
+  test('fails for a role reader, saying that Redshift grants USAGE on the external schema to users and groups only', () => {
+    fails(
+      (c) => ((c.views as Json).readers = ['group analysts', 'role reporting']),
+      'views.readers[1]: "role reporting" is not allowed; allowed: "user NAME" or "group NAME"; a role cannot be granted ' +
+        "USAGE on the external schema the views read (Redshift grants it to users and groups only): put the role's users " +
+        'in a group and name the group ("group NAME"), or name each "user NAME"',
+    );
   });
 
   test('takes a role already associated with the warehouse, and fails for one that is not a role ARN', () => {
@@ -180,8 +204,8 @@ describe('configuration', () => {
         (c.views as Json).readers = ['analysts', 'group x; DROP TABLE t'];
         c.maxAttempts = 0;
       },
-      'views.readers[0]: "analysts" is not allowed; allowed: "user NAME", "group NAME" or "role NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
-      'views.readers[1]: "group x; DROP TABLE t" is not allowed; allowed: "user NAME", "group NAME" or "role NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      'views.readers[0]: "analysts" is not allowed; allowed: "user NAME" or "group NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      'views.readers[1]: "group x; DROP TABLE t" is not allowed; allowed: "user NAME" or "group NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
       'maxAttempts: 0 is not allowed; allowed: at least 1',
     );
   });

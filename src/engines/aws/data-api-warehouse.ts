@@ -13,17 +13,8 @@ import type { ArchiveConfig } from '../../config/config';
 import { InputError, RunFailedError, show, StillRunningError } from '../../core/errors';
 import type { Row, StatementOptions, Warehouse } from '../../protocol/ports';
 import type { Dialect } from '../../sql/dialect';
-import { qualify } from '../../sql/identifiers';
+import { MAX_BATCH, MAX_PROCEDURES, MAX_STATEMENT_BYTES, procedureBatch } from '../../sql/redshift-dialect';
 import { Sleep, sleep as realSleep } from './sleep';
-
-/** BatchExecuteStatement runs at most 40 statements, in order, as one transaction. */
-export const MAX_BATCH = 40;
-
-/**
- * The Data API refuses a statement over 100 KB ("Cannot process query string larger than
- * 100kB"): counted here as 100,000 bytes of UTF-8, the stricter reading of "KB".
- */
-export const MAX_STATEMENT_BYTES = 100_000;
 
 /** ListStatements returns at most 100 statements a page. */
 const PAGE = 100;
@@ -163,25 +154,21 @@ export class DataApiWarehouse implements Warehouse {
   }
 
   /**
-   * More statements than one batch holds still run as one transaction: inside a procedure that
-   * the same batch creates, calls and drops. Only deploy-time view setup gets here (one or more
-   * statements per configured table and reader, and a configuration may list many families); a
-   * commit never does, as a family has at most 13 tables (3k + 1 <= 40 statements).
+   * More statements than one batch holds still run as one transaction: inside procedures that the
+   * same batch creates, calls and drops (`procedureBatch`). Only deploy-time view setup gets here
+   * (one or more statements per configured table and reader, and a configuration may list many
+   * families); a commit never does, as a family has at most 13 tables (3k + 1 <= 40 statements).
    */
   private asProcedure(sqls: readonly string[], step: string): string[] {
-    const name = qualify(
-      this.options.procedureSchema,
-      `archive_txn_${step.replace(/[^A-Za-z0-9]/g, '_')}`.slice(0, 127),
-    );
-    const body = sqls.map((sql) => `EXECUTE ${this.dialect.literal(sql)};`).join('\n');
-    // A dollar quote ends at its tag: the tag must not occur in the body (identifiers may hold `$`).
-    let tag = '$archive$';
-    for (let n = 1; body.includes(tag); n++) tag = `$archive${n}$`;
-    return [
-      `CREATE OR REPLACE PROCEDURE ${name}() AS ${tag}\nBEGIN\n${body}\nEND;\n${tag} LANGUAGE plpgsql`,
-      `CALL ${name}()`,
-      `DROP PROCEDURE ${name}()`,
-    ];
+    const batch = procedureBatch(sqls, this.options.procedureSchema, step);
+    if (!batch) {
+      throw new InputError(
+        `statement ${step}: ${sqls.length} statements need more than the ${MAX_PROCEDURES} procedures of ` +
+          `${MAX_STATEMENT_BYTES} bytes that one Data API batch holds, or one of them is longer than a procedure; ` +
+          'nothing was sent. Fewer tables, columns or views.readers per deployment make it shorter',
+      );
+    }
+    return batch;
   }
 
   /**

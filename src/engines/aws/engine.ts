@@ -75,11 +75,8 @@ export function statementPrefixFrom(env: Record<string, string | undefined>): st
   );
 }
 
-/**
- * Reads the deployment from the Lambda's environment (set by the stack), validating every value:
- * they reach SQL (the role in UNLOAD), S3 keys and statement names.
- */
-export function deploymentFrom(env: Record<string, string | undefined>): Deployment {
+/** Reads the configuration bundled with the function (`ARCHIVE_CONFIG`), validated. */
+export function configFrom(env: Record<string, string | undefined>): ArchiveConfig {
   const configText = required(env, ENV.config, 'the JSON configuration', () => true);
   let json: unknown;
   try {
@@ -87,10 +84,18 @@ export function deploymentFrom(env: Record<string, string | undefined>): Deploym
   } catch (error) {
     throw new InputError(`${ENV.config}: not valid JSON (${(error as Error).message})`);
   }
+  return parseConfig(json, ENV.config);
+}
+
+/**
+ * Reads the deployment from the Lambda's environment (set by the stack), validating every value:
+ * they reach SQL (the role in UNLOAD), S3 keys and statement names.
+ */
+export function deploymentFrom(env: Record<string, string | undefined>): Deployment {
   const optional = (name: string, allowed: string, test: (v: string) => boolean) =>
     env[name] === undefined || env[name] === '' ? undefined : required(env, name, allowed, test);
   const deployment = {
-    config: parseConfig(json, ENV.config),
+    config: configFrom(env),
     bucket: required(env, ENV.lakeBucket, 'an S3 bucket name', (v) => BUCKET.test(v)),
     iamRoleArn: required(env, ENV.redshiftRoleArn, 'an IAM role ARN', () => true),
     kmsKeyId: optional(ENV.kmsKeyId, 'a KMS key id or ARN', () => true),
