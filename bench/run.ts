@@ -7,6 +7,8 @@ import { configJson } from '../src/config/config';
 import { runTarget } from '../src/core/cutoff';
 import { openLocalEngine } from '../src/engines/local/engine';
 import { replayOnAws } from '../devkit/replay';
+import { backlogWarehouse, HUNDRED_TABLES, LATENCY_PROFILES, statementLatency } from '../devkit/backlog';
+import { STALLED_AFTER_MS } from '../src/contract';
 import { CONTABYX, CONTABYX_SMALL_DATA } from '../devkit/world';
 import { measureQueries } from './query';
 import { Archiver, type Phase } from '../src/protocol/archive';
@@ -278,6 +280,58 @@ async function dataApiCalls(): Promise<void> {
   }
 }
 
+/** The unload function's time per invocation: Lambda's 15 minutes less the 60 s it keeps in hand. */
+const INVOCATION_MS = 14 * 60_000;
+
+/**
+ * A first run with a long backlog (100 tables in 35 families, 7 archive years: 245 batches),
+ * replayed through the deployed function's code on scripted AWS under two sets of assumed
+ * latencies: the Data API calls and statements per batch, and the wall time.
+ */
+async function backlog(): Promise<void> {
+  const { config, seedSql } = backlogWarehouse(HUNDRED_TABLES);
+  out.backlog = [];
+  for (const profile of quick ? LATENCY_PROFILES.slice(0, 1) : LATENCY_PROFILES) {
+    const replay = await replayOnAws(config, seedSql, '2026-01-01T00:00:00Z', {
+      callMs: profile.callMs,
+      athenaMs: profile.athenaMs,
+      statementMs: statementLatency(profile, config),
+    });
+    if (replay.outcome.outcome !== 'run')
+      throw new Error(`the backlog run answered ${replay.outcome.outcome}`);
+    const batches = replay.outcome.report.batches;
+    const calls = Object.values(replay.dataApiCalls).reduce((a, b) => a + b, 0);
+    const statements = replay.aws.sent.reduce((sum, st) => sum + st.sql.length, 0);
+    const submitted = replay.aws.sent.length;
+    const withEvent = replay.aws.sent.filter((st) => st.withEvent).length;
+    const figures = {
+      profile,
+      tables: config.tables.length,
+      batches,
+      rows: replay.local.rows,
+      dataApiCalls: replay.dataApiCalls,
+      callsPerBatch: Number((calls / batches).toFixed(1)),
+      submittedPerBatch: Number((submitted / batches).toFixed(1)),
+      statementsPerBatch: Number((statements / batches).toFixed(1)),
+      withEvent,
+      athenaQueries: replay.athenaQueries.length,
+      wallMs: replay.elapsedMs,
+      msPerBatch: Math.round(replay.elapsedMs / batches),
+      // each invocation hands over to the next at a batch boundary (a mark with an event)
+      invocations: Math.ceil(replay.elapsedMs / INVOCATION_MS),
+      stalledAfterMs: STALLED_AFTER_MS,
+    };
+    (out.backlog as unknown[]).push(figures);
+    say(
+      `backlog: ${config.tables.length} tables, ${batches} batches, ${profile.label} latencies`,
+      `${calls.toLocaleString('en-US')} Data API calls (${figures.callsPerBatch} per batch), ${submitted.toLocaleString('en-US')} submissions ` +
+        `(${figures.submittedPerBatch} per batch, ${withEvent} with an event), ${statements.toLocaleString('en-US')} SQL statements ` +
+        `(${figures.statementsPerBatch} per batch), ${replay.athenaQueries.length} Athena counts; wall ${(replay.elapsedMs / 3_600_000).toFixed(2)} h ` +
+        `(${(figures.msPerBatch / 1000).toFixed(1)} s per batch), about ${figures.invocations} invocations of 14 min`,
+    );
+  }
+}
+
 /** The measurements, by their key in bench/results.json; `--only key,...` runs some of them. */
 const SECTIONS: Record<string, () => void | Promise<void>> = {
   archival,
@@ -286,6 +340,7 @@ const SECTIONS: Record<string, () => void | Promise<void>> = {
   cliStartup,
   synth,
   dataApi: dataApiCalls,
+  backlog,
 };
 
 async function main(): Promise<void> {

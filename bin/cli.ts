@@ -16,6 +16,11 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** The one clock read of a command: it fixes the run id and the default cutoff. */
   readonly now: () => Date;
+  /**
+   * The engine's clock, read for the instants a run records (its start, each step's end) and the
+   * durations a command prints; never for what a run moves. The system clock when left out.
+   */
+  readonly clock?: () => Date;
   /** How `--stack` reaches AWS; the operator's credentials by default. */
   readonly aws?: (region: string | undefined) => StackAccess;
 }
@@ -25,7 +30,8 @@ const LOCAL_RUNNERS: Record<
   Command,
   (archiver: Archiver, target: RunTarget | undefined, args: Args, instant: Date) => Promise<CommandOutcome>
 > = {
-  plan: async (archiver, target) => printed.plan(await archiver.plan(target as RunTarget)),
+  plan: async (archiver, target, args) =>
+    printed.plan(await archiver.plan(target as RunTarget), args.summary),
   run: async (archiver, target) => printed.run(await archiver.run(target as RunTarget)),
   status: async (archiver) => printed.status(await archiver.status()),
   preflight: async (archiver) => printed.preflight(await archiver.preflight()),
@@ -66,6 +72,7 @@ async function runLocally(
   target: RunTarget | undefined,
   instant: Date,
   progress: (event: ProgressEvent) => void,
+  clock: (() => Date) | undefined,
 ): Promise<CommandOutcome> {
   if (args.engine.kind !== 'local') throw new InternalError('runLocally: not the embedded engine');
   const { warehouse, lake } = args.engine;
@@ -83,6 +90,7 @@ async function runLocally(
       lakeRoot: lake,
       progress,
       readOnly,
+      ...(clock ? { clock } : {}),
     });
   } catch (error) {
     if (!/Could not set lock/.test((error as Error).message)) throw error;
@@ -163,7 +171,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const { engine } = args;
     const outcome =
       engine.kind === 'local'
-        ? await runLocally(args, target, instant, progress)
+        ? await runLocally(args, target, instant, progress, io.clock)
         : await stackCommand(args, io, target, progress);
     io.stdout(args.json ? JSON.stringify(outcome.result) : outcome.text);
     return outcome.code;

@@ -48,8 +48,13 @@ async function demo(): Promise<number> {
     now: () => new Date(),
   };
   const args = ['--config', configFile, '--local', paths.warehousePath, '--lake', paths.lakeRoot];
-  console.log('\n$ redshift-archive plan (statements omitted here; see `npm run cli -- plan ...`)');
-  const planCode = await main(['plan', '--json', ...args], { ...io, stdout: () => undefined });
+  console.log('\n$ redshift-archive plan --summary (the SQL omitted; see `npm run cli -- plan ...`)');
+  // preflight's checks are the plan's first lines; the demo shows what the run moves, frees and adds
+  const planCode = await main(['plan', '--summary', ...args], {
+    ...io,
+    stdout: (text) => console.log(text.slice(text.indexOf('\nplan for run') + 1)),
+    stderr: () => undefined,
+  });
   console.log('\n$ redshift-archive run');
   const runCode = await main(['run', ...args], io);
   const after = await measure();

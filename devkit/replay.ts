@@ -22,7 +22,7 @@ import { handleUnload, parseUnloadEvent, UnloadOutcome } from '../src/runtime/un
 import { duckdbDialect } from '../src/sql/duckdb-dialect';
 import { redshiftDialect } from '../src/sql/redshift-dialect';
 import { ArchiveSql, BatchKey } from '../src/sql/statements';
-import { BUCKET, ledgerShapeRows, ROLE, ScriptedAws, svvType } from './scripted-aws';
+import { BUCKET, Latency, ledgerShapeRows, ROLE, ScriptedAws, svvType } from './scripted-aws';
 import { World } from './world';
 
 /** What a replayed run did on the mocked AWS services. */
@@ -36,6 +36,13 @@ export interface Replay {
   readonly athenaQueries: readonly string[];
   /** Data API calls, by command. */
   readonly dataApiCalls: Readonly<Record<string, number>>;
+  /** Milliseconds the run took on the scripted services' clock (only their latencies and the waits pass). */
+  readonly elapsedMs: number;
+}
+
+/** How long the scripted services take: see {@link Latency}; Athena queries run `athenaMs` each. */
+export interface ReplayLatency extends Latency {
+  readonly athenaMs: number;
 }
 
 /**
@@ -60,6 +67,7 @@ function queryPairs(
   pair((q) => q.ledgerShapeQuery());
   pair((q) => q.viewDefinitionsQuery());
   pair((q) => q.externalDatabaseQuery());
+  pair((q) => q.tableSizesQuery());
   for (const table of red.tables) {
     const [root] = red.familyOf(table);
     if (isRootTable(table)) {
@@ -133,7 +141,12 @@ function asSvvColumn(config: ArchiveConfig, row: Row): Row {
  * answered to the same protocol query, each manifest with the embedded export's. What the AWS
  * side sends can then be compared, statement by statement, with the protocol's own order.
  */
-export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: string): Promise<Replay> {
+export async function replayOnAws(
+  config: ArchiveConfig,
+  seedSql: string,
+  time: string,
+  latency?: ReplayLatency,
+): Promise<Replay> {
   const world = await World.create(config, seedSql);
   try {
     const target = runTarget(new Date(time), config.retention);
@@ -174,6 +187,7 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
       const answer = catalogReads.has(sql) ? rows.map((r) => asSvvColumn(config, r)) : rows;
       return JSON.parse(toS3(JSON.stringify(answer))) as Row[];
     }, config);
+    if (latency) aws.latency = latency;
     // the bucket holds what the embedded run wrote (ETags from key and size: the same every replay)
     const localLake = new LocalLake(world.lakeRoot, config.lake.prefix, config.lake.reportsPrefix);
     aws.s3.on(ListObjectsV2Command).callsFake(async ({ Prefix }) => ({
@@ -206,11 +220,17 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
     });
     aws.glue.on(BatchCreatePartitionCommand).resolves({ Errors: [] });
     const athenaQueries: string[] = [];
+    const athenaStarted: number[] = [];
     aws.athena.on(StartQueryExecutionCommand).callsFake(({ QueryString }) => {
       athenaQueries.push(QueryString);
+      athenaStarted.push(aws.elapsed());
       return { QueryExecutionId: `aq-${athenaQueries.length}` };
     });
-    aws.athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+    aws.athena.on(GetQueryExecutionCommand).callsFake(({ QueryExecutionId }) => {
+      const started = athenaStarted[Number(String(QueryExecutionId).slice(3)) - 1];
+      const done = aws.elapsed() >= started + (latency?.athenaMs ?? 0);
+      return { QueryExecution: { Status: { State: done ? 'SUCCEEDED' : 'RUNNING' } } };
+    });
     // Athena counts one table's rows of one batch: the embedded run's figure for that table and year
     aws.athena.on(GetQueryResultsCommand).callsFake(async ({ QueryExecutionId }) => {
       const query = athenaQueries[Number(String(QueryExecutionId).slice(3)) - 1];
@@ -243,7 +263,15 @@ export async function replayOnAws(config: ArchiveConfig, seedSql: string, time: 
       ListStatements: aws.rsd.commandCalls(ListStatementsCommand).length,
       DescribeStatement: aws.rsd.commandCalls(DescribeStatementCommand).length,
     };
-    return { aws, local, outcome, reads: new Set(pairs.keys()), athenaQueries, dataApiCalls };
+    return {
+      aws,
+      local,
+      outcome,
+      reads: new Set(pairs.keys()),
+      athenaQueries,
+      dataApiCalls,
+      elapsedMs: aws.elapsed(),
+    };
   } finally {
     world.close();
   }

@@ -52,6 +52,19 @@ interface Kept extends Sent {
   readonly id: string;
   readonly fullName: string;
   readonly createdAt: Date;
+  /** When it was submitted, on the scripted services' clock (milliseconds from its start). */
+  submittedMs?: number;
+}
+
+/**
+ * How long the scripted services take, so that time passes as on AWS (see {@link ScriptedAws.now}):
+ * every call of every client, and each statement from its submission to its end.
+ */
+export interface Latency {
+  /** Milliseconds each call of the Data API, S3, Glue and Athena takes to answer. */
+  readonly callMs: number;
+  /** Milliseconds from a statement's submission to its end (DescribeStatement says STARTED until then). */
+  readonly statementMs: (statement: Sent) => number;
 }
 
 /** A statement as the Data API keeps it: the n-th, submitted at the n-th millisecond of 2026. */
@@ -131,6 +144,14 @@ export class ScriptedAws {
   status: (name: string) => ScriptedStatus = () => 'FINISHED';
   /** The error a FAILED or ABORTED statement reports. */
   error = 'ERROR: scripted failure';
+  /** How long calls and statements take; none: no time passes but the waits slept. */
+  latency?: Latency;
+
+  /** A statement's status now: STARTED until its latency has passed, then the scripted one. */
+  private statusOf(statement: Kept): ScriptedStatus {
+    const ends = (statement.submittedMs ?? 0) + (this.latency?.statementMs(statement) ?? 0);
+    return this.latency && this.elapsed() < ends ? 'STARTED' : this.status(statement.name);
+  }
 
   constructor(
     answers: (name: string, sql: string) => Row[] | undefined,
@@ -142,7 +163,10 @@ export class ScriptedAws {
     this.athena.reset();
     const keep = (fullName: string, sql: string[], batch: boolean, withEvent: boolean | undefined) => {
       recordRedshiftSql(sql);
-      const statement = kept(this.kept.length + 1, fullName, sql, batch, withEvent);
+      const statement = {
+        ...kept(this.kept.length + 1, fullName, sql, batch, withEvent),
+        submittedMs: this.elapsed(),
+      };
       this.kept.push(statement);
       this.sent.push({ name: statement.name, sql, batch, withEvent: statement.withEvent });
       return statement;
@@ -161,7 +185,7 @@ export class ScriptedAws {
       if (!statement) {
         throw Object.assign(new Error(`Query does not exist: ${Id}`), { name: 'ResourceNotFoundException' });
       }
-      const status = this.status(statement.name);
+      const status = this.statusOf(statement);
       return {
         Id,
         Status: status,
@@ -174,7 +198,7 @@ export class ScriptedAws {
     this.rsd
       .on(ListStatementsCommand)
       .callsFake((input: ListStatementsCommandInput) =>
-        listStatements(this.kept, (s) => this.status(s.name), input),
+        listStatements(this.kept, (s) => this.statusOf(s), input),
       );
     this.rsd.on(GetStatementResultCommand).callsFake(({ Id }) => resultOf(this.results.get(Id) ?? []));
     this.holdArchive();
@@ -254,18 +278,45 @@ export class ScriptedAws {
     return openAwsEngine(
       { ...resources, statementPrefix: PREFIX },
       {
-        redshiftData: new RedshiftDataClient({}),
-        s3: new S3Client({}),
-        glue: new GlueClient({}),
-        athena: new AthenaClient({}),
+        redshiftData: this.timed(new RedshiftDataClient({})),
+        s3: this.timed(new S3Client({})),
+        glue: this.timed(new GlueClient({})),
+        athena: this.timed(new AthenaClient({})),
       },
       {
         remainingMs,
         sleep: async (ms) => {
           this.slept += ms;
         },
+        clock: () => this.now(),
       },
     );
+  }
+
+  /**
+   * The engines' clock: the start of 2026, plus the waits slept and the latencies of the calls
+   * the scripted services answered (`latency`), so that time passes as it would on AWS.
+   */
+  now(): Date {
+    return new Date(Date.UTC(2026, 0, 1) + this.elapsed());
+  }
+
+  /** Milliseconds since the scripted services started: the waits slept and the calls answered. */
+  elapsed(): number {
+    return this.slept + this.waited;
+  }
+
+  /** Milliseconds the scripted services took to answer (see {@link latency}). */
+  waited = 0;
+
+  /** Calls of this client take `latency.callMs` each, on the scripted clock. */
+  private timed<C extends { send: (...args: never[]) => Promise<unknown> }>(client: C): C {
+    const send = client.send.bind(client) as (...args: never[]) => Promise<unknown>;
+    client.send = ((...args: never[]) => {
+      this.waited += this.latency?.callMs ?? 0;
+      return send(...args);
+    }) as C['send'];
+    return client;
   }
 }
 

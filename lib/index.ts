@@ -17,6 +17,7 @@ export type {
   LakeConfig,
   LedgerConfig,
   MaintenanceConfig,
+  PricesConfig,
   ProvisionedWarehouse,
   Reader,
   RetentionConfig,

@@ -22,6 +22,11 @@ export const METRICS = {
   invocationDuration: 'InvocationDuration',
   /** 1 when the daily status finds a run unfinished (the watchdog), else 0. */
   unfinishedRun: 'UnfinishedRun',
+  /**
+   * 1 when the daily status finds the unfinished run idle: it has recorded no step for
+   * {@link STALLED_AFTER_MS} (or, started by an earlier version, recorded no instant at all).
+   */
+  stalledRun: 'StalledRun',
   /** A status-change event that was not a pending step of the active run. */
   eventsDropped: 'EventsDropped',
   /** The checks the monthly preflight found failing. */
@@ -37,6 +42,14 @@ export const METRICS = {
   /** Invocations that failed (the data is safe; the next one resumes). */
   runFailures: 'RunFailures',
 } as const;
+
+/**
+ * How long an unfinished run may record no step before the watchdog calls it stalled: a day, the
+ * longest a Data API statement may run (MG "Using the Amazon Redshift Data API", considerations:
+ * "The maximum duration of a query is 24 hours"). A long first run that moves on is not stalled,
+ * however many days its backlog takes.
+ */
+export const STALLED_AFTER_MS = 24 * 3600_000;
 
 /**
  * The outputs of the stack (`RedshiftArchiveStack`), by what each carries: the command line's

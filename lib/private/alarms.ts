@@ -89,7 +89,7 @@ function dailyMaximum(metricName: string): cloudwatch.Metric {
 }
 
 /**
- * Failure is loud: function errors, dead letters, a run that has not finished for three days,
+ * Failure is loud: function errors, dead letters, an unfinished run that stopped moving for a day,
  * a monthly preflight that says the next run would not work, and an audit that finds an archived
  * batch no longer as the ledger recorded it. Each description says what to do.
  */
@@ -131,10 +131,12 @@ function createAlarms(
       }),
     ),
     alarm(
-      'UnfinishedRunAlarm',
-      'An archive run has been unfinished for three days: invoke {"action": "status"}, then resume or abort it',
-      dailyMaximum(METRICS.unfinishedRun),
-      { periods: 3 },
+      'StalledRunAlarm',
+      'An unfinished archive run has recorded no step for a day, longer than any Data API statement runs: ' +
+        'invoke {"action": "status"} (its last error says why), then {"action": "run"} to resume, or abort it',
+      // Daily, on one datapoint: a long first run that moves on publishes 0 each day however many
+      // days it takes (the metric says whether the run is idle, not whether it is unfinished).
+      dailyMaximum(METRICS.stalledRun),
     ),
     alarm(
       'PreflightFailuresAlarm',

@@ -9,14 +9,14 @@ const STACK = '--stack <name> [--region R]';
 /** Each command: its line of usage, what it does, and the options it takes besides the engine's. */
 export const COMMANDS = {
   plan: {
-    args: '[--cutoff YYYY-MM-DD]',
-    says: 'count what a run would move and print the exact SQL; changes nothing',
+    args: '[--cutoff YYYY-MM-DD] [--summary]',
+    says: 'count what a run would move, what it frees and adds (bytes, dollars a year), and print the exact SQL (not with --summary); changes nothing',
   },
   run: {
     args: '[--cutoff YYYY-MM-DD]',
     says: 'archive everything older than the cutoff, or resume the unfinished run',
   },
-  status: { args: '', says: 'show the ledger: runs, states, rows' },
+  status: { args: '', says: 'show the ledger: runs, states, rows, when and how long, restores' },
   abort: { args: '', says: "discard an unfinished run's uncommitted batches (committed ones stay)" },
   preflight: {
     args: '',
@@ -46,6 +46,7 @@ const isCommand = (name: string | undefined): name is Command => COMMAND_NAMES.i
 /** The options each command takes, besides the engine's and --json. */
 const OPTIONS_OF: Record<string, readonly Command[]> = {
   cutoff: ['plan', 'run'],
+  summary: ['plan'],
   deep: ['audit'],
   year: ['restore'],
   table: ['restore'],
@@ -122,6 +123,8 @@ export interface Args {
   readonly engine: Engine;
   readonly cutoff?: CalendarDate;
   readonly json: boolean;
+  /** `plan`: the tables of counts and bytes without the SQL. */
+  readonly summary: boolean;
   readonly deep: boolean;
   readonly year?: number;
   readonly table?: string;
@@ -147,6 +150,7 @@ function parseOptions(argv: readonly string[]) {
         region: { type: 'string' },
         cutoff: { type: 'string' },
         json: { type: 'boolean', default: false },
+        summary: { type: 'boolean', default: false },
         deep: { type: 'boolean', default: false },
         year: { type: 'string' },
         table: { type: 'string' },
@@ -259,6 +263,7 @@ export function parse(argv: readonly string[], version: string): Parsed {
       engine,
       ...(values.cutoff === undefined ? {} : { cutoff: parseCalendarDate(values.cutoff, '--cutoff') }),
       json: values.json ?? false,
+      summary: values.summary ?? false,
       deep: values.deep ?? false,
       ...(values.year === undefined ? {} : { year: Number(values.year) }),
       ...(values.table === undefined ? {} : { table: values.table }),

@@ -25,6 +25,8 @@ export interface StackAccess {
   readonly sleep: (ms: number) => Promise<void>;
   /** How often the ledger is read while the function works. */
   readonly pollMs: number;
+  /** The clock of the durations the command prints. */
+  readonly clock: () => Date;
 }
 
 /** The unload function runs at most 15 minutes (Lambda's limit); the answer may take as long. */
@@ -50,6 +52,7 @@ export function stackAccess(region: string | undefined): StackAccess {
     },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     pollMs: 5_000,
+    clock: () => new Date(),
   };
 }
 
@@ -115,8 +118,9 @@ export async function runOnStack(
     progress,
   );
   const reader = new ArchiveReader(engine);
-  if (args.command === 'plan') return printed.plan(await new Archiver(engine).plan(target as RunTarget));
-  if (args.command === 'status') return printed.status(await reader.status());
+  if (args.command === 'plan')
+    return printed.plan(await new Archiver(engine).plan(target as RunTarget), args.summary);
+  if (args.command === 'status') return printed.status(await reader.status(access.clock()));
   if (args.command === 'audit') return printed.audit(await reader.audit(args.deep));
   const result = await runRemotely(
     {
@@ -127,6 +131,7 @@ export async function runOnStack(
       progress,
       sleep: access.sleep,
       pollMs: access.pollMs,
+      clock: access.clock,
     },
     eventOf(args, target),
   );

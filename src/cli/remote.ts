@@ -19,6 +19,8 @@ export interface RemoteDeps {
   readonly sleep: (ms: number) => Promise<void>;
   /** How often the ledger is read while following. */
   readonly pollMs: number;
+  /** The clock the elapsed time and the estimate of what is left are read from. */
+  readonly clock: () => Date;
 }
 
 /** What the function's error says: its type decides the exit code, its message is the reason. */
@@ -64,8 +66,18 @@ const PHASE_OF: Record<string, ProgressEvent['phase']> = {
 /** Turns successive ledger reads into one progress line per change of a batch. */
 class BatchWatcher {
   private readonly seen = new Map<string, string>();
+  private position?: string;
 
   constructor(private readonly progress: (event: ProgressEvent) => void) {}
+
+  /** A run as read now: a line for each batch that changed, and one when the run takes another batch. */
+  observeRun(state: RunState | undefined): void {
+    if (!state) return;
+    this.observe(state.batches);
+    const at = state.progress ? `${state.progress.batch}/${state.progress.batches}` : undefined;
+    if (state.progress && at !== this.position) this.progress(state.progress);
+    this.position = at;
+  }
 
   observe(batches: readonly BatchRecord[]): void {
     for (const b of batches) {
@@ -104,9 +116,9 @@ function waitingRun(outcome: UnloadOutcome, prefix: string): string | undefined 
 async function follow(deps: RemoteDeps, runId: string, watcher: BatchWatcher): Promise<RunState> {
   let baseline: string | null | undefined;
   for (;;) {
-    const state = await deps.reader.runState(runId);
+    const state = await deps.reader.runState(runId, deps.clock());
     if (!state) throw new RunFailedError(`run ${runId} is not in the ledger`);
-    watcher.observe(state.batches);
+    watcher.observeRun(state);
     if (state.run.state === 'finished') return state;
     if (state.run.state === 'aborted')
       throw new RunFailedError(`run ${runId} was aborted while it was followed`);
@@ -143,7 +155,7 @@ export async function runRemotely(deps: RemoteDeps, event: Record<string, unknow
   );
   const watching = event.action === 'run';
   while (answer === undefined) {
-    if (watching) watcher.observe((await deps.reader.runState())?.batches ?? []);
+    if (watching) watcher.observeRun(await deps.reader.runState(undefined, deps.clock()));
     await Promise.race([invocation, deps.sleep(deps.pollMs)]);
   }
   if ('error' in answer) throw answer.error;

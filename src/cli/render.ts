@@ -6,9 +6,11 @@ import type {
   RepairReport,
   RestoreReport,
   RunReport,
+  Savings,
   StatusReport,
 } from '../protocol/archive';
 import type { PreflightReport } from '../protocol/preflight';
+import { formatDuration } from '../protocol/report';
 
 // What the command line prints, on either engine.
 
@@ -21,6 +23,56 @@ export interface CommandOutcome {
 
 /** A count as people read it (1,234). */
 const number = (n: number) => n.toLocaleString('en-US');
+
+/** Bytes as people read them: 512 B, 1.5 KiB, 2.3 MiB, 4.0 GiB, 1.2 TiB. */
+export function byteSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = n;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Dollars as people read them: $1,234.56; an amount under a cent but not nothing: <$0.01. */
+function dollars(n: number): string {
+  if (n !== 0 && Math.abs(n) < 0.005) return n < 0 ? '-<$0.01' : '<$0.01';
+  const text = `$${Math.abs(n).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  return n < 0 ? `-${text}` : text;
+}
+
+/** A figure that may be unknown. */
+const known = <T>(value: T | null, show: (v: T) => string) => (value === null ? '-' : show(value));
+
+/** An ISO instant as people read it, in UTC: 2026-01-01 00:00:05. */
+const when = (iso: string | null) => (iso === null ? '-' : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`);
+
+/** A duration that may be unknown. */
+const took = (ms: number | null) => known(ms, formatDuration);
+
+/** The row of a savings table: bytes out of the warehouse, into the lake, and dollars a year. */
+function savingsCells(s: Savings): string[] {
+  return [
+    known(s.warehouseBytes, byteSize),
+    known(s.lakeBytes, byteSize),
+    s.lakeBasis,
+    known(s.warehouseDollarsPerYear, dollars),
+    known(s.lakeDollarsPerYear, dollars),
+    known(s.netDollarsPerYear, dollars),
+  ];
+}
+
+const SAVINGS_HEADER = ['warehouse frees', 'lake adds', 'lake bytes', 'saved/year', 'lake/year', 'net/year'];
+
+/** What a deep audit of `s`'s lake bytes costs, in words. */
+function deepAuditLine(s: Savings, prices: PlanReport['prices']): string {
+  return s.deepAuditDollars === null || s.lakeBytes === null
+    ? ''
+    : `a deep audit reads these ${byteSize(s.lakeBytes)} back: ${dollars(s.deepAuditDollars)} ` +
+        `(${dollars(prices.scanPerTb)} per TB scanned by Spectrum or Athena, ${dollars(prices.retrievalPerGb)} per GB retrieved from the storage class)`;
+}
 
 /** One line of progress on standard error. */
 export function progressLine(event: ProgressEvent): string {
@@ -49,8 +101,8 @@ export function textTable(header: string[], rows: (string | number)[][]): string
   ].join('\n');
 }
 
-/** What `plan` prints. */
-function renderPlan(plan: PlanReport): string {
+/** What `plan` prints; with `summary`, without the SQL. */
+function renderPlan(plan: PlanReport, summary = false): string {
   const rows = plan.tables.flatMap((t) => t.years.map((y) => [t.table, String(y.year), y.rows]));
   const nulls = plan.tables
     .filter((t) => t.nullRows)
@@ -76,17 +128,37 @@ function renderPlan(plan: PlanReport): string {
           `${t.table}: ${number(t.lateChildren ?? 0)} child rows whose parents are archived stay hot (a child moves only with a hot parent)`,
       ),
     '',
-    '-- the commit of each batch compares the hot rows with the figures read back from the lake (:archived_rows, :archived_checksum)',
-    ...sql,
+    `what the run frees and adds (estimates; prices: ${plan.prices.source}, $${plan.prices.warehouseGbMonth}/GB-month in the warehouse, $${plan.prices.lakeGbMonth}/GB-month in the lake):`,
+    textTable(
+      ['table', 'rows', ...SAVINGS_HEADER],
+      [
+        ...plan.tables.map((t) => [t.table, t.rows, ...savingsCells(t.savings)]),
+        ['total', plan.rows, ...savingsCells(plan.savings)],
+      ],
+    ),
+    ...(plan.sizesNote ? [`note: ${plan.sizesNote}`] : []),
+    deepAuditLine(plan.savings, plan.prices),
+    ...(summary
+      ? []
+      : [
+          '',
+          '-- the commit of each batch compares the hot rows with the figures read back from the lake (:archived_rows, :archived_checksum)',
+          ...sql,
+        ]),
   ]
     .filter((l, i, all) => l !== '' || all[i - 1] !== '')
-    .join('\n');
+    .join('\n')
+    .trimEnd();
 }
 
 /** What `run` prints. */
 function renderRun(report: RunReport): string {
+  const duration =
+    report.durationMs === null
+      ? ''
+      : ` in ${formatDuration(report.durationMs)} (started ${when(report.startedAt)} UTC)`;
   const headline: Record<RunReport['outcome'], string> = {
-    finished: `run ${report.runId} ${report.resumed ? 'resumed and ' : ''}finished: cutoff ${report.cutoff}, ${report.batches} batches`,
+    finished: `run ${report.runId} ${report.resumed ? 'resumed and ' : ''}finished: cutoff ${report.cutoff}, ${report.batches} batches${duration}`,
     'nothing-to-do': `nothing to do: no rows older than ${report.cutoff}`,
     'already-done': `run ${report.runId} is already ${report.state}; nothing changed`,
   };
@@ -100,16 +172,37 @@ function renderRun(report: RunReport): string {
           y.bytes,
           y.attempts,
           y.committed ? 'yes' : 'no',
+          took(y.durationMs),
+          took(y.steps.exportMs),
+          took(y.steps.verifyMs),
+          took(y.steps.commitMs),
         ])
-      : [[t.table, '-', 0, 0, 0, 0, '-']],
+      : [[t.table, '-', 0, 0, 0, 0, '-', '-', '-', '-', '-']],
   );
+  const s = report.savings;
   return [
     headline[report.outcome],
     textTable(
-      ['table', 'year', 'rows', 'files', 'bytes', 'exports', 'committed'],
+      [
+        'table',
+        'year',
+        'rows',
+        'files',
+        'bytes',
+        'exports',
+        'committed',
+        'batch took',
+        'export',
+        'verify',
+        'commit',
+      ],
       rows as (string | number)[][],
     ),
     `total: ${number(report.rows)} rows, ${number(report.files)} files, ${number(report.bytes)} bytes`,
+    report.outcome === 'finished'
+      ? `the warehouse frees ${known(s.warehouseBytes, byteSize)} once vacuumed; the lake holds ${known(s.lakeBytes, byteSize)} (measured); ` +
+        `a year: ${known(s.warehouseDollarsPerYear, dollars)} saved, ${known(s.lakeDollarsPerYear, dollars)} in the lake, net ${known(s.netDollarsPerYear, dollars)} (${report.prices.source})`
+      : '',
     ...report.warnings.map((w) => `warning: ${w}`),
     report.reportLocation ? `report: ${report.reportLocation}` : '',
   ]
@@ -145,16 +238,32 @@ function renderStatus(status: StatusReport): string {
     r.runId,
     r.cutoff,
     r.state,
+    when(r.startedAt),
+    took(r.durationMs),
     `${r.committed}/${r.batches}`,
-    r.rows,
+    r.archivedRows,
+    r.restoredRows,
     r.error ?? '',
+  ]);
+  const restores = status.restores.map((r) => [
+    r.restoreId,
+    when(r.at),
+    String(r.year),
+    r.tables.map((t) => t.table).join(', '),
+    r.rows,
   ]);
   return [
     status.active ? `unfinished run: ${status.active.runId} (${status.active.state})` : 'no unfinished run',
     textTable(
-      ['run', 'cutoff', 'state', 'batches', 'rows', 'last error'],
-      rows.length ? rows : [['(none)', '', '', '', 0, '']],
+      ['run', 'cutoff', 'state', 'started (UTC)', 'took', 'batches', 'archived', 'restored', 'last error'],
+      rows.length ? rows : [['(none)', '', '', '', '', '', 0, 0, '']],
     ),
+    ...(restores.length
+      ? [
+          'restores (their rows are hot again and no longer count as archived):',
+          textTable(['restore', 'at (UTC)', 'year', 'tables', 'rows'], restores),
+        ]
+      : []),
     ...lostLines(status.lost),
   ].join('\n');
 }
@@ -203,7 +312,11 @@ function renderRestore(report: RestoreReport): string {
 
 /** What each command prints, with its exit code, from its report: the same on either engine. */
 export const printed = {
-  plan: (plan: PlanReport): CommandOutcome => ({ result: plan, text: renderPlan(plan), code: 0 }),
+  plan: (plan: PlanReport, summary = false): CommandOutcome => ({
+    result: plan,
+    text: renderPlan(plan, summary),
+    code: 0,
+  }),
   run: (report: RunReport): CommandOutcome => ({ result: report, text: renderRun(report), code: 0 }),
   status: (status: StatusReport): CommandOutcome => ({ result: status, text: renderStatus(status), code: 0 }),
   preflight: (report: PreflightReport): CommandOutcome => ({

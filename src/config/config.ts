@@ -50,6 +50,9 @@ function strict<T extends z.ZodRawShape>(shape: T) {
   });
 }
 
+/** A list price in US dollars. */
+const price = z.number().min(0).max(1_000_000);
+
 const columnType = z.string().transform((text, ctx) => {
   const parsed = parseColumnType(text);
   if (!parsed) {
@@ -155,6 +158,15 @@ const configSchema = strict({
     stageSchema: identifier.default('archive_stage'),
   }).default({ schema: 'archive_meta', stageSchema: 'archive_stage' }),
   maintenance: strict({ vacuum: z.boolean().default(true) }).default({ vacuum: true }),
+  // Left out, the defaults apply where they are used (`pricesOf`): a configuration without the key
+  // keeps its digest, so a stack deployed before the key existed still accepts its file.
+  prices: strict({
+    warehouseGbMonth: price.optional(),
+    lakeGbMonth: price.optional(),
+    scanPerTb: price.optional(),
+    retrievalPerGb: price.optional(),
+    source: z.string().min(1).max(200).optional(),
+  }).optional(),
   tables: z.array(tableSchema).min(1),
 });
 

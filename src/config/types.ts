@@ -27,6 +27,11 @@ export interface ArchiveConfig {
   readonly ledger: LedgerConfig;
   /** What a run does to the hot tables once it is done. */
   readonly maintenance: MaintenanceConfig;
+  /**
+   * The prices that `plan` and the run report turn bytes into dollars with; left out (or any price
+   * left out), us-east-1 list prices (`DEFAULT_PRICES` in `src/config/prices.ts`).
+   */
+  readonly prices?: PricesConfig;
   /** The archived tables: roots (archived by a date column) and their children. */
   readonly tables: TableConfig[];
 }
@@ -120,6 +125,20 @@ export interface LedgerConfig {
 export interface MaintenanceConfig {
   /** VACUUM DELETE ONLY and ANALYZE of each hot table; in the file, `true` when left out. */
   readonly vacuum: boolean;
+}
+
+/** Prices in US dollars; each left out takes its default. */
+export interface PricesConfig {
+  /** Warehouse storage (Redshift Managed Storage), per GB-month. */
+  readonly warehouseGbMonth?: number;
+  /** Lake storage in the storage class the lifecycle rule moves archived files to, per GB-month. */
+  readonly lakeGbMonth?: number;
+  /** Spectrum or Athena, per TB scanned. */
+  readonly scanPerTb?: number;
+  /** Retrieval from the lake's storage class, per GB read (what a deep audit pays). */
+  readonly retrievalPerGb?: number;
+  /** Where these prices come from, and when (shown beside the estimates). */
+  readonly source?: string;
 }
 
 /** One archived table. */

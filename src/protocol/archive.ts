@@ -6,17 +6,30 @@ import { isLayoutYear } from '../core/lake-layout';
 import { ArchiveSql, BatchKey, PlannedBatch } from '../sql/statements';
 import { BatchSteps, CommitFailure } from './batch';
 import { checkArchive, checkViews, lostBatches, repairCatalog, RepairReport } from './consistency';
-import { batchOrder, count, inspectLedger, LedgerShape, LedgerView, readLedger, RunRecord } from './ledger';
+import {
+  batchOrder,
+  count,
+  inspectLedger,
+  LedgerShape,
+  LedgerView,
+  nextBatch,
+  readLedger,
+  readRestoreChecks,
+  RunRecord,
+} from './ledger';
 import { migrateLegacyRuns } from './legacy';
 import { audit, AuditReport } from './audit';
 import { ExtraChecks, preflight, PreflightReport } from './preflight';
 import { restore, restoredFamilies, RestoreReport, RestoreRequest } from './restore';
 import type { Catalog, Lake, Row, Warehouse } from './ports';
 import {
+  batchProgress,
+  between,
   emptyReport,
   LostBatch,
   PlanReport,
   ProgressEvent,
+  restoreRecords,
   runReport,
   RunReport,
   statusReport,
@@ -24,6 +37,8 @@ import {
   YearFigures,
 } from './report';
 import { checkSchema } from './schema-guard';
+import { pricesOf } from '../config/prices';
+import { lakeBytesPerRow, savings, tableSizes, totalSavings, warehouseShare, type TableSize } from './costs';
 
 export type { AuditReport } from './audit';
 export type { CommitFailure } from './batch';
@@ -34,7 +49,9 @@ export type {
   Phase,
   PlanReport,
   ProgressEvent,
+  RestoreRecord,
   RunReport,
+  Savings,
   StatusReport,
   TableReport,
 } from './report';
@@ -49,6 +66,18 @@ export interface ArchiveDeps {
   readonly progress?: (event: ProgressEvent) => void;
   /** Waits between attempts (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How many milliseconds this invocation may still work (on AWS, the Lambda's remaining time less
+   * its margin); unset where no invocation ends the work (the embedded engine). A run that has
+   * taken a batch hands over to a fresh invocation at the next batch boundary when little is left.
+   */
+  readonly remainingMs?: () => number;
+  /**
+   * The engine's clock: it timestamps runs, batches and steps in the ledger (tests pass a fake).
+   * No statement reads the warehouse's clock, and none of its readings decides what a run moves.
+   * @default the system clock
+   */
+  readonly clock?: () => Date;
   /** Checks that only this engine can make, added to preflight's (role association, quotas). */
   readonly extraChecks?: ExtraChecks;
   /**
@@ -68,6 +97,13 @@ interface Checked {
 const START_CHECKS = 4;
 /** Transactions that redefine views outside a run are tried this often when they lose a race. */
 const VIEW_RETRIES = 3;
+/**
+ * A run hands over to a fresh invocation at a batch boundary when less time is left than this, or
+ * than the longest batch of the run so far: a read or ledger write that no event announces must
+ * never be in flight when the invocation's time runs out (that would stop the run until an
+ * operator runs it again).
+ */
+const HAND_OVER_MS = 120_000;
 
 /** A second run that lost the lock to a run started at the same time, and changed nothing. */
 export class RunBusyError extends RunFailedError {
@@ -79,6 +115,12 @@ export class RunBusyError extends RunFailedError {
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The key of a run's batch of one family and year, from the ledger (its source: hot, or v1's stage). */
+function batchKey(run: RunRecord, ledger: LedgerView, root: TableConfig, year: number): BatchKey {
+  const record = ledger.batch(run.runId, root.name, year) ?? ledger.batchesOf(run.runId)[0];
+  return { runId: run.runId, cutoff: run.cutoff as BatchKey['cutoff'], year, source: record.source };
+}
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const sum = <T>(items: readonly T[], of: (item: T) => number) =>
   items.reduce((total, item) => total + of(item), 0);
@@ -99,7 +141,17 @@ export class Archiver {
       sql: this.sql,
       emit: (event) => this.emit(event),
       sleep: deps.sleep ?? delay,
+      clock: () => this.now(),
     });
+  }
+
+  /** The engine's clock (see {@link ArchiveDeps.clock}). */
+  private now(): Date {
+    return this.deps.clock ? this.deps.clock() : new Date();
+  }
+
+  private get prices() {
+    return pricesOf(this.deps.config);
   }
 
   private get tables(): TableConfig[] {
@@ -305,9 +357,38 @@ export class Archiver {
     );
   }
 
+  /**
+   * Read only: the warehouse's own sizes of the configured tables; a warehouse that will not tell
+   * (SVV_TABLE_INFO shows only superusers and those granted SELECT on it) leaves them unknown, and
+   * says why.
+   */
+  private async sizes(): Promise<{ sizes: Map<string, TableSize>; note?: string }> {
+    let sizes: Map<string, TableSize>;
+    try {
+      sizes = tableSizes(await this.deps.warehouse.query(this.sql.tableSizesQuery(), 'plan.sizes'));
+    } catch (error) {
+      if (error instanceof StillRunningError) throw error;
+      return {
+        sizes: new Map(),
+        note: `the warehouse's table sizes could not be read: ${message(error).split('\n')[0]}`,
+      };
+    }
+    const missing = this.tables.filter((t) => !sizes.has(`${t.schema}.${t.name}`.toLowerCase()));
+    if (missing.length === 0) return { sizes };
+    return {
+      sizes,
+      note:
+        `the warehouse gave no size for ${missing.map((t) => `${t.schema}.${t.name}`).join(', ')}` +
+        (this.deps.warehouse.dialect.name === 'redshift'
+          ? ' (SVV_TABLE_INFO has no row for an empty table, and shows rows only to superusers and users granted SELECT on it)'
+          : ' (empty, or not yet written to disk)'),
+    };
+  }
+
   /** Read only: what each table would move per year, and the batches, for a run with this cutoff. */
   private async planBatches(
     target: RunTarget,
+    sizes: ReadonlyMap<string, TableSize> = new Map(),
   ): Promise<{ planned: PlannedBatch[]; nullRows: Map<TableConfig, number> }> {
     const { warehouse } = this.deps;
     const planned: PlannedBatch[] = [];
@@ -330,8 +411,11 @@ export class Archiver {
             : figures(
                 await warehouse.query(this.sql.yearsQuery(table, years, target.cutoff), `plan.${table.name}`),
               );
+        const size = sizes.get(`${table.schema}.${table.name}`.toLowerCase());
         for (const year of years) {
-          planned.push({ table, year, rows: counts.find((c) => c.year === year)?.rows ?? 0 });
+          const rows = counts.find((c) => c.year === year)?.rows ?? 0;
+          const hotBytes = warehouseShare(size, rows);
+          planned.push({ table, year, rows, ...(hotBytes === undefined ? {} : { hotBytes }) });
         }
       }
     }
@@ -392,7 +476,8 @@ export class Archiver {
     const checks = await this.preflight();
     const ledger = await this.read();
     await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
-    const { planned, nullRows } = await this.planBatches(target);
+    const { sizes, note } = await this.sizes();
+    const { planned, nullRows } = await this.planBatches(target, sizes);
     const late = await this.lateChildren(ledger);
     for (const table of this.tables) {
       const rows = sum(
@@ -401,7 +486,11 @@ export class Archiver {
       );
       this.emit({ phase: 'plan', table: table.name, rows, message: `rows older than ${target.cutoff}` });
     }
-    return { ...this.planReport(target, ledger, planned, nullRows, late), preflight: checks };
+    return {
+      ...this.planReport(target, ledger, planned, nullRows, late),
+      ...(note ? { sizesNote: note } : {}),
+      preflight: checks,
+    };
   }
 
   private planReport(
@@ -416,16 +505,20 @@ export class Archiver {
       planned.map((p) => ({ family: this.sql.familyOf(p.table)[0].name, year: p.year })),
     );
     const statements = this.batchStatements(target, ledger, planned, batches);
+    const prices = this.prices;
     const tables = this.tables.map((table) => {
-      const years = planned.filter((p) => p.table === table).map((p) => ({ year: p.year, rows: p.rows }));
+      const parts = planned.filter((p) => p.table === table);
+      const years = parts.map((p) => ({ year: p.year, rows: p.rows }));
       const nulls = nullRows.get(table);
       const children = late.get(table);
+      const rows = sum(years, (y) => y.rows);
       return {
         table: table.name,
-        rows: sum(years, (y) => y.rows),
+        rows,
         years,
         ...(nulls === undefined ? {} : { nullRows: nulls }),
         ...(children === undefined ? {} : { lateChildren: children }),
+        savings: this.planned(table, parts, ledger),
       };
     });
     return {
@@ -433,6 +526,11 @@ export class Archiver {
       cutoff: target.cutoff,
       tables,
       rows: sum(tables, (t) => t.rows),
+      savings: totalSavings(
+        tables.map((t) => t.savings),
+        prices,
+      ),
+      prices,
       batches: batches.map(({ family, year }) => ({
         family: family[0].name,
         year,
@@ -444,12 +542,34 @@ export class Archiver {
       ...(ledger.active ? { activeRun: ledger.active.runId } : {}),
       statements: [
         ...statements,
-        { phase: 'finish', transactional: true, sql: this.sql.finishTransaction(target.runId) },
+        { phase: 'finish', transactional: true, sql: this.sql.finishTransaction(target.runId, undefined) },
         ...(this.deps.config.maintenance.vacuum
           ? [{ phase: 'finish' as const, transactional: false, sql: this.sql.maintenanceStatements() }]
           : []),
       ],
     };
+  }
+
+  /**
+   * What a table's planned rows free and add: the warehouse's bytes scaled by the rows that leave,
+   * and the lake's estimated from the bytes per row of its earlier batches (without any, as many
+   * bytes as the warehouse frees, said as an assumption).
+   */
+  private planned(table: TableConfig, parts: readonly PlannedBatch[], ledger: LedgerView) {
+    const rows = sum(parts, (p) => p.rows);
+    const warehouse = parts.every((p) => p.hotBytes !== undefined)
+      ? sum(parts, (p) => p.hotBytes ?? 0)
+      : null;
+    const perRow = lakeBytesPerRow(ledger, table.name);
+    const lake =
+      rows === 0
+        ? { bytes: 0, basis: 'earlier batches' as const }
+        : perRow !== undefined
+          ? { bytes: Math.round(perRow * rows), basis: 'earlier batches' as const }
+          : warehouse !== null
+            ? { bytes: warehouse, basis: 'assumed as the warehouse' as const }
+            : { bytes: null, basis: 'unknown' as const };
+    return savings(warehouse, lake, this.prices);
   }
 
   /** The exact SQL of each batch of the plan: its export, then its commit transaction. */
@@ -503,25 +623,36 @@ export class Archiver {
     }
     const done = checked.ledger.run(target.runId);
     if (done && (done.state !== 'aborted' || trigger === 'schedule')) {
-      return runReport(this.tables, checked.ledger, done, 'already-done', false, []);
+      return runReport(this.tables, checked.ledger, done, 'already-done', false, [], this.prices);
     }
     // An operator's `abort` then `run` in the same second: the new run gets the next free second.
     const own = done
       ? { ...target, runId: nextRunId(target.runId, (id: string) => !!checked.ledger.run(id)) }
       : target;
-    const { planned } = await this.planBatches(own);
-    const roots = planned.filter((p) => p.table === this.sql.familyOf(p.table)[0]);
+    const { planned: counted } = await this.planBatches(own);
+    const roots = counted.filter((p) => p.table === this.sql.familyOf(p.table)[0]);
     const moves = roots.some((p) => p.rows > 0);
+    // The warehouse bytes of the rows that leave, recorded with the plan: what the run frees.
+    const planned = moves ? await this.withSizes(counted) : counted;
     const ledger =
       moves || this.deps.setUpByFirstRun
         ? await this.setUp(await this.ready(checked), checked.shape)
         : checked.ledger;
     if (!moves) {
       this.emit({ phase: 'plan', message: `nothing older than ${own.cutoff} to archive` });
-      return emptyReport(this.tables, own.runId, own.cutoff);
+      return emptyReport(this.tables, own.runId, own.cutoff, this.prices);
     }
     const started = await this.start(own, planned, ledger);
     return this.advance(started.run(own.runId) as RunRecord, false, started, true);
+  }
+
+  /** The planned batches with the warehouse bytes of their rows, where the warehouse tells its sizes. */
+  private async withSizes(planned: readonly PlannedBatch[]): Promise<PlannedBatch[]> {
+    const { sizes } = await this.sizes();
+    return planned.map((p) => {
+      const hotBytes = warehouseShare(sizes.get(`${p.table.schema}.${p.table.name}`.toLowerCase()), p.rows);
+      return hotBytes === undefined ? p : { ...p, hotBytes };
+    });
   }
 
   /**
@@ -594,7 +725,7 @@ export class Archiver {
     planned: readonly PlannedBatch[],
     before: LedgerView,
   ): Promise<LedgerView> {
-    const statements = this.sql.startTransaction(target.runId, target.cutoff, planned);
+    const statements = this.sql.startTransaction(target.runId, target.cutoff, planned, this.now());
     try {
       await this.deps.warehouse.transaction(statements, `${target.runId}.start`);
     } catch (error) {
@@ -651,33 +782,31 @@ export class Archiver {
     let ledger = read;
     let where = 'start';
     let failure = failed;
+    let taken = 0;
     try {
       for (;;) {
         const run = ledger.run(start.runId) as RunRecord;
         if (run.state === 'finished' || run.state === 'aborted') {
-          return runReport(this.tables, ledger, run, 'finished', resumed, []);
+          return runReport(this.tables, ledger, run, 'finished', resumed, [], this.prices);
         }
-        const next = batchOrder(this.deps.config, ledger.batchesOf(run.runId)).find(({ family, year }) =>
-          family.some((t) => {
-            const b = ledger.batch(run.runId, t.name, year);
-            return b !== undefined && !b.committed;
-          }),
+        const { order, n, next } = nextBatch(this.deps.config, ledger, run.runId);
+        ledger = await this.mark(
+          run,
+          ledger,
+          next,
+          taken > 0 && next !== undefined && this.timeIsShort(ledger, run),
         );
         if (!next) {
           where = 'finish';
           return await this.finish(run, ledger, resumed);
         }
         where = `${next.family[0].name} ${next.year}`;
-        const key: BatchKey = {
-          runId: run.runId,
-          cutoff: run.cutoff as BatchKey['cutoff'],
-          year: next.year,
-          source: (ledger.batch(run.runId, next.family[0].name, next.year) ?? ledger.batchesOf(run.runId)[0])
-            .source,
-        };
+        this.emit(batchProgress(ledger, run, { n: n + 1, total: order.length, name: where }, this.now()));
+        const key = batchKey(run, ledger, next.family[0], next.year);
         ledger = await this.checkAttempts(key, next.family, ledger, explicit);
         // A failed commit belongs to the first batch taken: the one it was sent for.
         await this.steps.process(key, next.family, ledger, failure);
+        taken += 1;
         failure = undefined;
         ledger = await readLedger(this.deps.warehouse, this.sql);
       }
@@ -685,6 +814,59 @@ export class Archiver {
       if (error instanceof InputError || error instanceof StillRunningError) throw error;
       return this.fail(start.runId, `run ${start.runId} failed at ${where}: ${message(error)}`, error);
     }
+  }
+
+  /**
+   * ONE statement marks, at the engine's instant, the end of the run's batches whose commit has
+   * ended since the last mark, and the start of the batch it takes next (once: a resume keeps the
+   * first start). Batches begun by an earlier version, which recorded no start, get no end.
+   * @returns the ledger as the mark leaves it
+   */
+  private async mark(
+    run: RunRecord,
+    ledger: LedgerView,
+    next: { family: TableConfig[]; year: number } | undefined,
+    handOver: boolean,
+  ): Promise<LedgerView> {
+    const parts = ledger.batchesOf(run.runId);
+    const ended = batchOrder(
+      this.deps.config,
+      parts.filter((b) => b.committed && b.startedAt !== null && b.endedAt === null),
+    );
+    const begun =
+      next &&
+      next.family.every((t) => (ledger.batch(run.runId, t.name, next.year)?.startedAt ?? null) === null)
+        ? next
+        : undefined;
+    if (ended.length === 0 && !begun) return ledger;
+    const at = this.now();
+    const sql = this.sql.markBatches(run.runId, at, {
+      ended: ended.map((e) => ({ family: e.family[0], year: e.year })),
+      ...(begun ? { begun: { family: begun.family[0], year: begun.year } } : {}),
+    });
+    const { warehouse } = this.deps;
+    // The mark is the last statement of this invocation: its completion event starts the next.
+    if (handOver && warehouse.handOver) await warehouse.handOver(sql, `${run.runId}.mark`);
+    await warehouse.execute(sql, `${run.runId}.mark`);
+    return ledger.withEnded(
+      run.runId,
+      ended.map((e) => ({ family: e.family[0].name, year: e.year })),
+      at,
+    );
+  }
+
+  /**
+   * Whether this invocation should leave the next batch to a fresh one: less time is left than
+   * {@link HAND_OVER_MS}, or than the longest batch of the run so far.
+   */
+  private timeIsShort(ledger: LedgerView, run: RunRecord): boolean {
+    const remaining = this.deps.remainingMs?.();
+    if (remaining === undefined) return false;
+    const longest = Math.max(
+      HAND_OVER_MS,
+      ...ledger.batchesOf(run.runId).map((b) => between(b.startedAt, b.endedAt) ?? 0),
+    );
+    return remaining < longest;
   }
 
   /** Records why the run failed (when the warehouse answers) and throws the operator's message. */
@@ -738,15 +920,16 @@ export class Archiver {
    * own: nothing waits for it.
    */
   private async finish(run: RunRecord, ledger: LedgerView, resumed: boolean): Promise<RunReport> {
-    const finished = { ...run, state: 'finished' as const };
-    const report = runReport(this.tables, ledger, finished, 'finished', resumed, []);
+    const at = this.now();
+    const finished = { ...run, state: 'finished' as const, endedAt: at.toISOString() };
+    const report = runReport(this.tables, ledger, finished, 'finished', resumed, [], this.prices);
     const reportLocation = await this.deps.lake.writeReport(run.runId, report);
     const legacy =
       ledger.stageRunId === run.runId
         ? { version: ledger.version, views: (t: TableConfig) => ({ committed: ledger.committed(t.name) }) }
         : undefined;
     await this.deps.warehouse.transaction(
-      this.sql.finishTransaction(run.runId, legacy),
+      this.sql.finishTransaction(run.runId, at, legacy),
       `${run.runId}.finish`,
     );
     this.emit({
@@ -806,10 +989,13 @@ export class Archiver {
 
   /** Read only: the ledger's runs and what each moved. */
   async status(): Promise<StatusReport> {
+    const { shape, ledger } = await this.inspect();
     return statusReport(
-      await this.read(),
+      ledger,
       this.deps.config.ledger.schema,
       this.deps.setUpByFirstRun ? 'first run' : 'deployment',
+      restoreRecords(await readRestoreChecks(this.deps.warehouse, this.sql, shape)),
+      this.now(),
     );
   }
 
@@ -877,7 +1063,7 @@ export class Archiver {
         .filter((b) => b.table);
       try {
         await this.deps.warehouse.transaction(
-          this.sql.abortTransaction(active.runId, uncommitted, ledger.version),
+          this.sql.abortTransaction(active.runId, uncommitted, ledger.version, this.now()),
           `${active.runId}.abort`,
         );
         break;

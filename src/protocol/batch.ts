@@ -23,6 +23,8 @@ export interface BatchDeps {
   readonly sql: ArchiveSql;
   readonly emit: (event: ProgressEvent) => void;
   readonly sleep: (ms: number) => Promise<void>;
+  /** The engine's clock, which timestamps each step's end in the ledger. */
+  readonly clock: () => Date;
 }
 
 /** Commits that lost to a concurrent transaction are tried again this many times. */
@@ -157,7 +159,7 @@ export class BatchSteps {
       }
     }
     const figures = exportFigures(manifest, partitionLocation(root, key.year));
-    await warehouse.execute(sql.recordExport(key, table, figures), step);
+    await warehouse.execute(sql.recordExport(key, table, figures, this.deps.clock()), step);
     this.deps.emit({
       phase: 'export',
       runId: key.runId,
@@ -224,7 +226,7 @@ export class BatchSteps {
         );
       }
     }
-    await warehouse.execute(sql.recordVerified(key, table, read, digest), step);
+    await warehouse.execute(sql.recordVerified(key, table, read, digest, this.deps.clock()), step);
     this.deps.emit({
       phase: 'verify',
       runId: key.runId,

@@ -19,6 +19,10 @@ export interface RunRecord {
   readonly state: RunState;
   /** Why the last attempt failed, until a later attempt gets further. */
   readonly error: string | null;
+  /** When the run started (ISO 8601, UTC), by the engine's clock; null in a ledger of an earlier version. */
+  readonly startedAt: string | null;
+  /** When the run finished or was aborted; null while it runs. */
+  readonly endedAt: string | null;
 }
 
 /** One table's part of one batch (one run, one family, one archive year). */
@@ -50,6 +54,16 @@ export interface BatchRecord {
   readonly tableSchema: string | null;
   /** The commit's check passed: the rows left the hot table and the views read the batch. */
   readonly committed: boolean;
+  /** When the batch (its family and year) began, as ISO 8601 UTC; null before, or in an older ledger. */
+  readonly startedAt: string | null;
+  /** When this table's export ended (this attempt). */
+  readonly exportedAt: string | null;
+  /** When this table's verification ended (this attempt). */
+  readonly verifiedAt: string | null;
+  /** When the batch's commit ended (as the run learned it). */
+  readonly endedAt: string | null;
+  /** The warehouse bytes the rows occupied when the run started (the table's size, scaled). */
+  readonly hotBytes: number | null;
 }
 
 const UNFINISHED: readonly RunState[] = ['running', 'staged', 'verified', 'published'];
@@ -138,6 +152,20 @@ export class LedgerView {
       : undefined;
   }
 
+  /**
+   * The same ledger after {@link ArchiveSql.markBatches} marked these family-years of `runId` as
+   * ended at `at`: what a report built before the next read of the ledger must show.
+   */
+  withEnded(runId: string, ended: readonly { family: string; year: number }[], at: Date): LedgerView {
+    const iso = at.toISOString();
+    const batches = this.batches.map((b) =>
+      b.runId === runId && ended.some((e) => sameName(e.family, b.family) && e.year === b.year)
+        ? { ...b, endedAt: iso }
+        : b,
+    );
+    return new LedgerView(this.runs, batches, this.version, this.exists);
+  }
+
   /** What the union view of `table` reads now, optionally with one more committed batch. */
   viewState(table: TableConfig, also?: CommittedBatch & { rows: number }): ViewState {
     const committed = this.committed(table.name);
@@ -162,6 +190,8 @@ export interface LedgerShape {
   readonly has: (table: LedgerTable, column: string) => boolean;
   /** Columns of {@link LEDGER_UPGRADES} the batches table lacks: reads select NULL for them. */
   readonly missingBatchColumns: readonly string[];
+  /** Columns of {@link LEDGER_UPGRADES} the runs table lacks: reads select NULL for them. */
+  readonly missingRunColumns: readonly string[];
   /** Nothing to create or add: the ledger is this version's. */
   readonly current: boolean;
 }
@@ -175,14 +205,14 @@ export async function inspectLedger(warehouse: Warehouse, sql: ArchiveSql): Prom
   const tables = new Set(rows.map((r) => String(r.table_name).toLowerCase()));
   const hasTable = (table: LedgerTable) => tables.has(table);
   const has = (table: LedgerTable, column: string) => columns.has(`${table}.${column.toLowerCase()}`);
-  const missingBatchColumns = LEDGER_UPGRADES.filter(
-    (u) => u.table === 'batches' && !has(u.table, u.column),
-  ).map((u) => u.column);
+  const missing = (table: LedgerTable) =>
+    LEDGER_UPGRADES.filter((u) => u.table === table && !has(u.table, u.column)).map((u) => u.column);
   return {
     exists: hasTable('runs'),
     hasTable,
     has,
-    missingBatchColumns,
+    missingBatchColumns: missing('batches'),
+    missingRunColumns: missing('runs'),
     current: sql.ledgerTables.every(hasTable) && sql.upgradeStatements(has).length === 0,
   };
 }
@@ -200,7 +230,7 @@ export async function readLedger(
 ): Promise<LedgerView> {
   if (shape && !shape.exists) return new LedgerView([], [], 0, false);
   const has = (table: LedgerTable) => !shape || shape.hasTable(table);
-  const runs = await warehouse.query(sql.runsQuery(), 'ledger.runs');
+  const runs = await warehouse.query(sql.runsQuery(shape?.missingRunColumns), 'ledger.runs');
   const batches =
     has('batches') && has('commit_checks')
       ? await warehouse.query(sql.batchesQuery(shape?.missingBatchColumns), 'ledger.batches')
@@ -212,10 +242,25 @@ export async function readLedger(
       cutoff: text(r.cutoff),
       state: text(r.state) as RunState,
       error: r.error ?? null,
+      startedAt: instant(r.started_at),
+      endedAt: instant(r.ended_at),
     })),
     batches.map(batchRecord),
     count(version?.version ?? '0'),
   );
+}
+
+/**
+ * Read only: the checks of the restores that committed (`restoresQuery`), none while the ledger
+ * has no `restore_checks` table (none yet, or one of an earlier version that no command has
+ * upgraded). A status reads them; a run never needs them.
+ */
+export async function readRestoreChecks(
+  warehouse: Warehouse,
+  sql: ArchiveSql,
+  shape: LedgerShape,
+): Promise<Row[]> {
+  return shape.hasTable('restore_checks') ? warehouse.query(sql.restoresQuery(), 'ledger.restores') : [];
 }
 
 function batchRecord(r: Row): BatchRecord {
@@ -240,7 +285,25 @@ function batchRecord(r: Row): BatchRecord {
     filesDigest: r.files_digest ?? null,
     tableSchema: r.table_schema ?? null,
     committed: count(r.committed) === 1,
+    startedAt: instant(r.started_at),
+    exportedAt: instant(r.exported_at),
+    verifiedAt: instant(r.verified_at),
+    endedAt: instant(r.ended_at),
+    hotBytes: optional(r.hot_bytes),
   };
+}
+
+/**
+ * A TIMESTAMP the warehouse returned as text (`2026-01-01 00:00:05.123`, fractions of any length
+ * or none), as ISO 8601 in UTC to the millisecond: the ledger's instants are UTC.
+ */
+export function instant(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:\+00(?::?00)?|Z)?$/.exec(
+    value,
+  );
+  if (!match) throw new InternalError(`the warehouse returned ${value} where a timestamp was expected`);
+  return `${match[1]}T${match[2]}.${(match[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
 }
 
 /** The batches of a run in the order the protocol takes them: oldest year first, then family. */
@@ -255,6 +318,29 @@ export function batchOrder(
     if (family) keys.set(`${b.year}/${family[0].name}`, { family, year: b.year });
   }
   return [...keys.values()].sort((a, b) => a.year - b.year || all.indexOf(a.family) - all.indexOf(b.family));
+}
+
+/**
+ * Where a run stands: its batches in the order the protocol takes them, and the first whose
+ * tables are not all committed (its place in that order), if any is left.
+ */
+export function nextBatch(
+  config: ArchiveConfig,
+  ledger: LedgerView,
+  runId: string,
+): {
+  order: { family: TableConfig[]; year: number }[];
+  n: number;
+  next?: { family: TableConfig[]; year: number };
+} {
+  const order = batchOrder(config, ledger.batchesOf(runId));
+  const n = order.findIndex(({ family, year }) =>
+    family.some((t) => {
+      const b = ledger.batch(runId, t.name, year);
+      return b !== undefined && !b.committed;
+    }),
+  );
+  return n < 0 ? { order, n: order.length } : { order, n, next: order[n] };
 }
 
 function text(value: string | null | undefined): string {

@@ -30,6 +30,12 @@ export interface Warehouse {
   execute(sql: string, step: string, options?: StatementOptions): Promise<void>;
   /** Runs the statements in order as ONE transaction: all of them take effect, or none. */
   transaction(sqls: readonly string[], step: string, options?: StatementOptions): Promise<void>;
+  /**
+   * Where the work is done in invocations of limited time (AWS Lambda): sends one statement whose
+   * completion event resumes the run in a fresh invocation, and ends this one's work by throwing
+   * `StillRunningError` naming it. Undefined where nothing ends the work (the embedded engine).
+   */
+  handOver?(sql: string, step: string): Promise<never>;
 }
 
 /** One file listed in an export's manifest. */

@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import { manualEvent, METRICS, scheduleEvent, statusChangeEvent, type ManualEvent } from '../contract';
+import {
+  manualEvent,
+  METRICS,
+  scheduleEvent,
+  STALLED_AFTER_MS,
+  statusChangeEvent,
+  type ManualEvent,
+} from '../contract';
 import { CalendarDate, isRunId, parseCalendarDate, runTarget } from '../core/cutoff';
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
 import {
@@ -435,8 +442,15 @@ export function outcomeMetrics(outcome: UnloadOutcome, durationMs: number): Metr
     { name: METRICS.invocationDuration, unit: 'Milliseconds', value: Math.round(durationMs) },
   ];
   if (outcome.outcome === 'status') {
-    // The daily watchdog asks for status: an alarm on this says a run has not finished for days.
-    metrics.push({ name: METRICS.unfinishedRun, unit: 'Count', value: outcome.status.active ? 1 : 0 });
+    // The daily watchdog asks for status. A run may take days (a long backlog's first run), so the
+    // alarm reads whether it moves on, not whether it is unfinished.
+    const { active, idleMs } = outcome.status;
+    const stalled =
+      active !== undefined && (idleMs === null || idleMs === undefined || idleMs >= STALLED_AFTER_MS);
+    metrics.push(
+      { name: METRICS.unfinishedRun, unit: 'Count', value: active ? 1 : 0 },
+      { name: METRICS.stalledRun, unit: 'Count', value: stalled ? 1 : 0 },
+    );
   }
   if (outcome.outcome === 'dropped') metrics.push({ name: METRICS.eventsDropped, unit: 'Count', value: 1 });
   if (outcome.outcome === 'preflight') {

@@ -141,4 +141,10 @@ export interface Dialect {
   accessProbes(context: AccessContext): AccessProbe[];
   /** Whether a failed transaction lost to a concurrent one (and may simply be tried again). */
   isConflict(message: string): boolean;
+  /**
+   * A read of the warehouse's own storage figures: per given table that it knows, `table_schema`,
+   * `table_name`, `bytes` (what the table occupies) and `row_count` (the rows those bytes hold), as
+   * text. A table the warehouse says nothing of has no row.
+   */
+  tableSizesQuery(tables: readonly { schema: string; name: string }[]): string;
 }

@@ -3,7 +3,7 @@ import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
 import { MANIFEST_NAME, PARTITION_KEYS } from '../core/lake-layout';
 import type { Dialect } from './dialect';
-import { qualifyPart } from './identifiers';
+import { qualify, qualifyPart } from './identifiers';
 
 function literal(text: string): string {
   if (text.includes('\0')) throw new InputError(`refusing a literal with a NUL character: ${show(text)}`);
@@ -138,5 +138,20 @@ export const duckdbDialect: Dialect = {
   },
   isConflict(message) {
     return /conflict/i.test(message);
+  },
+  tableSizesQuery(tables) {
+    // DuckDB's own storage figures: the blocks its persistent segments occupy (shared blocks
+    // count for each table that uses them, as a 1 MB block of Redshift does), and its rows.
+    return tables
+      .map((t) => {
+        const name = qualify(t.schema, t.name);
+        return (
+          `SELECT ${literal(t.schema.toLowerCase())} AS table_schema, ${literal(t.name.toLowerCase())} AS table_name, ` +
+          `CAST(COUNT(DISTINCT s.block_id) * (SELECT MAX(block_size) FROM pragma_database_size()) AS VARCHAR) AS bytes, ` +
+          `CAST((SELECT COUNT(*) FROM ${name}) AS VARCHAR) AS row_count ` +
+          `FROM pragma_storage_info(${literal(name)}) s WHERE s.persistent AND s.block_id >= 0`
+        );
+      })
+      .join(' UNION ALL ');
   },
 };

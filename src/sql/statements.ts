@@ -67,6 +67,11 @@ export interface PlannedBatch {
   readonly table: TableConfig;
   readonly year: number;
   readonly rows: number;
+  /**
+   * The warehouse bytes these rows occupy: the table's own size scaled by the rows that leave,
+   * when the warehouse tells its sizes (`tableSizesQuery`).
+   */
+  readonly hotBytes?: number;
 }
 
 /** What an export found: the manifest's figures, or zero rows and no files. */
@@ -114,6 +119,9 @@ function hashAlias(i: number): string {
   return `q${i.toString(36)}`;
 }
 
+/** The columns of a planned batch row: a new batch's, and the warehouse bytes its rows occupy. */
+const PLANNED_COLUMNS = `${BATCH_COLUMNS.slice(0, -1)}, "hot_bytes")`;
+
 const YEAR = quoteIdent(PARTITION_KEYS.year);
 const RUN = quoteIdent(PARTITION_KEYS.run);
 const ZONE_UTC = "'UTC'";
@@ -153,7 +161,43 @@ export const LEDGER_UPGRADES: readonly {
   // The hot table's schema: another configuration archiving a table of the same name in another
   // schema is no second archive of these rows (§5).
   { table: 'batches', column: 'table_schema', type: 'VARCHAR(127)', fill: 'configured table schema' },
+  // When a run, a batch and its steps started and ended, from the engine's clock (UTC): no
+  // statement reads the warehouse's clock (docs/design.md §2). A batch's export and verify of
+  // each table end at exported_at and verified_at; its commit ends at ended_at.
+  { table: 'runs', column: 'started_at', type: 'TIMESTAMP' },
+  { table: 'runs', column: 'ended_at', type: 'TIMESTAMP' },
+  { table: 'batches', column: 'started_at', type: 'TIMESTAMP' },
+  { table: 'batches', column: 'exported_at', type: 'TIMESTAMP' },
+  { table: 'batches', column: 'verified_at', type: 'TIMESTAMP' },
+  { table: 'batches', column: 'ended_at', type: 'TIMESTAMP' },
+  // The warehouse bytes the batch's rows occupied when the run started (the table's size scaled
+  // by its rows that leave): what the run frees, beside what it adds to the lake (byte_count).
+  { table: 'batches', column: 'hot_bytes', type: 'BIGINT' },
 ];
+
+/**
+ * An instant of the engine's clock as a literal of a TIMESTAMP column (UTC, to the millisecond);
+ * `:now` where a plan shows a statement before its instant is known.
+ */
+function stamp(at: Date | undefined): string {
+  if (at === undefined) return ':now';
+  if (Number.isNaN(at.getTime())) throw new InternalError('not an instant');
+  return `TIMESTAMP '${at.toISOString().replace('T', ' ').replace('Z', '')}'`;
+}
+
+/** A column added by {@link LEDGER_UPGRADES}, as a read selects it: text, or NULL on an older ledger. */
+function upgradedColumn(
+  u: (typeof LEDGER_UPGRADES)[number],
+  missing: readonly string[],
+  alias: string,
+): string {
+  if (missing.includes(u.column)) return `CAST(NULL AS ${u.type}) AS ${u.column}`;
+  const column = `${alias}.${quoteIdent(u.column)}`;
+  // Timestamps and big numbers travel as text (the Data API returns BIGINT as a double).
+  return u.type.startsWith('VARCHAR')
+    ? `${column} AS ${u.column}`
+    : `CAST(${column} AS VARCHAR(32)) AS ${u.column}`;
+}
 
 /** The ledger's own tables, which a v2 ledger always has. */
 const LEDGER_TABLES: readonly LedgerTable[] = [
@@ -540,12 +584,19 @@ export class ArchiveSql {
     return LEDGER_TABLES;
   }
 
-  /** Adds the columns of {@link LEDGER_UPGRADES} that `has` says a table lacks, each filled as it says. */
+  /**
+   * Adds the columns of {@link LEDGER_UPGRADES} that `has` says a table lacks, then fills those
+   * that say how: every ALTER before the first UPDATE, as DuckDB commits no ALTER of a table that
+   * the same transaction has updated.
+   */
   upgradeStatements(has: (table: LedgerTable, column: string) => boolean): string[] {
-    return LEDGER_UPGRADES.filter((u) => !has(u.table, u.column)).flatMap((u) => [
-      `ALTER TABLE ${this.ledgerTable(u.table)} ADD COLUMN ${quoteIdent(u.column)} ${u.type}`,
-      ...(u.fill ? [this.fillTableSchemas(u.column)] : []),
-    ]);
+    const missing = LEDGER_UPGRADES.filter((u) => !has(u.table, u.column));
+    return [
+      ...missing.map(
+        (u) => `ALTER TABLE ${this.ledgerTable(u.table)} ADD COLUMN ${quoteIdent(u.column)} ${u.type}`,
+      ),
+      ...missing.filter((u) => u.fill).map((u) => this.fillTableSchemas(u.column)),
+    ];
   }
 
   /** Gives the batch rows of each configured table that lack one its configured schema. */
@@ -558,9 +609,15 @@ export class ArchiveSql {
     );
   }
 
-  /** Every run, oldest first. */
-  runsQuery(): string {
-    return `SELECT "run_id" AS run_id, CAST("cutoff" AS VARCHAR(10)) AS cutoff, "state" AS state, "error" AS error FROM ${this.ledgerTable('runs')} ORDER BY "run_id"`;
+  /** Every run, oldest first; an older ledger reads NULL for the columns it lacks (`missing`). */
+  runsQuery(missing: readonly string[] = []): string {
+    const added = LEDGER_UPGRADES.filter((u) => u.table === 'runs').map(
+      (u) => `, ${upgradedColumn(u, missing, 'r')}`,
+    );
+    return (
+      `SELECT r."run_id" AS run_id, CAST(r."cutoff" AS VARCHAR(10)) AS cutoff, r."state" AS state, r."error" AS error${added.join('')} ` +
+      `FROM ${this.ledgerTable('runs')} r ORDER BY r."run_id"`
+    );
   }
 
   /**
@@ -571,11 +628,7 @@ export class ArchiveSql {
     const text = (column: string) => `CAST(b."${column}" AS VARCHAR(20)) AS ${column}`;
     // An older ledger that no command has upgraded yet reads NULL for the columns it lacks.
     const added = LEDGER_UPGRADES.filter((u) => u.table === 'batches')
-      .map((u) =>
-        missing.includes(u.column)
-          ? `CAST(NULL AS ${u.type}) AS ${u.column}`
-          : `b.${quoteIdent(u.column)} AS ${u.column}`,
-      )
+      .map((u) => upgradedColumn(u, missing, 'b'))
       .join(', ');
     return (
       `SELECT b."run_id" AS run_id, b."table_name" AS table_name, b."family" AS family, b."year" AS year, ` +
@@ -586,6 +639,25 @@ export class ArchiveSql {
       `${this.ledgerTable('commit_checks')}) c ON c."run_id" = b."run_id" AND c."table_name" = b."table_name" AND c."year" = b."year" ` +
       `ORDER BY b."run_id", b."year", b."family", b."table_name"`
     );
+  }
+
+  /**
+   * Read only: the restores that committed, per restore, table and year, with the rows each put
+   * back (its checks record each table's rows before and after). A restore's id holds its instant.
+   */
+  restoresQuery(): string {
+    const checks = this.ledgerTable('restore_checks');
+    return (
+      `SELECT a."restore_id" AS restore_id, a."table_name" AS table_name, a."year" AS year, ` +
+      `CAST(a."row_count" - b."row_count" AS VARCHAR(20)) AS row_count FROM ${checks} a JOIN ${checks} b ` +
+      `ON b."restore_id" = a."restore_id" AND b."table_name" = a."table_name" AND b."year" = a."year" AND b."stage" = 'before' ` +
+      `WHERE a."stage" = 'after' ORDER BY 1, 2, 3`
+    );
+  }
+
+  /** Read only: the configured tables' sizes as the warehouse itself tells them (see the dialect). */
+  tableSizesQuery(): string {
+    return this.dialect.tableSizesQuery(this.tables.map((t) => ({ schema: t.schema, name: t.name })));
   }
 
   /** The views' version: every transaction that redefines a view raises it by one. */
@@ -607,20 +679,27 @@ export class ArchiveSql {
    * transaction fails on it, whatever the engine's isolation level. The planned batches are
    * written at once, so every later step knows the run's whole plan from the ledger.
    */
-  startTransaction(runId: string, cutoff: CalendarDate, planned: readonly PlannedBatch[]): string[] {
+  startTransaction(
+    runId: string,
+    cutoff: CalendarDate,
+    planned: readonly PlannedBatch[],
+    at: Date,
+  ): string[] {
     const run = this.lit(runId);
     const rows = planned.map(
       (p) =>
         `(${run}, ${this.lit(p.table.name)}, ${this.lit(rootOf(this.config, p.table).name)}, ${int(p.year)}, 'hot', 'pending', 1, ` +
-        `${int(p.rows)}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${this.lit(p.table.schema)})`,
+        `${int(p.rows)}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${this.lit(p.table.schema)}, ` +
+        `${p.hotBytes === undefined ? 'NULL' : int(p.hotBytes)})`,
     );
     return [
       `CREATE TABLE ${this.ledgerTable('active_run')} ("run_id" VARCHAR(16) NOT NULL)`,
       `INSERT INTO ${this.ledgerTable('active_run')} VALUES (${run})`,
-      `INSERT INTO ${this.ledgerTable('runs')} ("run_id", "cutoff", "state", "error") VALUES (${run}, DATE '${cutoff}', 'running', NULL)`,
+      `INSERT INTO ${this.ledgerTable('runs')} ("run_id", "cutoff", "state", "error", "started_at") ` +
+        `VALUES (${run}, DATE '${cutoff}', 'running', NULL, ${stamp(at)})`,
       // 200 rows a statement: far below the Data API's 100 KB
       ...chunks(rows, 200).map(
-        (some) => `INSERT INTO ${this.ledgerTable('batches')} ${BATCH_COLUMNS} VALUES ${some.join(', ')}`,
+        (some) => `INSERT INTO ${this.ledgerTable('batches')} ${PLANNED_COLUMNS} VALUES ${some.join(', ')}`,
       ),
     ];
   }
@@ -635,12 +714,13 @@ export class ArchiveSql {
   }
 
   /** Records one table's export: where it wrote and the manifest's figures. */
-  recordExport(batch: BatchKey, table: TableConfig, figures: ExportFigures): string {
+  recordExport(batch: BatchKey, table: TableConfig, figures: ExportFigures, at: Date): string {
     const location = figures.location === null ? 'NULL' : this.lit(figures.location);
     return (
       `UPDATE ${this.ledgerTable('batches')} SET "state" = 'exported', "location" = ${location}, ` +
       `"row_count" = ${int(figures.rows)}, "file_count" = ${int(figures.files)}, "byte_count" = ${int(figures.bytes)}, ` +
-      `"columns" = ${this.lit(this.columnsSignature(table))}, "error" = NULL, "files_digest" = NULL WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
+      `"columns" = ${this.lit(this.columnsSignature(table))}, "error" = NULL, "files_digest" = NULL, "exported_at" = ${stamp(at)} ` +
+      `WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
     );
   }
 
@@ -648,13 +728,51 @@ export class ArchiveSql {
    * Records what verification read back from the lake: the figures the commit must find hot, and
    * the digest of the files it read (which the commit compares with the files as they are then).
    */
-  recordVerified(batch: BatchKey, table: TableConfig, figures: Figures, filesDigest: string | null): string {
+  recordVerified(
+    batch: BatchKey,
+    table: TableConfig,
+    figures: Figures,
+    filesDigest: string | null,
+    at: Date,
+  ): string {
     if (filesDigest !== null && !/^[0-9a-f]{64}$/.test(filesDigest))
       throw new InternalError(`not a files digest: ${filesDigest}`);
     return (
       `UPDATE ${this.ledgerTable('batches')} SET "state" = 'verified', "row_count" = ${int(figures.rows)}, ` +
-      `"checksum" = ${decimalText(figures.checksum)}, "files_digest" = ${filesDigest === null ? 'NULL' : `'${filesDigest}'`} ` +
-      `WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
+      `"checksum" = ${decimalText(figures.checksum)}, "files_digest" = ${filesDigest === null ? 'NULL' : `'${filesDigest}'`}, ` +
+      `"verified_at" = ${stamp(at)} WHERE ${this.batchWhere(batch.runId, table, batch.year)}`
+    );
+  }
+
+  /**
+   * Marks batches of a run, ONE statement: the family-years whose commit has ended (`ended`) and
+   * the one that begins (`begun`, whose first start is kept when a resume begins it again), at the
+   * engine's instant `at`. A run takes one such statement per batch.
+   */
+  markBatches(
+    runId: string,
+    at: Date,
+    marks: {
+      readonly ended: readonly { family: TableConfig; year: number }[];
+      readonly begun?: { family: TableConfig; year: number };
+    },
+  ): string {
+    const which = (b: { family: TableConfig; year: number }) =>
+      `("family" = ${this.lit(b.family.name)} AND "year" = ${int(b.year)})`;
+    const ended = marks.ended.map(which).join(' OR ');
+    const begun = marks.begun ? which(marks.begun) : '';
+    const sets = [
+      ...(ended ? [`"ended_at" = CASE WHEN ${ended} THEN ${stamp(at)} ELSE "ended_at" END`] : []),
+      ...(begun
+        ? [
+            `"started_at" = CASE WHEN ${begun} AND "started_at" IS NULL THEN ${stamp(at)} ELSE "started_at" END`,
+          ]
+        : []),
+    ];
+    if (sets.length === 0) throw new InternalError('markBatches: nothing to mark');
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET ${sets.join(', ')} WHERE "run_id" = ${this.lit(runId)} ` +
+      `AND (${[ended, begun].filter(Boolean).join(' OR ')})`
     );
   }
 
@@ -666,6 +784,7 @@ export class ArchiveSql {
     return (
       `UPDATE ${this.ledgerTable('batches')} SET "state" = 'pending', "attempt" = "attempt" + 1, "location" = NULL, ` +
       `"row_count" = NULL, "checksum" = NULL, "file_count" = NULL, "byte_count" = NULL, "files_digest" = NULL, ` +
+      `"exported_at" = NULL, "verified_at" = NULL, ` +
       `"error" = ${this.lit(safeText(reason))} ` +
       `WHERE "run_id" = ${this.lit(batch.runId)} AND "family" = ${this.lit(family[0].name)} AND "year" = ${int(batch.year)}`
     );
@@ -679,9 +798,15 @@ export class ArchiveSql {
     );
   }
 
-  /** A single-statement state change of a run; clears any recorded failure. */
-  setState(runId: string, state: RunState): string {
-    return `UPDATE ${this.ledgerTable('runs')} SET "state" = '${state}', "error" = NULL WHERE "run_id" = ${this.lit(runId)}`;
+  /**
+   * The end of a run (finished or aborted) at the engine's instant `at` (`:now` in a plan);
+   * clears any recorded failure.
+   */
+  setState(runId: string, state: Extract<RunState, 'finished' | 'aborted'>, at: Date | undefined): string {
+    return (
+      `UPDATE ${this.ledgerTable('runs')} SET "state" = '${state}', "error" = NULL, "ended_at" = ${stamp(at)} ` +
+      `WHERE "run_id" = ${this.lit(runId)}`
+    );
   }
 
   /** Records why a run failed; the state stays where it was, so a later invocation resumes. */
@@ -922,6 +1047,7 @@ export class ArchiveSql {
    */
   finishTransaction(
     runId: string,
+    at: Date | undefined,
     legacy?: { version: number; views: (table: TableConfig) => ViewState },
   ): string[] {
     const stage = legacy
@@ -931,7 +1057,7 @@ export class ArchiveSql {
           ...this.tables.map((t) => `DROP TABLE IF EXISTS ${this.stageTable(t, runId)}`),
         ]
       : [];
-    return [...stage, `DROP TABLE ${this.ledgerTable('active_run')}`, this.setState(runId, 'finished')];
+    return [...stage, `DROP TABLE ${this.ledgerTable('active_run')}`, this.setState(runId, 'finished', at)];
   }
 
   /**
@@ -943,6 +1069,7 @@ export class ArchiveSql {
     runId: string,
     uncommitted: readonly { table: TableConfig; year: number }[],
     version: number,
+    at: Date,
   ): string[] {
     const which = uncommitted.map((b) => `(${this.batchWhere(runId, b.table, b.year)})`);
     return [
@@ -953,7 +1080,7 @@ export class ArchiveSql {
           `UPDATE ${this.ledgerTable('batches')} SET "state" = 'discarded' WHERE ${some.join(' OR ')}`,
       ),
       `DROP TABLE ${this.ledgerTable('active_run')}`,
-      this.setState(runId, 'aborted'),
+      this.setState(runId, 'aborted', at),
     ];
   }
 

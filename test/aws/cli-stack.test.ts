@@ -1,3 +1,4 @@
+import { steppingClock } from '../support/cli';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
@@ -95,6 +96,8 @@ function serialized(session: Cluster): Cluster {
  */
 class DeployedStack {
   readonly queue: unknown[] = [];
+  /** The function's clock: one second passes at every reading (invocations run one at a time). */
+  readonly clock = steppingClock(NOW.toISOString());
   readonly api: DataApiOnDuckDb;
   invocations = 0;
   private busy = false;
@@ -154,7 +157,13 @@ class DeployedStack {
       },
     );
     try {
-      const engine = { config: CONTABYX, lake: this.local.lake, catalog: this.local.catalog, warehouse };
+      const engine = {
+        config: CONTABYX,
+        lake: this.local.lake,
+        catalog: this.local.catalog,
+        warehouse,
+        clock: this.clock,
+      };
       const outcome = await handleUnload(parseUnloadEvent(event), engine, () => NOW);
       return { StatusCode: 200, Payload: encode(outcome) };
     } catch (error) {
@@ -196,6 +205,8 @@ class DeployedStack {
       }),
       sleep: () => this.elapse(),
       pollMs: 5_000,
+      // the operator reads while the function works: an hour on, whenever it reads
+      clock: () => new Date(NOW.getTime() + 3600_000),
     };
   }
 
@@ -243,9 +254,18 @@ describe('redshift-archive --stack', () => {
       [RUN, 'finished', null],
     ]);
     expect(await stack.world.viewRows()).toEqual(before);
-    // and the summary is the embedded engine's
-    expect(stdout.split('\n')[0]).toBe(`run ${RUN} finished: cutoff 2026-01-01, 3 batches`);
-    expect(stdout).toMatch(/^transactions {2}2025 +\d+ +1 +[\d,]+ +1 +yes$/m);
+    // and the summary is the embedded engine's, with the function's instants and durations
+    expect(stdout.split('\n')[0]).toBe(
+      `run ${RUN} finished: cutoff 2026-01-01, 3 batches in 26.0 s (started 2026-01-01 00:00:05 UTC)`,
+    );
+    expect(stdout).toMatch(/^transactions {2}2025 +\d+ +1 +[\d,]+ +1 +yes +[\d.]+ s( +[\d.]+ s){3}$/m);
+    // and where the run stood as it took each batch, from the ledger
+    expect(stderr).toMatch(
+      /^\[batch \] +batch 1 of 3: transactions 2023 \(elapsed \d h \d\d min, an estimate of what is left after the first batch\)$/m,
+    );
+    expect(stderr).toMatch(
+      /^\[batch \] +batch 3 of 3: transactions 2025 \(elapsed 1 h \d\d min, about [\d.]+ s left\)$/m,
+    );
     expect(stdout).toMatch(/^total: [\d,]+ rows, 9 files, [\d,]+ bytes$/m);
     // and each batch's progress was printed once per change, ending committed
     for (const table of ['transactions', 'transfers', 'tax'])
@@ -267,6 +287,7 @@ describe('redshift-archive --stack', () => {
     engine: (deployment) => aws.open(deployment),
     sleep: async () => undefined,
     pollMs: 5_000,
+    clock: () => NOW,
   });
 
   test('status reads the ledger with the operator credentials, through the Redshift dialect, and writes nothing', async () => {
@@ -278,14 +299,15 @@ describe('redshift-archive --stack', () => {
     // when the operator asks for status
     const { code, stdout } = await cli(['status'], access);
 
-    // then it prints the run, and sent only the three ledger reads, under the stack's prefix
+    // then it prints the run (a ledger of an earlier version: no instants), and sent only the ledger's reads, under the stack's prefix
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^20260101T000000Z {2}2026-01-01 {2}finished +1\/1 +15$/m);
+    expect(stdout).toMatch(/^20260101T000000Z {2}2026-01-01 {2}finished {2}- +- +1\/1 +15 +0$/m);
     expect(aws.sent.map((s) => s.name)).toEqual([
       'ledger.shape',
       'ledger.runs',
       'ledger.batches',
       'ledger.version',
+      'ledger.restores',
     ]);
     expect(aws.sent.every((s) => /^SELECT /.test(s.sql[0]) && !s.batch && !s.withEvent)).toBe(true);
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
@@ -524,5 +546,6 @@ class DeployedAccess {
     engine: (deployment) => new ScriptedAws(ledgerAnswers(undefined)).open(deployment),
     sleep: async () => undefined,
     pollMs: 5_000,
+    clock: () => NOW,
   };
 }

@@ -40,6 +40,8 @@ interface Script {
   readonly failure?: (statement: SimulatedStatement) => string | undefined;
   /** What other sessions do just before a statement that outlived its invocation ends. */
   readonly ending?: (statement: SimulatedStatement) => Promise<void>;
+  /** The protocol is told the invocation's remaining time too (as on Lambda), and every statement takes a poll or two. */
+  readonly budgeted?: boolean;
 }
 
 /** One invocation of the Lambda: the event it got, what it did, and what it sent. */
@@ -75,7 +77,11 @@ class EventFlow {
     this.api = new DataApiOnDuckDb(session, {
       // reads end within a few polls; an export or a commit outlives its invocation one time in three
       polls: (s) =>
-        script.outlives?.(s) || (s.withEvent && this.next() < 0.35) ? Infinity : Math.floor(this.next() * 3),
+        script.budgeted
+          ? 1 + Math.floor(this.next() * 2)
+          : script.outlives?.(s) || (s.withEvent && this.next() < 0.35)
+            ? Infinity
+            : Math.floor(this.next() * 3),
       ...(script.failure ? { failure: script.failure } : {}),
       ended: (s) => {
         const event = statusChange(s.fullName, s.id, s.status);
@@ -116,9 +122,10 @@ class EventFlow {
     });
     let invocation: Invocation;
     try {
+      const remaining = this.script.budgeted ? { remainingMs: () => BUDGET_MS - elapsed } : {};
       const outcome = await handleUnload(
         parseUnloadEvent(event),
-        { ...this.engine, warehouse },
+        { ...this.engine, warehouse, ...remaining },
         () => new Date('2026-01-01T00:00:05Z'),
       );
       invocation = { event, outcome, sent: this.sentIn(this.api.invocation) };
@@ -246,6 +253,39 @@ describe('the event flow, as EventBridge delivers it', () => {
       );
     },
   );
+
+  test('(e) a long run hands over to a fresh invocation at a batch boundary before its time runs short: no read is left in flight, no invocation fails', async () => {
+    // given invocations of a 30 s budget, less than the time a run keeps in hand for the next batch
+    flow = await EventFlow.create(17, { budgeted: true });
+    const before = await flow.world.viewRows();
+    const invariants = await Invariants.capture(flow.world, CUTOFF);
+
+    // when the yearly schedule fires
+    flow.queue.push(SCHEDULE);
+    await flow.drain();
+
+    // then each invocation took one batch and left the next to the completion event of the mark
+    // that ended it (the batch's end and the next one's start), and none failed
+    expect((await flow.world.ledgerRuns()).map((r) => [r.run_id, r.state, r.error])).toEqual([
+      [RUN, 'finished', null],
+    ]);
+    expect(await flow.world.viewRows()).toEqual(before);
+    await invariants.check('after the run');
+    expect(flow.invocations.filter((i) => i.error)).toEqual([]);
+    const handedOver = flow.invocations.filter(
+      (i) => i.outcome?.outcome === 'waiting' && i.outcome.statements[0].name === `${PREFIX}${RUN}.mark`,
+    );
+    expect(handedOver).toHaveLength(2);
+    // the mark is the only statement with an event besides the exports and commits, and it ends each such invocation
+    expect(handedOver.every((i) => i.sent.at(-1)?.name === `${RUN}.mark` && i.sent.at(-1)?.withEvent)).toBe(
+      true,
+    );
+    expect(
+      flow.api.statements
+        .filter((s) => s.withEvent)
+        .every((s) => new RegExp(`^${RUN}\\.(export|commit|mark)`).test(s.name)),
+    ).toBe(true);
+  });
 
   test('(b) the daily watchdog reports the ledger and submits no statement that emits an event', async () => {
     flow = await EventFlow.create(7);

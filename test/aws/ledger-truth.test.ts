@@ -11,7 +11,7 @@ import type { Row } from '../../src/protocol/ports';
 import { isComplete } from '../../src/runtime/custom-resource';
 import { handleUnload, parseUnloadEvent } from '../../src/runtime/unload';
 import { redshiftDialect } from '../../src/sql/redshift-dialect';
-import { ArchiveSql } from '../../src/sql/statements';
+import { ArchiveSql, LEDGER_UPGRADES } from '../../src/sql/statements';
 import { configDigest, footprintJson, parseConfig, tableNamed } from '../../src/config/config';
 import {
   BUCKET,
@@ -305,15 +305,29 @@ describe('the commit re-reads the objects verification read', () => {
 });
 
 describe('a ledger of an earlier version', () => {
-  /** What SVV_COLUMNS says of a ledger that lacks the columns added since (LEDGER_UPGRADES). */
-  const older = ledgerShapeRows(CONTABYX).filter((r) => r.column_name !== 'files_digest');
+  /**
+   * What SVV_COLUMNS says of the first ledger of protocol v2, which lacks every column added since
+   * (LEDGER_UPGRADES: the files digest, the table's schema, the instants of runs, batches and steps, the
+   * warehouse bytes).
+   */
+  const older = ledgerShapeRows(CONTABYX).filter(
+    (r) => !LEDGER_UPGRADES.some((u) => u.table === r.table_name && u.column === r.column_name),
+  );
 
   test('reads with NULL for the columns it lacks, and a status writes nothing', async () => {
     const aws = new ScriptedAws(finished((name) => (name === 'ledger.shape' ? older : undefined)));
     const outcome = await handleUnload(parseUnloadEvent({ action: 'status' }), aws.engine(), NOW);
-    expect(outcome.outcome).toBe('status');
-    expect(aws.sent.find((s) => s.name === 'ledger.batches')?.sql[0]).toContain(
-      'CAST(NULL AS VARCHAR(64)) AS files_digest',
+    expect(outcome).toMatchObject({
+      outcome: 'status',
+      status: { runs: [{ runId: RUN, startedAt: null, endedAt: null, durationMs: null }] },
+    });
+    const read = (name: string) => aws.sent.find((s) => s.name === name)?.sql[0];
+    expect(read('ledger.batches')).toContain(
+      'CAST(NULL AS VARCHAR(64)) AS files_digest, CAST(NULL AS VARCHAR(127)) AS table_schema, CAST(NULL AS TIMESTAMP) AS started_at, CAST(NULL AS TIMESTAMP) AS exported_at, ' +
+        'CAST(NULL AS TIMESTAMP) AS verified_at, CAST(NULL AS TIMESTAMP) AS ended_at, CAST(NULL AS BIGINT) AS hot_bytes',
+    );
+    expect(read('ledger.runs')).toContain(
+      'CAST(NULL AS TIMESTAMP) AS started_at, CAST(NULL AS TIMESTAMP) AS ended_at FROM "archive_meta"."runs"',
     );
     expect(readsOnly(aws)).toBe(true);
   });
@@ -324,6 +338,17 @@ describe('a ledger of an earlier version', () => {
     expect(aws.sent.find((s) => s.name === 'setup.ledger')?.sql).toEqual([
       ...sql.setupStatements(),
       'ALTER TABLE "archive_meta"."batches" ADD COLUMN "files_digest" VARCHAR(64)',
+      'ALTER TABLE "archive_meta"."batches" ADD COLUMN "table_schema" VARCHAR(127)',
+      'ALTER TABLE "archive_meta"."runs" ADD COLUMN "started_at" TIMESTAMP',
+      'ALTER TABLE "archive_meta"."runs" ADD COLUMN "ended_at" TIMESTAMP',
+      'ALTER TABLE "archive_meta"."batches" ADD COLUMN "started_at" TIMESTAMP',
+      'ALTER TABLE "archive_meta"."batches" ADD COLUMN "exported_at" TIMESTAMP',
+      'ALTER TABLE "archive_meta"."batches" ADD COLUMN "verified_at" TIMESTAMP',
+      'ALTER TABLE "archive_meta"."batches" ADD COLUMN "ended_at" TIMESTAMP',
+      'ALTER TABLE "archive_meta"."batches" ADD COLUMN "hot_bytes" BIGINT',
+      // the batches recorded before table_schema get the configured schema of their table
+      `UPDATE "archive_meta"."batches" SET "table_schema" = CASE lower("table_name") WHEN 'transactions' THEN 'contabyx' ` +
+        `WHEN 'transfers' THEN 'contabyx' WHEN 'tax' THEN 'contabyx' END WHERE "table_schema" IS NULL AND lower("table_name") IN ('transactions', 'transfers', 'tax')`,
     ]);
   });
 });

@@ -10,6 +10,8 @@ import { recordRedshiftSql } from '../../devkit/sql-recorder';
 
 const RUN = '20260101T000000Z';
 const CUTOFF = parseCalendarDate('2025-01-01', 'test');
+/** An instant of the engine's clock. */
+const AT = new Date('2026-01-01T00:00:05.250Z');
 // reserved words, mixed case, a TIMESTAMPTZ archive column in Berlin, a child keyed by "user",
 // readers of every kind
 const RESERVED = parseConfig({
@@ -378,19 +380,25 @@ describe('the Redshift dialect', () => {
       sql.nullRowsQuery(t('User')),
       sql.yearsQuery(t('order'), years, CUTOFF),
       sql.lateChildrenQuery(t('order')),
-      ...sql.startTransaction(RUN, CUTOFF, planned),
+      ...sql.startTransaction(RUN, CUTOFF, planned, AT),
+      sql.markBatches(RUN, AT, { ended: [], begun: { family: t('User'), year: 2023 } }),
       ...years.flatMap((year) =>
         sql.tables.flatMap((table) => [
           sql.countQuery(table, keyOf(year)),
           ...sql.unloadStatements(table, keyOf(year), root(table.name, year)),
-          sql.recordExport(keyOf(year), table, {
-            location: partitionLocation(root(table.name, year), year),
-            rows: 10,
-            files: 1,
-            bytes: 100,
-          }),
+          sql.recordExport(
+            keyOf(year),
+            table,
+            {
+              location: partitionLocation(root(table.name, year), year),
+              rows: 10,
+              files: 1,
+              bytes: 100,
+            },
+            AT,
+          ),
           sql.archiveFiguresQuery(table, keyOf(year)),
-          sql.recordVerified(keyOf(year), table, { rows: 10, checksum: '123' }, 'ab'.repeat(32)),
+          sql.recordVerified(keyOf(year), table, { rows: 10, checksum: '123' }, 'ab'.repeat(32), AT),
         ]),
       ),
       ...sql.commitTransaction(sql.tables, keyOf(2024), 1, figures, 3, () => ({
@@ -404,9 +412,12 @@ describe('the Redshift dialect', () => {
         ...sql.columnFiguresQuery(table, keyOf(2024), 'archive'),
       ]),
       sql.discardBatch(keyOf(2024), sql.tables, "the hot rows changed since the export: order 2024 (it's)"),
-      ...sql.finishTransaction(RUN),
+      sql.markBatches(RUN, AT, { ended: [{ family: t('User'), year: 2024 }] }),
+      ...sql.finishTransaction(RUN, AT),
       ...sql.maintenanceStatements(),
-      ...sql.abortTransaction(RUN, [{ table: t('order'), year: 2024 }], 4),
+      ...sql.abortTransaction(RUN, [{ table: t('order'), year: 2024 }], 4, AT),
+      sql.restoresQuery(),
+      sql.tableSizesQuery(),
       ...sql.tables.flatMap((table) => sql.recreateView(table, { committed: [] })),
       ...sql.externalSchemaGrants(),
       ...sql.tables.map((table) => sql.dropView(table)),

@@ -285,6 +285,8 @@ describe('a status-change event', () => {
       ['guard.columns', false],
       ['check.views', false],
       ['check.external-schema', false],
+      // the batch's start, from the engine's clock
+      [`${RUN}.mark`, false],
       [`${exported}.count`, false],
       [exported, true],
     ]);
@@ -400,7 +402,7 @@ describe('a status-change event', () => {
         withEvent: false,
         sql: [
           'DROP TABLE "archive_meta"."active_run"',
-          `UPDATE "archive_meta"."runs" SET "state" = 'finished', "error" = NULL WHERE "run_id" = '${RUN}'`,
+          `UPDATE "archive_meta"."runs" SET "state" = 'finished', "error" = NULL, "ended_at" = TIMESTAMP '2026-01-01 00:00:00.000' WHERE "run_id" = '${RUN}'`,
         ],
       },
     ]);
@@ -507,7 +509,7 @@ describe('an invocation', () => {
     expect(error).toBeInstanceOf(RunFailedError);
     expect(error.message).toBe(reason);
     // and the ledger records why the run stopped, as a failed statement's event does
-    expect(aws.sent.filter((s) => s.sql[0].startsWith('UPDATE'))).toEqual([
+    expect(aws.sent.filter((s) => s.sql[0].startsWith('UPDATE') && s.name !== `${RUN}.mark`)).toEqual([
       {
         name: `${RUN}.failed`,
         batch: false,
@@ -529,11 +531,12 @@ describe('an invocation', () => {
       ['ledger.runs', false],
       ['ledger.batches', false],
       ['ledger.version', false],
+      ['ledger.restores', false],
     ]);
     expect(aws.rsd.commandCalls(ListStatementsCommand)).toHaveLength(0);
   });
 
-  test('reports as metrics what it did: a finished run, an unfinished run (the watchdog), a dropped event', () => {
+  test('reports as metrics what it did: a finished run, an unfinished run and whether it stalled (the watchdog), a dropped event', () => {
     const report = { outcome: 'finished', rows: 120, bytes: 4096 } as never;
     expect(outcomeMetrics({ outcome: 'run', report }, 1234.4)).toEqual([
       { name: 'InvocationDuration', unit: 'Milliseconds', value: 1234 },
@@ -541,9 +544,19 @@ describe('an invocation', () => {
       { name: 'BytesArchived', unit: 'Bytes', value: 4096 },
       { name: 'RunsFinished', unit: 'Count', value: 1 },
     ]);
+    // a run started by an earlier version recorded no instant: it counts as stalled, as it once counted as unfinished
     expect(outcomeMetrics({ outcome: 'status', status: { active: { runId: RUN } } as never }, 5)).toEqual([
       { name: 'InvocationDuration', unit: 'Milliseconds', value: 5 },
       { name: 'UnfinishedRun', unit: 'Count', value: 1 },
+      { name: 'StalledRun', unit: 'Count', value: 1 },
+    ]);
+    // a long run that recorded a step within the day moves on; one idle for a day has stalled
+    const idle = (ms: number) =>
+      outcomeMetrics({ outcome: 'status', status: { active: { runId: RUN }, idleMs: ms } as never }, 5)[2];
+    expect([idle(24 * 3600_000 - 1).value, idle(24 * 3600_000).value]).toEqual([0, 1]);
+    expect(outcomeMetrics({ outcome: 'status', status: { runs: [] } as never }, 5).slice(1)).toEqual([
+      { name: 'UnfinishedRun', unit: 'Count', value: 0 },
+      { name: 'StalledRun', unit: 'Count', value: 0 },
     ]);
     expect(outcomeMetrics({ outcome: 'dropped', statementName: 'x', reason: 'y' }, 5)).toEqual([
       { name: 'InvocationDuration', unit: 'Milliseconds', value: 5 },

@@ -509,7 +509,7 @@ describe('the schema-and-views custom resource and the alarms', () => {
     expect(views.DependsOn).toContain(schemaId);
   });
 
-  test('alarms on function errors, dead letters, a run unfinished for three days, a failed monthly preflight and a damaged archive, to an encrypted topic', () => {
+  test('alarms on function errors, dead letters, an unfinished run that recorded no step for a day, a failed monthly preflight and a damaged archive, to an encrypted topic', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'PreflightFailures',
@@ -529,15 +529,16 @@ describe('the schema-and-views custom resource and the alarms', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('ArchiveAlarms') }],
     });
+    // a long first run that moves on publishes 0 every day, however many days it takes
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'UnfinishedRun',
+      MetricName: 'StalledRun',
       Namespace: 'RedshiftArchive',
       Dimensions: [{ Name: 'service', Value: 'redshift-archive' }],
       Period: 86400,
-      EvaluationPeriods: 3,
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'UnfinishedRun',
+      Statistic: 'Maximum',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      Threshold: 1,
       TreatMissingData: 'notBreaching',
     });
     const email = templateOf({ alarmEmail: 'data-platform@example.com' });

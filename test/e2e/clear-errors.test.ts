@@ -307,7 +307,12 @@ describe('bad paths and names exit 2 naming the argument', () => {
         `redshift-archive: --lake: ${JSON.stringify(lake)} is not writable (EROFS: read-only file system); allowed: a folder this user may write`,
       ]);
       const runs = await cli(['status', '--json', ...local()]);
-      expect(JSON.parse(runs.stdout)).toEqual({ notSetUp: 'archive_meta', setUpBy: 'first run', runs: [] });
+      expect(JSON.parse(runs.stdout)).toEqual({
+        notSetUp: 'archive_meta',
+        setUpBy: 'first run',
+        runs: [],
+        restores: [],
+      });
     },
     60_000,
   );

@@ -21,19 +21,51 @@ const snapshot = () => ({
 });
 
 describe('redshift-archive', () => {
-  test('run archives the sample, prints a summary table and exits 0', async () => {
+  test('run archives the sample, prints a summary table with the durations of each batch and step, and exits 0', async () => {
+    // given an engine clock that moves on one second at every reading (the command's own clock is read once)
     const { code, stdout, stderr, clockReads } = await cli(['run', ...local()]);
     expect(code).toBe(0);
     expect(clockReads).toBe(1);
-    expect(stdout.split('\n')[0]).toBe('run 20260101T000005Z finished: cutoff 2026-01-01, 3 batches');
-    expect(stdout).toMatch(/^transactions {2}2025 +\d+ +1 +[\d,]+ +1 +yes$/m);
+    expect(stdout.split('\n')[0]).toBe(
+      'run 20260101T000005Z finished: cutoff 2026-01-01, 3 batches in 26.0 s (started 2026-01-01 00:00:05 UTC)',
+    );
+    // each batch took 8 readings of the clock: its start, two per table (export, verify), its end
+    expect(stdout).toMatch(/^transactions {2}2025 +124 +1 +[\d,]+ +1 +yes +8\.0 s +2\.0 s +1\.0 s +1\.0 s$/m);
+    expect(stdout).toMatch(/^tax {11}2023 +41 +1 +[\d,]+ +1 +yes +8\.0 s +1\.0 s +1\.0 s +1\.0 s$/m);
+    expect(stdout).toMatch(
+      /^the warehouse frees 691\.6 KiB once vacuumed; the lake holds [\d.]+ KiB \(measured\); a year: <\$0\.01 saved, <\$0\.01 in the lake, net <\$0\.01 \(us-east-1 list prices of 2026-11, S3 Standard-IA\)$/m,
+    );
+    expect(stderr).toContain(
+      '[batch ]                    batch 1 of 3: transactions 2023 (elapsed 2.0 s, an estimate of what is left after the first batch)',
+    );
+    expect(stderr).toContain(
+      '[batch ]                    batch 3 of 3: transactions 2025 (elapsed 18.0 s, about 8.0 s left)',
+    );
     expect(stdout).toMatch(/^total: [\d,]+ rows, 9 files, [\d,]+ bytes$/m);
     expect(stderr).toMatch(/^\[verify\] tax 2024 +read back: 41 rows, checksum -?\d+ \(41 rows\)$/m);
     expect(stderr).toMatch(
       /^\[commit\] transactions 2024 +committed: transactions, transfers, tax 2024 left the hot tables; the views read the batch \(227 rows\)$/m,
     );
+    // and the run's report in the lake records the measured figures and the instants
+    const lakeReport = JSON.parse(
+      readFileSync(join(lake, 'archive-reports', '20260101T000005Z.json'), 'utf8'),
+    );
+    expect(lakeReport).toMatchObject({
+      startedAt: '2026-01-01T00:00:05.000Z',
+      endedAt: '2026-01-01T00:00:31.000Z',
+      durationMs: 26_000,
+      savings: { lakeBytes: lakeReport.bytes, lakeBasis: 'measured', warehouseBytes: 708_183 },
+    });
+    expect(lakeReport.tables[0].years[0]).toMatchObject({
+      year: 2023,
+      startedAt: '2026-01-01T00:00:06.000Z',
+      durationMs: 8000,
+      steps: { exportMs: 2000, verifyMs: 1000, commitMs: 1000 },
+    });
     const status = await cli(['status', ...local()]);
-    expect(status.stdout).toMatch(/^20260101T000005Z {2}2026-01-01 {2}finished/m);
+    expect(status.stdout).toMatch(
+      /^20260101T000005Z {2}2026-01-01 {2}finished {2}2026-01-01 00:00:05 {2}26\.0 s {2}3\/3 +675 +0$/m,
+    );
   });
 
   test('--json prints one JSON report on standard output and progress on standard error', async () => {
@@ -68,7 +100,49 @@ describe('redshift-archive', () => {
     );
     // not even the ledger: plan only reads
     const status = await cli(['status', '--json', ...local()]);
-    expect(JSON.parse(status.stdout)).toEqual({ notSetUp: 'archive_meta', setUpBy: 'first run', runs: [] });
+    expect(JSON.parse(status.stdout)).toEqual({
+      notSetUp: 'archive_meta',
+      setUpBy: 'first run',
+      runs: [],
+      restores: [],
+    });
+  });
+
+  test('plan --summary prints what the run frees and adds, and its dollars a year, without the SQL; after a run, the lake bytes come from its batches', async () => {
+    // given nothing archived yet: the lake's bytes are assumed to be the warehouse's
+    const first = await cli(['plan', '--summary', ...local(), '--cutoff', '2025-01-01']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).not.toContain('DELETE FROM');
+    const table = (out: string) =>
+      out.split('\n').slice(out.split('\n').findIndex((l) => l.startsWith('what the run frees')));
+    expect(table(first.stdout)).toEqual([
+      'what the run frees and adds (estimates; prices: us-east-1 list prices of 2026-11, S3 Standard-IA, $0.024/GB-month in the warehouse, $0.0125/GB-month in the lake):',
+      'table         rows  warehouse frees  lake adds  lake bytes                saved/year  lake/year  net/year',
+      '------------  ----  ---------------  ---------  ------------------------  ----------  ---------  --------',
+      'transactions   245  154.1 KiB        154.1 KiB  assumed as the warehouse  <$0.01      <$0.01     <$0.01',
+      'transfers      121  151.8 KiB        151.8 KiB  assumed as the warehouse  <$0.01      <$0.01     <$0.01',
+      'tax             81  151.4 KiB        151.4 KiB  assumed as the warehouse  <$0.01      <$0.01     <$0.01',
+      'total          447  457.3 KiB        457.3 KiB  assumed as the warehouse  <$0.01      <$0.01     <$0.01',
+      'a deep audit reads these 457.3 KiB back: <$0.01 ($5.00 per TB scanned by Spectrum or Athena, $0.01 per GB retrieved from the storage class)',
+    ]);
+    // when 2023 and 2024 are archived, the plan of 2025 takes each table's bytes per row from them
+    expect((await cli(['run', ...local(), '--cutoff', '2025-01-01'])).code).toBe(0);
+    const next = await cli(['plan', '--summary', '--json', ...local()]);
+    const plan = JSON.parse(next.stdout);
+    const ran = JSON.parse((await cli(['status', '--json', ...local()])).stdout);
+    expect(ran.runs).toHaveLength(1);
+    expect(
+      plan.tables.map((t: { table: string; savings: { lakeBasis: string } }) => [
+        t.table,
+        t.savings.lakeBasis,
+      ]),
+    ).toEqual([
+      ['transactions', 'earlier batches'],
+      ['transfers', 'earlier batches'],
+      ['tax', 'earlier batches'],
+    ]);
+    expect(plan.savings.lakeBytes).toBeGreaterThan(0);
+    expect(plan.savings.lakeBytes).toBeLessThan(plan.savings.warehouseBytes);
   });
 
   test('preflight passes on the sample (exit 0), and fails naming the fix once a column was added (exit 1)', async () => {
@@ -154,6 +228,15 @@ describe('redshift-archive', () => {
       /^restored 2024: \d+ rows are hot again; the union views return the same rows$/,
     );
     expect(restored.stdout.split('\n').at(-1)).toBe('3 partitions left the catalog; files kept in the lake');
+    // status shows the restore, and the run's restored year no longer counts as archived
+    const status = await cli(['status', ...local()], '2026-03-01T10:30:00Z');
+    expect(status.stdout.split('\n').slice(4)).toEqual([
+      'restores (their rows are hot again and no longer count as archived):',
+      'restore          at (UTC)             year  tables                        rows',
+      '---------------  -------------------  ----  ----------------------------  ----',
+      'R20260301100000  2026-03-01 10:00:00  2024  tax, transactions, transfers   227',
+    ]);
+    expect(status.stdout).toMatch(/^20260101T000005Z {2}2026-01-01 {2}finished .* 3\/3 +448 +227$/m);
     const again = await cli(['run', '--json', ...local()], '2026-03-01T11:00:00Z');
     expect(JSON.parse(again.stdout).tables[0].years.map((y: { year: number }) => y.year)).toEqual([2024]);
   });
@@ -190,7 +273,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --verbose --config $C --local $W --lake $L',
-      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --accept-lost, --help, --version",
+      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --accept-lost, --help, --version",
     ],
     [
       'run --cutoff 2026-02-30 --config $C --local $W --lake $L',
@@ -210,7 +293,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --cutof 2025-01-01 --config $C',
-      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --accept-lost, --help, --version; did you mean --cutoff?",
+      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --accept-lost, --help, --version; did you mean --cutoff?",
     ],
     [
       'restore --config $C --local $W --lake $L',

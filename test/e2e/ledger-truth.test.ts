@@ -16,6 +16,8 @@ import { LocalCatalog } from '../../src/engines/local/local-catalog';
 import type { ArchiveDeps } from '../../src/protocol/archive';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
+import { steppingClock } from '../support/cli';
+import { LEDGER_UPGRADES } from '../../src/sql/statements';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
 
 // The ledger is the truth for what the lake and the catalog hold (docs/design.md §5): a command
@@ -334,23 +336,37 @@ describe('the commit re-checks the files it trusts', () => {
 
 describe('a ledger of an earlier version', () => {
   test('reads without the columns added since, and gains them at the first command that writes', async () => {
-    // given the ledger of a version before the files digest, with a committed run
+    // given the ledger of the first v2 version (no files digest, no instants, no warehouse bytes), with a committed run
     await (await world.archiver()).run(target());
-    await world.admin.execute('ALTER TABLE archive_meta.batches DROP COLUMN files_digest');
+    for (const u of LEDGER_UPGRADES)
+      await world.admin.execute(`ALTER TABLE archive_meta.${u.table} DROP COLUMN ${u.column}`);
     const columns = async () =>
       (
         await world.admin.query(
-          `SELECT column_name FROM information_schema.columns WHERE table_name = 'batches'`,
+          `SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = 'archive_meta'`,
         )
-      ).map((r) => r.column_name);
-    // then status and audit read it as it is, adding nothing
-    expect((await (await world.archiver()).status()).runs.map((r) => r.state)).toEqual(['finished']);
+      ).map((r) => r.c);
+    const added = LEDGER_UPGRADES.map((u) => `${u.table}.${u.column}`);
+    // then status and audit read it as it is, adding nothing: the old run has no instants
+    expect(
+      (await (await world.archiver()).status()).runs.map((r) => [r.state, r.startedAt, r.durationMs]),
+    ).toEqual([['finished', null, null]]);
     expect((await (await world.archiver()).audit(false)).ok).toBe(true);
-    expect(await columns()).not.toContain('files_digest');
+    expect((await columns()).filter((c) => added.includes(String(c)))).toEqual([]);
     // and the next run adds the column before it writes anything else, and goes on
     await lateRow(2025);
-    expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
-    expect(await columns()).toContain('files_digest');
+    const report = await (
+      await world.archiver((d) => ({ ...d, clock: steppingClock('2026-01-01T00:00:09Z') }))
+    ).run(target('20260101T000009Z'));
+    expect(report.outcome).toBe('finished');
+    expect(await columns()).toEqual(expect.arrayContaining(added));
+    // and the new run records its instants, while the old one keeps none
+    expect([report.startedAt, report.durationMs]).toEqual(['2026-01-01T00:00:09.000Z', expect.any(Number)]);
+    const status = await (await world.archiver()).status();
+    expect(status.runs.map((r) => [r.runId, r.startedAt])).toEqual([
+      [RUN, null],
+      ['20260101T000009Z', '2026-01-01T00:00:09.000Z'],
+    ]);
     await invariants.check('after the upgrade');
   });
 

@@ -250,7 +250,7 @@ describe('abort', () => {
       `CREATE TABLE archive_meta.run_exports (run_id VARCHAR, table_name VARCHAR, location VARCHAR, file_count INTEGER, byte_count BIGINT, row_count BIGINT, year_files VARCHAR)`,
     );
     await world.admin.execute(
-      `INSERT INTO archive_meta.runs VALUES ('${RUN}', DATE '2026-01-01', 'staged', NULL)`,
+      `INSERT INTO archive_meta.runs (run_id, cutoff, state, error) VALUES ('${RUN}', DATE '2026-01-01', 'staged', NULL)`,
     );
     await world.admin.execute(
       `INSERT INTO archive_meta.run_years VALUES ('${RUN}', 'transactions', 2024, 0, '')`,

@@ -79,7 +79,26 @@ describe('restore puts an archive year back into the hot tables', () => {
     const w = await archived();
     const invariants = await Invariants.capture(w, CUTOFF);
     await invariants.restoring(2024);
-    await (await w.archiver()).restore(request());
+    const archivedRows = (await (await w.archiver()).status()).runs[0].archivedRows;
+    const restored = await (await w.archiver()).restore(request({ restoreId: 'R20261123100000' }));
+    // then status shows the restore, and the run's restored year no longer counts as archived
+    const status = await (await w.archiver()).status();
+    expect(status.restores).toEqual([
+      {
+        restoreId: 'R20261123100000',
+        at: '2026-11-23T10:00:00.000Z',
+        year: 2024,
+        tables: [
+          { table: 'tax', rows: restored.tables[2].rows },
+          { table: 'transactions', rows: restored.tables[0].rows },
+          { table: 'transfers', rows: restored.tables[1].rows },
+        ],
+        rows: restored.rows,
+      },
+    ]);
+    expect(status.runs.map((r) => [r.archivedRows, r.restoredRows])).toEqual([
+      [archivedRows - restored.rows, restored.rows],
+    ]);
     // when the next run starts with the same cutoff
     const report = await (await w.archiver()).run(target('20260102T000000Z'));
     // then it moves exactly 2024, and every view still returns the same rows

@@ -18,7 +18,23 @@ export async function sampleWarehouse(
   return { dir, warehouse, lake: join(dir, 'lake') };
 }
 
-/** One command line through the CLI's `main`, at a fixed instant: its exit code, its output, its clock reads. */
+/**
+ * A fake engine clock: it starts at `from` and moves on `stepMs` at every reading, so the instants
+ * a run records and the durations it prints are the same on every machine.
+ */
+export function steppingClock(from: string, stepMs = 1000): () => Date {
+  let at = Date.parse(from);
+  return () => {
+    const now = new Date(at);
+    at += stepMs;
+    return now;
+  };
+}
+
+/**
+ * One command line through the CLI's `main`, at a fixed instant, with a stepping engine clock from
+ * that instant on: its exit code, its output, its reads of the command's one clock.
+ */
 export async function cli(args: string[], now = '2026-01-01T00:00:05Z') {
   const out: string[] = [];
   const err: string[] = [];
@@ -30,6 +46,7 @@ export async function cli(args: string[], now = '2026-01-01T00:00:05Z') {
       clockReads += 1;
       return new Date(now);
     },
+    clock: steppingClock(now),
   });
   return { code, stdout: out.join('\n'), stderr: err.join('\n'), clockReads };
 }

@@ -114,8 +114,9 @@ export function unquotedAliases(sql: string): string[] {
       return;
     }
     // a select list's column named without AS: a quoted name, a word, then the next item or FROM
+    // (not a CASE's END after its ELSE's column: `ELSE "started_at" END, "ended_at" = ...`)
     const listEnd = next?.text === ',' || next?.text.toUpperCase() === 'FROM';
-    if (t.kind === 'word' && prev?.kind === 'ident' && listEnd && !['ASC', 'DESC'].includes(upper)) {
+    if (t.kind === 'word' && prev?.kind === 'ident' && listEnd && !['ASC', 'DESC', 'END'].includes(upper)) {
       aliases.push(t.text);
       return;
     }

@@ -83,7 +83,7 @@ async function stage(world: World, run: string, cutoff: string): Promise<void> {
     `DELETE FROM contabyx.tax WHERE transactionid IN (SELECT transactionid FROM ${parent})`,
     `DELETE FROM contabyx.transfers WHERE expense_transactionid IN (SELECT transactionid FROM ${parent})`,
     `DELETE FROM contabyx.transactions WHERE "time" < TIMESTAMP '${cutoff} 00:00:00'`,
-    `INSERT INTO archive_meta.runs VALUES ('${run}', DATE '${cutoff}', 'staged', NULL)`,
+    `INSERT INTO archive_meta.runs (run_id, cutoff, state, error) VALUES ('${run}', DATE '${cutoff}', 'staged', NULL)`,
   ]);
 }
 

@@ -140,7 +140,7 @@ describe('configuration', () => {
       'retention.timeZone: "Mars/Olympus" is not allowed; allowed: an IANA time zone name as Redshift lists it ' +
         '(select pg_timezone_names()), such as UTC or Europe/Berlin, spelled with its capitals; not an offset such as ' +
         '+01:00 or UTC+1, nor an abbreviation such as CEST',
-      'extra: unknown key; allowed keys: warehouse, lake, catalog, views, retention, maxAttempts, ledger, maintenance, tables',
+      'extra: unknown key; allowed keys: warehouse, lake, catalog, views, retention, maxAttempts, ledger, maintenance, prices, tables',
     );
   });
 

@@ -8,6 +8,8 @@ const config = parseConfig(contabyx);
 const sql = new ArchiveSql(config, duckdbDialect);
 const RUN = '20260101T000000Z';
 const CUTOFF = parseCalendarDate('2026-01-01', 'test');
+/** An instant of the engine's clock. */
+const AT = new Date('2026-01-01T00:00:05.250Z');
 const t = (name: string) => tableNamed(config, name);
 const batch = (year: number, source: BatchKey['source'] = 'hot'): BatchKey => ({
   runId: RUN,
@@ -117,29 +119,71 @@ describe('the statements of a batch (DuckDB dialect)', () => {
     );
   });
 
-  test('starts a run in one transaction: the lock, the run, and every planned batch', () => {
+  test('starts a run in one transaction: the lock, the run with its start, and every planned batch with its warehouse bytes', () => {
     const planned = [
-      { table: t('transactions'), year: 2024, rows: 5 },
+      { table: t('transactions'), year: 2024, rows: 5, hotBytes: 4096 },
       { table: t('tax'), year: 2024, rows: 0 },
     ];
-    expect(sql.startTransaction(RUN, CUTOFF, planned)).toEqual([
+    expect(sql.startTransaction(RUN, CUTOFF, planned, AT)).toEqual([
       'CREATE TABLE "archive_meta"."active_run" ("run_id" VARCHAR(16) NOT NULL)',
       `INSERT INTO "archive_meta"."active_run" VALUES ('${RUN}')`,
-      `INSERT INTO "archive_meta"."runs" ("run_id", "cutoff", "state", "error") VALUES ('${RUN}', DATE '2026-01-01', 'running', NULL)`,
+      `INSERT INTO "archive_meta"."runs" ("run_id", "cutoff", "state", "error", "started_at") ` +
+        `VALUES ('${RUN}', DATE '2026-01-01', 'running', NULL, TIMESTAMP '2026-01-01 00:00:05.250')`,
       `INSERT INTO "archive_meta"."batches" ("run_id", "table_name", "family", "year", "source", "state", "attempt", "planned_rows", ` +
-        `"location", "row_count", "checksum", "file_count", "byte_count", "columns", "error", "table_schema") ` +
-        `VALUES ('${RUN}', 'transactions', 'transactions', 2024, 'hot', 'pending', 1, 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'contabyx'), ` +
-        `('${RUN}', 'tax', 'transactions', 2024, 'hot', 'pending', 1, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'contabyx')`,
+        `"location", "row_count", "checksum", "file_count", "byte_count", "columns", "error", "table_schema", "hot_bytes") ` +
+        `VALUES ('${RUN}', 'transactions', 'transactions', 2024, 'hot', 'pending', 1, 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'contabyx', 4096), ` +
+        `('${RUN}', 'tax', 'transactions', 2024, 'hot', 'pending', 1, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'contabyx', NULL)`,
     ]);
   });
 
-  test('abort discards what is not committed and raises the views version, so it never passes a commit it did not see', () => {
-    expect(sql.abortTransaction(RUN, [{ table: t('tax'), year: 2025 }], 3)).toEqual([
+  test('abort discards what is not committed, raises the views version (so it never passes a commit it did not see) and records its end', () => {
+    expect(sql.abortTransaction(RUN, [{ table: t('tax'), year: 2025 }], 3, AT)).toEqual([
       `UPDATE "archive_meta"."views_version" SET "version" = CASE WHEN "version" = 3 THEN 4 END`,
       `UPDATE "archive_meta"."batches" SET "state" = 'discarded' WHERE ("run_id" = '${RUN}' AND "table_name" = 'tax' AND "year" = 2025)`,
       'DROP TABLE "archive_meta"."active_run"',
-      `UPDATE "archive_meta"."runs" SET "state" = 'aborted', "error" = NULL WHERE "run_id" = '${RUN}'`,
+      `UPDATE "archive_meta"."runs" SET "state" = 'aborted', "error" = NULL, "ended_at" = TIMESTAMP '2026-01-01 00:00:05.250' WHERE "run_id" = '${RUN}'`,
     ]);
+  });
+
+  test("one statement marks a batch's end and the next one's start; a resume keeps the first start", () => {
+    expect(
+      sql.markBatches(RUN, AT, {
+        ended: [{ family: t('transactions'), year: 2023 }],
+        begun: { family: t('transactions'), year: 2024 },
+      }),
+    ).toBe(
+      `UPDATE "archive_meta"."batches" SET "ended_at" = CASE WHEN ("family" = 'transactions' AND "year" = 2023) ` +
+        `THEN TIMESTAMP '2026-01-01 00:00:05.250' ELSE "ended_at" END, "started_at" = CASE WHEN ("family" = 'transactions' AND "year" = 2024) ` +
+        `AND "started_at" IS NULL THEN TIMESTAMP '2026-01-01 00:00:05.250' ELSE "started_at" END ` +
+        `WHERE "run_id" = '${RUN}' AND (("family" = 'transactions' AND "year" = 2023) OR ("family" = 'transactions' AND "year" = 2024))`,
+    );
+    expect(() => sql.markBatches(RUN, AT, { ended: [] })).toThrow('markBatches: nothing to mark');
+  });
+
+  test('each step records its end; a plan shows the finish with :now, as the engine has not read its clock yet', () => {
+    expect(sql.recordVerified(batch(2024), t('tax'), { rows: 1, checksum: '2' }, null, AT)).toContain(
+      `"verified_at" = TIMESTAMP '2026-01-01 00:00:05.250' WHERE`,
+    );
+    expect(
+      sql.recordExport(batch(2024), t('tax'), { location: null, rows: 0, files: 0, bytes: 0 }, AT),
+    ).toContain(`"exported_at" = TIMESTAMP '2026-01-01 00:00:05.250' WHERE`);
+    expect(sql.finishTransaction(RUN, undefined).at(-1)).toBe(
+      `UPDATE "archive_meta"."runs" SET "state" = 'finished', "error" = NULL, "ended_at" = :now WHERE "run_id" = '${RUN}'`,
+    );
+  });
+
+  test("reads the ledger's instants as text, and NULL for the columns an older ledger lacks", () => {
+    expect(sql.runsQuery(['ended_at'])).toBe(
+      `SELECT r."run_id" AS run_id, CAST(r."cutoff" AS VARCHAR(10)) AS cutoff, r."state" AS state, r."error" AS error, ` +
+        `CAST(r."started_at" AS VARCHAR(32)) AS started_at, CAST(NULL AS TIMESTAMP) AS ended_at FROM "archive_meta"."runs" r ORDER BY r."run_id"`,
+    );
+  });
+
+  test("reads each table's size from the warehouse's own storage figures", () => {
+    expect(sql.tableSizesQuery()).toContain(
+      `SELECT 'contabyx' AS table_schema, 'tax' AS table_name, CAST(COUNT(DISTINCT s.block_id) * (SELECT MAX(block_size) FROM pragma_database_size()) AS VARCHAR) AS bytes, ` +
+        `CAST((SELECT COUNT(*) FROM "contabyx"."tax") AS VARCHAR) AS row_count FROM pragma_storage_info('"contabyx"."tax"') s WHERE s.persistent AND s.block_id >= 0`,
+    );
   });
 
   test('a plan counts a root per year of the configured zone, and a child per batch year', () => {

@@ -171,6 +171,19 @@ export class DataApiWarehouse implements Warehouse {
     return batch;
   }
 
+  /**
+   * Sends `sql` with an event and leaves it to that event: the statement's completion starts the
+   * next invocation, and this one stops (StillRunningError) before its time runs out with a
+   * statement that no event announces in flight.
+   */
+  async handOver(sql: string, step: string): Promise<never> {
+    checkSize(sql, step);
+    const { Id } = await this.client.send(
+      new ExecuteStatementCommand({ ...this.submission(step, true), Sql: sql }),
+    );
+    throw new StillRunningError(required(Id), step);
+  }
+
   private async run(sql: string, step: string, outlives: boolean): Promise<string> {
     checkSize(sql, step);
     const { Id } = await this.client.send(

@@ -116,6 +116,8 @@ export function openAwsEngine(
     progress?: (event: ProgressEvent) => void;
     /** Clients of preflight's AWS checks (role association, Lake Formation, bucket, concurrency). */
     checks?: Omit<CheckClients, 'glue' | 's3'>;
+    /** The clock that timestamps runs, batches and steps (the system clock when left out). */
+    clock?: () => Date;
   },
 ): AwsEngine {
   const { config } = deployment;
@@ -139,6 +141,8 @@ export function openAwsEngine(
     catalog: new GlueCatalog(clients.glue, config, athena, options.sleep),
     ...(options.progress ? { progress: options.progress } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    remainingMs: options.remainingMs,
     ...(options.checks
       ? {
           extraChecks: () =>

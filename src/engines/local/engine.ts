@@ -27,6 +27,8 @@ export async function openLocalEngine(options: {
   instance?: DuckDBInstance;
   /** Open the file read-only: nothing can be written (`plan`, `status`, `audit`, `preflight`). */
   readOnly?: boolean;
+  /** The clock that timestamps runs, batches and steps (the system clock when left out). */
+  clock?: () => Date;
 }): Promise<LocalEngine> {
   const { config } = options;
   const opened = options.instance
@@ -43,6 +45,7 @@ export async function openLocalEngine(options: {
     // No deploy step: the first run defines the catalog's tables and the union views.
     setUpByFirstRun: true,
     ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     close() {
       opened.warehouse.close();
       if (!options.instance) opened.instance.closeSync();
