@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError, show } from '../core/errors';
-import { ALLOWED_TYPES, isTemporal, parseColumnType, typeFamily, typeName } from '../core/column-types';
+import {
+  ALLOWED_TYPES,
+  columnTypeProblem,
+  isTemporal,
+  parseColumnType,
+  typeFamily,
+  typeName,
+} from '../core/column-types';
 import { IDENTIFIER_RULE, isIdentifier, MAX_IDENTIFIER_BYTES } from '../core/identifiers';
 import { PARTITION_KEYS } from '../core/lake-layout';
 import type { ArchiveByColumn, ArchiveConfig, ColumnConfig, Reader, TableConfig } from './types';
@@ -53,7 +60,12 @@ function strict<T extends z.ZodRawShape>(shape: T) {
 const columnType = z.string().transform((text, ctx) => {
   const parsed = parseColumnType(text);
   if (!parsed) {
-    ctx.issues.push({ code: 'custom', input: text, message: `allowed: ${ALLOWED_TYPES}` });
+    const why = columnTypeProblem(text);
+    ctx.issues.push({
+      code: 'custom',
+      input: text,
+      message: `allowed: ${ALLOWED_TYPES}${why ? `; ${why}` : ''}`,
+    });
     return z.NEVER;
   }
   return parsed;

@@ -1,6 +1,7 @@
 import { firstLine } from '../core/errors';
 import { startOfDayUtc, yearIn, type CalendarDate } from '../core/cutoff';
 import type { ArchiveConfig, TableConfig } from '../config/config';
+import { travelType } from '../core/column-types';
 import { glueColumns } from '../core/glue-schema';
 import { quoteReportedName } from '../sql/identifiers';
 import type { ArchiveSql } from '../sql/statements';
@@ -53,6 +54,7 @@ export async function preflight(
     columnsCheck(differences),
     ledgerCheck(deps, sql, shape),
     await timeZoneCheck(deps, sql),
+    ...(await textChecks(deps, sql, tables)),
     ...tables,
     ...catalog,
     await restoreReadCheck(deps.warehouse, sql, readable),
@@ -234,6 +236,95 @@ async function timeZoneCheck({ config, warehouse }: PreflightDeps, sql: ArchiveS
     };
   } catch (error) {
     return { check, ok: false, detail: firstLine(error), fix };
+  }
+}
+
+const TEXT_TYPES = 'types that travel as text';
+
+/**
+ * TIME, TIMETZ, VARBYTE and SUPER travel as text (docs/design.md §7, "Column types"): how Redshift
+ * writes their text, and whether its cast gives the value back, the documentation does not say in
+ * full, so the warehouse is asked with a value of each such type the configuration holds, at the
+ * edge of its range. Then each table's largest SUPER text must fit what Spectrum reads whole
+ * (it truncates a longer one silently). Both only read.
+ */
+async function textChecks(
+  { warehouse }: PreflightDeps,
+  sql: ArchiveSql,
+  tables: readonly PreflightCheck[],
+): Promise<PreflightCheck[]> {
+  const probe = sql.textProbe();
+  if (!probe) return [];
+  const failed = new Set(tables.filter((c) => !c.ok).map((c) => c.check));
+  const sizes: PreflightCheck[] = [];
+  for (const table of sql.tables.filter((t) => !failed.has(hashCheck(t)))) {
+    const check = await superSizeCheck(warehouse, sql, table);
+    if (check) sizes.push(check);
+  }
+  return [await textRoundTripCheck(warehouse, probe), ...sizes];
+}
+
+const TEXT_FIX =
+  'report this in an issue with the detail, and leave the table out of the configuration until then';
+
+/** The round trip of each type that travels as text, at the edge of its range. */
+async function textRoundTripCheck(
+  warehouse: Warehouse,
+  probe: NonNullable<ReturnType<ArchiveSql['textProbe']>>,
+): Promise<PreflightCheck> {
+  try {
+    const [row] = await warehouse.query(probe.sql, 'preflight.types');
+    const kinds = Object.keys(probe.most);
+    const wrong = kinds.filter(
+      (k) => row?.[`${k}_back`] !== '1' || !(Number(row?.[`${k}_bytes`]) <= probe.most[k]),
+    );
+    if (wrong.length === 0) {
+      const detail = `${kinds.join(', ')}: the text each travels as casts back to the value, and fits its column`;
+      return { check: TEXT_TYPES, ok: true, detail };
+    }
+    const what = (k: string) =>
+      `${k} (${row?.[`${k}_back`] === '1' ? 'casts back' : 'does not cast back'}, ${row?.[`${k}_bytes`]} bytes of at most ${probe.most[k]})`;
+    return {
+      check: TEXT_TYPES,
+      ok: false,
+      detail: `${wrong.map(what).join(', ')}: its text does not give the value back, or is longer than its column`,
+      fix: TEXT_FIX,
+    };
+  } catch (error) {
+    return { check: TEXT_TYPES, ok: false, detail: firstLine(error), fix: TEXT_FIX };
+  }
+}
+
+/** A table's largest SUPER text against what Spectrum reads whole; undefined without a SUPER column. */
+async function superSizeCheck(
+  warehouse: Warehouse,
+  sql: ArchiveSql,
+  table: TableConfig,
+): Promise<PreflightCheck | undefined> {
+  const query = sql.textSizeQuery(table);
+  if (!query) return undefined;
+  const check = `super size ${table.schema}.${table.name}`;
+  try {
+    const [row] = await warehouse.query(query, `preflight.super.${table.name}`);
+    const over = table.columns.flatMap((c, i) => {
+      const bytes = Number(row?.[`c${i}`] ?? 0);
+      const most = (travelType(c.type) as { length?: number }).length ?? 0;
+      return c.type.kind === 'super' && bytes > most ? [`${c.name} (${bytes} bytes)`] : [];
+    });
+    return over.length === 0
+      ? {
+          check,
+          ok: true,
+          detail: 'the largest SUPER value fits what Spectrum reads whole (65535 bytes of JSON)',
+        }
+      : {
+          check,
+          ok: false,
+          detail: `${over.join(', ')}: longer than the 65535 bytes of JSON Spectrum reads (it would truncate them silently, and the batch would never pass its check)`,
+          fix: `make these values smaller, or leave ${table.schema}.${table.name} and its descendants out of the configuration: they stay hot`,
+        };
+  } catch (error) {
+    return { check, ok: false, detail: firstLine(error), fix: TEXT_FIX };
   }
 }
 

@@ -70,6 +70,15 @@ export interface Dialect {
   /** The engine's spelling of a configured column type, for casts. */
   columnType(type: ColumnType): string;
   /**
+   * A value of a type that travels as text (`travelsAsText`: TIME, TIMETZ, VARBYTE, SUPER) as that
+   * text, over `ref`: exact, so that {@link fromText} gives the value back, and NULL for NULL.
+   */
+  asText(type: ColumnType, ref: string): string;
+  /** The value of `type` that the text of {@link asText} (the archive's column `ref`) stands for. */
+  fromText(type: ColumnType, ref: string): string;
+  /** The size in bytes of a SUPER value's text as {@link asText} writes it (what Spectrum must read whole). */
+  textSize(type: ColumnType, ref: string): string;
+  /**
    * The first instant of `date` in `timeZone`, as a literal comparable with a column of `type`
    * (a constant, so zone maps and sort keys stay usable). TIMESTAMPTZ literals carry an explicit
    * UTC offset, so no session time zone changes them.

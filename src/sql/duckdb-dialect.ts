@@ -1,4 +1,4 @@
-import { parseColumnType, simpleCatalogType, typeMapping } from '../core/column-types';
+import { ColumnType, parseColumnType, simpleCatalogType, typeMapping } from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
 import { MANIFEST_NAME, PARTITION_KEYS } from '../core/lake-layout';
@@ -8,6 +8,11 @@ import { qualifyPart } from './identifiers';
 function literal(text: string): string {
   if (text.includes('\0')) throw new InputError(`refusing a literal with a NUL character: ${show(text)}`);
   return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** A BLOB as hex; a TIME, TIMETZ or JSON (SUPER) as its text, which casts back exactly. */
+function asText(type: ColumnType, ref: string): string {
+  return type.kind === 'varbyte' ? `hex(${ref})` : `CAST(${ref} AS VARCHAR)`;
 }
 
 /**
@@ -41,6 +46,14 @@ export const duckdbDialect: Dialect = {
   literal,
   columnType(type) {
     return typeMapping(type).duckdb;
+  },
+  asText,
+  fromText(type, ref) {
+    return type.kind === 'varbyte' ? `unhex(${ref})` : `CAST(${ref} AS ${typeMapping(type).duckdb})`;
+  },
+  textSize(type, ref) {
+    // strlen counts bytes, as Spectrum's VARCHAR lengths do
+    return `strlen(${asText(type, ref)})`;
   },
   boundLiteral(type, date, timeZone) {
     switch (type.kind) {
@@ -119,6 +132,7 @@ export const duckdbDialect: Dialect = {
     const text = String(row.data_type);
     // DuckDB keeps no length: lengths are Redshift's to enforce, not the embedded engine's.
     if (text === 'VARCHAR') return { kind: 'text' };
+    if (text === 'BLOB') return { kind: 'bytes' };
     return (
       simpleCatalogType('duckdb', text) ?? (text.startsWith('DECIMAL') ? parseColumnType(text) : undefined)
     );

@@ -29,7 +29,7 @@ const COMMITTED: CommittedBatch[] = Array.from({ length: SIZED_FOR_RUNS }, (_, i
 
 /** What a column adds to the statements that hash every column (docs/design.md §7). */
 const CHECKSUM_COST =
-  "its name's bytes and about 46 more to a checksum (a string 11 more, a boolean 10, a date 17, a timestamp 22)";
+  "its name's bytes and about 46 more to a checksum (a string 11 more, a boolean 10, a date 17, a timestamp 22, a TIME, TIMETZ or VARBYTE about 20, a TIMESTAMPTZ or SUPER about 43)";
 
 /**
  * The statements the project sends for each table, the largest of each kind (with the longest
@@ -44,7 +44,7 @@ interface Kind {
 const KINDS: readonly Kind[] = [
   {
     what: 'its export',
-    cost: "its name's bytes and 4 more to the export (a CHAR or TIMESTAMPTZ twice its name's and about 25)",
+    cost: "its name's bytes and 4 more to the export (a CHAR, TIMESTAMPTZ, TIME, TIMETZ, VARBYTE or SUPER twice its name's and about 25 to 50)",
     render: (sql, table, config) => sql.unloadStatements(table, KEY, LONGEST.root(config, table)),
   },
   {

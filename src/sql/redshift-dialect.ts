@@ -1,6 +1,12 @@
 import { ArchiveConfig, Reader } from '../config/config';
 import { PARTITION_KEYS } from '../core/lake-layout';
-import { ColumnType, parseColumnType, simpleCatalogType, typeMapping } from '../core/column-types';
+import {
+  ColumnType,
+  parseColumnType,
+  simpleCatalogType,
+  travelType,
+  typeMapping,
+} from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
 import type { AccessContext, AccessProbe, Dialect, HashInput } from './dialect';
@@ -246,7 +252,10 @@ function viewDefinitionsQuery(views: Parameters<Dialect['viewDefinitionsQuery']>
  */
 function catalogType(row: Parameters<Dialect['catalogType']>[0]): ReturnType<Dialect['catalogType']> {
   const text = String(row.data_type).toLowerCase().trim();
-  const spelled = /^(numeric|character|character varying)\((\d+)(?:, ?(\d+))?\)$/.exec(text);
+  const spelled =
+    /^(numeric|character|character varying|varbyte|binary varying|varbinary)\((\d+)(?:, ?(\d+))?\)$/.exec(
+      text,
+    );
   const [name, first, second] = spelled ? spelled.slice(1) : [text, undefined, undefined];
   switch (name) {
     case 'numeric':
@@ -255,8 +264,48 @@ function catalogType(row: Parameters<Dialect['catalogType']>[0]): ReturnType<Dia
       return parseColumnType(`char(${first ?? row.char_length})`);
     case 'character varying':
       return parseColumnType(`varchar(${first ?? row.char_length})`);
+    // How SVV_COLUMNS spells a VARBYTE is not documented: its names (DG "VARBYTE type"), with the
+    // length in the name or in its own column; preflight's columns check names one that is not read.
+    case 'varbyte':
+    case 'binary varying':
+    case 'varbinary':
+      return parseColumnType(`varbyte(${first ?? row.char_length})`);
     default:
       return simpleCatalogType('redshift', text);
+  }
+}
+
+/**
+ * A value that travels as text (docs/design.md §7, "Column types"), as its text: a TIME or TIMETZ
+ * cast to a VARCHAR that holds its longest text (`::` is CAST, DG CAST; a cast never changes the
+ * value, and preflight's type probe sends the round trip), a VARBYTE as hex (TO_HEX takes a VARBYTE
+ * and returns VARCHAR, DG TO_HEX), a SUPER as its JSON (JSON_SERIALIZE, DG JSON_SERIALIZE, which
+ * returns the text `null` for a NULL: NVL2 keeps NULL a NULL, DG NVL2).
+ */
+function asText(type: ColumnType, ref: string): string {
+  switch (type.kind) {
+    case 'varbyte':
+      return `TO_HEX(${ref})`;
+    case 'super':
+      return `NVL2(${ref},JSON_SERIALIZE(${ref}),NULL)`;
+    default:
+      return `${ref}::${typeMapping(travelType(type)).redshift}`;
+  }
+}
+
+/**
+ * The value the text of {@link asText} stands for: hex back to VARBYTE (TO_VARBYTE with `hex`;
+ * FROM_HEX takes a literal only, DG TO_VARBYTE, FROM_HEX), JSON back to SUPER (JSON_PARSE, DG
+ * JSON_PARSE), the others by a cast.
+ */
+function fromText(type: ColumnType, ref: string): string {
+  switch (type.kind) {
+    case 'varbyte':
+      return `TO_VARBYTE(${ref},'hex')`;
+    case 'super':
+      return `JSON_PARSE(${ref})`;
+    default:
+      return `${ref}::${typeMapping(type).redshift}`;
   }
 }
 
@@ -273,6 +322,11 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
     name: 'redshift',
     literal,
     columnType: (type) => typeMapping(type).redshift,
+    asText,
+    fromText,
+    // JSON_SIZE: the bytes of a SUPER value's JSON text (DG JSON_SIZE); the others' text has a fixed bound
+    textSize: (type, ref) =>
+      type.kind === 'super' ? `JSON_SIZE(${ref})` : `OCTET_LENGTH(${asText(type, ref)})`,
     boundLiteral(type, date, timeZone) {
       switch (type.kind) {
         case 'date':

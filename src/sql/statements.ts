@@ -11,7 +11,7 @@ import {
 } from '../config/config';
 import { InternalError } from '../core/errors';
 import { PARTITION_KEYS } from '../core/lake-layout';
-import { travelType } from '../core/column-types';
+import { ColumnType, travelsAsText, travelType } from '../core/column-types';
 import type { CalendarDate } from '../core/cutoff';
 import type { AccessProbe, Dialect, HashInput } from './dialect';
 import { qualify, quoteIdent } from './identifiers';
@@ -232,12 +232,14 @@ export class ArchiveSql {
 
   /**
    * A hot column as its value travels (into the files and into the row hash), over `ref` (the
-   * column, or its alias): a TIMESTAMPTZ as its UTC TIMESTAMP, a CHAR as VARCHAR, every other
+   * column, or its alias): a TIMESTAMPTZ as its UTC TIMESTAMP, a CHAR as VARCHAR, a TIME, TIMETZ,
+   * VARBYTE or SUPER as its text (the dialect's `asText`), every other
    * column as it is (the schema guard made sure the table's type is the configured one; a cast that
    * changes nothing still costs a copy).
    */
   private hotValue(c: ColumnConfig, ref = this.column(c)): string {
     if (c.type.kind === 'timestamptz') return `(${ref} AT TIME ZONE ${ZONE_UTC})`;
+    if (travelsAsText(c.type)) return this.dialect.asText(c.type, ref);
     if (c.type.kind === 'char') return `${ref}::${this.dialect.columnType(travelType(c.type))}`;
     return ref;
   }
@@ -257,9 +259,9 @@ export class ArchiveSql {
    */
   private archivedAsHot(c: ColumnConfig): string {
     const name = quoteIdent(c.name.toLowerCase());
-    return c.type.kind === 'timestamptz'
-      ? `(${name}::TIMESTAMP AT TIME ZONE ${ZONE_UTC})`
-      : `${name}::${this.dialect.columnType(c.type)}`;
+    if (c.type.kind === 'timestamptz') return `(${name}::TIMESTAMP AT TIME ZONE ${ZONE_UTC})`;
+    if (travelsAsText(c.type)) return this.dialect.fromText(c.type, name);
+    return `${name}::${this.dialect.columnType(c.type)}`;
   }
 
   /**
@@ -1002,6 +1004,52 @@ export class ArchiveSql {
   // ---- preflight ----------------------------------------------------------------------------
 
   /**
+   * Read only, no table: what the documentation leaves open about the types that travel as text
+   * (docs/design.md §7, "Column types"), asked of the warehouse with a value of each such type the
+   * configuration holds, at the edge of its range: `<type>_back` is 1 when the value the union view
+   * casts back from the exported text is the value (SUPER: when its text is the same again), and
+   * `<type>_bytes` the bytes of that text, which must be at most `most[<type>]`, what the catalog's
+   * VARCHAR holds. Undefined when the configuration has no such column.
+   */
+  textProbe(): { readonly sql: string; readonly most: Readonly<Record<string, number>> } | undefined {
+    const types = new Map<string, ColumnType>();
+    for (const c of this.tables.flatMap((t) => t.columns)) {
+      // the probe's VARBYTE is 3 bytes long: its own type, whatever the columns' lengths
+      if (travelsAsText(c.type))
+        types.set(c.type.kind, c.type.kind === 'varbyte' ? { kind: 'varbyte', length: 3 } : c.type);
+    }
+    if (types.size === 0) return undefined;
+    const d = this.dialect;
+    const probes = [...types.values()].map((type) => {
+      const value = d.fromText(type, this.lit(TEXT_PROBES[type.kind as keyof typeof TEXT_PROBES]));
+      const back = d.fromText(type, d.asText(type, value));
+      const same =
+        type.kind === 'super' ? `${d.asText(type, back)} = ${d.asText(type, value)}` : `${back} = ${value}`;
+      return `CASE WHEN ${same} THEN 1 ELSE 0 END AS ${type.kind}_back, ${d.textSize(type, value)} AS ${type.kind}_bytes`;
+    });
+    return {
+      sql: `SELECT ${probes.join(', ')}`,
+      most: Object.fromEntries(
+        [...types].map(([kind, type]) => [kind, (travelType(type) as { length: number }).length]),
+      ),
+    };
+  }
+
+  /**
+   * Read only: the largest text of each SUPER column of `table` (`c<i>`, the column's index), which
+   * Spectrum must read whole: it truncates a longer value silently to the declared VARCHAR (DG
+   * CREATE EXTERNAL TABLE). Undefined when the table has none.
+   */
+  textSizeQuery(table: TableConfig): string | undefined {
+    const sizes = table.columns.flatMap((c, i) =>
+      c.type.kind === 'super'
+        ? [`CAST(MAX(${this.dialect.textSize(c.type, this.column(c))}) AS VARCHAR(20)) AS c${i}`]
+        : [],
+    );
+    return sizes.length ? `SELECT ${sizes.join(', ')} FROM ${this.hotTable(table)}` : undefined;
+  }
+
+  /**
    * Read only, no rows: the commit's checksum over the table, with its column guard, to see that
    * the engine accepts the expressions for every type and that the table has the configured columns.
    */
@@ -1162,6 +1210,17 @@ export class ArchiveSql {
 export function dropViewStatement(schema: string, name: string): string {
   return `DROP VIEW IF EXISTS ${qualify(schema, name)}`;
 }
+
+/**
+ * The values of {@link ArchiveSql.textProbeQuery}, as text: the longest TIME, a TIMETZ with an
+ * offset, bytes that are no UTF-8, and a SUPER of every JSON kind.
+ */
+const TEXT_PROBES = {
+  time: '23:59:59.999999',
+  timetz: '23:59:59.999999+05:30',
+  varbyte: '00ff7f',
+  super: '{"a":[1,2.5,null,"x"],"b":{"c":true}}',
+} as const;
 
 /** Text for the ledger: printable ASCII, at most 1000 characters. */
 function safeText(message: string): string {

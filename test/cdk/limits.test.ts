@@ -30,7 +30,7 @@ describe('limits of a deployment, found at synth', () => {
         'read-back, commit check, column figures, restore, preflight probe and union view (with 20 committed runs) would ' +
         'pass the 100000 bytes the Data API takes in one statement (the restore: 122286 bytes); allowed: about 1305 ' +
         "columns like these, or shorter names: a column adds its name's bytes and about 46 more to a checksum (a string " +
-        "11 more, a boolean 10, a date 17, a timestamp 22) and twice its name's bytes and about 20 more to the union view " +
+        "11 more, a boolean 10, a date 17, a timestamp 22, a TIME, TIMETZ or VARBYTE about 20, a TIMESTAMPTZ or SUPER about 43) and twice its name's bytes and about 20 more to the union view " +
         '(docs/design.md §7)',
     );
   });

@@ -1,4 +1,6 @@
 import { columnNamed, isRootTable, TableConfig, tableNamed } from '../../src/config/config';
+import { travelsAsText } from '../../src/core/column-types';
+import { duckdbDialect } from '../../src/sql/duckdb-dialect';
 import { quoteIdent } from '../../src/sql/identifiers';
 import type { World } from '../../devkit/world';
 
@@ -174,9 +176,11 @@ function archived(table: TableConfig): string {
   return table.columns
     .map((c) => {
       const name = quoteIdent(c.name.toLowerCase());
-      return c.type.kind === 'timestamptz'
-        ? `timezone('UTC', CAST(${name} AS TIMESTAMP)) AS ${quoteIdent(c.name)}`
-        : `${name} AS ${quoteIdent(c.name)}`;
+      if (c.type.kind === 'timestamptz')
+        return `timezone('UTC', CAST(${name} AS TIMESTAMP)) AS ${quoteIdent(c.name)}`;
+      // TIME, TIMETZ, VARBYTE and SUPER travel as text: back to the hot type
+      if (travelsAsText(c.type)) return `${duckdbDialect.fromText(c.type, name)} AS ${quoteIdent(c.name)}`;
+      return `${name} AS ${quoteIdent(c.name)}`;
     })
     .join(', ');
 }
