@@ -1,4 +1,4 @@
-import { ArchiveConfig, isRootTable, TableConfig } from '../config/config';
+import { ArchiveConfig, isRootTable, TableConfig, tablePath } from '../config/config';
 import { sameType } from '../core/column-types';
 import { nextRunId, type RunTarget } from '../core/cutoff';
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
@@ -152,7 +152,7 @@ export class Archiver {
 
   /** The external tables: defined on the embedded engine, checked against the configuration on Glue. */
   private async ensureTables(): Promise<void> {
-    for (const table of this.tables) await this.deps.catalog.ensureTable(table.name);
+    for (const table of this.tables) await this.deps.catalog.ensureTable(table.alias);
   }
 
   /**
@@ -234,7 +234,7 @@ export class Archiver {
 
   /** Whether the union view of `table` exists with the configured columns (names and types). */
   private sameViewColumns(table: TableConfig, catalog: readonly Row[]): boolean {
-    const view = `${this.deps.config.views.prefix}${table.name}`.toLowerCase();
+    const view = `${this.deps.config.views.prefix}${table.alias}`.toLowerCase();
     const columns = catalog.filter(
       (r) =>
         String(r.table_schema).toLowerCase() === this.deps.config.views.schema.toLowerCase() &&
@@ -265,10 +265,10 @@ export class Archiver {
     for (const family of this.sql.families) {
       const [root] = family;
       const rootYears = figures(
-        await warehouse.query(this.sql.rootYearsQuery(root, target.cutoff), `plan.${root.name}`),
+        await warehouse.query(this.sql.rootYearsQuery(root, target.cutoff), `plan.${root.alias}`),
       );
       if (rootYears.some((y) => !isLayoutYear(y.year))) await this.refuseYear(root);
-      const [nulls] = await warehouse.query(this.sql.nullRowsQuery(root), `plan.${root.name}.nulls`);
+      const [nulls] = await warehouse.query(this.sql.nullRowsQuery(root), `plan.${root.alias}.nulls`);
       nullRows.set(root, count(nulls.row_count));
       const years = rootYears.map((y) => y.year);
       for (const table of family) {
@@ -276,7 +276,10 @@ export class Archiver {
           table === root || years.length === 0
             ? rootYears
             : figures(
-                await warehouse.query(this.sql.yearsQuery(table, years, target.cutoff), `plan.${table.name}`),
+                await warehouse.query(
+                  this.sql.yearsQuery(table, years, target.cutoff),
+                  `plan.${table.alias}`,
+                ),
               );
         for (const year of years) {
           planned.push({ table, year, rows: counts.find((c) => c.year === year)?.rows ?? 0 });
@@ -292,11 +295,11 @@ export class Archiver {
    * row, so it can be fixed (NULL stays hot).
    */
   private async refuseYear(root: TableConfig): Promise<never> {
-    const [row] = await this.deps.warehouse.query(this.sql.earlyRowQuery(root), `plan.${root.name}.early`);
+    const [row] = await this.deps.warehouse.query(this.sql.earlyRowQuery(root), `plan.${root.alias}.early`);
     const column = isRootTable(root) ? root.archiveBy.column : '';
     const value = String(row?.value ?? '');
     throw new InputError(
-      `tables[${this.deps.config.tables.indexOf(root)}].archiveBy.column: ${show(column)} of ${root.schema}.${root.name} holds ` +
+      `${tablePath(root, 'archiveBy', 'column')}: ${show(column)} of ${root.schema}.${root.name} holds ` +
         `${value} (year ${Number(/^(\d+)-/.exec(value)?.[1] ?? 0)}) in the row whose ${root.columns[0].name} is ${row?.key ?? 'NULL'}; ` +
         'allowed: a year from 1000 to 9999, which the lake layout (year=YYYY) can hold. Change that value (NULL stays hot); ' +
         'nothing was changed',
@@ -315,7 +318,7 @@ export class Archiver {
       try {
         const [row] = await this.deps.warehouse.query(
           this.sql.lateChildrenQuery(table),
-          `plan.${table.name}.late`,
+          `plan.${table.alias}.late`,
         );
         counts.set(table, count(row.row_count));
       } catch (error) {
@@ -347,7 +350,7 @@ export class Archiver {
         planned.filter((p) => p.table === table),
         (p) => p.rows,
       );
-      this.emit({ phase: 'plan', table: table.name, rows, message: `rows older than ${target.cutoff}` });
+      this.emit({ phase: 'plan', table: table.alias, rows, message: `rows older than ${target.cutoff}` });
     }
     return { ...this.planReport(target, ledger, planned, nullRows, late), preflight: checks };
   }
@@ -369,7 +372,7 @@ export class Archiver {
       const nulls = nullRows.get(table);
       const children = late.get(table);
       return {
-        table: table.name,
+        table: table.alias,
         rows: sum(years, (y) => y.rows),
         years,
         ...(nulls === undefined ? {} : { nullRows: nulls }),
@@ -382,7 +385,7 @@ export class Archiver {
       tables,
       rows: sum(tables, (t) => t.rows),
       batches: batches.map(({ family, year }) => ({
-        family: family[0].name,
+        family: family[0].alias,
         year,
         rows: sum(
           planned.filter((p) => p.year === year && family.includes(p.table)),
@@ -409,7 +412,7 @@ export class Archiver {
   ): PlanReport['statements'] {
     return batches.flatMap(({ family, year }) => {
       const key: BatchKey = { runId: target.runId, cutoff: target.cutoff, year, source: 'hot' };
-      const name = `${family[0].name} ${year}`;
+      const name = `${family[0].alias} ${year}`;
       const rows = (t: TableConfig) => planned.find((p) => p.table === t && p.year === year)?.rows ?? 0;
       return [
         {
@@ -417,7 +420,7 @@ export class Archiver {
           batch: name,
           transactional: false,
           sql: family.flatMap((t) =>
-            this.sql.unloadStatements(t, key, this.deps.lake.batchRoot(t.name, year, target.runId)),
+            this.sql.unloadStatements(t, key, this.deps.lake.batchRoot(t.alias, year, target.runId)),
           ),
         },
         {
@@ -530,7 +533,7 @@ export class Archiver {
       await this.explainStartFailure(target, before, error);
     }
     const after = await readLedger(this.deps.warehouse, this.sql);
-    const batches = new Set(planned.filter((p) => p.rows > 0).map((p) => `${p.table.name}/${p.year}`));
+    const batches = new Set(planned.filter((p) => p.rows > 0).map((p) => `${p.table.alias}/${p.year}`));
     this.emit({
       phase: 'start',
       runId: target.runId,
@@ -587,7 +590,7 @@ export class Archiver {
         }
         const next = batchOrder(this.deps.config, ledger.batchesOf(run.runId)).find(({ family, year }) =>
           family.some((t) => {
-            const b = ledger.batch(run.runId, t.name, year);
+            const b = ledger.batch(run.runId, t.alias, year);
             return b !== undefined && !b.committed;
           }),
         );
@@ -595,12 +598,12 @@ export class Archiver {
           where = 'finish';
           return await this.finish(run, ledger, resumed);
         }
-        where = `${next.family[0].name} ${next.year}`;
+        where = `${next.family[0].alias} ${next.year}`;
         const key: BatchKey = {
           runId: run.runId,
           cutoff: run.cutoff as BatchKey['cutoff'],
           year: next.year,
-          source: (ledger.batch(run.runId, next.family[0].name, next.year) ?? ledger.batchesOf(run.runId)[0])
+          source: (ledger.batch(run.runId, next.family[0].alias, next.year) ?? ledger.batchesOf(run.runId)[0])
             .source,
         };
         ledger = await this.checkAttempts(key, next.family, ledger, explicit);
@@ -638,18 +641,18 @@ export class Archiver {
     ledger: LedgerView,
     explicit: boolean,
   ): Promise<LedgerView> {
-    const records = family.flatMap((t) => ledger.batch(key.runId, t.name, key.year) ?? []);
+    const records = family.flatMap((t) => ledger.batch(key.runId, t.alias, key.year) ?? []);
     const attempt = Math.max(...records.map((r) => r.attempt));
     if (attempt <= this.deps.config.maxAttempts) return ledger;
     const last = records.find((r) => r.error)?.error ?? 'no reason recorded';
     if (!explicit) {
       throw new RunFailedError(
-        `${family[0].name} ${key.year}: the commit check failed ${attempt - 1} times (maxAttempts ${this.deps.config.maxAttempts}); ${last}`,
+        `${family[0].alias} ${key.year}: the commit check failed ${attempt - 1} times (maxAttempts ${this.deps.config.maxAttempts}); ${last}`,
       );
     }
     await this.deps.warehouse.execute(
       this.sql.resetAttempts(key, family),
-      `${key.runId}.retry.${family[0].name}.${key.year}`,
+      `${key.runId}.retry.${family[0].alias}.${key.year}`,
     );
     return readLedger(this.deps.warehouse, this.sql);
   }
@@ -666,7 +669,7 @@ export class Archiver {
     const reportLocation = await this.deps.lake.writeReport(run.runId, report);
     const legacy =
       ledger.stageRunId === run.runId
-        ? { version: ledger.version, views: (t: TableConfig) => ({ committed: ledger.committed(t.name) }) }
+        ? { version: ledger.version, views: (t: TableConfig) => ({ committed: ledger.committed(t.alias) }) }
         : undefined;
     await this.deps.warehouse.transaction(
       this.sql.finishTransaction(run.runId, legacy),
@@ -756,7 +759,7 @@ export class Archiver {
           .batchesOf(active.runId)
           .filter((b) => !b.committed)
           .map((b) => ({
-            table: this.tables.find((t) => t.name.toLowerCase() === b.table.toLowerCase()) as TableConfig,
+            table: this.tables.find((t) => t.alias.toLowerCase() === b.table.toLowerCase()) as TableConfig,
             year: b.year,
           }))
           .filter((b) => b.table);

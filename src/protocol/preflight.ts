@@ -1,6 +1,6 @@
 import { firstLine } from '../core/errors';
 import { startOfDayUtc, yearIn, type CalendarDate } from '../core/cutoff';
-import type { ArchiveConfig, TableConfig } from '../config/config';
+import { tablePath, type ArchiveConfig, type TableConfig } from '../config/config';
 import { travelType } from '../core/column-types';
 import { glueColumns } from '../core/glue-schema';
 import { quoteReportedName } from '../sql/identifiers';
@@ -66,7 +66,7 @@ export async function preflight(
 }
 
 const hashCheck = (table: TableConfig) => `row hash ${table.schema}.${table.name}`;
-const externalCheck = (table: TableConfig) => `external table ${table.name}`;
+const externalCheck = (table: TableConfig) => `external table ${table.alias}`;
 
 type PreflightDeps = {
   readonly config: ArchiveConfig;
@@ -131,7 +131,7 @@ function columnsCheck(differences: readonly string[]): PreflightCheck {
 
 /** The commit's checksum, with its column guard, on every table that exists. */
 async function tableChecks(
-  { config, warehouse }: PreflightDeps,
+  { warehouse }: PreflightDeps,
   sql: ArchiveSql,
   differences: readonly string[],
 ): Promise<PreflightCheck[]> {
@@ -140,7 +140,7 @@ async function tableChecks(
   );
   const checks: PreflightCheck[] = [];
   for (const [i, table] of sql.tables.entries()) {
-    if (missing.has(`tables[${config.tables.indexOf(table)}]`)) continue;
+    if (missing.has(tablePath(table))) continue;
     checks.push(
       await attempt(
         hashCheck(table),
@@ -162,18 +162,18 @@ async function catalogChecks(
 ): Promise<PreflightCheck[]> {
   const checks: PreflightCheck[] = [];
   for (const table of sql.tables) {
-    const check = `catalog ${table.name}`;
-    const declared = await catalog.tableColumns(table.name).catch((error: unknown) => firstLine(error));
+    const check = `catalog ${table.alias}`;
+    const declared = await catalog.tableColumns(table.alias).catch((error: unknown) => firstLine(error));
     const fix = setUpByFirstRun
       ? 'run `redshift-archive repair` (it defines the catalog tables and registers every committed batch from the ledger)'
       : 'deploy the stack with this configuration (it defines the catalog tables)';
     if (fresh && declared === undefined) {
-      const external = `${config.catalog.externalSchema}.${table.name.toLowerCase()}`;
-      const view = `${config.views.schema}.${config.views.prefix}${table.name}`;
+      const external = `${config.catalog.externalSchema}.${table.alias.toLowerCase()}`;
+      const view = `${config.views.schema}.${config.views.prefix}${table.alias}`;
       checks.push({
         check,
         ok: true,
-        detail: `not set up yet; the first run defines the catalog table ${table.name.toLowerCase()} in ${catalog.where}, the external table ${external} and the union view ${view}`,
+        detail: `not set up yet; the first run defines the catalog table ${table.alias.toLowerCase()} in ${catalog.where}, the external table ${external} and the union view ${view}`,
       });
       checks.push({
         check: externalCheck(table),
@@ -186,7 +186,7 @@ async function catalogChecks(
     if (typeof declared === 'string') {
       checks.push({ check, ok: false, detail: declared, fix });
     } else if (declared === undefined) {
-      checks.push({ check, ok: false, detail: `the catalog has no table ${table.name.toLowerCase()}`, fix });
+      checks.push({ check, ok: false, detail: `the catalog has no table ${table.alias.toLowerCase()}`, fix });
     } else if (JSON.stringify(declared) !== JSON.stringify(glueColumns(table))) {
       const detail = `the catalog declares ${declared.map((c) => `${c.name} ${c.type}`).join(', ')}`;
       checks.push({ check, ok: false, detail, fix });
@@ -197,7 +197,7 @@ async function catalogChecks(
       await attempt(
         externalCheck(table),
         'the warehouse reads the external table',
-        () => warehouse.query(sql.externalProbeQuery(table), `preflight.external.${table.name}`),
+        () => warehouse.query(sql.externalProbeQuery(table), `preflight.external.${table.alias}`),
         'deploy the stack (it creates the external schema over the catalog), and let the role that Redshift assumes read the catalog',
       ),
     );
@@ -305,7 +305,7 @@ async function superSizeCheck(
   if (!query) return undefined;
   const check = `super size ${table.schema}.${table.name}`;
   try {
-    const [row] = await warehouse.query(query, `preflight.super.${table.name}`);
+    const [row] = await warehouse.query(query, `preflight.super.${table.alias}`);
     const over = table.columns.flatMap((c, i) => {
       const bytes = Number(row?.[`c${i}`] ?? 0);
       const most = (travelType(c.type) as { length?: number }).length ?? 0;
@@ -401,7 +401,7 @@ async function restoreReadCheck(
   }
   try {
     await warehouse.transaction(sql.restoreReadProbe(table), 'preflight.restore');
-    const detail = `the warehouse reads the external table ${table.name} inside a transaction, as restore does`;
+    const detail = `the warehouse reads the external table ${table.alias} inside a transaction, as restore does`;
     return { check: RESTORE_READ, ok: true, detail };
   } catch (error) {
     return {

@@ -119,7 +119,7 @@ export function runReport(
   warnings: readonly string[],
 ): RunReport {
   const reports = tables.map((table): TableReport => {
-    const years = ledger.batchesOf(run.runId, table.name).map((b) => ({
+    const years = ledger.batchesOf(run.runId, table.alias).map((b) => ({
       year: b.year,
       rows: b.rows ?? b.plannedRows,
       files: b.files ?? 0,
@@ -128,7 +128,7 @@ export function runReport(
       committed: b.committed,
     }));
     return {
-      table: table.name,
+      table: table.alias,
       rows: sum(years, (y) => y.rows),
       files: sum(years, (y) => y.files),
       bytes: sum(years, (y) => y.bytes),
@@ -165,7 +165,7 @@ export function emptyReport(tables: readonly TableConfig[], runId: string, cutof
     cutoff,
     state: 'none',
     resumed: false,
-    tables: tables.map((t) => ({ table: t.name, rows: 0, files: 0, bytes: 0, verified: false, years: [] })),
+    tables: tables.map((t) => ({ table: t.alias, rows: 0, files: 0, bytes: 0, verified: false, years: [] })),
     rows: 0,
     files: 0,
     bytes: 0,

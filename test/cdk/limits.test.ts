@@ -26,7 +26,7 @@ function wide(tables: number, columns: number, name = (i: number) => `c${i}`) {
 describe('limits of a deployment, found at synth', () => {
   test("refuses a configuration one of whose statements would pass the Data API's 100 KB, naming the table, its size, the statements and the rule", () => {
     expect(() => stackOf({ config: wide(1, 1600, (i) => `a_rather_long_column_name_${i}`) })).toThrow(
-      'RedshiftArchive props: config.tables[0] (t0, 1600 columns, names of 29.3 bytes on average): its ' +
+      'RedshiftArchive props: config.tables["shop.t0"] (1600 columns, names of 29.3 bytes on average): its ' +
         'read-back, commit check, column figures, restore, preflight probe and union view (with 20 committed runs) would ' +
         'pass the 100000 bytes the Data API takes in one statement (the restore: 122286 bytes); allowed: about 1305 ' +
         "columns like these, or shorter names: a column adds its name's bytes and about 46 more to a checksum (a string " +

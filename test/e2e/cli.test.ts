@@ -91,7 +91,7 @@ describe('redshift-archive', () => {
     const failed = await cli(['preflight', ...local()]);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toContain(
-      'FAIL columns: tables[2].columns: "note" (VARCHAR) is in table contabyx.tax but not in the configuration',
+      'FAIL columns: tables["contabyx.tax"].columns: "note" (VARCHAR) is in table contabyx.tax but not in the configuration',
     );
     expect(failed.stdout).toContain(
       '       fix: make the configuration list every column of each table, in its order, with its type (or change the table)',
@@ -173,7 +173,7 @@ describe('redshift-archive', () => {
     expect(code).toBe(2);
     expect(stderr).toBe(
       "redshift-archive: schema: the configuration does not match the warehouse's own catalog; nothing was changed\n" +
-        '  tables[0]: table missing.transactions does not exist in the warehouse (or this database user may not see it)',
+        '  tables["missing.transactions"]: table missing.transactions does not exist in the warehouse (or this database user may not see it)',
     );
   });
 
@@ -257,7 +257,7 @@ describe('redshift-archive', () => {
     expect(code).toBe(2);
     expect(stderr.split('\n').slice(0, 2)).toEqual([
       `redshift-archive: ${config}: invalid configuration`,
-      '  tables[0].name: "orders; DROP TABLE x" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      '  tables["contabyx.orders; DROP TABLE x"].name: "orders; DROP TABLE x" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
     ]);
     expect(snapshot()).toEqual(before);
   });
