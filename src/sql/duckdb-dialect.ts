@@ -128,6 +128,33 @@ export const duckdbDialect: Dialect = {
       `WHERE ${which} ORDER BY table_schema, table_name, ordinal_position`
     );
   },
+  tableColumnsQuery(scope) {
+    const which = [
+      ...(scope.schemas.length
+        ? [`lower(c.table_schema) IN (${scope.schemas.map((s) => literal(s.toLowerCase())).join(', ')})`]
+        : []),
+      ...(scope.tables.length ? [bySchemaAndName('c.table_schema', 'c.table_name', scope.tables)] : []),
+    ];
+    return (
+      'SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length AS char_length, ' +
+      'c.numeric_precision AS num_precision, c.numeric_scale AS num_scale FROM information_schema.columns c ' +
+      'JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name ' +
+      `WHERE t.table_type = 'BASE TABLE' AND (${which.join(' OR ') || '1 = 0'}) ` +
+      'ORDER BY c.table_schema, c.table_name, c.ordinal_position'
+    );
+  },
+  foreignKeysQueries(tables) {
+    // information_schema pairs each key column with the referenced one by its place in the key
+    return [
+      'SELECT k.constraint_name AS fk_name, k.table_schema AS fk_schema_name, k.table_name AS fk_table_name, ' +
+        'k.column_name AS fk_column_name, k.ordinal_position AS key_seq, u.table_schema AS pk_schema_name, ' +
+        'u.table_name AS pk_table_name, u.column_name AS pk_column_name FROM information_schema.referential_constraints r ' +
+        'JOIN information_schema.key_column_usage k ON k.constraint_schema = r.constraint_schema AND k.constraint_name = r.constraint_name ' +
+        'JOIN information_schema.key_column_usage u ON u.constraint_schema = r.unique_constraint_schema ' +
+        'AND u.constraint_name = r.unique_constraint_name AND u.ordinal_position = k.position_in_unique_constraint ' +
+        `WHERE ${bySchemaAndName('k.table_schema', 'k.table_name', tables) || '1 = 0'} ORDER BY 2, 3, 1, 5`,
+    ];
+  },
   catalogType(row) {
     const text = String(row.data_type);
     // DuckDB keeps no length: lengths are Redshift's to enforce, not the embedded engine's.

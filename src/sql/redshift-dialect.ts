@@ -9,7 +9,7 @@ import {
 } from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
-import type { AccessContext, AccessProbe, Dialect, HashInput } from './dialect';
+import type { AccessContext, AccessProbe, CatalogDialect, CatalogScope, Dialect, HashInput } from './dialect';
 import { qualify, quoteIdent } from './identifiers';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]{1,512}$/;
@@ -309,6 +309,47 @@ function fromText(type: ColumnType, ref: string): string {
   }
 }
 
+/**
+ * The columns of the scope's base tables. SVV_TABLES tells base tables from views and external
+ * tables; its documentation names the kinds in prose ("views, external tables, and base tables",
+ * DG SVV_TABLES) and shows `TABLE` in SVV_ALL_TABLES' example, so both spellings are read.
+ */
+function tableColumnsQuery(scope: CatalogScope): string {
+  const schemas = scope.schemas.map((s) => literal(s.toLowerCase()));
+  const which = [
+    ...(schemas.length ? [`c.table_schema IN (${schemas.join(', ')})`] : []),
+    ...(scope.tables.length ? [named('c.table_schema', 'c.table_name', scope.tables)] : []),
+  ];
+  return (
+    'SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length AS char_length, ' +
+    'c.numeric_precision AS num_precision, c.numeric_scale AS num_scale FROM svv_columns c JOIN svv_tables t ' +
+    "ON t.table_schema = c.table_schema AND t.table_name = c.table_name WHERE t.table_type IN ('BASE TABLE', 'TABLE') " +
+    `AND (${which.join(' OR ') || '1 = 0'}) ORDER BY c.table_schema, c.table_name, c.ordinal_position`
+  );
+}
+
+/**
+ * Redshift keeps declared foreign keys as informational constraints (it does not enforce them, DG
+ * "Define primary key and foreign key constraints"); SHOW CONSTRAINTS FOREIGN KEYS lists a table's,
+ * one row per key column with the referenced column and the column's place in the key
+ * (`key_seq`), for a user who may SELECT the table (DG SHOW CONSTRAINTS). One statement per table.
+ */
+function foreignKeysQueries(tables: readonly { schema: string; name: string }[]): string[] {
+  return tables.map((t) => `SHOW CONSTRAINTS FOREIGN KEYS FROM TABLE ${qualify(t.schema, t.name)}`);
+}
+
+/**
+ * What reads Redshift's own catalog, with no role or key: the schema guard's columns and what
+ * `init` reads, which the command line sends with an operator's credentials.
+ */
+export const redshiftCatalog: CatalogDialect = {
+  name: 'redshift',
+  catalogColumnsQuery,
+  tableColumnsQuery,
+  foreignKeysQueries,
+  catalogType,
+};
+
 /** The grantee of a GRANT: a user, a group or a role. */
 function grantee(reader: Reader): string {
   const name = quoteIdent(reader.name);
@@ -319,6 +360,7 @@ function grantee(reader: Reader): string {
 export function redshiftDialect(options: RedshiftOptions): Dialect {
   const { iamRoleArn, kmsKeyId } = checkRedshiftOptions(options);
   return {
+    ...redshiftCatalog,
     name: 'redshift',
     literal,
     columnType: (type) => typeMapping(type).redshift,
@@ -367,13 +409,11 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
     maintenance(table) {
       return [`VACUUM DELETE ONLY ${table}`, `ANALYZE ${table}`];
     },
-    catalogColumnsQuery,
     viewDefinitionsQuery,
     externalDatabaseQuery: (schema) =>
       `SELECT databasename AS database FROM svv_external_schemas WHERE schemaname = ${literal(schema.toLowerCase())}`,
     schemasWithTableQuery: (table) =>
       `SELECT DISTINCT table_schema FROM svv_tables WHERE table_name = ${literal(table.toLowerCase())} ORDER BY 1`,
-    catalogType,
     accessProbes: (context) => accessProbes(context, iamRoleArn),
     grantSelect: (view, reader) => [`GRANT SELECT ON ${view} TO ${grantee(reader)}`],
     revokeSelect: (view, reader) => [`REVOKE SELECT ON ${view} FROM ${grantee(reader)}`],
