@@ -104,6 +104,19 @@ const serverless = strict({
   roleArn: roleArn.optional(),
 });
 
+/**
+ * Whether `value` may be the warehouse section's `field` (`init` checks its connection arguments
+ * with the file's own rules before it writes them).
+ */
+export function warehouseFieldAllowed(
+  type: 'provisioned' | 'serverless',
+  field: 'clusterIdentifier' | 'workgroupName' | 'database' | 'dbUser' | 'secretArn',
+  value: string,
+): boolean {
+  const shape: Record<string, z.ZodType> = (type === 'provisioned' ? provisioned : serverless).shape;
+  return shape[field]?.safeParse(value).success === true;
+}
+
 const s3Prefix = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/)

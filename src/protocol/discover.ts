@@ -16,6 +16,7 @@ import { MAX_FAMILY_TABLES } from '../config/config';
 import type { CatalogDialect, CatalogScope } from '../sql/dialect';
 import { statementSizeProblems } from '../sql/limits';
 import type { Row } from './ports';
+import { tableDifferences } from './schema-guard';
 
 /**
  * `redshift-archive init`: a configuration written from the warehouse's own catalog (docs/design.md
@@ -540,4 +541,66 @@ function checkArguments(request: InitRequest, tables: readonly Found[]): void {
       );
     }
   }
+}
+
+/** What `init --update` changed, and what it leaves to the user. */
+export interface UpdateReport {
+  /** The configuration, as the file holds it, with the appended columns. */
+  readonly config: Record<string, unknown>;
+  /** Columns the warehouse's tables gained at their end since, now in the configuration. */
+  readonly added: readonly { readonly table: string; readonly columns: readonly string[] }[];
+  /** Every other difference, as the schema guard says it: the user's to settle. */
+  readonly differences: readonly string[];
+}
+
+/**
+ * Brings a configuration up to date with the warehouse's catalog: columns appended to a table
+ * (Redshift's ALTER TABLE ADD COLUMN adds them at the end) are added at the end of its list, with
+ * their types; every other difference is reported, not changed, and every other setting of the
+ * file is kept as written. Reads only.
+ * @param file - the configuration file's JSON, as written
+ * @param config - the same file, validated
+ */
+export async function updateConfig(
+  reader: CatalogReader,
+  dialect: CatalogDialect,
+  file: Record<string, unknown>,
+  config: ArchiveConfig,
+  source: string,
+): Promise<UpdateReport> {
+  const rows = await reader.query(dialect.catalogColumnsQuery(config.tables), 'init.update.columns');
+  const added: { table: string; columns: string[] }[] = [];
+  const differences: string[] = [];
+  const tables = (file.tables as Record<string, unknown>[]).map((entry) => {
+    const table = config.tables.find(
+      (t) => idOf(t) === idOf({ schema: String(entry.schema), name: String(entry.name) }),
+    ) as ArchiveConfig['tables'][number];
+    const real = rows.filter(
+      (r) => idOf({ schema: String(r.table_schema), name: String(r.table_name) }) === idOf(table),
+    );
+    const leading = real.slice(0, table.columns.length).map((r) => lower(r.column_name));
+    const appended: { name: string; type: ColumnType }[] = [];
+    if (leading.join(',') === table.columns.map((c) => lower(c.name)).join(',')) {
+      for (const r of real.slice(table.columns.length)) {
+        const type = configuredType(dialect, r);
+        if (!type) break;
+        appended.push({ name: String(r.column_name), type });
+      }
+    }
+    differences.push(
+      ...tableDifferences({ ...table, columns: [...table.columns, ...appended] }, rows, dialect),
+    );
+    if (appended.length === 0) return entry;
+    added.push({ table: qualified(table), columns: appended.map((c) => c.name) });
+    return {
+      ...entry,
+      columns: [
+        ...(entry.columns as unknown[]),
+        ...appended.map((c) => ({ name: c.name, type: typeName(c.type) })),
+      ],
+    };
+  });
+  const updated = { ...file, tables };
+  parseConfig(updated, source);
+  return { config: updated, added, differences };
 }
