@@ -39,9 +39,9 @@ const PAD: readonly [string, (i: string) => string][] = [
 ];
 
 const ROOT_ROWS = 24;
-/** Rows of a root spread over 2023 to 2026 (the run at 2026-01-05 archives 2023 to 2025); one NULL. */
+/** Rows of a root over 2025 and 2026 (the run at 2026-01-05 archives 2025: one batch a family); one NULL. */
 const rootDate = (i: string) =>
-  `CASE WHEN ${i} = 5 THEN NULL ELSE DATE '2023-01-01' + CAST(${i} * 61 AS INTEGER) END`;
+  `CASE WHEN ${i} = 5 THEN NULL ELSE DATE '2025-01-01' + CAST(${i} * 30 AS INTEGER) END`;
 
 function families(): Spec[] {
   const specs: Spec[] = [
