@@ -190,7 +190,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --verbose --config $C --local $W --lake $L',
-      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version",
+      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --tables, --schema, --archive-by, --parent, --update, --force, --cluster, --workgroup, --database, --db-user, --secret-arn, --help, --version",
     ],
     [
       'run --cutoff 2026-02-30 --config $C --local $W --lake $L',
@@ -210,7 +210,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --cutof 2025-01-01 --config $C',
-      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --help, --version; did you mean --cutoff?",
+      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --tables, --schema, --archive-by, --parent, --update, --force, --cluster, --workgroup, --database, --db-user, --secret-arn, --help, --version; did you mean --cutoff?",
     ],
     [
       'restore --config $C --local $W --lake $L',
