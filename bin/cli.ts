@@ -33,7 +33,8 @@ const LOCAL_RUNNERS: Record<
   status: async (archiver) => printed.status(await archiver.status()),
   preflight: async (archiver) => printed.preflight(await archiver.preflight()),
   abort: async (archiver) => printed.aborted((await archiver.abort())?.runId ?? null),
-  repair: async (archiver) => printed.repair(await archiver.repair()),
+  repair: async (archiver, _target, args) =>
+    printed.repair(await archiver.repair({ acceptLost: args.acceptLost })),
   audit: async (archiver, _target, args) => printed.audit(await archiver.audit(args.deep)),
   restore: async (archiver, _target, args, instant) =>
     printed.restore(

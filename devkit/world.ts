@@ -137,11 +137,14 @@ export class World {
     }[];
   }
 
-  /** The committed batches of every run, as the ledger records them. */
+  /** The committed batches of every run that the views read, as the ledger records them (not restored, not lost). */
   async committedBatches(): Promise<{ runId: string; table: string; year: number }[]> {
     const rows = await this.admin.query(this.sql.batchesQuery());
     return rows
-      .filter((r) => r.committed === '1' && r.state !== 'restored' && Number(r.row_count ?? 0) > 0)
+      .filter(
+        (r) =>
+          r.committed === '1' && r.state !== 'restored' && r.state !== 'lost' && Number(r.row_count ?? 0) > 0,
+      )
       .map((r) => ({ runId: String(r.run_id), table: String(r.table_name), year: Number(r.year) }));
   }
 

@@ -181,7 +181,7 @@ export const ACTION_FIELDS: Readonly<Record<ManualAction, readonly string[]>> = 
   preflight: [],
   audit: ['deep'],
   restore: ['year', 'table', 'deleteFiles'],
-  repair: [],
+  repair: ['acceptLost'],
 };
 
 /** The actions that take a `cutoff`. */
@@ -236,6 +236,7 @@ const FIELD_VALUES = {
     ok: (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 127,
   },
   deleteFiles: { allowed: 'true or false', ok: (v: unknown) => typeof v === 'boolean' },
+  acceptLost: { allowed: 'true or false', ok: (v: unknown) => typeof v === 'boolean' },
 } as const satisfies Record<string, { readonly allowed: string; readonly ok: (v: unknown) => boolean }>;
 
 /** A field of a manual event besides `action`. */
@@ -245,7 +246,8 @@ const FIELDS = Object.keys(FIELD_VALUES) as Field[];
 /**
  * A manual invocation; the stack's daily status, monthly preflight and monthly audit rules send
  * these too. Exactly: `{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}`,
- * `{"action": "status" | "abort" | "preflight" | "repair"}`, `{"action": "audit", "deep"?: boolean}` and
+ * `{"action": "status" | "abort" | "preflight"}`, `{"action": "repair", "acceptLost"?: boolean}`,
+ * `{"action": "audit", "deep"?: boolean}` and
  * `{"action": "restore", "year": <1000-9999>, "table"?: "<root table>", "deleteFiles"?: boolean}`.
  * A field the action does not take, or a restore without a year, is one custom issue without a
  * path (`no deep with run`, `restore needs a year`); a value that is not allowed is one custom
@@ -259,6 +261,7 @@ export const manualEvent = z
     year: z.unknown().optional(),
     table: z.unknown().optional(),
     deleteFiles: z.unknown().optional(),
+    acceptLost: z.unknown().optional(),
   })
   .superRefine((e, ctx) => {
     const given = FIELDS.filter((f) => e[f] !== undefined);
@@ -277,7 +280,8 @@ export const manualEvent = z
 /** A manual event, as the stack writes it into a rule's target and an operator sends it. */
 export type ManualEvent =
   | { readonly action: 'plan' | 'run'; readonly cutoff?: string }
-  | { readonly action: 'status' | 'abort' | 'preflight' | 'repair' }
+  | { readonly action: 'status' | 'abort' | 'preflight' }
+  | { readonly action: 'repair'; readonly acceptLost?: boolean }
   | { readonly action: 'audit'; readonly deep?: boolean }
   | {
       readonly action: 'restore';

@@ -32,8 +32,10 @@ export const COMMANDS = {
     says: "put a year's archived rows back into the hot tables (children move with their parents); files stay unless --delete-files",
   },
   repair: {
-    args: '',
-    says: "register every committed batch's partition again from the ledger (and rebuild a catalog that cannot be read)",
+    args: '[--accept-lost]',
+    says:
+      "register every committed batch's partition again from the ledger (and rebuild a catalog that cannot be read); " +
+      '--accept-lost records the batches whose files are gone from the lake as lost, naming each and its rows',
   },
 } as const;
 
@@ -49,6 +51,7 @@ const OPTIONS_OF: Record<string, readonly (Command | 'init')[]> = {
   year: ['restore'],
   table: ['restore'],
   'delete-files': ['restore'],
+  'accept-lost': ['repair'],
   ...Object.fromEntries(Object.keys(INIT_OPTIONS).map((o) => [o, ['init'] as const])),
 };
 const ALL_OPTIONS = [
@@ -126,6 +129,8 @@ export interface Args {
   readonly year?: number;
   readonly table?: string;
   readonly deleteFiles: boolean;
+  /** `repair --accept-lost`: record the committed batches whose files are gone as lost. */
+  readonly acceptLost: boolean;
 }
 
 /** What the command line asks for: a command to run, `init`, or text to print (help, version). */
@@ -149,6 +154,7 @@ function parseOptions(argv: readonly string[]) {
         year: { type: 'string' },
         table: { type: 'string' },
         'delete-files': { type: 'boolean', default: false },
+        'accept-lost': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
         ...INIT_OPTIONS,
@@ -282,6 +288,7 @@ export function parse(argv: readonly string[], version: string): Parsed {
       ...(values.year === undefined ? {} : { year: Number(values.year) }),
       ...(values.table === undefined ? {} : { table: values.table }),
       deleteFiles: values['delete-files'] ?? false,
+      acceptLost: values['accept-lost'] ?? false,
     },
   };
 }

@@ -92,6 +92,8 @@ function eventOf(args: Args, target: RunTarget | undefined): Record<string, unkn
       ...(args.deleteFiles ? { deleteFiles: true } : {}),
     };
   }
+  if (args.command === 'repair')
+    return { action: 'repair', ...(args.acceptLost ? { acceptLost: true } : {}) };
   return { action: args.command, ...(args.cutoff && target ? { cutoff: target.cutoff } : {}) };
 }
 

@@ -1,5 +1,6 @@
 import type {
   AuditReport,
+  LostBatch,
   PlanReport,
   ProgressEvent,
   RepairReport,
@@ -129,10 +130,17 @@ function renderPreflight(report: PreflightReport): string {
   ].join('\n');
 }
 
+/** The batches recorded lost, one line each. */
+const lostLines = (lost: readonly LostBatch[] = []) =>
+  lost.map((b) => `LOST ${b.table} ${b.year} (run ${b.runId}): ${number(b.rows)} rows; ${b.reason}`);
+
 /** What `status` prints. */
 function renderStatus(status: StatusReport): string {
   if (status.notSetUp !== undefined)
-    return `no runs yet: the first \`run\` creates the ledger (schema ${status.notSetUp})`;
+    return status.setUpBy === 'deployment'
+      ? `no runs yet: schema ${status.notSetUp} holds no ledger; the stack's deployment creates it (its setup custom ` +
+          'resource): deploy the stack with this configuration'
+      : `no runs yet: the first \`run\` creates the ledger (schema ${status.notSetUp})`;
   const rows = status.runs.map((r) => [
     r.runId,
     r.cutoff,
@@ -147,6 +155,7 @@ function renderStatus(status: StatusReport): string {
       ['run', 'cutoff', 'state', 'batches', 'rows', 'last error'],
       rows.length ? rows : [['(none)', '', '', '', 0, '']],
     ),
+    ...lostLines(status.lost),
   ].join('\n');
 }
 
@@ -154,6 +163,8 @@ function renderStatus(status: StatusReport): string {
 function renderAudit(report: AuditReport): string {
   if (report.batches.length === 0) return `audit${report.deep ? ' --deep' : ''}: no archived batch yet`;
   const damaged = report.batches.filter((b) => b.problems.length > 0);
+  const lost = report.batches.filter((b) => b.lost !== undefined);
+  const intact = report.batches.length - damaged.length - lost.length;
   const rows = report.batches.map((b) => [
     b.table,
     String(b.year),
@@ -161,17 +172,20 @@ function renderAudit(report: AuditReport): string {
     b.rows,
     b.files,
     b.bytes,
-    b.problems.length ? 'DAMAGED' : 'ok',
+    b.problems.length ? 'DAMAGED' : b.lost !== undefined ? 'LOST' : 'ok',
   ]);
+  const recorded = lost.length ? `; ${lost.length} recorded lost` : '';
   return [
     textTable(
       ['table', 'year', 'run', 'rows', 'files', 'bytes', 'state'],
       rows.length ? rows : [['(none)', '', '', 0, 0, 0, '']],
     ),
     ...damaged.flatMap((b) => b.problems.map((p) => `DAMAGED ${b.table} ${b.year} (run ${b.runId}): ${p}`)),
+    ...lostLines(lost.map((b) => ({ ...b, reason: b.lost as string }))),
     report.ok
-      ? `audit${report.deep ? ' --deep' : ''}: ${report.batches.length} batches intact`
-      : `audit${report.deep ? ' --deep' : ''}: ${damaged.length} of ${report.batches.length} batches damaged; the ledger and the run reports say what they held`,
+      ? `audit${report.deep ? ' --deep' : ''}: ${intact} batches intact${recorded}`
+      : `audit${report.deep ? ' --deep' : ''}: ${damaged.length} of ${report.batches.length - lost.length} batches damaged${recorded}; ` +
+        'the ledger and the run reports say what they held',
   ].join('\n');
 }
 
@@ -209,9 +223,17 @@ export const printed = {
   }),
   repair: (report: RepairReport): CommandOutcome => ({
     result: report,
-    text:
+    text: [
       `repair: ${report.registered} partitions of committed batches registered again from the ledger; ` +
-      `${report.removed} stray partitions removed`,
+        `${report.removed} stray partitions removed`,
+      ...(report.lost.length
+        ? [
+            `recorded lost: ${report.lost.length} batches, ${number(report.lost.reduce((sum, b) => sum + b.rows, 0))} rows; ` +
+              'the views and the catalog no longer read them',
+            ...lostLines(report.lost),
+          ]
+        : []),
+    ].join('\n'),
     code: 0,
   }),
   aborted: (runId: string | null): CommandOutcome => ({

@@ -39,12 +39,18 @@ function checkYear(year: number): void {
   }
 }
 
+/** Where every batch of `table` lies, in both protocols' layouts: `<prefix>/<table>/`. */
+export function tablePrefix(lakePrefix: string, table: string): string {
+  checkIdentifier(table, 'table');
+  return `${lakePrefix}/${table.toLowerCase()}/`;
+}
+
 /** The root of one batch: where the export of `table` for `year` in run `runId` writes. */
 export function batchRoot(lakePrefix: string, table: string, year: number, runId: string): string {
-  checkIdentifier(table, 'table');
+  const prefix = tablePrefix(lakePrefix, table);
   checkYear(year);
   checkRun(runId);
-  return `${lakePrefix}/${table.toLowerCase()}/${PARTITION_KEYS.year}=${year}/${PARTITION_KEYS.run}=${runId}/`;
+  return `${prefix}${PARTITION_KEYS.year}=${year}/${PARTITION_KEYS.run}=${runId}/`;
 }
 
 /** The folder of a batch's Parquet files: the location its catalog partition is registered at. */
@@ -78,9 +84,9 @@ export function isBatchRoot(lakePrefix: string, key: string): boolean {
  * Read only to finish or clear a run that v1 left unfinished.
  */
 export function legacyRunPrefix(lakePrefix: string, table: string, runId: string): string {
-  checkIdentifier(table, 'table');
+  const prefix = tablePrefix(lakePrefix, table);
   checkRun(runId);
-  return `${lakePrefix}/${table.toLowerCase()}/${PARTITION_KEYS.run}=${runId}/`;
+  return `${prefix}${PARTITION_KEYS.run}=${runId}/`;
 }
 
 /** Whether `key` is exactly a v1 run prefix of this lake. */

@@ -5,7 +5,7 @@ import { InputError, RunFailedError, show, StillRunningError } from '../core/err
 import { isLayoutYear } from '../core/lake-layout';
 import { ArchiveSql, BatchKey, PlannedBatch } from '../sql/statements';
 import { BatchSteps, CommitFailure } from './batch';
-import { checkArchive, checkViews, repairCatalog, RepairReport } from './consistency';
+import { checkArchive, checkViews, lostBatches, repairCatalog, RepairReport } from './consistency';
 import { batchOrder, count, inspectLedger, LedgerShape, LedgerView, readLedger, RunRecord } from './ledger';
 import { migrateLegacyRuns } from './legacy';
 import { audit, AuditReport } from './audit';
@@ -14,6 +14,7 @@ import { restore, restoredFamilies, RestoreReport, RestoreRequest } from './rest
 import type { Catalog, Lake, Row, Warehouse } from './ports';
 import {
   emptyReport,
+  LostBatch,
   PlanReport,
   ProgressEvent,
   runReport,
@@ -28,7 +29,15 @@ export type { AuditReport } from './audit';
 export type { CommitFailure } from './batch';
 export type { RepairReport } from './consistency';
 export type { RestoreReport, RestoreRequest } from './restore';
-export type { Phase, PlanReport, ProgressEvent, RunReport, StatusReport, TableReport } from './report';
+export type {
+  LostBatch,
+  Phase,
+  PlanReport,
+  ProgressEvent,
+  RunReport,
+  StatusReport,
+  TableReport,
+} from './report';
 
 /** What the protocol needs; the engine is whatever implements the ports. */
 export interface ArchiveDeps {
@@ -119,8 +128,10 @@ export class Archiver {
     const { shape, ledger } = read ?? (await this.inspect());
     if (options.guard !== false) await checkSchema(this.deps.config, this.deps.warehouse, this.sql, ledger);
     await checkViews(this.deps, this.sql, ledger, { database: options.database !== false });
-    if (options.archive !== 'none')
-      await checkArchive(this.deps, this.sql, ledger, { catalog: options.archive === 'all' });
+    await checkArchive(this.deps, this.sql, ledger, {
+      lake: options.archive !== 'none',
+      catalog: options.archive === 'all',
+    });
     return { shape, ledger };
   }
 
@@ -136,18 +147,39 @@ export class Archiver {
    * missing.
    */
   private async ready({ shape, ledger }: Checked): Promise<LedgerView> {
-    if (!shape.current) {
-      await this.deps.warehouse.transaction(
-        [
-          ...this.sql.setupStatements(),
-          ...this.sql.upgradeStatements(shape.exists ? shape.has : () => false),
-        ],
-        'setup.ledger',
-      );
-    }
+    if (!shape.current) await this.upgrade(shape);
     const read = shape.current ? ledger : await readLedger(this.deps.warehouse, this.sql);
     if (!(await migrateLegacyRuns(this.deps, this.sql, read))) return read;
     return readLedger(this.deps.warehouse, this.sql);
+  }
+
+  /**
+   * Creates what the ledger lacks and adds the columns of later versions, in one transaction. Two
+   * writers may upgrade at once (a deploy and a run, say): the one whose `ADD COLUMN` finds the
+   * column added fails, reads the shape again and sends only what is still missing, as
+   * {@link defineViews} does after a lost race; a failure that changed nothing is thrown.
+   */
+  private async upgrade(read: LedgerShape): Promise<void> {
+    const missing = (shape: LedgerShape) =>
+      [
+        ...this.sql.ledgerTables.filter((t) => !shape.hasTable(t)),
+        ...this.sql.upgradeStatements(shape.has),
+      ].join('\n');
+    let shape = read;
+    for (let attempt = 1; !shape.current; attempt++) {
+      try {
+        await this.deps.warehouse.transaction(
+          [...this.sql.setupStatements(), ...this.sql.upgradeStatements(shape.has)],
+          'setup.ledger',
+        );
+        return;
+      } catch (error) {
+        if (error instanceof StillRunningError) throw error;
+        const after = await inspectLedger(this.deps.warehouse, this.sql);
+        if (attempt >= VIEW_RETRIES || missing(after) === missing(shape)) throw error;
+        shape = after;
+      }
+    }
   }
 
   /** The external tables: defined on the embedded engine, checked against the configuration on Glue. */
@@ -176,16 +208,29 @@ export class Archiver {
   /**
    * Registers every committed batch's partition again from the ledger (and rebuilds a catalog
    * that cannot be read), then defines the external tables and the union views from the ledger.
-   * The way out when a run refuses a catalog that lacks partitions. The lake must hold the files.
+   * The way out when a run refuses a catalog that lacks partitions. The lake must hold the files;
+   * where it cannot any more (a bucket version expired, a bucket without versions),
+   * `acceptLost` records the batches whose files differ as lost, naming each with its rows:
+   * in ONE transaction with the views, which stop reading them; their partitions then leave the
+   * catalog, so no reader fails on them, and every check passes over them from then on.
+   * @throws ArchiveMismatchError naming every damaged batch and its rows, without `acceptLost`
    */
-  async repair(): Promise<RepairReport> {
-    const checked = await this.checked({ archive: 'lake', database: false });
-    const ledger = await this.ready(checked);
-    const report = await repairCatalog(this.deps, this.sql, ledger);
+  async repair(options: { readonly acceptLost?: boolean } = {}): Promise<RepairReport> {
+    const checked = await this.checked({ archive: 'none', database: false });
+    const lost = await lostBatches(this.deps, this.sql, checked.ledger, options.acceptLost === true);
+    let ledger = await this.ready(checked);
+    if (lost.length > 0) {
+      await this.defineViews(ledger, [], lost);
+      ledger = await readLedger(this.deps.warehouse, this.sql);
+    }
+    const report = { ...(await repairCatalog(this.deps, this.sql, ledger)), lost };
     await this.defineViews(ledger);
+    const rows = sum(lost, (b) => b.rows);
     this.emit({
       phase: 'repair',
-      message: `${report.registered} partitions registered again in ${report.catalog}; ${report.removed} removed`,
+      message:
+        `${report.registered} partitions registered again in ${report.catalog}; ${report.removed} removed` +
+        (lost.length ? `; ${lost.length} batches (${rows} rows) recorded lost` : ''),
     });
     return report;
   }
@@ -199,22 +244,29 @@ export class Archiver {
    * USAGE on the external schema is granted first, each grant its own statement (no GRANT on an
    * external resource runs in a transaction): a grant that fails (a reader that does not exist)
    * leaves the views as they were, instead of failing after they changed.
+   * @param lost - batches recorded lost in the same transaction, which the views no longer read
    */
-  private async defineViews(read: LedgerView, retired: readonly string[] = []): Promise<void> {
+  private async defineViews(
+    read: LedgerView,
+    retired: readonly string[] = [],
+    lost: readonly LostBatch[] = [],
+  ): Promise<void> {
     for (const grant of this.sql.externalSchemaGrants())
       await this.deps.warehouse.execute(grant, 'setup.grants');
     let ledger = read;
     for (let attempt = 1; ; attempt++) {
       const existing = await this.deps.warehouse.query(this.sql.catalogQuery('views'), 'setup.views.columns');
+      const views = lost.length > 0 ? ledger.losing(lost) : ledger;
       const statements = [
         this.sql.bumpVersion(ledger.version),
         ...this.tables.flatMap((t) =>
           // A reader added to views.readers is granted here too (GRANT is idempotent).
           this.sameViewColumns(t, existing)
-            ? [this.sql.replaceView(t, ledger.viewState(t)), ...this.sql.viewGrants(t)]
-            : this.sql.recreateView(t, ledger.viewState(t)),
+            ? [this.sql.replaceView(t, views.viewState(t)), ...this.sql.viewGrants(t)]
+            : this.sql.recreateView(t, views.viewState(t)),
         ),
         ...retired,
+        ...lost.map((b) => this.sql.recordLost(b, b.reason)),
       ];
       try {
         await this.deps.warehouse.transaction(statements, 'setup.views');
@@ -438,18 +490,22 @@ export class Archiver {
   /**
    * Resumes the unfinished run if there is one; otherwise starts `target` if it has rows to move.
    * An explicit run also gives a batch whose attempts ran out a fresh set.
+   * @param trigger - `operator` (the CLI, a manual `run`): a run id that an aborted run took gets
+   *   the next free second, so `abort` then `run` starts a new run; `schedule`: the id is the
+   *   schedule's own time, and the same event delivered again after an operator's `abort` answers
+   *   that the run is already aborted, starting nothing
    * @throws InputError when the configuration does not match the warehouse (nothing changed)
    * @throws RunBusyError when another invocation started a run at the same time
    * @throws RunFailedError when a step fails; the ledger records why, and the data is safe
    */
-  async run(target: RunTarget): Promise<RunReport> {
+  async run(target: RunTarget, trigger: 'operator' | 'schedule' = 'operator'): Promise<RunReport> {
     const checked = await this.checked({ archive: 'all' });
     if (checked.ledger.active) {
       const ledger = await this.setUp(await this.ready(checked), checked.shape);
       return this.advance(ledger.active as RunRecord, true, ledger, true);
     }
     const done = checked.ledger.run(target.runId);
-    if (done && done.state !== 'aborted') {
+    if (done && (done.state !== 'aborted' || trigger === 'schedule')) {
       return runReport(this.tables, checked.ledger, done, 'already-done', false, []);
     }
     // An operator's `abort` then `run` in the same second: the new run gets the next free second.
@@ -498,14 +554,30 @@ export class Archiver {
    * @param failed - the run's commit that failed after the invocation that sent it stopped
    *   waiting: it gets the same rule as one that fails while waited for (retried, exported again,
    *   or the run fails), then the run goes on
+   * A refusal (a check before anything is written, or bad input met on the way) is recorded as
+   * the run's error, as a failure is: no operator watches an event-driven resume, and `status`
+   * must say why the run stopped.
    * @returns undefined when there is no unfinished run (a stale or repeated event)
    */
   async resume(failed?: CommitFailure): Promise<RunReport | undefined> {
     const read = await this.inspect();
-    if (!read.ledger.active) return undefined;
-    const ledger = await this.ready(await this.checked({ archive: 'all' }, read));
-    await this.ensureTables();
-    return this.advance(ledger.active as RunRecord, true, ledger, false, failed);
+    const active = read.ledger.active;
+    if (!active) return undefined;
+    let ledger: LedgerView;
+    try {
+      ledger = await this.ready(await this.checked({ archive: 'all' }, read));
+      await this.ensureTables();
+    } catch (error) {
+      if (!(error instanceof StillRunningError)) await this.record(active.runId, message(error));
+      throw error;
+    }
+    try {
+      return await this.advance(ledger.active as RunRecord, true, ledger, false, failed);
+    } catch (error) {
+      // advance records every other failure itself
+      if (error instanceof InputError) await this.record(active.runId, message(error));
+      throw error;
+    }
   }
 
   /**
@@ -620,15 +692,20 @@ export class Archiver {
 
   /** Records why the run failed (when the warehouse answers) and throws the operator's message. */
   private async fail(runId: string, reason: string, cause: unknown): Promise<never> {
+    await this.record(runId, reason);
+    throw new RunFailedError(
+      `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
+      { cause },
+    );
+  }
+
+  /** Records why the run stopped, when the warehouse answers. */
+  private async record(runId: string, reason: string): Promise<void> {
     try {
       await this.deps.warehouse.execute(this.sql.recordFailure(runId, reason), `${runId}.failed`);
     } catch {
       // The warehouse is unreachable; the ledger's state is still right, only the reason is lost.
     }
-    throw new RunFailedError(
-      `${reason}\nEvery row is still in exactly one visible place; run again to resume, or abort.`,
-      { cause },
-    );
   }
 
   /**
@@ -732,70 +809,96 @@ export class Archiver {
 
   /** Read only: the ledger's runs and what each moved. */
   async status(): Promise<StatusReport> {
-    return statusReport(await this.read(), this.deps.config.ledger.schema);
+    return statusReport(
+      await this.read(),
+      this.deps.config.ledger.schema,
+      this.deps.setUpByFirstRun ? 'first run' : 'deployment',
+    );
   }
 
   /**
    * Ends the unfinished run: its batches that are not committed are discarded (ONE transaction),
    * then their partitions and files go. Committed batches are history and stay. Also clears
-   * what an earlier abort left behind.
+   * what an earlier abort left behind. The catalog is read before the transaction, so one that
+   * cannot be read refuses the abort with nothing changed; a failure after it says that the run
+   * was aborted, and that `abort` again removes what is left.
    * @returns the aborted run, or undefined when there was nothing to abort
+   * @throws RunFailedError (never an input error) when the clean-up after the transaction fails
    */
   async abort(): Promise<RunRecord | undefined> {
     // No schema guard: abort moves no row, and it must work when a column changed mid-run. It
     // reads no view either (the ones it would redefine may not be readable).
     const checked = await this.checked({ guard: false, archive: 'all' });
     if (!checked.ledger.exists) return undefined;
-    let ledger = await this.ready(checked);
+    const ledger = await this.ready(checked);
     const active = ledger.active;
     if (active && ledger.stageRunId === active.runId) {
       throw new InputError(
         `abort: run ${active.runId} was started by protocol v1 and holds rows in its stage tables; allowed: run, which finishes it`,
       );
     }
-    if (active) {
-      for (let attempt = 1; ; attempt++) {
-        const uncommitted = ledger
-          .batchesOf(active.runId)
-          .filter((b) => !b.committed)
-          .map((b) => ({
-            table: this.tables.find((t) => t.alias.toLowerCase() === b.table.toLowerCase()) as TableConfig,
-            year: b.year,
-          }))
-          .filter((b) => b.table);
-        try {
-          await this.deps.warehouse.transaction(
-            this.sql.abortTransaction(active.runId, uncommitted, ledger.version),
-            `${active.runId}.abort`,
-          );
-          break;
-        } catch (error) {
-          const after = await readLedger(this.deps.warehouse, this.sql);
-          if (
-            attempt >= VIEW_RETRIES ||
-            after.version === ledger.version ||
-            after.active?.runId !== active.runId
-          )
-            throw error;
-          ledger = after;
-        }
+    const leftovers = (view: LedgerView) =>
+      view.runs
+        .filter((r) => r.state === 'aborted' || r.runId === active?.runId)
+        // A batch of a year the layout cannot hold (an earlier version planned one) has no files.
+        .flatMap((r) => view.batchesOf(r.runId).filter((b) => !b.committed && isLayoutYear(b.year)));
+    // What the clean-up will read, read first: the abort must not commit and then fail on it.
+    for (const table of new Set(leftovers(ledger).map((b) => b.table.toLowerCase())))
+      await this.deps.catalog.partitions(table);
+    if (active) await this.discard(active, ledger);
+    try {
+      const after = await readLedger(this.deps.warehouse, this.sql);
+      for (const b of leftovers(after).filter((x) => x.state === 'discarded')) {
+        await this.deps.catalog.removePartitions(b.table, b.runId, b.year);
+        await this.deps.lake.clear(this.deps.lake.batchRoot(b.table, b.year, b.runId));
       }
-      this.emit({
-        phase: 'abort',
-        runId: active.runId,
-        message: 'uncommitted batches discarded; committed ones stay',
-      });
-    }
-    const after = await readLedger(this.deps.warehouse, this.sql);
-    for (const run of after.runs.filter((r) => r.state === 'aborted')) {
-      // A batch of a year the layout cannot hold (an earlier version planned one) has no files.
-      for (const b of after
-        .batchesOf(run.runId)
-        .filter((x) => x.state === 'discarded' && isLayoutYear(x.year))) {
-        await this.deps.catalog.removePartitions(b.table, run.runId, b.year);
-        await this.deps.lake.clear(this.deps.lake.batchRoot(b.table, b.year, run.runId));
-      }
+    } catch (error) {
+      if (error instanceof StillRunningError) throw error;
+      const done = active
+        ? `run ${active.runId} was aborted: its uncommitted batches are discarded (their rows were never deleted, and no view reads them)`
+        : 'the discarded batches of aborted runs stay discarded (no view reads them)';
+      throw new RunFailedError(
+        `${done}; removing their partitions and files then failed: ${message(error).replace(/; nothing was changed$/, '')}\n` +
+          'Fix that, then run `redshift-archive abort` again (on AWS: invoke {"action": "abort"}), which removes what is left.',
+        { cause: error },
+      );
     }
     return active && { ...active, state: 'aborted' };
+  }
+
+  /** The abort's transaction: the unfinished run's uncommitted batches discarded, the run ended. */
+  private async discard(active: RunRecord, read: LedgerView): Promise<void> {
+    let ledger = read;
+    for (let attempt = 1; ; attempt++) {
+      const uncommitted = ledger
+        .batchesOf(active.runId)
+        .filter((b) => !b.committed)
+        .map((b) => ({
+          table: this.tables.find((t) => t.alias.toLowerCase() === b.table.toLowerCase()) as TableConfig,
+          year: b.year,
+        }))
+        .filter((b) => b.table);
+      try {
+        await this.deps.warehouse.transaction(
+          this.sql.abortTransaction(active.runId, uncommitted, ledger.version),
+          `${active.runId}.abort`,
+        );
+        break;
+      } catch (error) {
+        const after = await readLedger(this.deps.warehouse, this.sql);
+        if (
+          attempt >= VIEW_RETRIES ||
+          after.version === ledger.version ||
+          after.active?.runId !== active.runId
+        )
+          throw error;
+        ledger = after;
+      }
+    }
+    this.emit({
+      phase: 'abort',
+      runId: active.runId,
+      message: 'uncommitted batches discarded; committed ones stay',
+    });
   }
 }

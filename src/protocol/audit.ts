@@ -12,8 +12,10 @@ export interface AuditedBatch {
   readonly rows: number;
   readonly files: number;
   readonly bytes: number;
-  /** What differs from the ledger; empty when the batch is intact. */
+  /** What differs from the ledger; empty when the batch is intact (or recorded lost). */
   readonly problems: readonly string[];
+  /** Recorded lost by an operator (`repair --accept-lost`): why, as the ledger says. Not checked. */
+  readonly lost?: string;
 }
 
 /** The answer to "is the archive still what the ledger says it is?". */
@@ -37,7 +39,8 @@ export interface AuditDeps {
  * holds rows (and was not restored), the audit checks that the lake still holds exactly the files
  * the ledger recorded (count and bytes), that the catalog still registers the batch's partition at
  * the recorded location, and, when `deep`, that the rows read back through the external table have
- * the recorded row count and checksum. Read only.
+ * the recorded row count and checksum. Batches an operator recorded as lost are listed as such,
+ * not checked: they are no damage to report again. Read only.
  */
 export async function audit(
   deps: AuditDeps,
@@ -62,17 +65,23 @@ export async function audit(
       ...partitionProblems(b, partitions.get(key) as Partition[] | string),
       ...(deep ? await readBackProblems(deps, sql, b) : []),
     ];
-    batches.push({
-      table: b.table,
-      runId: b.runId,
-      year: b.year,
-      rows: b.rows ?? 0,
-      files: b.files ?? 0,
-      bytes: b.bytes ?? 0,
-      problems,
-    });
+    batches.push(audited(b, problems));
   }
+  for (const b of ledger.lost()) batches.push({ ...audited(b, []), lost: b.error ?? 'recorded lost' });
   return { ok: batches.every((b) => b.problems.length === 0), deep, batches };
+}
+
+/** A batch as the audit reports it, with what differs. */
+function audited(b: BatchRecord, problems: readonly string[]): AuditedBatch {
+  return {
+    table: b.table,
+    runId: b.runId,
+    year: b.year,
+    rows: b.rows ?? 0,
+    files: b.files ?? 0,
+    bytes: b.bytes ?? 0,
+    problems,
+  };
 }
 
 /** The files at a recorded location: none when the location is not in this lake at all. */

@@ -46,6 +46,8 @@ export interface BatchRecord {
   readonly error: string | null;
   /** The digest of the files verification read (null before, or when verified by an earlier version). */
   readonly filesDigest: string | null;
+  /** The hot table's schema; null when unknown (a row of a table that left the configuration before it was recorded). */
+  readonly tableSchema: string | null;
   /** The commit's check passed: the rows left the hot table and the views read the batch. */
   readonly committed: boolean;
 }
@@ -87,8 +89,9 @@ export class LedgerView {
   }
 
   /**
-   * Batches whose rows live only in the lake: committed, holding rows, not restored (optionally
-   * of one table). What the views read, what an audit checks and what a restore puts back.
+   * Batches whose rows live only in the lake: committed, holding rows, neither restored nor
+   * recorded lost (optionally of one table). What the views read, what an audit checks and what
+   * a restore puts back.
    */
   archived(table?: string): BatchRecord[] {
     return this.batches.filter(
@@ -96,7 +99,29 @@ export class LedgerView {
         (table === undefined || sameName(b.table, table)) &&
         b.committed &&
         b.state !== 'restored' &&
+        b.state !== 'lost' &&
         (b.rows ?? 0) > 0,
+    );
+  }
+
+  /**
+   * Committed batches whose files an operator recorded as lost (`repair --accept-lost`): their
+   * rows are gone from the lake, and no view, catalog or check reads them any more.
+   */
+  lost(): BatchRecord[] {
+    return this.batches.filter((b) => b.committed && b.state === 'lost');
+  }
+
+  /** This ledger as it will be once `batches` are recorded lost (what the views are built from). */
+  losing(batches: readonly Pick<BatchRecord, 'runId' | 'table' | 'year'>[]): LedgerView {
+    const key = (b: Pick<BatchRecord, 'runId' | 'table' | 'year'>) =>
+      `${b.runId}/${b.table.toLowerCase()}/${b.year}`;
+    const keys = new Set(batches.map(key));
+    return new LedgerView(
+      this.runs,
+      this.batches.map((b) => (keys.has(key(b)) ? { ...b, state: 'lost' as const } : b)),
+      this.version,
+      this.exists,
     );
   }
 
@@ -122,10 +147,17 @@ export class LedgerView {
   }
 }
 
-/** What the warehouse holds of the ledger: whether it exists, and which later columns it lacks. */
+/** What the warehouse holds of the ledger: whether it exists, and which later tables and columns it lacks. */
 export interface LedgerShape {
-  /** The configured schema holds the ledger's tables. */
+  /**
+   * The configured schema holds a ledger: its `runs` table, which every version had (protocol
+   * v1's ledger had `runs`, `run_years` and `run_exports` only; a v2 ledger of an earlier version
+   * may lack later tables). One that exists is upgraded by the first command that writes, never
+   * taken for none.
+   */
   readonly exists: boolean;
+  /** Whether the ledger has a table. */
+  readonly hasTable: (table: LedgerTable) => boolean;
   /** Whether a ledger table has a column (names in lower case). */
   readonly has: (table: LedgerTable, column: string) => boolean;
   /** Columns of {@link LEDGER_UPGRADES} the batches table lacks: reads select NULL for them. */
@@ -140,23 +172,26 @@ export async function inspectLedger(warehouse: Warehouse, sql: ArchiveSql): Prom
   const columns = new Set(
     rows.map((r) => `${String(r.table_name).toLowerCase()}.${String(r.column_name).toLowerCase()}`),
   );
+  const tables = new Set(rows.map((r) => String(r.table_name).toLowerCase()));
+  const hasTable = (table: LedgerTable) => tables.has(table);
   const has = (table: LedgerTable, column: string) => columns.has(`${table}.${column.toLowerCase()}`);
-  const exists = sql.ledgerTables.every((t) => rows.some((r) => String(r.table_name).toLowerCase() === t));
   const missingBatchColumns = LEDGER_UPGRADES.filter(
     (u) => u.table === 'batches' && !has(u.table, u.column),
   ).map((u) => u.column);
   return {
-    exists,
+    exists: hasTable('runs'),
+    hasTable,
     has,
     missingBatchColumns,
-    current: exists && sql.upgradeStatements(has).length === 0,
+    current: sql.ledgerTables.every(hasTable) && sql.upgradeStatements(has).length === 0,
   };
 }
 
 /**
  * Reads the whole ledger (it holds a few rows per table and year). Given what {@link inspectLedger}
- * found, it reads one that does not exist yet as empty, and one of an earlier version with NULL
- * for the columns it lacks: so commands that only read write nothing, not even the ledger.
+ * found, it reads one that does not exist yet as empty, and one of an earlier version as far as it
+ * goes: without the tables it lacks (a v1 ledger: its runs, no batches yet) and with NULL for the
+ * columns it lacks. So commands that only read write nothing, not even the ledger.
  */
 export async function readLedger(
   warehouse: Warehouse,
@@ -164,9 +199,13 @@ export async function readLedger(
   shape?: LedgerShape,
 ): Promise<LedgerView> {
   if (shape && !shape.exists) return new LedgerView([], [], 0, false);
+  const has = (table: LedgerTable) => !shape || shape.hasTable(table);
   const runs = await warehouse.query(sql.runsQuery(), 'ledger.runs');
-  const batches = await warehouse.query(sql.batchesQuery(shape?.missingBatchColumns), 'ledger.batches');
-  const [version] = await warehouse.query(sql.versionQuery(), 'ledger.version');
+  const batches =
+    has('batches') && has('commit_checks')
+      ? await warehouse.query(sql.batchesQuery(shape?.missingBatchColumns), 'ledger.batches')
+      : [];
+  const [version] = has('views_version') ? await warehouse.query(sql.versionQuery(), 'ledger.version') : [];
   return new LedgerView(
     runs.map((r) => ({
       runId: text(r.run_id),
@@ -199,6 +238,7 @@ function batchRecord(r: Row): BatchRecord {
     columns: r.columns ?? null,
     error: r.error ?? null,
     filesDigest: r.files_digest ?? null,
+    tableSchema: r.table_schema ?? null,
     committed: count(r.committed) === 1,
   };
 }

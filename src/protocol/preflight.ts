@@ -4,7 +4,7 @@ import { tablePath, type ArchiveConfig, type TableConfig } from '../config/confi
 import { travelType } from '../core/column-types';
 import { glueColumns } from '../core/glue-schema';
 import { quoteReportedName } from '../sql/identifiers';
-import type { ArchiveSql } from '../sql/statements';
+import { LEDGER_UPGRADES, type ArchiveSql } from '../sql/statements';
 import { inspectLedger, type LedgerShape } from './ledger';
 import type { Catalog, Warehouse } from './ports';
 import { schemaDifferences } from './schema-guard';
@@ -94,12 +94,19 @@ function ledgerCheck(deps: PreflightDeps, sql: ArchiveSql, shape: LedgerShape): 
           fix: 'deploy the stack with this configuration (its setup creates the ledger)',
         };
   }
-  const added = sql.upgradeStatements(shape.has).length;
+  const tables = sql.ledgerTables.filter((t) => !shape.hasTable(t));
+  const added = LEDGER_UPGRADES.filter((u) => !shape.has(u.table, u.column)).length;
+  const adds = [
+    tables.length ? `the tables ${tables.join(', ')}` : '',
+    added ? `its ${added} new columns` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
   return {
     check: 'ledger',
     ok: true,
-    detail: added
-      ? `the ledger in schema ${schema} is of an earlier version; the next command that writes adds its ${added} new columns`
+    detail: adds
+      ? `the ledger in schema ${schema} is of an earlier version; the next command that writes adds ${adds}`
       : `the ledger in schema ${schema} has this version's tables and columns`,
   };
 }

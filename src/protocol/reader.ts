@@ -37,7 +37,8 @@ export class ArchiveReader {
 
   /** The ledger's runs and what each moved. */
   async status(): Promise<StatusReport> {
-    return statusReport(await this.ledger(), this.deps.config.ledger.schema);
+    // The function's ledger: the stack's deployment creates it.
+    return statusReport(await this.ledger(), this.deps.config.ledger.schema, 'deployment');
   }
 
   /** See `Archiver.audit`. */

@@ -94,11 +94,26 @@ export interface RunReport {
   readonly reportLocation?: string;
 }
 
+/** A committed batch whose files an operator recorded as lost (`repair --accept-lost`). */
+export interface LostBatch {
+  readonly runId: string;
+  readonly table: string;
+  readonly year: number;
+  /** The rows the batch held: gone from the lake, and long gone from the hot table. */
+  readonly rows: number;
+  /** What the ledger records: that the loss was accepted, and how the files differed. */
+  readonly reason: string;
+}
+
 /** The ledger, for `status`. */
 export interface StatusReport {
   /** The ledger's schema when it does not exist yet: nothing was ever set up there. */
   readonly notSetUp?: string;
+  /** With `notSetUp`: what creates the ledger, the embedded engine's first run or the stack's deployment. */
+  readonly setUpBy?: 'first run' | 'deployment';
   readonly active?: RunRecord;
+  /** Committed batches recorded as lost (only when there are any). */
+  readonly lost?: readonly LostBatch[];
   readonly runs: readonly (RunRecord & {
     readonly rows: number;
     readonly batches: number;
@@ -175,10 +190,15 @@ export function emptyReport(tables: readonly TableConfig[], runId: string, cutof
 }
 
 /** The ledger's runs, each with its rows and batches. */
-export function statusReport(ledger: LedgerView, schema: string): StatusReport {
+export function statusReport(
+  ledger: LedgerView,
+  schema: string,
+  setUpBy: NonNullable<StatusReport['setUpBy']>,
+): StatusReport {
   return {
-    ...(ledger.exists ? {} : { notSetUp: schema }),
+    ...(ledger.exists ? {} : { notSetUp: schema, setUpBy }),
     ...(ledger.active ? { active: ledger.active } : {}),
+    ...(ledger.lost().length ? { lost: lostBatches(ledger) } : {}),
     runs: ledger.runs.map((r) => {
       const batches = ledger.batchesOf(r.runId);
       const families = (list: typeof batches) => new Set(list.map((b) => `${b.family}/${b.year}`)).size;
@@ -190,4 +210,15 @@ export function statusReport(ledger: LedgerView, schema: string): StatusReport {
       };
     }),
   };
+}
+
+/** The batches the ledger records as lost, as `status` and `audit` list them. */
+export function lostBatches(ledger: LedgerView): LostBatch[] {
+  return ledger.lost().map((b) => ({
+    runId: b.runId,
+    table: b.table,
+    year: b.year,
+    rows: b.rows ?? 0,
+    reason: b.error ?? 'recorded lost',
+  }));
 }

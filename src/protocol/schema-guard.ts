@@ -119,8 +119,8 @@ function archivedColumnProblems(
   const now = sql.columnsSignature(table).split(', ');
   const lost = new Map<string, Set<string>>();
   for (const b of ledger.batches) {
-    if (lower(b.table) !== lower(table.alias) || !b.committed || b.state === 'restored' || !b.columns)
-      continue;
+    const gone = b.state === 'restored' || b.state === 'lost';
+    if (lower(b.table) !== lower(table.alias) || !b.committed || gone || !b.columns) continue;
     b.columns.split(', ').forEach((column, k) => {
       if (now[k] !== column)
         lost.set(column, (lost.get(column) ?? new Set()).add(`run ${b.runId} year ${b.year}`));

@@ -36,7 +36,8 @@ export type UnloadRequest =
 /** An operator's (or a rule's) manual event, validated, with its defaults. */
 type ManualRequest = { readonly kind: 'manual' } & (
   | { readonly action: 'plan' | 'run'; readonly cutoff?: CalendarDate }
-  | { readonly action: 'status' | 'abort' | 'preflight' | 'repair' }
+  | { readonly action: 'status' | 'abort' | 'preflight' }
+  | { readonly action: 'repair'; readonly acceptLost: boolean }
   | { readonly action: 'audit'; readonly deep: boolean }
   | {
       readonly action: 'restore';
@@ -69,8 +70,8 @@ export type UnloadOutcome =
 
 const ALLOWED_EVENTS =
   'an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-  '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight" | "repair"}, ' +
-  '{"action": "audit", "deep"?: true | false} ' +
+  '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight"}, ' +
+  '{"action": "repair", "acceptLost"?: true | false}, {"action": "audit", "deep"?: true | false} ' +
   'or {"action": "restore", "year": YYYY, "table"?: "<root table>", "deleteFiles"?: true | false}';
 
 function refuse(event: unknown, why?: string): never {
@@ -124,6 +125,8 @@ function manualRequest(event: ManualEvent): ManualRequest {
       };
     case 'audit':
       return { kind: 'manual', action: 'audit', deep: event.deep ?? false };
+    case 'repair':
+      return { kind: 'manual', action: 'repair', acceptLost: event.acceptLost ?? false };
     case 'restore':
       return {
         kind: 'manual',
@@ -323,7 +326,7 @@ async function onSchedule(
         'once they end',
     );
   }
-  return { outcome: 'run', report: await archiver.run(target) };
+  return { outcome: 'run', report: await archiver.run(target, 'schedule') };
 }
 
 /**
@@ -379,7 +382,12 @@ async function onManual(
     case 'abort':
       return (await busy(engine)) ?? { outcome: 'aborted', runId: (await archiver.abort())?.runId ?? null };
     case 'repair':
-      return (await busy(engine)) ?? { outcome: 'repaired', repair: await archiver.repair() };
+      return (
+        (await busy(engine)) ?? {
+          outcome: 'repaired',
+          repair: await archiver.repair({ acceptLost: request.acceptLost }),
+        }
+      );
     case 'run': {
       const target = runTarget(now(), retention, request.cutoff);
       return (await busy(engine)) ?? { outcome: 'run', report: await archiver.run(target) };

@@ -20,7 +20,7 @@ import { qualify, quoteIdent } from './identifiers';
 export type RunState = 'running' | 'finished' | 'aborted' | 'staged' | 'verified' | 'published';
 
 /** The states of one table's part of a batch. Committed is recorded apart, by the commit's check. */
-export type BatchState = 'pending' | 'exported' | 'verified' | 'discarded' | 'restored';
+export type BatchState = 'pending' | 'exported' | 'verified' | 'discarded' | 'restored' | 'lost';
 
 /**
  * Where a batch's rows are before its commit: in the hot table (protocol v2), or in a stage table
@@ -77,10 +77,13 @@ export interface ExportFigures {
   readonly bytes: number;
 }
 
-/** The columns of a new batch row, named: columns added later (LEDGER_UPGRADES) start NULL. */
+/**
+ * The columns of a new batch row, named: those added later (LEDGER_UPGRADES) start NULL, but for
+ * the hot table's schema, which every new row records.
+ */
 const BATCH_COLUMNS =
   '("run_id", "table_name", "family", "year", "source", "state", "attempt", "planned_rows", "location", ' +
-  '"row_count", "checksum", "file_count", "byte_count", "columns", "error")';
+  '"row_count", "checksum", "file_count", "byte_count", "columns", "error", "table_schema")';
 
 /** Per-column checksums in one query of {@link ArchiveSql.columnFiguresQuery}. */
 const COLUMN_FIGURES = 200;
@@ -137,9 +140,19 @@ export const LEDGER_UPGRADES: readonly {
   readonly table: LedgerTable;
   readonly column: string;
   readonly type: string;
+  /**
+   * What the rows written before the column existed get, in the transaction that adds it:
+   * `configured table schema`, the schema that this configuration gives the batch's table (the
+   * configuration whose checks let it upgrade this ledger is the one that wrote it); a table
+   * that left the configuration keeps NULL, "unknown".
+   */
+  readonly fill?: 'configured table schema';
 }[] = [
   // The files verification read (names, sizes, ETags): the commit compares them again (§2).
   { table: 'batches', column: 'files_digest', type: 'VARCHAR(64)' },
+  // The hot table's schema: another configuration archiving a table of the same name in another
+  // schema is no second archive of these rows (§5).
+  { table: 'batches', column: 'table_schema', type: 'VARCHAR(127)', fill: 'configured table schema' },
 ];
 
 /** The ledger's own tables, which a v2 ledger always has. */
@@ -605,10 +618,21 @@ export class ArchiveSql {
     return LEDGER_TABLES;
   }
 
-  /** Adds the columns of {@link LEDGER_UPGRADES} that `has` says a table lacks. */
+  /** Adds the columns of {@link LEDGER_UPGRADES} that `has` says a table lacks, each filled as it says. */
   upgradeStatements(has: (table: LedgerTable, column: string) => boolean): string[] {
-    return LEDGER_UPGRADES.filter((u) => !has(u.table, u.column)).map(
-      (u) => `ALTER TABLE ${this.ledgerTable(u.table)} ADD COLUMN ${quoteIdent(u.column)} ${u.type}`,
+    return LEDGER_UPGRADES.filter((u) => !has(u.table, u.column)).flatMap((u) => [
+      `ALTER TABLE ${this.ledgerTable(u.table)} ADD COLUMN ${quoteIdent(u.column)} ${u.type}`,
+      ...(u.fill ? [this.fillTableSchemas(u.column)] : []),
+    ]);
+  }
+
+  /** Gives the batch rows of each configured table that lack one its configured schema. */
+  private fillTableSchemas(column: string): string {
+    const name = (t: TableConfig) => this.lit(t.alias.toLowerCase());
+    const cases = this.tables.map((t) => `WHEN ${name(t)} THEN ${this.lit(t.schema)}`).join(' ');
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET ${quoteIdent(column)} = CASE lower("table_name") ${cases} END ` +
+      `WHERE ${quoteIdent(column)} IS NULL AND lower("table_name") IN (${this.tables.map(name).join(', ')})`
     );
   }
 
@@ -666,7 +690,7 @@ export class ArchiveSql {
     const rows = planned.map(
       (p) =>
         `(${run}, ${this.lit(p.table.alias)}, ${this.lit(rootOf(this.config, p.table).alias)}, ${int(p.year)}, 'hot', 'pending', 1, ` +
-        `${int(p.rows)}, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+        `${int(p.rows)}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${this.lit(p.table.schema)})`,
     );
     return [
       `CREATE TABLE ${this.ledgerTable('active_run')} ("run_id" VARCHAR(16) NOT NULL)`,
@@ -955,6 +979,19 @@ export class ArchiveSql {
     return `DROP SCHEMA IF EXISTS ${quoteIdent(this.config.catalog.externalSchema)}`;
   }
 
+  /**
+   * Records one committed batch's files as lost (`repair --accept-lost`), with what the lake held
+   * instead: the views that are redefined in the same transaction stop reading it. Only a batch
+   * that is still archived changes.
+   */
+  recordLost(batch: { runId: string; table: string; year: number }, reason: string): string {
+    return (
+      `UPDATE ${this.ledgerTable('batches')} SET "state" = 'lost', "error" = ${this.lit(safeText(reason))} ` +
+      `WHERE "run_id" = ${this.lit(batch.runId)} AND "table_name" = ${this.lit(batch.table)} AND "year" = ${int(batch.year)} ` +
+      `AND "state" <> 'restored'`
+    );
+  }
+
   // ---- finish and abort ---------------------------------------------------------------------
 
   /**
@@ -1215,9 +1252,19 @@ export class ArchiveSql {
     return `SELECT DISTINCT "run_id" AS run_id FROM ${qualify(schema, 'commit_checks')}`;
   }
 
-  /** Read only: the tables whose batches the ledger in `schema` records. */
-  archivedTablesIn(schema: string): string {
-    return `SELECT DISTINCT "table_name" AS table_name FROM ${qualify(schema, 'batches')}`;
+  /** Read only: the columns of the batches table of the ledger in `schema` (which may predate `table_schema`). */
+  batchColumnsIn(schema: string): string {
+    return this.dialect.catalogColumnsQuery([{ schema, name: 'batches' }]);
+  }
+
+  /**
+   * Read only: the hot tables (schema and name) whose batches the ledger in `schema` records; the
+   * schema is NULL where it does not record it (a ledger from before `table_schema`, `recorded`
+   * false, or a row written before it).
+   */
+  archivedTablesIn(schema: string, recorded: boolean): string {
+    const tableSchema = recorded ? '"table_schema"' : 'CAST(NULL AS VARCHAR(127))';
+    return `SELECT DISTINCT ${tableSchema} AS table_schema, "table_name" AS table_name FROM ${qualify(schema, 'batches')}`;
   }
 
   /** Read only: the columns of protocol v1's per-year table, if it exists (a v1 ledger). */
@@ -1255,11 +1302,12 @@ export class ArchiveSql {
     const run = this.lit(runId);
     const values = rows.map((r) => {
       const family = this.lit(rootOf(this.config, r.table).alias);
+      const schema = this.lit(r.table.schema);
       return finished
         ? `(${run}, ${this.lit(r.table.alias)}, ${family}, ${int(r.year)}, 'hot', 'verified', 1, ${int(r.rows)}, ` +
-            `${r.location === null ? 'NULL' : this.lit(r.location)}, ${int(r.rows)}, NULL, ${int(r.files)}, ${int(r.bytes)}, NULL, NULL)`
+            `${r.location === null ? 'NULL' : this.lit(r.location)}, ${int(r.rows)}, NULL, ${int(r.files)}, ${int(r.bytes)}, NULL, NULL, ${schema})`
         : `(${run}, ${this.lit(r.table.alias)}, ${family}, ${int(r.year)}, 'stage', 'pending', 1, ${int(r.rows)}, ` +
-            'NULL, NULL, NULL, NULL, NULL, NULL, NULL)';
+            `NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${schema})`;
     });
     const checks = finished
       ? rows.map((r) => `(${run}, ${this.lit(r.table.alias)}, ${int(r.year)}, 1, ${int(r.rows)}, '', 1)`)

@@ -260,17 +260,20 @@ describe('redshift-archive --stack', () => {
     });
   });
 
+  /** The operator's access to a deployed stack whose ledger the scripted Data API answers. */
+  const scriptedAccess = (aws: ScriptedAws): StackAccess => ({
+    cloudFormation: new CloudFormationClient({ region: 'eu-west-1' }),
+    lambda: new LambdaClient({ region: 'eu-west-1' }),
+    engine: (deployment) => aws.open(deployment),
+    sleep: async () => undefined,
+    pollMs: 5_000,
+  });
+
   test('status reads the ledger with the operator credentials, through the Redshift dialect, and writes nothing', async () => {
     // given a deployed stack whose ledger holds a finished run
     deployedStack();
     const aws = new ScriptedAws(ledgerAnswers('finished'));
-    const access: StackAccess = {
-      cloudFormation: new CloudFormationClient({ region: 'eu-west-1' }),
-      lambda: new LambdaClient({ region: 'eu-west-1' }),
-      engine: (deployment) => aws.open(deployment),
-      sleep: async () => undefined,
-      pollMs: 5_000,
-    };
+    const access = scriptedAccess(aws);
 
     // when the operator asks for status
     const { code, stdout } = await cli(['status'], access);
@@ -286,6 +289,18 @@ describe('redshift-archive --stack', () => {
     ]);
     expect(aws.sent.every((s) => /^SELECT /.test(s.sql[0]) && !s.batch && !s.withEvent)).toBe(true);
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  test('status on a stack whose ledger does not exist says that the deployment creates it (not the first run)', async () => {
+    deployedStack();
+    const aws = new ScriptedAws(ledgerAnswers(undefined));
+    const { code, stdout } = await cli(['status'], scriptedAccess(aws));
+    expect([code, stdout]).toEqual([
+      0,
+      "no runs yet: schema archive_meta holds no ledger; the stack's deployment creates it (its setup custom resource): " +
+        'deploy the stack with this configuration',
+    ]);
+    expect(aws.sent.map((s) => s.name)).toEqual(['ledger.shape']);
   });
 
   test('audit --deep reads every committed batch back on the deployed stack and exits 3 naming a damaged one', async () => {

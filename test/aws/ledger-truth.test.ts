@@ -1,4 +1,8 @@
-import { BatchCreatePartitionCommand, GetPartitionsCommand } from '@aws-sdk/client-glue';
+import {
+  BatchCreatePartitionCommand,
+  BatchDeletePartitionCommand,
+  GetPartitionsCommand,
+} from '@aws-sdk/client-glue';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { glueColumns, PARQUET_STORAGE } from '../../src/core/glue-schema';
 import { ArchiveMismatchError, InputError } from '../../src/core/errors';
@@ -80,7 +84,9 @@ describe('on AWS, a catalog or lake that lacks a committed batch stops every com
     expect(error.message).toBe(
       `lake: s3://${BUCKET} lacks the files of 1 of 3 committed batches; tax 2025 (run ${RUN}): the ledger recorded ` +
         `1 files of 100 bytes under ${committedLocation('tax')}, the lake holds 0 files of 0 bytes; put the files back ` +
-        '(a versioned bucket keeps their earlier versions; `redshift-archive audit` names every damaged batch); nothing was changed',
+        '(a versioned bucket keeps their earlier versions; `redshift-archive audit` names every damaged batch), or, where ' +
+        'they cannot be, record their rows as lost: `redshift-archive repair --accept-lost` (on AWS: {"action": "repair", ' +
+        '"acceptLost": true}); nothing was changed',
     );
     expect(readsOnly(aws)).toBe(true);
   });
@@ -148,12 +154,59 @@ describe('repair and the deploy register every committed batch again from the le
     const outcome = await handleUnload(parseUnloadEvent({ action: 'repair' }), aws.engine(), NOW);
     expect(outcome).toEqual({
       outcome: 'repaired',
-      repair: { catalog: 'the Glue database contabyx', registered: 3, removed: 0 },
+      repair: { catalog: 'the Glue database contabyx', registered: 3, removed: 0, lost: [] },
     });
     expect(aws.glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input)).toEqual(
       ['transactions', 'transfers', 'tax'].map(registered),
     );
     expect(aws.sent.filter((s) => s.batch).map((s) => s.name)).toEqual(['setup.views']);
+  });
+
+  test('{"action": "repair", "acceptLost": true} records a batch whose S3 object is gone as lost, with the views that stop reading it, then removes its partition', async () => {
+    // given the object of tax 2025 is gone and no earlier version is left
+    const recorded = () => aws.sent.some((s) => s.sql.some((q) => q.includes(`SET "state" = 'lost'`)));
+    const batches = () =>
+      (ledgerAnswers('finished')('ledger.batches', '') ?? []).map((b) =>
+        b.table_name === 'tax' && recorded() ? { ...b, state: 'lost' } : b,
+      );
+    const aws: ScriptedAws = new ScriptedAws(
+      finished((name) => (name === 'ledger.batches' ? batches() : undefined)),
+    );
+    aws.holdArchive('tax');
+    aws.glue.on(BatchDeletePartitionCommand).resolves({ Errors: [] });
+    const refused = await failure(handleUnload(parseUnloadEvent({ action: 'repair' }), aws.engine(), NOW));
+    expect(refused.message).toBe(
+      `lake: s3://${BUCKET} lacks the files of 1 of 3 committed batches: tax 2025 (run ${RUN}, 5 rows): the ledger recorded ` +
+        `1 files of 100 bytes under ${committedLocation('tax')}, the lake holds 0 files of 0 bytes; put the files back (a versioned ` +
+        'bucket keeps their earlier versions), or, where they cannot be, run `redshift-archive repair --accept-lost` (on AWS: ' +
+        '{"action": "repair", "acceptLost": true}), which records these 1 batches (5 rows) as lost: the views and the catalog ' +
+        'stop reading them; nothing was changed',
+    );
+    expect(readsOnly(aws)).toBe(true);
+
+    // when the operator accepts the loss
+    const outcome = await handleUnload(
+      parseUnloadEvent({ action: 'repair', acceptLost: true }),
+      aws.engine(),
+      NOW,
+    );
+
+    // then the loss is recorded in the transaction that redefines the views without the batch
+    const reason = `recorded lost by repair --accept-lost: the lake holds 0 files of 0 bytes under ${committedLocation('tax')}; the ledger recorded 1 files of 100 bytes`;
+    expect(outcome).toMatchObject({
+      outcome: 'repaired',
+      repair: { lost: [{ runId: RUN, table: 'tax', year: 2025, rows: 5, reason }] },
+    });
+    const [first] = aws.sent.filter((s) => s.name === 'setup.views');
+    expect(first.sql.at(-1)).toBe(
+      `UPDATE "archive_meta"."batches" SET "state" = 'lost', "error" = '${reason}' WHERE "run_id" = '${RUN}' AND ` +
+        `"table_name" = 'tax' AND "year" = 2025 AND "state" <> 'restored'`,
+    );
+    expect(first.sql.some((q) => /^CREATE .*"spectrum_tax" AS .* WHERE 1 = 0/.test(q))).toBe(true);
+    // and its Glue partition goes, so Athena never reads a partition without files
+    expect(aws.glue.commandCalls(BatchDeletePartitionCommand).map((c) => c.args[0].input)).toEqual([
+      { DatabaseName: 'contabyx', TableName: 'tax', PartitionsToDelete: [{ Values: ['2025', RUN] }] },
+    ]);
   });
 
   test('deploy-time setup registers the partitions of committed batches that the catalog lost', async () => {

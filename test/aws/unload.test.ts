@@ -1,4 +1,4 @@
-import { BatchDeletePartitionCommand } from '@aws-sdk/client-glue';
+import { BatchDeletePartitionCommand, GetPartitionsCommand } from '@aws-sdk/client-glue';
 import {
   DescribeStatementCommand,
   ExecuteStatementCommand,
@@ -126,10 +126,23 @@ describe("the unload Lambda's events", () => {
     ).toEqual({ kind: 'manual', action: 'restore', year: 2024, table: 'transactions', deleteFiles: true });
   });
 
+  test('takes a repair, which records lost batches only when asked', () => {
+    expect(parseUnloadEvent({ action: 'repair' })).toEqual({
+      kind: 'manual',
+      action: 'repair',
+      acceptLost: false,
+    });
+    expect(parseUnloadEvent({ action: 'repair', acceptLost: true })).toEqual({
+      kind: 'manual',
+      action: 'repair',
+      acceptLost: true,
+    });
+  });
+
   const allowed =
     'allowed: an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-    '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight" | "repair"}, ' +
-    '{"action": "audit", "deep"?: true | false} ' +
+    '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight"}, ' +
+    '{"action": "repair", "acceptLost"?: true | false}, {"action": "audit", "deep"?: true | false} ' +
     'or {"action": "restore", "year": YYYY, "table"?: "<root table>", "deleteFiles"?: true | false}';
   /** An event as error messages show it: JSON, cut at 80 characters. */
   const shown = (event: unknown) => `${JSON.stringify(event).slice(0, 77)}...`;
@@ -172,6 +185,11 @@ describe("the unload Lambda's events", () => {
       `event: {"action":"restore","table":"transactions"} is not allowed (restore needs a year); ${allowed}`,
     ],
     [{ action: 'audit', deep: 'yes' }, 'deep: "yes" is not allowed; allowed: true or false'],
+    [{ action: 'repair', acceptLost: 'yes' }, 'acceptLost: "yes" is not allowed; allowed: true or false'],
+    [
+      { action: 'run', acceptLost: true },
+      `event: {"action":"run","acceptLost":true} is not allowed (no acceptLost with run); ${allowed}`,
+    ],
     [{ action: 'restore', year: 24 }, 'year: 24 is not allowed; allowed: a year from 1000 to 9999'],
     [{ action: 'restore', year: 2024.5 }, 'year: 2024.5 is not allowed; allowed: a year from 1000 to 9999'],
     [{ action: 'restore', year: '2024' }, 'year: "2024" is not allowed; allowed: a year from 1000 to 9999'],
@@ -270,6 +288,28 @@ describe('a status-change event', () => {
       [`${exported}.count`, false],
       [exported, true],
     ]);
+  });
+
+  test("of the run's latest statement, FINISHED, when a check refuses to go on, records the refusal as the run's error, so status says why", async () => {
+    // given a run whose 2025 batch is committed, and whose Glue partitions were lost
+    const aws = new ScriptedAws(ledgerAnswers('running'));
+    aws.glue.on(GetPartitionsCommand).resolves({ Partitions: [] });
+    await earlier(aws, [COMMIT]);
+
+    // when the commit's event comes
+    const event = statusChange(`${PREFIX}${COMMIT}`, statementId(1), 'FINISHED');
+    const error = await failure(handleUnload(parseUnloadEvent(event), aws.engine(), NOW));
+
+    // then the invocation fails (the alarm), and the ledger says why
+    expect(error.message).toMatch(
+      /^catalog: the Glue database contabyx lacks the partitions of 3 of 3 committed batches: /,
+    );
+    expect(aws.sent.at(-1)).toEqual({
+      name: `${RUN}.failed`,
+      batch: false,
+      withEvent: false,
+      sql: [`UPDATE "archive_meta"."runs" SET "error" = '${error.message}' WHERE "run_id" = '${RUN}'`],
+    });
   });
 
   test('of a statement that FAILED after its invocation stopped waiting records why in the ledger, then fails the invocation (the alarm)', async () => {
@@ -420,6 +460,34 @@ describe('an invocation', () => {
     );
     expect(aws.slept).toBeGreaterThan(590_000);
     expect(aws.sent).toEqual([]);
+  });
+
+  test("by the schedule, delivered again after an operator aborted its run, answers already aborted and starts no run; an operator's run starts a new one", async () => {
+    // given the yearly run (its id is the schedule's time) that an operator aborted
+    const answers = ledgerAnswers('aborted', (name) =>
+      name.endsWith('.nulls') ? [{ row_count: '0' }] : undefined,
+    );
+    const aws = new ScriptedAws(answers);
+    const again = { ...SCHEDULE, time: '2026-01-01T00:00:00Z' };
+
+    // when EventBridge delivers the schedule's event again
+    const outcome = await handleUnload(parseUnloadEvent(again), aws.engine(), NOW);
+
+    // then the run stays aborted: nothing was started or written
+    expect(outcome).toMatchObject({
+      outcome: 'run',
+      report: { outcome: 'already-done', runId: RUN, state: 'aborted' },
+    });
+    expect(aws.sent.every((s) => !s.batch && !s.withEvent && /^SELECT /.test(s.sql[0]))).toBe(true);
+
+    // and an operator's run with the same time gets a run id of its own
+    const operator = new ScriptedAws(answers);
+    const run = await handleUnload(
+      parseUnloadEvent({ action: 'run' }),
+      operator.engine(),
+      () => new Date('2026-01-01T00:00:00Z'),
+    );
+    expect(run).toMatchObject({ outcome: 'run', report: { runId: '20260101T000001Z' } });
   });
 
   test('fails loudly when it must stop waiting for a read (which sends no event), rather than leave the run to an event that never comes', async () => {

@@ -11,8 +11,13 @@ import {
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbWarehouse } from '../../src/engines/local/duckdb-warehouse';
+import { openLocalEngine } from '../../src/engines/local/engine';
+import { parseConfig } from '../../src/config/config';
+import { runTarget } from '../../src/core/cutoff';
+import { Archiver } from '../../src/protocol/archive';
 import contabyx from '../../config/contabyx.json';
 import { cli, sampleWarehouse } from '../support/cli';
+import { CRASHED, Faults } from '../support/faults';
 
 // Bad input gets a clear error and changes nothing; commands that only read never write. Each
 // test reproduces one defect of /work/shared/research/reliability-defects.md through the CLI.
@@ -78,6 +83,116 @@ describe('a wrong lake on the command line', () => {
     // status only reads the ledger: it answers, and writes nothing either
     const status = await cli(['status', ...local(CONFIG, warehouse, other)]);
     expect([status.code, existsSync(other)]).toEqual([0, false]);
+  });
+});
+
+/** The instant the CLI's commands read in these tests, and the run it starts. */
+const NOW = '2026-01-01T00:00:05Z';
+/** A `run` at {@link NOW} killed right after the call whose label starts with `at`. */
+async function killedRun(at: string): Promise<string> {
+  const opened = await DuckDbWarehouse.open(warehouse);
+  const config = parseConfig(contabyx);
+  const engine = await openLocalEngine({
+    config,
+    warehousePath: '',
+    lakeRoot: lake,
+    instance: opened.instance,
+  });
+  const target = runTarget(new Date(NOW), config.retention);
+  try {
+    const crash = new Faults({ at: at.replace('<run>', target.runId), when: 'after' });
+    await expect(new Archiver(crash.wrap(engine)).run(target)).rejects.toThrow(CRASHED);
+  } finally {
+    engine.close();
+    opened.warehouse.close();
+    opened.instance.closeSync();
+  }
+  return target.runId;
+}
+
+describe('a wrong lake for an unfinished run', () => {
+  test('run and abort with a wrong --lake while the run has exported but committed nothing exit 2 naming --lake, --local and the lake; nothing is written', async () => {
+    const runId = await killedRun('execute <run>.verify.transactions');
+    const before = snapshot();
+    const other = join(dir, 'other2');
+    mkdirSync(other);
+    for (const command of ['run', 'abort']) {
+      const { code, stderr } = await cli(
+        [command, ...local(CONFIG, warehouse, other)],
+        '2026-01-01T00:00:09Z',
+      );
+      expect(code).toBe(2);
+      expect(stderr.split('\n')[0]).toBe(
+        `redshift-archive: --lake: ${other} is not the lake of the unfinished run ${runId}: the ledger in --local ${warehouse} ` +
+          `records 1 of its exported batches under ${lake}; transactions 2023 at ${lake}/contabyx-parquet/transactions/year=2023/` +
+          `archive_run=${runId}/year=2023/; allowed: the lake the archive was written to (${lake}); nothing was changed`,
+      );
+    }
+    expect(readdirSync(other)).toEqual([]);
+    expect(snapshot()).toEqual(before);
+    // and with the right lake the run goes on
+    expect((await cli(['run', ...local()], '2026-01-01T00:00:09Z')).code).toBe(0);
+  });
+});
+
+describe('abort and an unreadable catalog', () => {
+  test('abort reads the catalog before it aborts: an unreadable catalog file exits 2, the run still unfinished; repair then abort end it', async () => {
+    const runId = await killedRun('execute <run>.verify.transactions');
+    const catalog = join(lake, '_catalog', 'contabyx.json');
+    truncateSync(catalog, 50);
+    const { code, stderr } = await cli(['abort', ...local()], '2026-01-01T00:00:09Z');
+    expect(code).toBe(2);
+    expect(stderr.split('\n')[0]).toMatch(
+      new RegExp(
+        `^redshift-archive: --lake: the catalog file ${catalog} cannot be read \\(.+\\); run \`redshift-archive repair\`, ` +
+          'which rebuilds it from the ledger; nothing was changed$',
+      ),
+    );
+    expect((await cli(['status', ...local()])).stdout).toContain(`unfinished run: ${runId} (running)`);
+    expect((await cli(['repair', ...local()])).code).toBe(0);
+    const aborted = await cli(['abort', ...local()], '2026-01-01T00:00:09Z');
+    expect([aborted.code, aborted.stdout]).toEqual([
+      0,
+      `run ${runId} aborted: its uncommitted batches are discarded, their rows were never deleted`,
+    ]);
+    expect(readdirSync(lake, { recursive: true }).filter((f) => String(f).endsWith('.parquet'))).toEqual([]);
+  });
+});
+
+describe('a committed file gone for good', () => {
+  test('repair names it with its rows and exits 2; repair --accept-lost records it lost, and status and audit say so (exit 0)', async () => {
+    expect((await cli(['run', ...local()])).code).toBe(0);
+    const file = readdirSync(lake, { recursive: true })
+      .map(String)
+      .find((f) => f.includes('tax/year=2024/') && f.endsWith('.parquet')) as string;
+    rmSync(join(lake, file));
+    const refused = await cli(['repair', ...local()], '2026-01-01T00:00:09Z');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^redshift-archive: --lake: ${lake} lacks the files of 1 of 9 committed batches: tax 2024 \\(run 20260101T000005Z, \\d+ rows\\): `,
+      ),
+    );
+    expect((await cli(['run', '--accept-lost', ...local()])).stderr.split('\n')[0]).toBe(
+      'redshift-archive: --accept-lost: not allowed with run; allowed with: repair',
+    );
+    const accepted = await cli(['repair', '--accept-lost', ...local()], '2026-01-01T00:00:09Z');
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout.split('\n').slice(1, 3)).toEqual([
+      expect.stringMatching(
+        /^recorded lost: 1 batches, \d+ rows; the views and the catalog no longer read them$/,
+      ),
+      expect.stringMatching(
+        /^LOST tax 2024 \(run 20260101T000005Z\): \d+ rows; recorded lost by repair --accept-lost: the lake holds 0 files of 0 bytes under /,
+      ),
+    ]);
+    expect((await cli(['status', ...local()])).stdout).toMatch(/^LOST tax 2024 \(run 20260101T000005Z\): /m);
+    const audit = await cli(['audit', ...local()]);
+    expect([audit.code, audit.stdout.split('\n').at(-1)]).toEqual([
+      0,
+      'audit: 8 batches intact; 1 recorded lost',
+    ]);
+    expect((await cli(['run', ...local()], '2026-01-01T00:00:09Z')).code).toBe(0);
   });
 });
 
@@ -192,7 +307,7 @@ describe('bad paths and names exit 2 naming the argument', () => {
         `redshift-archive: --lake: ${JSON.stringify(lake)} is not writable (EROFS: read-only file system); allowed: a folder this user may write`,
       ]);
       const runs = await cli(['status', '--json', ...local()]);
-      expect(JSON.parse(runs.stdout)).toEqual({ notSetUp: 'archive_meta', runs: [] });
+      expect(JSON.parse(runs.stdout)).toEqual({ notSetUp: 'archive_meta', setUpBy: 'first run', runs: [] });
     },
     60_000,
   );

@@ -68,7 +68,7 @@ describe('redshift-archive', () => {
     );
     // not even the ledger: plan only reads
     const status = await cli(['status', '--json', ...local()]);
-    expect(JSON.parse(status.stdout)).toEqual({ notSetUp: 'archive_meta', runs: [] });
+    expect(JSON.parse(status.stdout)).toEqual({ notSetUp: 'archive_meta', setUpBy: 'first run', runs: [] });
   });
 
   test('preflight passes on the sample (exit 0), and fails naming the fix once a column was added (exit 1)', async () => {
@@ -190,7 +190,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --verbose --config $C --local $W --lake $L',
-      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --tables, --schema, --archive-by, --parent, --update, --force, --cluster, --workgroup, --database, --db-user, --secret-arn, --help, --version",
+      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --accept-lost, --tables, --schema, --archive-by, --parent, --update, --force, --cluster, --workgroup, --database, --db-user, --secret-arn, --help, --version",
     ],
     [
       'run --cutoff 2026-02-30 --config $C --local $W --lake $L',
@@ -210,7 +210,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --cutof 2025-01-01 --config $C',
-      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --tables, --schema, --archive-by, --parent, --update, --force, --cluster, --workgroup, --database, --db-user, --secret-arn, --help, --version; did you mean --cutoff?",
+      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --deep, --year, --table, --delete-files, --accept-lost, --tables, --schema, --archive-by, --parent, --update, --force, --cluster, --workgroup, --database, --db-user, --secret-arn, --help, --version; did you mean --cutoff?",
     ],
     [
       'restore --config $C --local $W --lake $L',

@@ -1,9 +1,19 @@
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ArchiveConfig } from '../../src/config/config';
 import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
 import { InputError, RunFailedError } from '../../src/core/errors';
 import { LocalCatalog } from '../../src/engines/local/local-catalog';
+import type { ArchiveDeps } from '../../src/protocol/archive';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
 import { CONTABYX, CONTABYX_SMALL_DATA, World } from '../../devkit/world';
@@ -37,6 +47,15 @@ const schemas = async () =>
   (await world.admin.query("SELECT schema_name AS s FROM duckdb_schemas() WHERE database_name = 'warehouse'"))
     .map((r) => r.s)
     .sort();
+/** One old transaction that another session inserts after the run: the next run archives it. */
+async function lateRow(year: number): Promise<void> {
+  const late = `(88000001, 1, 1, TIMESTAMP '${year}-05-05 05:05:05', 1.0)`;
+  await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
+  invariants.addLate(
+    'transactions',
+    await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
+  );
+}
 /** Replaces a Parquet file by a valid one holding only its first `rows` rows. */
 async function replaceWithFewerRows(file: string, rows: number): Promise<void> {
   await world.admin.execute(
@@ -136,11 +155,31 @@ describe('a lake or catalog that lacks what the ledger records is refused before
     const refused = (await moved.archiver()).run(target('20260101T000009Z'));
     await expect(refused).rejects.toBeInstanceOf(InputError);
     await expect(refused).rejects.toThrow(
-      'ledger.schema: "archive_ledger" holds no ledger, but the ledger in schema "archive_meta" archives transactions, ' +
-        'transfers, tax, the tables of this configuration; allowed: "archive_meta"; nothing was changed',
+      'ledger.schema: "archive_ledger" holds no ledger, but the ledger in schema "archive_meta" archives contabyx.transactions, ' +
+        'contabyx.transfers, contabyx.tax, the tables of this configuration; allowed: "archive_meta"; nothing was changed',
     );
     expect(await schemas()).toEqual(before);
     await invariants.check('after the refused run');
+  });
+
+  test('a changed catalog.externalSchema is refused naming the schema the views read, also when the views are named as the tables (views.prefix "")', async () => {
+    world.close();
+    const reporting: ArchiveConfig = {
+      ...CONTABYX,
+      views: { ...CONTABYX.views, schema: 'reporting', prefix: '' },
+    };
+    world = await World.create(reporting, CONTABYX_SMALL_DATA);
+    await (await world.archiver()).run(target());
+    const moved = world.withConfig({
+      ...reporting,
+      catalog: { ...reporting.catalog, externalSchema: 'ext_other' },
+    });
+    const refused = (await moved.archiver()).run(target('20260101T000009Z'));
+    await expect(refused).rejects.toBeInstanceOf(InputError);
+    await expect(refused).rejects.toThrow(
+      'catalog.externalSchema: "ext_other" is not the external schema that the union view "reporting"."transactions" ' +
+        'reads its archived rows through ("ext_contabyx", named in its text); allowed: "ext_contabyx"; nothing was changed',
+    );
   });
 
   test('D7: a committed partition missing from the catalog stops the next run before anything is written; repair puts it back', async () => {
@@ -152,12 +191,7 @@ describe('a lake or catalog that lacks what the ledger records is refused before
     writeFileSync(catalogFile(), JSON.stringify(catalog));
     expect((await (await world.archiver()).audit(false)).ok).toBe(false);
     // a late 2024 row gives the next run something to do
-    const late = `(88000001, 1, 1, TIMESTAMP '2024-05-05 05:05:05', 1.0)`;
-    await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
-    invariants.addLate(
-      'transactions',
-      await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
-    );
+    await lateRow(2024);
     const refused = (await world.archiver()).run(target('20260101T000009Z'));
     await expect(refused).rejects.toThrow(
       `catalog: the catalog file ${catalogFile()} lacks the partitions of 1 of 9 committed batches: transactions 2024 (run ${RUN}) at ` +
@@ -169,6 +203,101 @@ describe('a lake or catalog that lacks what the ledger records is refused before
     expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
     await invariants.check('after repair and run');
     expect((await (await world.archiver()).audit(true)).ok).toBe(true);
+  });
+});
+
+describe('a ledger is the archive of the configuration that wrote it', () => {
+  /** A second stack in the same warehouse and lake: tables of the same names in schema sales. */
+  const SALES: ArchiveConfig = {
+    ...CONTABYX,
+    ledger: { ...CONTABYX.ledger, schema: 'archive_sales' },
+    lake: { ...CONTABYX.lake, prefix: 'sales-parquet' },
+    catalog: { ...CONTABYX.catalog, database: 'sales', externalSchema: 'ext_sales' },
+    views: { ...CONTABYX.views, schema: 'sales' },
+    tables: CONTABYX.tables.map((t) => ({ ...t, schema: 'sales' })),
+  };
+  const copySales = async () => {
+    await world.admin.execute(
+      'CREATE SCHEMA sales; ' +
+        ['transactions', 'transfers', 'tax']
+          .map((t) => `CREATE TABLE sales.${t} AS SELECT * FROM contabyx.${t};`)
+          .join(' '),
+    );
+    invariants = await Invariants.capture(world, CUTOFF);
+  };
+  test('a second stack archiving tables of the same names in another schema is not taken for a second archive of the same rows', async () => {
+    await copySales();
+    await (await world.archiver()).run(target());
+    const sales = world.withConfig(SALES);
+    await invariants.check('after the first stack ran');
+    const views = await world.viewRows();
+    const report = await (await sales.archiver()).run(target('20260101T000009Z'));
+    expect([report.outcome, report.rows]).toEqual(['finished', 675]);
+    // each stack's views show its own rows once: the same data, copied
+    expect(await world.viewRows()).toEqual(views);
+    expect(await sales.viewRows()).toEqual(views);
+    expect(
+      (await world.admin.query('SELECT DISTINCT table_schema FROM archive_sales.batches')).map(
+        (r) => r.table_schema,
+      ),
+    ).toEqual(['sales']);
+  });
+
+  test("another configuration pointed at a ledger never adopts it: its batches outside the configuration's lake prefix are refused, before anything is registered", async () => {
+    await copySales();
+    await (await world.archiver()).run(target());
+    const adopting = world.withConfig({ ...SALES, ledger: CONTABYX.ledger });
+    for (const attempt of [
+      async () => (await adopting.archiver()).setup(),
+      async () => (await adopting.archiver()).repair(),
+      async () => (await adopting.archiver()).run(target('20260101T000009Z')),
+    ]) {
+      const refused = attempt();
+      await expect(refused).rejects.toBeInstanceOf(InputError);
+      await expect(refused).rejects.toThrow(
+        `ledger.schema: the ledger in schema "archive_meta" records 9 batches outside this configuration's lake ` +
+          `${world.lakeRoot}/sales-parquet/<table>/: transactions 2023 (run ${RUN}) at ${world.lakeRoot}/contabyx-parquet/transactions/year=2023/` +
+          `archive_run=${RUN}/year=2023/; transfers 2023 (run ${RUN}) at `,
+      );
+      await expect(refused).rejects.toThrow(
+        '; and 6 more; they are the archive of another configuration (or of an earlier lake.prefix), which a configuration ' +
+          "never adopts; allowed: a ledger.schema of this configuration's own, or the lake and lake.prefix they were written " +
+          `under (${world.lakeRoot}/contabyx-parquet); nothing was changed`,
+      );
+    }
+    expect(existsSync(LocalCatalog.fileIn(world.lakeRoot, SALES))).toBe(false);
+    expect(
+      await world.admin.query(
+        "SELECT view_name FROM duckdb_views() WHERE schema_name IN ('sales', 'ext_sales')",
+      ),
+    ).toEqual([]);
+    await invariants.check('after the refused commands');
+  });
+
+  test('a ledger that does not record the schema yet is taken for the same tables until a command of its own configuration records it', async () => {
+    await copySales();
+    await (await world.archiver()).run(target());
+    await world.admin.execute('ALTER TABLE archive_meta.batches DROP COLUMN table_schema');
+    const sales = world.withConfig(SALES);
+    const refused = (await sales.archiver()).run(target('20260101T000009Z'));
+    await expect(refused).rejects.toThrow(
+      'ledger.schema: "archive_sales" holds no ledger, but the ledger in schema "archive_meta" archives tables named ' +
+        'transactions, transfers, tax and does not record their schema (it was last written by an earlier version): if ' +
+        "they are not the tables of this configuration, a command that writes with that ledger's own configuration (its " +
+        'next run, `redshift-archive repair`, or a deploy of its stack) records it; allowed: "archive_meta"; nothing was changed',
+    );
+    // when the other configuration writes once, its ledger records the schema of every batch
+    await (await world.archiver()).repair();
+    expect(
+      (await world.admin.query('SELECT DISTINCT table_schema FROM archive_meta.batches')).map(
+        (r) => r.table_schema,
+      ),
+    ).toEqual(['contabyx']);
+    await invariants.check('after the repair');
+    const views = await world.viewRows();
+    expect((await (await sales.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
+    expect(await world.viewRows()).toEqual(views);
+    expect(await sales.viewRows()).toEqual(views);
   });
 });
 
@@ -219,14 +348,51 @@ describe('a ledger of an earlier version', () => {
     expect((await (await world.archiver()).audit(false)).ok).toBe(true);
     expect(await columns()).not.toContain('files_digest');
     // and the next run adds the column before it writes anything else, and goes on
-    const late = `(88000001, 1, 1, TIMESTAMP '2025-05-05 05:05:05', 1.0)`;
-    await world.admin.execute(`INSERT INTO contabyx.transactions VALUES ${late}`);
-    invariants.addLate(
-      'transactions',
-      await world.rows(`(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)`),
-    );
+    await lateRow(2025);
     expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
     expect(await columns()).toContain('files_digest');
     await invariants.check('after the upgrade');
+  });
+
+  test('a ledger from before restore_checks existed is upgraded by the next run, not refused as no ledger', async () => {
+    await (await world.archiver()).run(target());
+    await world.admin.execute('DROP TABLE archive_meta.restore_checks');
+    expect((await (await world.archiver()).status()).runs.map((r) => [r.runId, r.state])).toEqual([
+      [RUN, 'finished'],
+    ]);
+    await lateRow(2025);
+    expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
+    expect(await world.tableNames()).toContain('archive_meta.restore_checks');
+    await invariants.check('after the upgrade');
+  });
+
+  test('two writers upgrading the ledger at once: the one whose ALTER finds the column added reads the shape again and goes on', async () => {
+    await (await world.archiver()).run(target());
+    await world.admin.execute(
+      'ALTER TABLE archive_meta.batches DROP COLUMN files_digest; DROP TABLE archive_meta.restore_checks',
+    );
+    // given another writer that adds the column (only) just before this one's ledger transaction
+    let raced = 0;
+    const rival = (deps: ArchiveDeps): ArchiveDeps => ({
+      ...deps,
+      warehouse: {
+        ...deps.warehouse,
+        dialect: deps.warehouse.dialect,
+        query: (q, step) => deps.warehouse.query(q, step),
+        execute: (q, step, options) => deps.warehouse.execute(q, step, options),
+        transaction: async (statements, step, options) => {
+          if (step === 'setup.ledger' && raced++ === 0)
+            await world.admin.execute('ALTER TABLE archive_meta.batches ADD COLUMN files_digest VARCHAR(64)');
+          return deps.warehouse.transaction(statements, step, options);
+        },
+      },
+    });
+    // when this one runs, then it is not refused with "already exists": it sends what is still missing
+    expect((await (await world.archiver(rival)).run(target('20260101T000009Z'))).outcome).toBe(
+      'nothing-to-do',
+    );
+    expect(raced).toBe(2);
+    expect(await world.tableNames()).toContain('archive_meta.restore_checks');
+    await invariants.check('after the raced upgrade');
   });
 });

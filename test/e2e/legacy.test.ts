@@ -8,12 +8,72 @@ const V1_FINISHED = '20240101T000000Z';
 const V1_STAGED = '20250101T000000Z';
 
 let world: World;
-beforeEach(async () => {
-  world = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
-});
 afterEach(() => world.close());
 
+describe('a warehouse where only protocol v1 ever ran', () => {
+  /** A warehouse that v1 set up: its runs table and its catalog's tables, nothing of v2. */
+  async function setUpByV1(): Promise<World> {
+    const v1 = await World.create(CONTABYX, CONTABYX_SMALL_DATA, { setup: false });
+    await v1.admin.execute(
+      'CREATE SCHEMA archive_meta; CREATE TABLE archive_meta.runs ("run_id" VARCHAR(16) NOT NULL, "cutoff" DATE NOT NULL, "state" VARCHAR(16) NOT NULL, "error" VARCHAR(1024))',
+    );
+    const catalog = (await v1.session()).catalog;
+    for (const t of ['transactions', 'transfers', 'tax']) await catalog.ensureTable(t);
+    return v1;
+  }
+
+  test('the first command of v2 takes the v1 ledger in: setup and run upgrade it instead of refusing the views v1 built', async () => {
+    // given a warehouse where v1 archived 2023 and then staged 2024, and nothing of v2
+    world = await setUpByV1();
+    await leaveV1Ledger(world, {
+      finishedRun: V1_FINISHED,
+      finishedCutoff: '2024-01-01',
+      stagedRun: V1_STAGED,
+      stagedCutoff: '2025-01-01',
+    });
+    const invariants = await Invariants.capture(world, '2025-01-01');
+    const viewsUnderV1 = await world.viewRows();
+
+    // when the deploy's setup runs, then it takes the v1 runs in and the views read the same rows
+    await (await world.archiver()).setup();
+    expect(await world.viewRows()).toEqual(viewsUnderV1);
+    expect((await world.ledgerRuns()).map((r) => [r.run_id, r.state])).toEqual([
+      [V1_FINISHED, 'finished'],
+      [V1_STAGED, 'running'],
+    ]);
+    // and the next run finishes the staged v1 run, then archives what is left
+    const report = await (
+      await world.archiver()
+    ).run({ runId: '20260101T000000Z', cutoff: parseCalendarDate('2026-01-01', 'test') });
+    expect([report.runId, report.resumed, report.outcome]).toEqual([V1_STAGED, true, 'finished']);
+    await invariants.check('after v2 finished the v1 run');
+    const next = await (
+      await world.archiver()
+    ).run({ runId: '20260101T000000Z', cutoff: parseCalendarDate('2026-01-01', 'test') });
+    expect([next.outcome, next.tables[0].years.map((y) => y.year)]).toEqual(['finished', [2025]]);
+  });
+
+  test('a v1 ledger is taken in by a first run too, with no setup before it', async () => {
+    world = await setUpByV1();
+    await leaveV1Ledger(world, { finishedRun: V1_FINISHED, finishedCutoff: '2024-01-01' });
+    const invariants = await Invariants.capture(world, '2026-01-01');
+    // status reads v1's runs as they are, writing nothing
+    expect((await (await world.archiver()).status()).runs.map((r) => [r.runId, r.state])).toEqual([
+      [V1_FINISHED, 'finished'],
+    ]);
+    const report = await (
+      await world.archiver()
+    ).run({ runId: '20260101T000000Z', cutoff: parseCalendarDate('2026-01-01', 'test') });
+    expect([report.outcome, report.tables[0].years.map((y) => y.year)]).toEqual(['finished', [2024, 2025]]);
+    await invariants.check('after the first v2 run');
+  });
+});
+
 describe('a ledger left by protocol v1', () => {
+  beforeEach(async () => {
+    world = await World.create(CONTABYX, CONTABYX_SMALL_DATA);
+  });
+
   test('a v1 run left staged is finished by v2: its stage tables are exported per year, checked, emptied and dropped', async () => {
     // given v1 archived 2023 and then staged 2024, and stopped
     const invariants = await Invariants.capture(world, '2025-01-01');

@@ -1,6 +1,6 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { parseCalendarDate, RunTarget } from '../../src/core/cutoff';
-import { InputError } from '../../src/core/errors';
+import { ArchiveMismatchError, InputError, RunFailedError } from '../../src/core/errors';
 import { LocalCatalog } from '../../src/engines/local/local-catalog';
 import { CRASHED, Faults } from '../support/faults';
 import { Invariants } from '../support/invariants';
@@ -74,6 +74,124 @@ describe('a crash inside a catalog change resumes with run or abort alone', () =
     ).toEqual([]);
     expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
     await invariants.check('after the next run');
+  });
+});
+
+describe('an abort whose clean-up fails after it committed', () => {
+  test('says the run WAS aborted and what to do, as a failure (exit 1), never as bad input that changed nothing', async () => {
+    const invariants = await fresh();
+    await crashAfter(`execute ${RUN}.verify.tax.2024`);
+    const file = LocalCatalog.fileIn(world.lakeRoot, world.config);
+    // the catalog file becomes unreadable right after the abort's transaction
+    const breaking = new Faults(undefined, async (label) => {
+      if (label === `transaction ${RUN}.abort`) truncateSync(file, 50);
+    });
+    const failed = (await world.archiver(breaking.wrap)).abort();
+    await expect(failed).rejects.toBeInstanceOf(RunFailedError);
+    await expect(failed).rejects.not.toBeInstanceOf(ArchiveMismatchError);
+    await expect(failed).rejects.toThrow(
+      new RegExp(
+        `^run ${RUN} was aborted: its uncommitted batches are discarded \\(their rows were never deleted, and no view reads them\\); ` +
+          `removing their partitions and files then failed: catalog: the catalog file ${file} cannot be read \\(.+\\); ` +
+          'run `redshift-archive repair`, which rebuilds it from the ledger\n' +
+          'Fix that, then run `redshift-archive abort` again \\(on AWS: invoke \\{"action": "abort"\\}\\), which removes what is left.$',
+      ),
+    );
+    expect((await world.ledgerRuns()).map((r) => [r.run_id, r.state])).toEqual([[RUN, 'aborted']]);
+    await invariants.check('after the failed clean-up');
+    // when the operator does what it says, then nothing of the discarded batches is left
+    await (await world.archiver()).repair();
+    expect(await (await world.archiver()).abort()).toBeUndefined();
+    expect(
+      [...world.lakeFiles().keys()].filter((f) => /year=202[45]\//.test(f) && f.endsWith('.parquet')),
+    ).toEqual([]);
+    await invariants.check('after abort again');
+  });
+});
+
+describe('a committed batch whose files are gone for good (a bucket version expired, a bucket without versions)', () => {
+  test('every command that writes refuses naming the way out; repair --accept-lost records the loss, the views stop reading it, and the tool goes on', async () => {
+    await fresh();
+    await (await world.archiver()).run(target());
+    const before = await world.viewRows();
+    const transactions = world.sql.tables[0];
+    const partition = `(SELECT ${transactions.columns.map((c) => `"${c.name}"`).join(', ')} FROM ${world.sql.archiveSource(transactions, [{ runId: RUN, year: 2024 }])} WHERE "archive_run" = '${RUN}' AND "year" = 2024)`;
+    const gone = await world.rows(partition);
+    const [batch] = (await world.batches()).filter(
+      (b) => b.table_name === 'transactions' && b.year === '2024',
+    );
+    const file = [...world.lakeFiles().keys()].find(
+      (f) => f.startsWith(String(batch.location)) && f.endsWith('.parquet'),
+    );
+    rmSync(String(file));
+    const lacking = (rows = '') =>
+      `transactions 2024 (run ${RUN}${rows}): the ledger recorded 1 files of ${batch.byte_count} bytes under ${batch.location}, ` +
+      'the lake holds 0 files of 0 bytes';
+
+    // then run and abort refuse, naming the way back and the way out
+    for (const attempt of [
+      async () => (await world.archiver()).run(target('20260101T000009Z')),
+      async () => (await world.archiver()).abort(),
+    ]) {
+      await expect(attempt()).rejects.toThrow(
+        `lake: ${world.lakeRoot} lacks the files of 1 of 9 committed batches; ${lacking()}; put the files back ` +
+          '(a versioned bucket keeps their earlier versions; `redshift-archive audit` names every damaged batch), or, where ' +
+          'they cannot be, record their rows as lost: `redshift-archive repair --accept-lost` (on AWS: {"action": "repair", ' +
+          '"acceptLost": true}); nothing was changed',
+      );
+    }
+    // and repair without the flag names every damaged batch and its rows, and changes nothing
+    await expect((await world.archiver()).repair()).rejects.toThrow(
+      `lake: ${world.lakeRoot} lacks the files of 1 of 9 committed batches: ${lacking(`, ${gone.length} rows`)}; ` +
+        'put the files back (a versioned bucket keeps their earlier versions), or, where they cannot be, run ' +
+        '`redshift-archive repair --accept-lost` (on AWS: {"action": "repair", "acceptLost": true}), which records these 1 ' +
+        `batches (${gone.length} rows) as lost: the views and the catalog stop reading them; nothing was changed`,
+    );
+    expect(await world.viewRows().catch((e: Error) => e.message)).toMatch(/No files found/);
+
+    // when the operator accepts the loss
+    const repaired = await (await world.archiver()).repair({ acceptLost: true });
+    expect(repaired.lost).toEqual([
+      {
+        runId: RUN,
+        table: 'transactions',
+        year: 2024,
+        rows: gone.length,
+        reason:
+          `recorded lost by repair --accept-lost: the lake holds 0 files of 0 bytes under ${batch.location}; ` +
+          `the ledger recorded 1 files of ${batch.byte_count} bytes`,
+      },
+    ]);
+    expect(repaired.removed).toBe(1);
+
+    // then every view reads again, without the lost rows, and shows no row twice
+    const after = await world.viewRows();
+    expect(after.transactions).toEqual(before.transactions.filter((r) => !gone.includes(r)));
+    expect([after.transfers, after.tax]).toEqual([before.transfers, before.tax]);
+    // and the external table (what Athena reads) no longer names the lost partition
+    expect(
+      await world.admin.query('SELECT COUNT(*) AS n FROM ext_contabyx.transactions WHERE "year" = 2024'),
+    ).toEqual([{ n: '0' }]);
+    // and status and audit say lost, not damaged
+    const status = await (await world.archiver()).status();
+    expect(status.lost).toEqual(repaired.lost);
+    const audit = await (await world.archiver()).audit(true);
+    expect([audit.ok, audit.batches.filter((b) => b.lost).map((b) => `${b.table} ${b.year}`)]).toEqual([
+      true,
+      ['transactions 2024'],
+    ]);
+    // and the tool goes on: a late row is archived by the next run
+    const invariants = await Invariants.capture(world, CUTOFF);
+    await world.admin.execute(
+      `INSERT INTO contabyx.transactions VALUES (88000001, 1, 1, TIMESTAMP '2024-05-05 05:05:05', 1.0)`,
+    );
+    invariants.addLate(
+      'transactions',
+      await world.rows('(SELECT * FROM contabyx.transactions WHERE transactionid = 88000001)'),
+    );
+    expect((await (await world.archiver()).run(target('20260101T000009Z'))).outcome).toBe('finished');
+    await invariants.check('after the next run');
+    expect((await (await world.archiver()).audit(true)).ok).toBe(true);
   });
 });
 

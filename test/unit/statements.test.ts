@@ -127,9 +127,9 @@ describe('the statements of a batch (DuckDB dialect)', () => {
       `INSERT INTO "archive_meta"."active_run" VALUES ('${RUN}')`,
       `INSERT INTO "archive_meta"."runs" ("run_id", "cutoff", "state", "error") VALUES ('${RUN}', DATE '2026-01-01', 'running', NULL)`,
       `INSERT INTO "archive_meta"."batches" ("run_id", "table_name", "family", "year", "source", "state", "attempt", "planned_rows", ` +
-        `"location", "row_count", "checksum", "file_count", "byte_count", "columns", "error") ` +
-        `VALUES ('${RUN}', 'transactions', 'transactions', 2024, 'hot', 'pending', 1, 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL), ` +
-        `('${RUN}', 'tax', 'transactions', 2024, 'hot', 'pending', 1, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+        `"location", "row_count", "checksum", "file_count", "byte_count", "columns", "error", "table_schema") ` +
+        `VALUES ('${RUN}', 'transactions', 'transactions', 2024, 'hot', 'pending', 1, 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'contabyx'), ` +
+        `('${RUN}', 'tax', 'transactions', 2024, 'hot', 'pending', 1, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'contabyx')`,
     ]);
   });
 

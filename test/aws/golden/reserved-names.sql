@@ -8,12 +8,16 @@ CREATE TABLE IF NOT EXISTS "Meta"."restore_checks" ("restore_id" VARCHAR(16) NOT
 CREATE TABLE IF NOT EXISTS "Meta"."views_version" ("version" BIGINT NOT NULL);
 INSERT INTO "Meta"."views_version" ("version") SELECT 0 FROM (SELECT COUNT(*) AS n FROM "Meta"."views_version") v WHERE v.n = 0;
 ALTER TABLE "Meta"."batches" ADD COLUMN "files_digest" VARCHAR(64);
+ALTER TABLE "Meta"."batches" ADD COLUMN "table_schema" VARCHAR(127);
+UPDATE "Meta"."batches" SET "table_schema" = CASE lower("table_name") WHEN 'user' THEN 'group' WHEN 'order' THEN 'group' END WHERE "table_schema" IS NULL AND lower("table_name") IN ('user', 'order');
 SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, numeric_precision AS num_precision, numeric_scale AS num_scale FROM svv_columns WHERE (table_schema = 'group' AND table_name = 'user') OR (table_schema = 'group' AND table_name = 'order') ORDER BY table_schema, table_name, ordinal_position;
 SELECT schemaname AS table_schema, viewname AS table_name, definition FROM pg_views WHERE (schemaname = 'reporting' AND viewname = 'all_user') OR (schemaname = 'reporting' AND viewname = 'all_order') ORDER BY 1, 2;
 SELECT databasename AS database FROM svv_external_schemas WHERE schemaname = 'ext';
 SELECT DISTINCT table_schema FROM svv_tables WHERE table_name = 'commit_checks' ORDER BY 1;
 SELECT DISTINCT "run_id" AS run_id FROM "Meta2"."commit_checks";
-SELECT DISTINCT "table_name" AS table_name FROM "Meta2"."batches";
+SELECT table_schema, table_name, column_name, data_type, character_maximum_length AS char_length, numeric_precision AS num_precision, numeric_scale AS num_scale FROM svv_columns WHERE (table_schema = 'meta2' AND table_name = 'batches') ORDER BY table_schema, table_name, ordinal_position;
+SELECT DISTINCT "table_schema" AS table_schema, "table_name" AS table_name FROM "Meta2"."batches";
+SELECT DISTINCT CAST(NULL AS VARCHAR(127)) AS table_schema, "table_name" AS table_name FROM "Meta2"."batches";
 SELECT CAST(EXTRACT(YEAR FROM ("time" AT TIME ZONE 'Europe/Berlin')) AS INTEGER) AS year, COUNT(*) AS row_count FROM "group"."User" WHERE "time" < CAST('2024-12-31 23:00:00+00' AS TIMESTAMPTZ) GROUP BY 1 ORDER BY 1;
 SELECT CAST("select" AS VARCHAR(256)) AS key, CAST("time" AS VARCHAR(64)) AS value FROM "group"."User" WHERE "time" IS NOT NULL ORDER BY "time" LIMIT 1;
 SELECT COUNT(*) AS row_count FROM "group"."User" WHERE "time" IS NULL;
@@ -22,7 +26,7 @@ SELECT COUNT(*) AS row_count FROM "group"."order" WHERE "user" IN (SELECT "selec
 CREATE TABLE "Meta"."active_run" ("run_id" VARCHAR(16) NOT NULL);
 INSERT INTO "Meta"."active_run" VALUES ('20260101T000000Z');
 INSERT INTO "Meta"."runs" ("run_id", "cutoff", "state", "error") VALUES ('20260101T000000Z', DATE '2025-01-01', 'running', NULL);
-INSERT INTO "Meta"."batches" ("run_id", "table_name", "family", "year", "source", "state", "attempt", "planned_rows", "location", "row_count", "checksum", "file_count", "byte_count", "columns", "error") VALUES ('20260101T000000Z', 'User', 'User', 2023, 'hot', 'pending', 1, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL), ('20260101T000000Z', 'User', 'User', 2024, 'hot', 'pending', 1, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL), ('20260101T000000Z', 'order', 'User', 2023, 'hot', 'pending', 1, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL), ('20260101T000000Z', 'order', 'User', 2024, 'hot', 'pending', 1, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO "Meta"."batches" ("run_id", "table_name", "family", "year", "source", "state", "attempt", "planned_rows", "location", "row_count", "checksum", "file_count", "byte_count", "columns", "error", "table_schema") VALUES ('20260101T000000Z', 'User', 'User', 2023, 'hot', 'pending', 1, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'group'), ('20260101T000000Z', 'User', 'User', 2024, 'hot', 'pending', 1, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'group'), ('20260101T000000Z', 'order', 'User', 2023, 'hot', 'pending', 1, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'group'), ('20260101T000000Z', 'order', 'User', 2024, 'hot', 'pending', 1, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'group');
 SELECT COUNT(*) AS row_count FROM "group"."User" WHERE "time" >= CAST('2022-12-31 23:00:00+00' AS TIMESTAMPTZ) AND "time" < CAST('2023-12-31 23:00:00+00' AS TIMESTAMPTZ);
 UNLOAD ('SELECT "select", "Money", "r", "code"::VARCHAR(3) AS "code", "note", "ok", ("time" AT TIME ZONE ''UTC'') AS "time", CAST(2023 AS INTEGER) AS "year" FROM "group"."User" WHERE "time" >= CAST(''2022-12-31 23:00:00+00'' AS TIMESTAMPTZ) AND "time" < CAST(''2023-12-31 23:00:00+00'' AS TIMESTAMPTZ)') TO 's3://b/lake/v1/user/year=2023/archive_run=20260101T000000Z/' IAM_ROLE 'arn:aws:iam::123456789012:role/contabyx-archive-redshift' FORMAT AS PARQUET PARTITION BY ("year") MANIFEST VERBOSE;
 UPDATE "Meta"."batches" SET "state" = 'exported', "location" = 's3://b/lake/v1/user/year=2023/archive_run=20260101T000000Z/year=2023/', "row_count" = 10, "file_count" = 1, "byte_count" = 100, "columns" = 'select integer, Money decimal(12,2), r real, code char(3), note varchar(20), ok boolean, time timestamptz', "error" = NULL, "files_digest" = NULL WHERE "run_id" = '20260101T000000Z' AND "table_name" = 'User' AND "year" = 2023;
