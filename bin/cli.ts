@@ -1,6 +1,9 @@
 import { RunTarget, runTarget } from '../src/core/cutoff';
 import { ArchiveMismatchError, InputError, InternalError, RunFailedError } from '../src/core/errors';
-import { checkLocalPaths } from '../src/cli/local-paths';
+import { checkLocalPaths, checkWarehouseFile } from '../src/cli/local-paths';
+import type { InitArgs } from '../src/cli/init-args';
+import type { OpenCatalog } from '../src/cli/init';
+import type { WarehouseConfig } from '../src/config/config';
 import type { LocalEngine } from '../src/engines/local/engine';
 import { Archiver, ProgressEvent, RunBusyError } from '../src/protocol/archive';
 import { restoreIdAt } from '../src/protocol/restore';
@@ -125,7 +128,41 @@ async function stackCommand(
   return runOnStack(args, (io.aws ?? stackAccess)(region), target, progress);
 }
 
-function report(error: unknown, args: Args, io: CliIo): number {
+/** Where `init` reads: the embedded warehouse, read-only, or Redshift through the Data API. */
+async function openCatalog(source: InitArgs['source'], warehouse: WarehouseConfig): Promise<OpenCatalog> {
+  if (source.kind === 'local') {
+    const { DuckDbWarehouse } = await engineModule(
+      '--local',
+      () => import('../src/engines/local/duckdb-warehouse'),
+    );
+    await checkWarehouseFile(source.warehouse);
+    const opened = await DuckDbWarehouse.open(source.warehouse, true);
+    return {
+      reader: opened.warehouse,
+      dialect: opened.warehouse.dialect,
+      close: () => {
+        opened.warehouse.close();
+        opened.instance.closeSync();
+      },
+    };
+  }
+  const { openRedshiftCatalog } = await engineModule(
+    '--cluster/--workgroup',
+    () => import('../src/cli/init-redshift'),
+  );
+  return openRedshiftCatalog(warehouse, source.region);
+}
+
+async function initCommand(args: InitArgs, io: CliIo): Promise<number> {
+  try {
+    const { runInit } = await import('../src/cli/init');
+    return await runInit(args, openCatalog, io);
+  } catch (error) {
+    return report(args.source.kind === 'redshift' ? explainAwsError(error) : error, args, io);
+  }
+}
+
+function report(error: unknown, args: { readonly json: boolean }, io: CliIo): number {
   const code = error instanceof InputError ? 2 : 1;
   const busy = error instanceof RunBusyError;
   if (args.json)
@@ -156,6 +193,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stdout(parsed.print);
       return 0;
     }
+    if ('init' in parsed) return await initCommand(parsed.init, io);
     args = parsed.args;
   } catch (error) {
     io.stderr(`redshift-archive: ${(error as Error).message}\nredshift-archive --help shows the usage`);

@@ -21,7 +21,7 @@ async function demo(): Promise<number> {
   const configFile = resolve('config/contabyx.json');
   const config = loadConfig(configFile);
   const paths = { warehousePath: resolve(dir, 'warehouse.duckdb'), lakeRoot: resolve(dir, 'lake') };
-  const views = (sql: ArchiveSql) => sql.tables.map((t) => ({ table: t.name, view: sql.viewName(t) }));
+  const views = (sql: ArchiveSql) => sql.tables.map((t) => ({ table: t.alias, view: sql.viewName(t) }));
 
   const measure = async (): Promise<Map<string, Fingerprint>> => {
     const engine = await openLocalEngine({ config, ...paths });

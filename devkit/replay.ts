@@ -124,7 +124,7 @@ function asSvvColumn(config: ArchiveConfig, row: Row): Row {
         (lower(row.table_schema) === t.schema.toLowerCase() &&
           lower(row.table_name) === t.name.toLowerCase()) ||
         (lower(row.table_schema) === config.views.schema.toLowerCase() &&
-          lower(row.table_name) === `${config.views.prefix}${t.name}`.toLowerCase()),
+          lower(row.table_name) === `${config.views.prefix}${t.alias}`.toLowerCase()),
     );
     const column = table?.columns.find((c) => c.name.toLowerCase() === lower(row.column_name));
     if (!column) throw new Error(`no configured column for the DuckDB text column ${JSON.stringify(row)}`);
@@ -170,7 +170,7 @@ export async function replayOnAws(
     ).run(target);
     const toS3 = (text: string) => text.split(`${world.lakeRoot}/`).join(`s3://${BUCKET}/`);
     const yearsOf = (table: TableConfig) =>
-      (local.tables.find((t) => t.table === table.name)?.years ?? []).map((y) => y.year);
+      (local.tables.find((t) => t.table === table.alias)?.years ?? []).map((y) => y.year);
     const pairs = queryPairs(config, target, yearsOf);
     const catalogReads = new Set([catalogQuery(config, 'tables'), catalogQuery(config, 'views')]);
     // a manifest exists in the mocked bucket once the UNLOAD that writes it was sent

@@ -352,6 +352,14 @@ export function svvType(
       return { ...none, data_type: 'timestamp without time zone' };
     case 'timestamptz':
       return { ...none, data_type: 'timestamp with time zone' };
+    // PostgreSQL's format_type names, which Redshift's SVV_COLUMNS is taken to use (not documented;
+    // the dialect reads the short names too, and preflight's columns check names any other)
+    case 'time':
+      return { ...none, data_type: 'time without time zone' };
+    case 'timetz':
+      return { ...none, data_type: 'time with time zone' };
+    case 'varbyte':
+      return { ...none, data_type: 'varbyte', char_length: String(t.length) };
     default:
       return { ...none, data_type: t.kind };
   }

@@ -125,7 +125,7 @@ export class World {
   /** Every row of every union view, by table. */
   async viewRows(): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
-    for (const table of this.sql.tables) out[table.name] = await this.rows(this.sql.viewName(table));
+    for (const table of this.sql.tables) out[table.alias] = await this.rows(this.sql.viewName(table));
     return out;
   }
 

@@ -51,8 +51,8 @@ export function createGlueCatalog(
   });
   database.applyRemovalPolicy(removalPolicy);
   const tables = config.tables.map((table) => {
-    const name = table.name.toLowerCase();
-    const cfn = new glue.CfnTable(scope, `Table${table.name}`, {
+    const name = table.alias.toLowerCase();
+    const cfn = new glue.CfnTable(scope, `Table${table.alias}`, {
       catalogId: stack.account,
       databaseName,
       tableInput: {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ArchiveConfig, loadConfig } from '../config/config';
 import { CalendarDate, parseCalendarDate } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
+import { INIT_OPTIONS, INIT_USAGE, parseInit, type InitArgs } from './init-args';
 
 const LOCAL = '--local <warehouse.duckdb> --lake <dir>';
 const STACK = '--stack <name> [--region R]';
@@ -44,7 +45,7 @@ const COMMAND_NAMES = Object.keys(COMMANDS) as Command[];
 const isCommand = (name: string | undefined): name is Command => COMMAND_NAMES.includes(name as Command);
 
 /** The options each command takes, besides the engine's and --json. */
-const OPTIONS_OF: Record<string, readonly Command[]> = {
+const OPTIONS_OF: Record<string, readonly (Command | 'init')[]> = {
   cutoff: ['plan', 'run'],
   summary: ['plan'],
   deep: ['audit'],
@@ -52,6 +53,7 @@ const OPTIONS_OF: Record<string, readonly Command[]> = {
   table: ['restore'],
   'delete-files': ['restore'],
   'accept-lost': ['repair'],
+  ...Object.fromEntries(Object.keys(INIT_OPTIONS).map((o) => [o, ['init'] as const])),
 };
 const ALL_OPTIONS = [
   'config',
@@ -83,6 +85,7 @@ export function usage(command?: Command): string {
     `engine: ${LOCAL}   the embedded engine (DuckDB)`,
     `        ${STACK}            the deployed stack, found from its outputs`,
     ...COMMAND_NAMES.map((c) => `  ${c.padEnd(10)} ${COMMANDS[c].says}`),
+    `  ${'init'.padEnd(10)} write a configuration from the warehouse's catalog (redshift-archive help init)`,
     'redshift-archive help <command> | --help | --version',
     EXIT_CODES,
   ].join('\n');
@@ -133,8 +136,8 @@ export interface Args {
   readonly acceptLost: boolean;
 }
 
-/** What the command line asks for: a command to run, or text to print (help, version). */
-export type Parsed = { readonly args: Args } | { readonly print: string };
+/** What the command line asks for: a command to run, `init`, or text to print (help, version). */
+export type Parsed = { readonly args: Args } | { readonly init: InitArgs } | { readonly print: string };
 
 function parseOptions(argv: readonly string[]) {
   try {
@@ -158,6 +161,7 @@ function parseOptions(argv: readonly string[]) {
         'accept-lost': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
+        ...INIT_OPTIONS,
       },
     });
   } catch (error) {
@@ -225,8 +229,27 @@ function commandOf(positionals: readonly string[], values: Values): Command {
   return first;
 }
 
+/** `init`: no configuration to read (it writes one), and the options of no other command. */
+function initOf(positionals: readonly string[], values: Values): InitArgs {
+  if (positionals.length > 1) {
+    throw new InputError(
+      `command: ${show(positionals.join(' '))} is not allowed; allowed: init and its options`,
+    );
+  }
+  const others: Record<string, readonly (Command | 'init')[]> = { ...OPTIONS_OF, lake: [], stack: [] };
+  for (const [option, commands] of Object.entries(others)) {
+    const value = values[option as keyof Values];
+    if (value !== undefined && value !== false && !commands.includes('init')) {
+      throw new InputError(
+        `--${option}: not allowed with init; allowed with: ${commands.join(', ') || 'commands other than init'}`,
+      );
+    }
+  }
+  return parseInit(values);
+}
+
 /**
- * Reads a command line: a command and its engine, help, or the version.
+ * Reads a command line: a command and its engine, `init`, help, or the version.
  * @throws InputError naming the argument, the bad value and what is allowed
  */
 export function parse(argv: readonly string[], version: string): Parsed {
@@ -235,6 +258,7 @@ export function parse(argv: readonly string[], version: string): Parsed {
   const [first, second] = positionals;
   if (first === 'help' || values.help) {
     const named = first === 'help' ? second : first;
+    if (named === 'init') return { print: INIT_USAGE };
     if (named !== undefined && !isCommand(named)) {
       throw new InputError(
         `help: ${show(named)} is not a command; allowed: ${COMMAND_NAMES.join(', ')}${suggest(named, COMMAND_NAMES)}`,
@@ -242,6 +266,7 @@ export function parse(argv: readonly string[], version: string): Parsed {
     }
     return { print: usage(named as Command | undefined) };
   }
+  if (first === 'init') return { init: initOf(positionals, values) };
   const command = commandOf(positionals, values);
   if (!values.config) throw new InputError('--config: is missing; allowed: a JSON configuration file');
   const engine = engineOf(values);

@@ -19,21 +19,7 @@ export async function checkLocalPaths(
   paths: { warehouse: string; lake: string },
   writes: boolean,
 ): Promise<void> {
-  const warehouse = JSON.stringify(paths.warehouse);
-  let found;
-  try {
-    found = await stat(paths.warehouse);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InputError(
-        `--local: ${warehouse} does not exist; allowed: ${WAREHOUSE} (the embedded engine never creates a warehouse: ` +
-          'load the tables into one first)',
-      );
-    }
-    throw new InputError(`--local: ${warehouse} cannot be read (${why(error)}); allowed: ${WAREHOUSE}`);
-  }
-  if (found.isDirectory())
-    throw new InputError(`--local: ${warehouse} is a directory; allowed: ${WAREHOUSE}`);
+  await checkWarehouseFile(paths.warehouse);
   const lake = JSON.stringify(paths.lake);
   const folder = await stat(paths.lake).catch(() => undefined);
   if (folder && !folder.isDirectory()) {
@@ -51,4 +37,26 @@ export async function checkLocalPaths(
       `--lake: ${lake} is not writable (${why(error)}); allowed: a folder this user may write`,
     );
   }
+}
+
+/**
+ * The embedded warehouse's file: it must exist (opening one that does not creates it).
+ * @throws InputError naming `--local`, the path and what is allowed
+ */
+export async function checkWarehouseFile(path: string): Promise<void> {
+  const warehouse = JSON.stringify(path);
+  let found;
+  try {
+    found = await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new InputError(
+        `--local: ${warehouse} does not exist; allowed: ${WAREHOUSE} (the embedded engine never creates a warehouse: ` +
+          'load the tables into one first)',
+      );
+    }
+    throw new InputError(`--local: ${warehouse} cannot be read (${why(error)}); allowed: ${WAREHOUSE}`);
+  }
+  if (found.isDirectory())
+    throw new InputError(`--local: ${warehouse} is a directory; allowed: ${WAREHOUSE}`);
 }

@@ -2,10 +2,25 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError, show } from '../core/errors';
-import { ALLOWED_TYPES, isTemporal, parseColumnType, typeFamily, typeName } from '../core/column-types';
+import {
+  ALLOWED_TYPES,
+  columnTypeProblem,
+  isTemporal,
+  parseColumnType,
+  typeFamily,
+  typeName,
+} from '../core/column-types';
 import { IDENTIFIER_RULE, isIdentifier, MAX_IDENTIFIER_BYTES } from '../core/identifiers';
 import { PARTITION_KEYS } from '../core/lake-layout';
-import type { ArchiveByColumn, ArchiveConfig, ColumnConfig, Reader, TableConfig } from './types';
+import { issueProblems, pathText, Problem, problemAt, problemLines } from './problems';
+import type {
+  ArchiveByColumn,
+  ArchiveByParent,
+  ArchiveConfig,
+  ColumnConfig,
+  Reader,
+  TableConfig,
+} from './types';
 
 export type * from './types';
 
@@ -56,7 +71,12 @@ const price = z.number().min(0).max(1_000_000);
 const columnType = z.string().transform((text, ctx) => {
   const parsed = parseColumnType(text);
   if (!parsed) {
-    ctx.issues.push({ code: 'custom', input: text, message: `allowed: ${ALLOWED_TYPES}` });
+    const why = columnTypeProblem(text);
+    ctx.issues.push({
+      code: 'custom',
+      input: text,
+      message: `allowed: ${ALLOWED_TYPES}${why ? `; ${why}` : ''}`,
+    });
     return z.NEVER;
   }
   return parsed;
@@ -87,20 +107,48 @@ const serverless = strict({
   roleArn: roleArn.optional(),
 });
 
+/**
+ * Whether `value` may be the warehouse section's `field` (`init` checks its connection arguments
+ * with the file's own rules before it writes them).
+ */
+export function warehouseFieldAllowed(
+  type: 'provisioned' | 'serverless',
+  field: 'clusterIdentifier' | 'workgroupName' | 'database' | 'dbUser' | 'secretArn',
+  value: string,
+): boolean {
+  const shape: Record<string, z.ZodType> = (type === 'provisioned' ? provisioned : serverless).shape;
+  return shape[field]?.safeParse(value).success === true;
+}
+
 const s3Prefix = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/)
   .max(512);
 
+/** A key of one column (`"order_id"`) or of several (`["order_id", "line_no"]`), as a list. */
+const keyColumns = z
+  .union([identifier, z.array(identifier).min(1)], {
+    error: () =>
+      `allowed: a column name, or a list of column names (a composite key); each ${IDENTIFIER_RULE}`,
+  })
+  .transform((key) => (typeof key === 'string' ? [key] : key));
+
+/** A parent: its alias (its name unless it sets one), or its `schema.name`. */
+const tableReference = z.string().refine((s) => {
+  const parts = s.split('.');
+  return parts.length <= 2 && parts.every((part) => isIdentifier(part));
+}, `allowed: another configured table, by its alias (its name unless it sets one) or as schema.name; ${IDENTIFIER_RULE}`);
+
 const tableSchema = strict({
   schema: identifier,
   name: identifier,
+  alias: identifier.optional(),
   archiveBy: z.union([
     strict({ column: identifier }),
-    strict({ parent: identifier, foreignKey: identifier, parentKey: identifier }),
+    strict({ parent: tableReference, foreignKey: keyColumns, parentKey: keyColumns }),
   ]),
   columns: z.array(strict({ name: identifier, type: columnType })).min(1),
-});
+}).transform(({ alias, ...table }) => ({ ...table, alias: alias ?? table.name }));
 
 const configSchema = strict({
   warehouse: z.discriminatedUnion('type', [provisioned, serverless], {
@@ -202,203 +250,426 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-const HUMAN_ALLOWED: Record<string, string> = {
-  cluster: 'allowed: a cluster identifier (lower-case letters, digits and single hyphens, at most 63)',
-  workgroup: 'allowed: a workgroup name (3 to 64 lower-case letters, digits or hyphens)',
-  prefix: 'allowed: an S3 key prefix of letters, digits, . _ - separated by /, no leading or trailing /',
-  role: 'allowed: an IAM role ARN (arn:aws:iam::<account>:role/<name>) already associated with the cluster or namespace',
-};
-
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
-    '',
-  );
+/** A table that passed its own checks, and where the file has it. */
+interface Entry {
+  readonly table: TableConfig;
+  readonly index: number;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((key) => `${formatPath([...issue.path, key])}: unknown key; ${issue.message}`)
-      .join('\n');
-  }
-  const path = formatPath(issue.path) || '(top level)';
-  const value = valueAt(input, issue.path);
-  const what = value === undefined ? 'is missing' : `${show(value)} is not allowed`;
-  let allowed = issue.message;
-  if (!allowed.startsWith('allowed')) {
-    const described = schemaDescription(issue);
-    allowed = described ?? `allowed: ${allowedFromZod(issue)}`;
-  }
-  return `${path}: ${what}; ${allowed}`;
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function schemaDescription(issue: z.core.$ZodIssue): string | undefined {
-  const last = issue.path[issue.path.length - 1];
-  if (issue.code === 'invalid_format' || issue.code === 'too_big') {
-    if (last === 'clusterIdentifier') return HUMAN_ALLOWED.cluster;
-    if (last === 'workgroupName') return HUMAN_ALLOWED.workgroup;
-    if (last === 'prefix' || last === 'reportsPrefix') return HUMAN_ALLOWED.prefix;
-    if (last === 'roleArn') return HUMAN_ALLOWED.role;
-  }
-  return undefined;
+/**
+ * Finds the table `ref` names among `tables`: by `schema.name`, or by its alias (its name unless
+ * it sets one), case-insensitively, as a parent reference names a table.
+ */
+export function findTable<T extends TableConfig>(tables: readonly T[], ref: string): T | undefined {
+  const key = ref.toLowerCase();
+  return key.includes('.')
+    ? tables.find((t) => `${t.schema}.${t.name}`.toLowerCase() === key)
+    : tables.find((t) => t.alias.toLowerCase() === key);
 }
 
-function allowedFromZod(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return issue.expected === 'array'
-        ? 'a list'
-        : issue.expected === 'int'
-          ? 'a whole number'
-          : `a ${issue.expected}`;
-    case 'too_small':
-      return issue.origin === 'array' ? `a list of at least ${issue.minimum}` : `at least ${issue.minimum}`;
-    case 'too_big':
-      return issue.origin === 'array' ? `a list of at most ${issue.maximum}` : `at most ${issue.maximum}`;
-    case 'invalid_value':
-      return issue.values.map((v) => show(v)).join(' or ');
-    case 'invalid_format':
-      return `a value matching ${'pattern' in issue ? String(issue.pattern) : issue.format}`;
-    case 'invalid_union':
-      return 'either {"column": ...} or {"parent": ..., "foreignKey": ..., "parentKey": ...}';
-    default:
-      return issue.message;
-  }
+/** `schema.name` of a table, as messages name it. */
+export function qualifiedName(table: Pick<TableConfig, 'schema' | 'name'>): string {
+  return `${table.schema}.${table.name}`;
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
+/**
+ * Where a configured table is, as the file names it (`tables["sales.orders"]`), with the path
+ * below it (`.columns["amount"].type`): messages of later checks (the schema guard, plan, synth)
+ * name tables and columns as configuration errors do.
+ */
+export function tablePath(
+  table: Pick<TableConfig, 'schema' | 'name'>,
+  ...below: (string | number)[]
+): string {
+  return pathText({ tables: [{ schema: table.schema, name: table.name }] }, ['tables', 0, ...below]);
 }
 
-/** Cross-field rules that a schema of single fields cannot say. */
-function crossFieldProblems(config: Parsed): string[] {
+/** A column of a configured table, as the file names it: `tables["sales.orders"].columns["amount"]`. */
+export function columnPath(
+  table: Pick<TableConfig, 'schema' | 'name'>,
+  column: string,
+  ...below: string[]
+): string {
+  return `${tablePath(table)}.columns[${JSON.stringify(column)}]${below.map((b) => `.${b}`).join('')}`;
+}
+
+/** The sections of a configuration, each checked on its own, and the tables, each on its own. */
+function sectionProblems(input: Record<string, unknown>): {
+  sections: Partial<Omit<Parsed, 'tables'>>;
+  entries: Entry[];
+  problems: Problem[];
+} {
+  const shape = configSchema.shape;
+  const known = Object.keys(shape);
+  const problems: Problem[] = [];
+  const sections: Record<string, unknown> = {};
+  for (const key of known.filter((k) => k !== 'tables') as Exclude<keyof typeof shape, 'tables'>[]) {
+    const result = shape[key].safeParse(input[key]);
+    if (result.success) sections[key] = result.data;
+    else problems.push(...result.error.issues.flatMap((issue) => issueProblems(issue, input, [key])));
+  }
+  const entries: Entry[] = [];
+  const list = z.array(z.unknown()).min(1).safeParse(input.tables);
+  if (!list.success) {
+    problems.push(...list.error.issues.flatMap((issue) => issueProblems(issue, input, ['tables'])));
+  } else {
+    list.data.forEach((raw, index) => {
+      const result = tableSchema.safeParse(raw);
+      if (result.success) entries.push({ table: result.data, index });
+      else
+        problems.push(
+          ...result.error.issues.flatMap((issue) => issueProblems(issue, input, ['tables', index])),
+        );
+    });
+  }
+  for (const key of Object.keys(input).filter((k) => !known.includes(k))) {
+    problems.push({ at: key, says: 'unknown key', allowed: `allowed keys: ${known.join(', ')}` });
+  }
+  return { sections: sections as Partial<Omit<Parsed, 'tables'>>, entries, problems };
+}
+
+/**
+ * Every problem of a configuration in one pass: each section's and each table's own (a value
+ * that is not allowed), then the rules across fields, over whatever passed its own checks.
+ */
+function checkConfig(input: unknown): { config?: ArchiveConfig; problems: Problem[]; tables: TableConfig[] } {
+  if (!isRecord(input)) return { problems: [problemAt(input, [], 'allowed: a JSON object')], tables: [] };
+  const { sections, entries, problems } = sectionProblems(input);
+  problems.push(...crossFieldProblems(input, sections, entries));
+  const tables = entries.map((e) => e.table);
+  return problems.length > 0
+    ? { problems, tables }
+    : { config: { ...(sections as Omit<Parsed, 'tables'>), tables }, problems, tables };
+}
+
+/** Cross-field rules that a schema of single fields cannot say, over what passed its own checks. */
+function crossFieldProblems(
+  input: Record<string, unknown>,
+  sections: Partial<Omit<Parsed, 'tables'>>,
+  entries: readonly Entry[],
+): Problem[] {
+  const rules = new Rules(input, entries, sections.views);
   const problems = [
-    ...warehouseProblems(config.warehouse),
-    ...viewNameProblems(config),
-    ...config.tables.flatMap((table, i) => tableProblems(config, table, i)),
+    ...(sections.warehouse ? warehouseProblems(sections.warehouse) : []),
+    ...rules.viewNames(),
+    ...rules.uniqueness(),
+    ...entries.flatMap((e) => rules.table(e)),
   ];
-  // Families are only meaningful once every parent reference resolves.
-  return problems.length > 0 ? problems : familyProblems(config);
+  return [...problems, ...rules.families()];
 }
 
-function warehouseProblems(w: Parsed['warehouse']): string[] {
+function warehouseProblems(w: Parsed['warehouse']): Problem[] {
   if (w.type === 'provisioned' && (w.dbUser === undefined) === (w.secretArn === undefined)) {
     return [
-      `warehouse: ${show({ dbUser: w.dbUser, secretArn: w.secretArn })} is not allowed; allowed: exactly one of dbUser or secretArn`,
+      {
+        at: 'warehouse',
+        says: `${show({ dbUser: w.dbUser, secretArn: w.secretArn })} is not allowed`,
+        allowed: 'allowed: exactly one of dbUser or secretArn',
+      },
     ];
   }
   return [];
 }
 
-/** A union view may not take the name of a configured table: replacing it would fail, or worse. */
-function viewNameProblems(config: Parsed): string[] {
-  const key = (schema: string, name: string) => `${schema}.${name}`.toLowerCase();
-  const tables = new Set(config.tables.map((t) => key(t.schema, t.name)));
-  if (!config.tables.some((t) => tables.has(key(config.views.schema, `${config.views.prefix}${t.name}`))))
-    return [];
-  const held = config.tables.filter((t) => t.schema.toLowerCase() === config.views.schema.toLowerCase());
-  return [
-    `views.prefix: ${show(config.views.prefix)} is not allowed; allowed: a prefix that keeps every union view's name apart from ` +
-      `the tables (views.schema ${show(config.views.schema)} holds ${held.map((t) => `${t.schema}.${t.name}`).join(', ')})`,
-  ];
-}
+/** The rules between tables, and between a table and the views. */
+class Rules {
+  private readonly tables: TableConfig[];
 
-function tableProblems(config: Parsed, table: Parsed['tables'][number], i: number): string[] {
-  const at = `tables[${i}]`;
-  const problems: string[] = [];
-  const key = table.name.toLowerCase();
-  if (config.tables.findIndex((t) => t.name.toLowerCase() === key) < i) {
-    problems.push(`${at}.name: ${show(table.name)} is not allowed; allowed: a name no other table has`);
+  constructor(
+    private readonly input: Record<string, unknown>,
+    private readonly entries: readonly Entry[],
+    private readonly views: Parsed['views'] | undefined,
+  ) {
+    this.tables = entries.map((e) => e.table);
   }
-  if (Buffer.byteLength(`${config.views.prefix}${table.name}`) > MAX_IDENTIFIER_BYTES) {
-    problems.push(
-      `${at}.name: ${show(table.name)} is not allowed; allowed: views.prefix + name at most 127 bytes`,
-    );
-  }
-  const columns = new Map<string, ColumnConfig>();
-  table.columns.forEach((column, j) => {
-    const name = column.name.toLowerCase();
-    if (columns.has(name)) {
-      problems.push(
-        `${at}.columns[${j}].name: ${show(column.name)} is not allowed; allowed: a name no other column of the table has`,
-      );
-    }
-    if (name === PARTITION_KEYS.year || name === PARTITION_KEYS.run) {
-      problems.push(
-        `${at}.columns[${j}].name: ${show(column.name)} is not allowed; allowed: any name but the partition keys ` +
-          `${PARTITION_KEYS.year} and ${PARTITION_KEYS.run}`,
-      );
-    }
-    columns.set(name, column);
-  });
-  return [...problems, ...archiveByProblems(config, table, at, columns)];
-}
 
-function archiveByProblems(
-  config: Parsed,
-  table: Parsed['tables'][number],
-  at: string,
-  columns: ReadonlyMap<string, ColumnConfig>,
-): string[] {
-  const by = table.archiveBy;
-  if ('column' in by) {
-    const column = columns.get(by.column.toLowerCase());
-    if (column && isTemporal(column.type)) return [];
-    const temporal = table.columns.filter((c) => isTemporal(c.type)).map((c) => c.name);
+  private at(entry: Entry, ...path: PropertyKey[]): string {
+    return pathText(this.input, ['tables', entry.index, ...path]);
+  }
+
+  private problem(entry: Entry, path: PropertyKey[], allowed: string, says?: string): Problem {
+    return problemAt(this.input, ['tables', entry.index, ...path], allowed, says);
+  }
+
+  /** The raw entry of the file (what the user wrote, before defaults). */
+  private raw(entry: Entry): Record<string, unknown> {
+    const tables = this.input.tables as unknown[];
+    return isRecord(tables[entry.index]) ? (tables[entry.index] as Record<string, unknown>) : {};
+  }
+
+  /** A union view may not take the name of a configured table: replacing it would fail, or worse. */
+  viewNames(): Problem[] {
+    const views = this.views;
+    if (!views) return [];
+    const key = (schema: string, name: string) => `${schema}.${name}`.toLowerCase();
+    const tables = new Set(this.tables.map((t) => key(t.schema, t.name)));
+    if (!this.tables.some((t) => tables.has(key(views.schema, `${views.prefix}${t.alias}`)))) return [];
+    const held = this.tables.filter((t) => t.schema.toLowerCase() === views.schema.toLowerCase());
     return [
-      `${at}.archiveBy.column: ${show(by.column)} is not allowed; allowed: a date, timestamp or timestamptz ` +
-        `column of the table (${temporal.join(', ') || 'it has none'})`,
+      {
+        at: 'views.prefix',
+        says: `${show(views.prefix)} is not allowed`,
+        allowed:
+          "allowed: a prefix that keeps every union view's name apart from the tables " +
+          `(views.schema ${show(views.schema)} holds ${held.map(qualifiedName).join(', ')})`,
+      },
     ];
   }
-  const parent = config.tables.find((t) => t.name.toLowerCase() === by.parent.toLowerCase());
-  if (!parent || parent === table) {
-    const others = config.tables.filter((t) => t !== table).map((t) => t.name);
-    return [
-      `${at}.archiveBy.parent: ${show(by.parent)} is not allowed; allowed: another configured table (${others.join(', ') || 'there is none'})`,
-    ];
-  }
-  const problems: string[] = [];
-  const fk = columns.get(by.foreignKey.toLowerCase());
-  const pk = parent.columns.find((c) => c.name.toLowerCase() === by.parentKey.toLowerCase());
-  if (!fk) {
-    problems.push(
-      `${at}.archiveBy.foreignKey: ${show(by.foreignKey)} is not allowed; allowed: a column of the table ` +
-        `(${table.columns.map((c) => c.name).join(', ')})`,
-    );
-  }
-  if (!pk) {
-    problems.push(
-      `${at}.archiveBy.parentKey: ${show(by.parentKey)} is not allowed; allowed: a column of table ` +
-        `${show(parent.name)} (${parent.columns.map((c) => c.name).join(', ')})`,
-    );
-  }
-  if (fk && pk && typeFamily(fk.type) !== typeFamily(pk.type)) {
-    problems.push(
-      `${at}.archiveBy.foreignKey: ${show(by.foreignKey)} (${typeName(fk.type)}) is not allowed; allowed: a column ` +
-        `whose type compares with ${show(parent.name)}.${pk.name} (${typeName(pk.type)})`,
-    );
-  }
-  return problems;
-}
 
-function familyProblems(config: Parsed): string[] {
-  try {
-    return families(config)
-      .filter((family) => family.length > MAX_FAMILY_TABLES)
-      .map(
-        (family) =>
-          `tables[${config.tables.indexOf(family[0])}]: ${show(family[0].name)} with ${family.length - 1} descendant tables is not allowed; ` +
-          `allowed: at most ${MAX_FAMILY_TABLES} tables per family (a root and its descendants), ` +
-          'as its commit is one Data API batch of at most 40 statements',
+  /**
+   * A table is configured once; its alias (its name unless it sets one) names its Glue table, its
+   * lake folder, its union view and its ledger rows, so no two tables may share one: two schemas'
+   * tables of the same name need an alias.
+   */
+  uniqueness(): Problem[] {
+    const problems: Problem[] = [];
+    this.entries.forEach((entry, i) => {
+      const { table } = entry;
+      const twin = this.entries
+        .slice(0, i)
+        .find((e) => qualifiedName(e.table).toLowerCase() === qualifiedName(table).toLowerCase());
+      if (twin) {
+        problems.push(
+          this.problem(
+            entry,
+            [],
+            `allowed: a table no other entry names (${this.at(twin)} names it)`,
+            `${show(qualifiedName(table))} again is not allowed`,
+          ),
+        );
+        return;
+      }
+      const other = this.entries
+        .slice(0, i)
+        .find((e) => e.table.alias.toLowerCase() === table.alias.toLowerCase());
+      if (!other) return;
+      const set = 'alias' in this.raw(entry);
+      const suggestion = `${table.schema}_${table.name}`.toLowerCase();
+      problems.push(
+        this.problem(
+          entry,
+          set ? ['alias'] : [],
+          `allowed: an alias no other table has (it names the table's Glue table, lake folder, union view and ledger rows): ` +
+            `set "alias" on one of them, such as ${show(suggestion)}`,
+          `${set ? show(table.alias) : `its name ${show(table.name)}, its alias as it sets none,`} is not allowed: ` +
+            `${this.at(other)} is archived as ${show(other.table.alias)} too`,
+        ),
       );
-  } catch (e) {
-    return [(e as Error).message];
+    });
+    return problems;
+  }
+
+  /** The rules of one table: its names' lengths, its columns, how it is archived. */
+  table(entry: Entry): Problem[] {
+    const { table } = entry;
+    const problems: Problem[] = [];
+    const prefix = this.views?.prefix ?? '';
+    if (Buffer.byteLength(`${prefix}${table.alias}`) > MAX_IDENTIFIER_BYTES) {
+      const field = 'alias' in this.raw(entry) ? 'alias' : 'name';
+      problems.push(this.problem(entry, [field], 'allowed: views.prefix + alias at most 127 bytes'));
+    }
+    const columns = new Map<string, ColumnConfig>();
+    table.columns.forEach((column, j) => {
+      const name = column.name.toLowerCase();
+      if (columns.has(name)) {
+        problems.push(
+          this.problem(entry, ['columns', j, 'name'], 'allowed: a name no other column of the table has'),
+        );
+      }
+      if (name === PARTITION_KEYS.year || name === PARTITION_KEYS.run) {
+        problems.push(
+          this.problem(
+            entry,
+            ['columns', j, 'name'],
+            `allowed: any name but the partition keys ${PARTITION_KEYS.year} and ${PARTITION_KEYS.run}`,
+          ),
+        );
+      }
+      columns.set(name, column);
+    });
+    return [...problems, ...this.archiveBy(entry, columns)];
+  }
+
+  private archiveBy(entry: Entry, columns: ReadonlyMap<string, ColumnConfig>): Problem[] {
+    const { table } = entry;
+    const by = table.archiveBy;
+    if ('column' in by) {
+      const column = columns.get(by.column.toLowerCase());
+      if (column && isTemporal(column.type)) return [];
+      const temporal = table.columns.filter((c) => isTemporal(c.type)).map((c) => c.name);
+      return [
+        this.problem(
+          entry,
+          ['archiveBy', 'column'],
+          `allowed: a date, timestamp or timestamptz column of the table (${temporal.join(', ') || 'it has none'})`,
+        ),
+      ];
+    }
+    const parent = this.parentOf(entry);
+    if (!('table' in parent)) return parent.problems;
+    return this.keyProblems(entry, parent.table, columns);
+  }
+
+  /** The parent a child names, or why it names none. */
+  private parentOf(entry: Entry): { table: TableConfig } | { problems: Problem[] } {
+    const { table } = entry;
+    const ref = (table.archiveBy as ArchiveByParent).parent;
+    const parent = findTable(this.tables, ref);
+    // every other table of the file, also one with problems of its own
+    const others = (this.input.tables as unknown[])
+      .filter((_, i) => i !== entry.index)
+      .flatMap((t) =>
+        isRecord(t) && typeof (t.alias ?? t.name) === 'string' ? [String(t.alias ?? t.name)] : [],
+      );
+    const allowed = () =>
+      `allowed: another configured table, by its alias or as schema.name (${others.join(', ') || 'there is none'})`;
+    if (!parent) {
+      // The parent may be an entry with problems of its own: one that names itself so (or whose
+      // name is itself a problem: it cannot be told what it was meant to be) is not this entry's.
+      const failed = (this.input.tables as unknown[]).filter(
+        (_, i) => !this.entries.some((e) => e.index === i),
+      );
+      const meant = failed.some(
+        (t) =>
+          !isRecord(t) ||
+          typeof t.name !== 'string' ||
+          !isIdentifier(t.name) ||
+          [t.alias, t.name, `${String(t.schema)}.${t.name}`].some(
+            (n) => String(n).toLowerCase() === ref.toLowerCase(),
+          ),
+      );
+      return { problems: meant ? [] : [this.problem(entry, ['archiveBy', 'parent'], allowed())] };
+    }
+    if (parent === table) return { problems: [this.problem(entry, ['archiveBy', 'parent'], allowed())] };
+    const named = !ref.includes('.')
+      ? this.tables.find((t) => t !== parent && t.name.toLowerCase() === ref.toLowerCase())
+      : undefined;
+    if (named) {
+      return {
+        problems: [
+          this.problem(
+            entry,
+            ['archiveBy', 'parent'],
+            `allowed: a reference to one table: ${show(ref)} is the alias of ${qualifiedName(parent)} and the name of ` +
+              `${qualifiedName(named)} (alias ${show(named.alias)}); write ${show(qualifiedName(parent))} or ${show(named.alias)}`,
+          ),
+        ],
+      };
+    }
+    return { table: parent };
+  }
+
+  /** The foreign key's columns against the parent key's: as many, each a column, each comparable. */
+  private keyProblems(
+    entry: Entry,
+    parent: TableConfig,
+    columns: ReadonlyMap<string, ColumnConfig>,
+  ): Problem[] {
+    const { table } = entry;
+    const by = table.archiveBy as ArchiveByParent;
+    const raw = this.raw(entry).archiveBy as Record<string, unknown>;
+    const path = (field: 'foreignKey' | 'parentKey', k: number) =>
+      Array.isArray(raw[field]) ? ['archiveBy', field, k] : ['archiveBy', field];
+    const problems: Problem[] = [];
+    if (by.foreignKey.length !== by.parentKey.length) {
+      problems.push(
+        this.problem(
+          entry,
+          ['archiveBy', 'parentKey'],
+          `allowed: as many columns as foreignKey (${by.foreignKey.length}), in the same order`,
+        ),
+      );
+    }
+    const once = (keys: readonly string[]) =>
+      keys.map((k, i) => keys.findIndex((o) => o.toLowerCase() === k.toLowerCase()) !== i);
+    by.foreignKey.forEach((name, k) => {
+      const fk = columns.get(name.toLowerCase());
+      const pkName = by.parentKey[k];
+      const pk =
+        pkName === undefined
+          ? undefined
+          : parent.columns.find((c) => c.name.toLowerCase() === pkName.toLowerCase());
+      if (!fk || once(by.foreignKey)[k]) {
+        problems.push(
+          this.problem(
+            entry,
+            path('foreignKey', k),
+            `allowed: a column of the table, once (${table.columns.map((c) => c.name).join(', ')})`,
+          ),
+        );
+      }
+      if (pkName !== undefined && (!pk || once(by.parentKey)[k])) {
+        problems.push(
+          this.problem(
+            entry,
+            path('parentKey', k),
+            `allowed: a column of table ${qualifiedName(parent)}, once (${parent.columns.map((c) => c.name).join(', ')})`,
+          ),
+        );
+      }
+      if (fk && pk && typeFamily(fk.type) !== typeFamily(pk.type)) {
+        problems.push(
+          this.problem(
+            entry,
+            path('foreignKey', k),
+            `allowed: a column whose type compares with ${qualifiedName(parent)}.${pk.name} (${typeName(pk.type)})`,
+            `${show(name)} (${typeName(fk.type)}) is not allowed`,
+          ),
+        );
+      }
+    });
+    return problems;
+  }
+
+  /** Parents without a cycle, and families of at most {@link MAX_FAMILY_TABLES} tables. */
+  families(): Problem[] {
+    const problems: Problem[] = [];
+    const rootOfEntry = new Map<Entry, Entry | undefined>();
+    for (const entry of this.entries) {
+      const chain: Entry[] = [entry];
+      let current: Entry | undefined = entry;
+      while (current && 'parent' in current.table.archiveBy) {
+        const parent: TableConfig | undefined = findTable(this.tables, current.table.archiveBy.parent);
+        current = this.entries.find((e) => e.table === parent);
+        if (current && chain.includes(current)) {
+          // a cycle is said once, at the first of its tables in the file
+          if (current === entry && chain.every((e) => e.index >= entry.index)) {
+            const names = [...chain, entry].map((e) => e.table.alias);
+            problems.push(
+              this.problem(
+                entry,
+                ['archiveBy', 'parent'],
+                'allowed: parents without a cycle',
+                `${show(names.join(' -> '))} is not allowed`,
+              ),
+            );
+          }
+          current = undefined;
+          break;
+        }
+        if (current) chain.push(current);
+      }
+      rootOfEntry.set(entry, current);
+    }
+    for (const root of this.entries.filter((e) => 'column' in e.table.archiveBy)) {
+      const size = this.entries.filter((e) => rootOfEntry.get(e) === root).length;
+      if (size > MAX_FAMILY_TABLES) {
+        problems.push(
+          this.problem(
+            root,
+            [],
+            `allowed: at most ${MAX_FAMILY_TABLES} tables per family (a root and its descendants), as its commit is one ` +
+              'Data API batch of at most 40 statements',
+            `${show(root.table.name)} with ${size - 1} descendant tables is not allowed`,
+          ),
+        );
+      }
+    }
+    return problems;
   }
 }
 
@@ -407,26 +678,24 @@ function familyProblems(config: Parsed): string[] {
  * reverse order, children before parents.
  */
 export function archiveOrder(config: ArchiveConfig): TableConfig[] {
-  const byName = new Map(config.tables.map((t) => [t.name.toLowerCase(), t]));
   const ordered: TableConfig[] = [];
   const state = new Map<TableConfig, 'visiting' | 'done'>();
   const visit = (table: TableConfig, chain: string[]): void => {
     if (state.get(table) === 'done') return;
     if (state.get(table) === 'visiting') {
-      const i = config.tables.indexOf(table);
       throw new InputError(
-        `tables[${i}].archiveBy.parent: ${show(chain.join(' -> '))} is not allowed; allowed: parents without a cycle`,
+        `${tablePath(table, 'archiveBy', 'parent')}: ${show(chain.join(' -> '))} is not allowed; allowed: parents without a cycle`,
       );
     }
     state.set(table, 'visiting');
     if ('parent' in table.archiveBy) {
-      const parent = byName.get(table.archiveBy.parent.toLowerCase());
-      if (parent) visit(parent, [...chain, parent.name]);
+      const parent = findTable(config.tables, table.archiveBy.parent);
+      if (parent) visit(parent, [...chain, parent.alias]);
     }
     state.set(table, 'done');
     ordered.push(table);
   };
-  config.tables.forEach((t) => visit(t, [t.name]));
+  config.tables.forEach((t) => visit(t, [t.alias]));
   return ordered;
 }
 
@@ -447,9 +716,12 @@ export function families(config: ArchiveConfig): TableConfig[][] {
   return ordered.filter(isRootTable).map((root) => ordered.filter((t) => rootOf(config, t) === root));
 }
 
-/** Finds a configured table by name (names are unique, case-insensitively). */
+/**
+ * Finds a configured table by its alias (how the ledger, the lake and the catalog name it; its
+ * name unless it sets one) or its `schema.name`.
+ */
 export function tableNamed(config: ArchiveConfig, name: string): TableConfig {
-  const table = config.tables.find((t) => t.name.toLowerCase() === name.toLowerCase());
+  const table = findTable(config.tables, name);
   if (!table) throw new InputError(`no configured table is named ${show(name)}`);
   return table;
 }
@@ -457,24 +729,48 @@ export function tableNamed(config: ArchiveConfig, name: string): TableConfig {
 /** Finds a column of a table by name. */
 export function columnNamed(table: TableConfig, name: string): ColumnConfig {
   const column = table.columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
-  if (!column) throw new InputError(`table ${show(table.name)} has no column ${show(name)}`);
+  if (!column) throw new InputError(`table ${show(qualifiedName(table))} has no column ${show(name)}`);
   return column;
+}
+
+/**
+ * A configuration that is not valid: every problem found in one pass, and the tables that passed
+ * their own checks (the command line compares those with the warehouse's catalog in the same
+ * pass).
+ */
+export class ConfigError extends InputError {
+  constructor(
+    readonly source: string,
+    readonly problems: readonly Problem[],
+    readonly tables: readonly TableConfig[],
+  ) {
+    super(configErrorText(source, problems));
+  }
+
+  /** The same error with what the warehouse's catalog says of the tables that passed. */
+  withCatalog(lines: readonly string[]): InputError {
+    if (lines.length === 0) return this;
+    return new InputError(
+      `${this.message}\n  and the warehouse's catalog says, of the tables above that passed:\n${lines.map((l) => `    ${l}`).join('\n')}`,
+    );
+  }
+}
+
+function configErrorText(source: string, problems: readonly Problem[]): string {
+  return `${source}: invalid configuration\n${problemLines(problems)
+    .map((p) => `  ${p}`)
+    .join('\n')}`;
 }
 
 /**
  * Validates a configuration object.
  * @param source - what to call it in messages (usually the file name)
- * @throws InputError listing every problem, one per line
+ * @throws ConfigError (an InputError) listing every problem, one per line
  */
 export function parseConfig(input: unknown, source = 'config'): ArchiveConfig {
-  const result = configSchema.safeParse(input);
-  const problems = result.success
-    ? crossFieldProblems(result.data)
-    : result.error.issues.map((issue) => describeIssue(issue, input));
-  if (problems.length > 0) {
-    throw new InputError(`${source}: invalid configuration\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  }
-  return (result as { data: ArchiveConfig }).data;
+  const { config, problems, tables } = checkConfig(input);
+  if (!config) throw new ConfigError(source, problems, tables);
+  return config;
 }
 
 /** The JSON form of a validated configuration: what {@link parseConfig} reads back unchanged. */
@@ -482,11 +778,26 @@ export function configJson(config: ArchiveConfig): string {
   return JSON.stringify({
     ...config,
     views: { ...config.views, readers: config.views.readers.map((r) => `${r.kind} ${r.name}`) },
-    tables: config.tables.map((t) => ({
+    // An alias equal to the name, and a key of one column, are written as a file without them
+    // says it: the JSON (and the digest) of a configuration from before either existed is unchanged.
+    tables: config.tables.map(({ alias, archiveBy, columns, ...t }) => ({
       ...t,
-      columns: t.columns.map((c) => ({ name: c.name, type: typeName(c.type) })),
+      ...(alias === t.name ? {} : { alias }),
+      archiveBy:
+        'column' in archiveBy
+          ? archiveBy
+          : {
+              parent: archiveBy.parent,
+              foreignKey: oneOrMany(archiveBy.foreignKey),
+              parentKey: oneOrMany(archiveBy.parentKey),
+            },
+      columns: columns.map((c) => ({ name: c.name, type: typeName(c.type) })),
     })),
   });
+}
+
+function oneOrMany(key: readonly string[]): string | readonly string[] {
+  return key.length === 1 ? key[0] : key;
 }
 
 /**
@@ -540,7 +851,7 @@ export function footprintJson(config: ArchiveConfig): string {
     warehouse: config.warehouse,
     ledgerSchema: config.ledger.schema,
     viewsSchema: config.views.schema,
-    views: archiveOrder(config).map((t) => `${config.views.prefix}${t.name}`),
+    views: archiveOrder(config).map((t) => `${config.views.prefix}${t.alias}`),
     readers: config.views.readers.map((r) => `${r.kind} ${r.name}`),
     externalSchema: config.catalog.externalSchema,
     glueDatabase: config.catalog.database,
@@ -554,8 +865,12 @@ export function footprintJson(config: ArchiveConfig): string {
 export function parseFootprint(input: unknown, field: string): Footprint {
   const result = footprintSchema.safeParse(input);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => describeIssue(issue, input));
-    throw new InputError(`${field}: invalid footprint\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    const problems = result.error.issues.flatMap((issue) => issueProblems(issue, input));
+    throw new InputError(
+      `${field}: invalid footprint\n${problemLines(problems)
+        .map((p) => `  ${p}`)
+        .join('\n')}`,
+    );
   }
   const { readers, ...rest } = result.data;
   return {
@@ -577,7 +892,7 @@ export function footprintOfConfigJson(json: unknown, field: string): Footprint {
     ledger?: { schema?: unknown };
     views?: { schema?: unknown; prefix?: unknown; readers?: unknown };
     catalog?: { externalSchema?: unknown; database?: unknown };
-    tables?: { name?: unknown }[];
+    tables?: { name?: unknown; alias?: unknown }[];
   };
   const prefix = typeof c.views?.prefix === 'string' ? c.views.prefix : '';
   return parseFootprint(
@@ -585,7 +900,9 @@ export function footprintOfConfigJson(json: unknown, field: string): Footprint {
       warehouse: c.warehouse,
       ledgerSchema: c.ledger?.schema ?? 'archive_meta',
       viewsSchema: c.views?.schema,
-      views: Array.isArray(c.tables) ? c.tables.map((t) => `${prefix}${String(t?.name)}`) : undefined,
+      views: Array.isArray(c.tables)
+        ? c.tables.map((t) => `${prefix}${String(t?.alias ?? t?.name)}`)
+        : undefined,
       readers: c.views?.readers ?? [],
       externalSchema: c.catalog?.externalSchema,
       glueDatabase: c.catalog?.database,

@@ -145,6 +145,13 @@ export interface PricesConfig {
 export interface TableConfig {
   readonly schema: string;
   readonly name: string;
+  /**
+   * What the archive calls the table: its Glue table, its folder in the lake, its union view
+   * (`<views.prefix><alias>`) and its rows in the ledger. Unique among the tables, so that two
+   * schemas' tables of the same name (`sales.payments`, `billing.payments`) can both be archived;
+   * in the file, the table's name when left out.
+   */
+  readonly alias: string;
   /** By its own date or timestamp column (a root), or with its parent through a foreign key. */
   readonly archiveBy: ArchiveBy;
   /** Exactly the table's columns, in their order, with their types. */
@@ -159,11 +166,16 @@ export interface ArchiveByColumn {
   readonly column: string;
 }
 
-/** A child table: rows follow the row of `parent` whose `parentKey` equals their `foreignKey`. */
+/**
+ * A child table: rows follow the rows of `parent` whose `parentKey` columns equal their
+ * `foreignKey` columns, one for one (a composite key has several; in the file, a single column may
+ * be written as a string). A row with NULL in any of its key columns has no parent, and stays hot.
+ */
 export interface ArchiveByParent {
+  /** The parent's alias (its name unless it sets one), or its `schema.name`. */
   readonly parent: string;
-  readonly foreignKey: string;
-  readonly parentKey: string;
+  readonly foreignKey: string[];
+  readonly parentKey: string[];
 }
 
 /** One column of an archived table. */

@@ -1,4 +1,4 @@
-import { ArchiveConfig, isRootTable, TableConfig } from '../config/config';
+import { ArchiveConfig, isRootTable, TableConfig, tablePath } from '../config/config';
 import { sameType } from '../core/column-types';
 import { nextRunId, type RunTarget } from '../core/cutoff';
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
@@ -118,7 +118,7 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** The key of a run's batch of one family and year, from the ledger (its source: hot, or v1's stage). */
 function batchKey(run: RunRecord, ledger: LedgerView, root: TableConfig, year: number): BatchKey {
-  const record = ledger.batch(run.runId, root.name, year) ?? ledger.batchesOf(run.runId)[0];
+  const record = ledger.batch(run.runId, root.alias, year) ?? ledger.batchesOf(run.runId)[0];
   return { runId: run.runId, cutoff: run.cutoff as BatchKey['cutoff'], year, source: record.source };
 }
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -236,7 +236,7 @@ export class Archiver {
 
   /** The external tables: defined on the embedded engine, checked against the configuration on Glue. */
   private async ensureTables(): Promise<void> {
-    for (const table of this.tables) await this.deps.catalog.ensureTable(table.name);
+    for (const table of this.tables) await this.deps.catalog.ensureTable(table.alias);
   }
 
   /**
@@ -338,7 +338,7 @@ export class Archiver {
 
   /** Whether the union view of `table` exists with the configured columns (names and types). */
   private sameViewColumns(table: TableConfig, catalog: readonly Row[]): boolean {
-    const view = `${this.deps.config.views.prefix}${table.name}`.toLowerCase();
+    const view = `${this.deps.config.views.prefix}${table.alias}`.toLowerCase();
     const columns = catalog.filter(
       (r) =>
         String(r.table_schema).toLowerCase() === this.deps.config.views.schema.toLowerCase() &&
@@ -398,10 +398,10 @@ export class Archiver {
     for (const family of this.sql.families) {
       const [root] = family;
       const rootYears = figures(
-        await warehouse.query(this.sql.rootYearsQuery(root, target.cutoff), `plan.${root.name}`),
+        await warehouse.query(this.sql.rootYearsQuery(root, target.cutoff), `plan.${root.alias}`),
       );
       if (rootYears.some((y) => !isLayoutYear(y.year))) await this.refuseYear(root);
-      const [nulls] = await warehouse.query(this.sql.nullRowsQuery(root), `plan.${root.name}.nulls`);
+      const [nulls] = await warehouse.query(this.sql.nullRowsQuery(root), `plan.${root.alias}.nulls`);
       nullRows.set(root, count(nulls.row_count));
       const years = rootYears.map((y) => y.year);
       for (const table of family) {
@@ -409,7 +409,10 @@ export class Archiver {
           table === root || years.length === 0
             ? rootYears
             : figures(
-                await warehouse.query(this.sql.yearsQuery(table, years, target.cutoff), `plan.${table.name}`),
+                await warehouse.query(
+                  this.sql.yearsQuery(table, years, target.cutoff),
+                  `plan.${table.alias}`,
+                ),
               );
         const size = sizes.get(`${table.schema}.${table.name}`.toLowerCase());
         for (const year of years) {
@@ -428,11 +431,11 @@ export class Archiver {
    * row, so it can be fixed (NULL stays hot).
    */
   private async refuseYear(root: TableConfig): Promise<never> {
-    const [row] = await this.deps.warehouse.query(this.sql.earlyRowQuery(root), `plan.${root.name}.early`);
+    const [row] = await this.deps.warehouse.query(this.sql.earlyRowQuery(root), `plan.${root.alias}.early`);
     const column = isRootTable(root) ? root.archiveBy.column : '';
     const value = String(row?.value ?? '');
     throw new InputError(
-      `tables[${this.deps.config.tables.indexOf(root)}].archiveBy.column: ${show(column)} of ${root.schema}.${root.name} holds ` +
+      `${tablePath(root, 'archiveBy', 'column')}: ${show(column)} of ${root.schema}.${root.name} holds ` +
         `${value} (year ${Number(/^(\d+)-/.exec(value)?.[1] ?? 0)}) in the row whose ${root.columns[0].name} is ${row?.key ?? 'NULL'}; ` +
         'allowed: a year from 1000 to 9999, which the lake layout (year=YYYY) can hold. Change that value (NULL stays hot); ' +
         'nothing was changed',
@@ -451,7 +454,7 @@ export class Archiver {
       try {
         const [row] = await this.deps.warehouse.query(
           this.sql.lateChildrenQuery(table),
-          `plan.${table.name}.late`,
+          `plan.${table.alias}.late`,
         );
         counts.set(table, count(row.row_count));
       } catch (error) {
@@ -484,7 +487,7 @@ export class Archiver {
         planned.filter((p) => p.table === table),
         (p) => p.rows,
       );
-      this.emit({ phase: 'plan', table: table.name, rows, message: `rows older than ${target.cutoff}` });
+      this.emit({ phase: 'plan', table: table.alias, rows, message: `rows older than ${target.cutoff}` });
     }
     return {
       ...this.planReport(target, ledger, planned, nullRows, late),
@@ -513,7 +516,7 @@ export class Archiver {
       const children = late.get(table);
       const rows = sum(years, (y) => y.rows);
       return {
-        table: table.name,
+        table: table.alias,
         rows,
         years,
         ...(nulls === undefined ? {} : { nullRows: nulls }),
@@ -532,7 +535,7 @@ export class Archiver {
       ),
       prices,
       batches: batches.map(({ family, year }) => ({
-        family: family[0].name,
+        family: family[0].alias,
         year,
         rows: sum(
           planned.filter((p) => p.year === year && family.includes(p.table)),
@@ -560,7 +563,7 @@ export class Archiver {
     const warehouse = parts.every((p) => p.hotBytes !== undefined)
       ? sum(parts, (p) => p.hotBytes ?? 0)
       : null;
-    const perRow = lakeBytesPerRow(ledger, table.name);
+    const perRow = lakeBytesPerRow(ledger, table.alias);
     const lake =
       rows === 0
         ? { bytes: 0, basis: 'earlier batches' as const }
@@ -581,7 +584,7 @@ export class Archiver {
   ): PlanReport['statements'] {
     return batches.flatMap(({ family, year }) => {
       const key: BatchKey = { runId: target.runId, cutoff: target.cutoff, year, source: 'hot' };
-      const name = `${family[0].name} ${year}`;
+      const name = `${family[0].alias} ${year}`;
       const rows = (t: TableConfig) => planned.find((p) => p.table === t && p.year === year)?.rows ?? 0;
       return [
         {
@@ -589,7 +592,7 @@ export class Archiver {
           batch: name,
           transactional: false,
           sql: family.flatMap((t) =>
-            this.sql.unloadStatements(t, key, this.deps.lake.batchRoot(t.name, year, target.runId)),
+            this.sql.unloadStatements(t, key, this.deps.lake.batchRoot(t.alias, year, target.runId)),
           ),
         },
         {
@@ -733,7 +736,7 @@ export class Archiver {
       await this.explainStartFailure(target, before, error);
     }
     const after = await readLedger(this.deps.warehouse, this.sql);
-    const batches = new Set(planned.filter((p) => p.rows > 0).map((p) => `${p.table.name}/${p.year}`));
+    const batches = new Set(planned.filter((p) => p.rows > 0).map((p) => `${p.table.alias}/${p.year}`));
     this.emit({
       phase: 'start',
       runId: target.runId,
@@ -800,7 +803,7 @@ export class Archiver {
           where = 'finish';
           return await this.finish(run, ledger, resumed);
         }
-        where = `${next.family[0].name} ${next.year}`;
+        where = `${next.family[0].alias} ${next.year}`;
         this.emit(batchProgress(ledger, run, { n: n + 1, total: order.length, name: where }, this.now()));
         const key = batchKey(run, ledger, next.family[0], next.year);
         ledger = await this.checkAttempts(key, next.family, ledger, explicit);
@@ -835,7 +838,7 @@ export class Archiver {
     );
     const begun =
       next &&
-      next.family.every((t) => (ledger.batch(run.runId, t.name, next.year)?.startedAt ?? null) === null)
+      next.family.every((t) => (ledger.batch(run.runId, t.alias, next.year)?.startedAt ?? null) === null)
         ? next
         : undefined;
     if (ended.length === 0 && !begun) return ledger;
@@ -850,7 +853,7 @@ export class Archiver {
     await warehouse.execute(sql, `${run.runId}.mark`);
     return ledger.withEnded(
       run.runId,
-      ended.map((e) => ({ family: e.family[0].name, year: e.year })),
+      ended.map((e) => ({ family: e.family[0].alias, year: e.year })),
       at,
     );
   }
@@ -897,18 +900,18 @@ export class Archiver {
     ledger: LedgerView,
     explicit: boolean,
   ): Promise<LedgerView> {
-    const records = family.flatMap((t) => ledger.batch(key.runId, t.name, key.year) ?? []);
+    const records = family.flatMap((t) => ledger.batch(key.runId, t.alias, key.year) ?? []);
     const attempt = Math.max(...records.map((r) => r.attempt));
     if (attempt <= this.deps.config.maxAttempts) return ledger;
     const last = records.find((r) => r.error)?.error ?? 'no reason recorded';
     if (!explicit) {
       throw new RunFailedError(
-        `${family[0].name} ${key.year}: the commit check failed ${attempt - 1} times (maxAttempts ${this.deps.config.maxAttempts}); ${last}`,
+        `${family[0].alias} ${key.year}: the commit check failed ${attempt - 1} times (maxAttempts ${this.deps.config.maxAttempts}); ${last}`,
       );
     }
     await this.deps.warehouse.execute(
       this.sql.resetAttempts(key, family),
-      `${key.runId}.retry.${family[0].name}.${key.year}`,
+      `${key.runId}.retry.${family[0].alias}.${key.year}`,
     );
     return readLedger(this.deps.warehouse, this.sql);
   }
@@ -926,7 +929,7 @@ export class Archiver {
     const reportLocation = await this.deps.lake.writeReport(run.runId, report);
     const legacy =
       ledger.stageRunId === run.runId
-        ? { version: ledger.version, views: (t: TableConfig) => ({ committed: ledger.committed(t.name) }) }
+        ? { version: ledger.version, views: (t: TableConfig) => ({ committed: ledger.committed(t.alias) }) }
         : undefined;
     await this.deps.warehouse.transaction(
       this.sql.finishTransaction(run.runId, at, legacy),
@@ -1057,7 +1060,7 @@ export class Archiver {
         .batchesOf(active.runId)
         .filter((b) => !b.committed)
         .map((b) => ({
-          table: this.tables.find((t) => t.name.toLowerCase() === b.table.toLowerCase()) as TableConfig,
+          table: this.tables.find((t) => t.alias.toLowerCase() === b.table.toLowerCase()) as TableConfig,
           year: b.year,
         }))
         .filter((b) => b.table);

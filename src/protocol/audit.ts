@@ -114,7 +114,7 @@ async function readBackProblems(deps: AuditDeps, sql: ArchiveSql, b: BatchRecord
   try {
     const [row] = await deps.warehouse.query(
       sql.archiveFiguresQuery(table, b),
-      `audit.${b.runId}.${b.year}.${table.name}`,
+      `audit.${b.runId}.${b.year}.${table.alias}`,
     );
     const rows = count(row?.row_count);
     const checksum = row?.checksum ?? '';

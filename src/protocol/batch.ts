@@ -90,7 +90,7 @@ export class BatchSteps {
     failed?: CommitFailure,
   ): Promise<void> {
     const parts: TablePart[] = family.flatMap((table) => {
-      const record = ledger.batch(key.runId, table.name, key.year);
+      const record = ledger.batch(key.runId, table.alias, key.year);
       return record ? [{ table, record }] : [];
     });
     const attempt = Math.max(...parts.map((p) => p.record.attempt));
@@ -143,14 +143,14 @@ export class BatchSteps {
   private async export(key: BatchKey, table: TableConfig, attempt: number): Promise<ExportFigures> {
     const { warehouse, lake, sql } = this.deps;
     const step = batchStep(key, 'export', table, attempt);
-    const root = lake.batchRoot(table.name, key.year, key.runId);
+    const root = lake.batchRoot(table.alias, key.year, key.runId);
     let manifest = await lake.readManifest(root);
     if (!manifest) {
       const [counted] = await warehouse.query(sql.countQuery(table, key), `${step}.count`);
       if (count(counted.row_count) > 0) {
         // A discard that died before its catalog step left the partition registered: it goes
         // first, so that no definition names files this export deletes.
-        if (attempt > 1) await this.deps.catalog.removePartitions(table.name, key.runId, key.year);
+        if (attempt > 1) await this.deps.catalog.removePartitions(table.alias, key.runId, key.year);
         await lake.clear(root);
         for (const statement of sql.unloadStatements(table, key, root)) {
           await warehouse.execute(statement, step, { outlives: true });
@@ -163,7 +163,7 @@ export class BatchSteps {
     this.deps.emit({
       phase: 'export',
       runId: key.runId,
-      table: table.name,
+      table: table.alias,
       year: key.year,
       rows: figures.rows,
       files: figures.files,
@@ -203,25 +203,25 @@ export class BatchSteps {
       };
       let counted = 0;
       try {
-        await catalog.addPartition(table.name, { year: key.year, runId: key.runId, location });
+        await catalog.addPartition(table.alias, { year: key.year, runId: key.runId, location });
         // Listed before they are read: a file written again after this listing is caught by the
         // commit's comparison, whatever the read saw.
         const files = await lake.listFiles(location);
         digest = filesDigest(files);
         const [row] = await warehouse.query(sql.archiveFiguresQuery(table, key), step);
         read = { rows: count(row.row_count), checksum: checksumText(row) };
-        counted = catalog.countRows ? await catalog.countRows(table.name, key.runId, key.year) : read.rows;
+        counted = catalog.countRows ? await catalog.countRows(table.alias, key.runId, key.year) : read.rows;
       } catch (error) {
         // Files that are no longer what the export wrote (deleted, cut short) are exported again;
         // any other failure (the warehouse, Athena) fails the run, and a resume verifies again.
         if (error instanceof StillRunningError || !(await this.damaged(record, location))) throw error;
         await failed(
-          `${table.name} ${key.year}: the files under ${location} cannot be read back: ${firstLine(error)}`,
+          `${table.alias} ${key.year}: the files under ${location} cannot be read back: ${firstLine(error)}`,
         );
       }
       if (read.rows !== exported || counted !== exported) {
         await failed(
-          `${table.name} ${key.year}: the manifest lists ${exported} rows; read back through the external table: ` +
+          `${table.alias} ${key.year}: the manifest lists ${exported} rows; read back through the external table: ` +
             `${read.rows}${catalog.countRows ? `, counted through the catalog: ${counted}` : ''}`,
         );
       }
@@ -230,7 +230,7 @@ export class BatchSteps {
     this.deps.emit({
       phase: 'verify',
       runId: key.runId,
-      table: table.name,
+      table: table.alias,
       year: key.year,
       rows: read.rows,
       message: `read back: ${read.rows} rows, checksum ${read.checksum}`,
@@ -269,10 +269,10 @@ export class BatchSteps {
         this.deps.emit({
           phase: 'commit',
           runId: key.runId,
-          table: family[0].name,
+          table: family[0].alias,
           year: key.year,
           rows: [...figures.values()].reduce((sum, f) => sum + f.rows, 0),
-          message: `committed: ${family.map((t) => t.name).join(', ')} ${key.year} left the hot tables; the views read the batch`,
+          message: `committed: ${family.map((t) => t.alias).join(', ')} ${key.year} left the hot tables; the views read the batch`,
         });
         return;
       } catch (error) {
@@ -302,7 +302,7 @@ export class BatchSteps {
   ): Promise<LedgerView | 'done'> {
     const { warehouse, sql, config } = this.deps;
     const ledger = await readLedger(warehouse, sql);
-    if (family.every((t) => ledger.batch(key.runId, t.name, key.year)?.committed)) return 'done';
+    if (family.every((t) => ledger.batch(key.runId, t.alias, key.year)?.committed)) return 'done';
     if (ledger.active?.runId !== key.runId) {
       throw new RunFailedError(
         `run ${key.runId} is no longer active (aborted?); its batch ${key.year} was not committed`,
@@ -330,7 +330,7 @@ export class BatchSteps {
     this.deps.emit({
       phase: 'commit',
       runId: key.runId,
-      table: family[0].name,
+      table: family[0].alias,
       year: key.year,
       message: `lost to a concurrent transaction; trying the same commit again (${failure.before + 1} of ${CONFLICT_RETRIES})`,
     });
@@ -352,7 +352,7 @@ export class BatchSteps {
     await this.discard(key, family, reason);
     if (attempt >= maxAttempts) {
       throw new RunFailedError(
-        `${family[0].name} ${key.year}: the commit check failed ${attempt} times (maxAttempts ${maxAttempts}); ${reason}. ` +
+        `${family[0].alias} ${key.year}: the commit check failed ${attempt} times (maxAttempts ${maxAttempts}); ${reason}. ` +
           'Nothing was deleted; run again to try once more',
       );
     }
@@ -380,7 +380,7 @@ export class BatchSteps {
       if (filesDigest(files) === record.filesDigest) continue;
       const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
       changed.push(
-        `${table.name} ${key.year}: the files under ${record.location} are not those verification read ` +
+        `${table.alias} ${key.year}: the files under ${record.location} are not those verification read ` +
           `(now ${files.length} files of ${bytes} bytes; the export wrote ${record.files} files of ${record.bytes} bytes)`,
       );
     }
@@ -414,7 +414,7 @@ export class BatchSteps {
       const lake = await figuresOf('archive');
       const columns = table.columns.filter((_, i) => hot[`c${i}`] !== lake[`c${i}`]).map((c) => c.name);
       changed.push(
-        `${table.name} ${key.year}: ${now.rows} rows (checksum ${now.checksum}) in the warehouse, ` +
+        `${table.alias} ${key.year}: ${now.rows} rows (checksum ${now.checksum}) in the warehouse, ` +
           `${archived.rows} rows (checksum ${archived.checksum}) in the archive` +
           (columns.length ? `; columns that differ: ${columns.join(', ')}` : ''),
       );
@@ -432,13 +432,13 @@ export class BatchSteps {
     const { warehouse, lake, catalog, sql } = this.deps;
     await warehouse.execute(sql.discardBatch(key, family, reason), batchStep(key, 'discard', family[0]));
     for (const table of family) {
-      await catalog.removePartitions(table.name, key.runId, key.year);
-      await lake.clear(lake.batchRoot(table.name, key.year, key.runId));
+      await catalog.removePartitions(table.alias, key.runId, key.year);
+      await lake.clear(lake.batchRoot(table.alias, key.year, key.runId));
     }
     this.deps.emit({
       phase: 'commit',
       runId: key.runId,
-      table: family[0].name,
+      table: family[0].alias,
       year: key.year,
       message: `discarded for another export: ${reason}`,
     });

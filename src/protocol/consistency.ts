@@ -26,7 +26,7 @@ const lower = (s: unknown) => String(s ?? '').toLowerCase();
 
 /** Batches in the order a person reads them: year, then the tables' archive order. */
 function ordered(sql: ArchiveSql, batches: readonly BatchRecord[]): BatchRecord[] {
-  const at = (b: BatchRecord) => sql.tables.findIndex((t) => lower(t.name) === lower(b.table));
+  const at = (b: BatchRecord) => sql.tables.findIndex((t) => lower(t.alias) === lower(b.table));
   return [...batches].sort((a, b) => a.year - b.year || at(a) - at(b) || a.runId.localeCompare(b.runId));
 }
 
@@ -55,7 +55,7 @@ export async function checkViews(
     const view = views.find(
       (v) =>
         lower(v.table_schema) === lower(config.views.schema) &&
-        lower(v.table_name) === lower(`${config.views.prefix}${table.name}`),
+        lower(v.table_name) === lower(`${config.views.prefix}${table.alias}`),
     );
     await checkView(deps, sql, ledger, table, view?.definition ?? '');
   }
@@ -93,7 +93,7 @@ async function checkView(
         '; nothing was changed',
     );
   }
-  const schemas = schemasNamed(text, table.name).filter(
+  const schemas = schemasNamed(text, table.alias).filter(
     (s) => s !== lower(table.schema) && s !== lower(config.ledger.stageSchema),
   );
   if (schemas.length > 0 && !schemas.includes(lower(config.catalog.externalSchema))) {
@@ -115,8 +115,8 @@ async function checkView(
  */
 async function refuseOtherLedger(deps: AuditDeps, sql: ArchiveSql): Promise<void> {
   const key = (schema: unknown, table: unknown) => `${lower(schema)}.${lower(table)}`;
-  const configured = new Set(sql.tables.map((t) => key(t.schema, t.name)));
-  const names = new Set(sql.tables.map((t) => lower(t.name)));
+  const configured = new Set(sql.tables.map((t) => key(t.schema, t.alias)));
+  const names = new Set(sql.tables.map((t) => lower(t.alias)));
   const same = (r: Row) =>
     r.table_schema === null || r.table_schema === undefined
       ? names.has(lower(r.table_name))
@@ -134,16 +134,16 @@ async function refuseOtherLedger(deps: AuditDeps, sql: ArchiveSql): Promise<void
   if (!found) return;
   const { schema: other, rows } = found;
   const known = sql.tables.filter((t) =>
-    rows.some((r) => r.table_schema && same(r) && lower(r.table_name) === lower(t.name)),
+    rows.some((r) => r.table_schema && same(r) && lower(r.table_name) === lower(t.alias)),
   );
   const unknown = sql.tables.filter((t) =>
-    rows.some((r) => !r.table_schema && lower(r.table_name) === lower(t.name)),
+    rows.some((r) => !r.table_schema && lower(r.table_name) === lower(t.alias)),
   );
   throw new InputError(
     `ledger.schema: ${show(deps.config.ledger.schema)} holds no ledger, but the ledger in schema ${show(other)} archives ` +
       (known.length
         ? `${known.map((t) => `${t.schema}.${t.name}`).join(', ')}, the tables of this configuration`
-        : `tables named ${unknown.map((t) => t.name).join(', ')} and does not record their schema (it was last ` +
+        : `tables named ${unknown.map((t) => t.alias).join(', ')} and does not record their schema (it was last ` +
           'written by an earlier version): if they are not the tables of this configuration, a command that writes with ' +
           "that ledger's own configuration (its next run, `redshift-archive repair`, or a deploy of its stack) records it") +
       `; allowed: ${show(other)}; nothing was changed`,
@@ -464,24 +464,24 @@ export async function repairCatalog(
   for (const table of sql.tables) {
     let partitions: Partition[];
     try {
-      partitions = await catalog.partitions(table.name);
+      partitions = await catalog.partitions(table.alias);
     } catch (error) {
       if (!(error instanceof ArchiveMismatchError) || !catalog.recreate) throw error;
       await catalog.recreate();
       partitions = [];
     }
-    await catalog.ensureTable(table.name);
+    await catalog.ensureTable(table.alias);
     const wanted = ledger
-      .batchesOf(active ?? '', table.name)
+      .batchesOf(active ?? '', table.alias)
       .filter((b) => !b.committed && b.state === 'verified' && (b.rows ?? 0) > 0)
-      .concat(ledger.archived(table.name))
+      .concat(ledger.archived(table.alias))
       .filter((b) => b.location !== null);
     const trimmed = (location: string) => location.replace(/\/+$/, '');
     for (const b of wanted) {
       const found = partitions.find((p) => p.runId === b.runId && p.year === b.year);
       if (found && trimmed(found.location) === trimmed(b.location as string)) continue;
-      if (found) await catalog.removePartitions(table.name, b.runId, b.year);
-      await catalog.addPartition(table.name, {
+      if (found) await catalog.removePartitions(table.alias, b.runId, b.year);
+      await catalog.addPartition(table.alias, {
         year: b.year,
         runId: b.runId,
         location: b.location as string,
@@ -489,9 +489,9 @@ export async function repairCatalog(
       registered++;
     }
     for (const p of partitions) {
-      const b = ledger.batch(p.runId, table.name, p.year);
+      const b = ledger.batch(p.runId, table.alias, p.year);
       if (b?.state !== 'discarded' && b?.state !== 'restored' && b?.state !== 'lost') continue;
-      await catalog.removePartitions(table.name, p.runId, p.year);
+      await catalog.removePartitions(table.alias, p.runId, p.year);
       removed++;
     }
   }

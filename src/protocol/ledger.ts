@@ -168,7 +168,7 @@ export class LedgerView {
 
   /** What the union view of `table` reads now, optionally with one more committed batch. */
   viewState(table: TableConfig, also?: CommittedBatch & { rows: number }): ViewState {
-    const committed = this.committed(table.name);
+    const committed = this.committed(table.alias);
     if (also && also.rows > 0) committed.push({ runId: also.runId, year: also.year });
     const stageRunId = this.stageRunId;
     return { committed, ...(stageRunId ? { stageRunId } : {}) };
@@ -314,8 +314,8 @@ export function batchOrder(
   const all = families(config);
   const keys = new Map<string, { family: TableConfig[]; year: number }>();
   for (const b of batches) {
-    const family = all.find((f) => sameName(f[0].name, b.family));
-    if (family) keys.set(`${b.year}/${family[0].name}`, { family, year: b.year });
+    const family = all.find((f) => sameName(f[0].alias, b.family));
+    if (family) keys.set(`${b.year}/${family[0].alias}`, { family, year: b.year });
   }
   return [...keys.values()].sort((a, b) => a.year - b.year || all.indexOf(a.family) - all.indexOf(b.family));
 }
@@ -336,7 +336,7 @@ export function nextBatch(
   const order = batchOrder(config, ledger.batchesOf(runId));
   const n = order.findIndex(({ family, year }) =>
     family.some((t) => {
-      const b = ledger.batch(runId, t.name, year);
+      const b = ledger.batch(runId, t.alias, year);
       return b !== undefined && !b.committed;
     }),
   );

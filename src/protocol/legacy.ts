@@ -30,7 +30,7 @@ export async function migrateLegacyRuns(
     if (!finished) {
       // What v1 exported or registered for this run was never published: v2 exports again.
       for (const table of sql.tables) {
-        await deps.catalog.removePartitions(table.name, run.runId);
+        await deps.catalog.removePartitions(table.alias, run.runId);
         await deps.lake.clear(deps.lake.legacyRunLocation(table.name, run.runId));
       }
     }

@@ -1,6 +1,7 @@
 import { firstLine } from '../core/errors';
 import { startOfDayUtc, yearIn, type CalendarDate } from '../core/cutoff';
-import type { ArchiveConfig, TableConfig } from '../config/config';
+import { tablePath, type ArchiveConfig, type TableConfig } from '../config/config';
+import { travelType } from '../core/column-types';
 import { glueColumns } from '../core/glue-schema';
 import { quoteReportedName } from '../sql/identifiers';
 import { LEDGER_UPGRADES, type ArchiveSql } from '../sql/statements';
@@ -53,6 +54,7 @@ export async function preflight(
     columnsCheck(differences),
     ledgerCheck(deps, sql, shape),
     await timeZoneCheck(deps, sql),
+    ...(await textChecks(deps, sql, tables)),
     ...tables,
     ...catalog,
     await restoreReadCheck(deps.warehouse, sql, readable),
@@ -64,7 +66,7 @@ export async function preflight(
 }
 
 const hashCheck = (table: TableConfig) => `row hash ${table.schema}.${table.name}`;
-const externalCheck = (table: TableConfig) => `external table ${table.name}`;
+const externalCheck = (table: TableConfig) => `external table ${table.alias}`;
 
 type PreflightDeps = {
   readonly config: ArchiveConfig;
@@ -136,7 +138,7 @@ function columnsCheck(differences: readonly string[]): PreflightCheck {
 
 /** The commit's checksum, with its column guard, on every table that exists. */
 async function tableChecks(
-  { config, warehouse }: PreflightDeps,
+  { warehouse }: PreflightDeps,
   sql: ArchiveSql,
   differences: readonly string[],
 ): Promise<PreflightCheck[]> {
@@ -145,7 +147,7 @@ async function tableChecks(
   );
   const checks: PreflightCheck[] = [];
   for (const [i, table] of sql.tables.entries()) {
-    if (missing.has(`tables[${config.tables.indexOf(table)}]`)) continue;
+    if (missing.has(tablePath(table))) continue;
     checks.push(
       await attempt(
         hashCheck(table),
@@ -167,18 +169,18 @@ async function catalogChecks(
 ): Promise<PreflightCheck[]> {
   const checks: PreflightCheck[] = [];
   for (const table of sql.tables) {
-    const check = `catalog ${table.name}`;
-    const declared = await catalog.tableColumns(table.name).catch((error: unknown) => firstLine(error));
+    const check = `catalog ${table.alias}`;
+    const declared = await catalog.tableColumns(table.alias).catch((error: unknown) => firstLine(error));
     const fix = setUpByFirstRun
       ? 'run `redshift-archive repair` (it defines the catalog tables and registers every committed batch from the ledger)'
       : 'deploy the stack with this configuration (it defines the catalog tables)';
     if (fresh && declared === undefined) {
-      const external = `${config.catalog.externalSchema}.${table.name.toLowerCase()}`;
-      const view = `${config.views.schema}.${config.views.prefix}${table.name}`;
+      const external = `${config.catalog.externalSchema}.${table.alias.toLowerCase()}`;
+      const view = `${config.views.schema}.${config.views.prefix}${table.alias}`;
       checks.push({
         check,
         ok: true,
-        detail: `not set up yet; the first run defines the catalog table ${table.name.toLowerCase()} in ${catalog.where}, the external table ${external} and the union view ${view}`,
+        detail: `not set up yet; the first run defines the catalog table ${table.alias.toLowerCase()} in ${catalog.where}, the external table ${external} and the union view ${view}`,
       });
       checks.push({
         check: externalCheck(table),
@@ -191,7 +193,7 @@ async function catalogChecks(
     if (typeof declared === 'string') {
       checks.push({ check, ok: false, detail: declared, fix });
     } else if (declared === undefined) {
-      checks.push({ check, ok: false, detail: `the catalog has no table ${table.name.toLowerCase()}`, fix });
+      checks.push({ check, ok: false, detail: `the catalog has no table ${table.alias.toLowerCase()}`, fix });
     } else if (JSON.stringify(declared) !== JSON.stringify(glueColumns(table))) {
       const detail = `the catalog declares ${declared.map((c) => `${c.name} ${c.type}`).join(', ')}`;
       checks.push({ check, ok: false, detail, fix });
@@ -202,7 +204,7 @@ async function catalogChecks(
       await attempt(
         externalCheck(table),
         'the warehouse reads the external table',
-        () => warehouse.query(sql.externalProbeQuery(table), `preflight.external.${table.name}`),
+        () => warehouse.query(sql.externalProbeQuery(table), `preflight.external.${table.alias}`),
         'deploy the stack (it creates the external schema over the catalog), and let the role that Redshift assumes read the catalog',
       ),
     );
@@ -241,6 +243,95 @@ async function timeZoneCheck({ config, warehouse }: PreflightDeps, sql: ArchiveS
     };
   } catch (error) {
     return { check, ok: false, detail: firstLine(error), fix };
+  }
+}
+
+const TEXT_TYPES = 'types that travel as text';
+
+/**
+ * TIME, TIMETZ, VARBYTE and SUPER travel as text (docs/design.md §7, "Column types"): how Redshift
+ * writes their text, and whether its cast gives the value back, the documentation does not say in
+ * full, so the warehouse is asked with a value of each such type the configuration holds, at the
+ * edge of its range. Then each table's largest SUPER text must fit what Spectrum reads whole
+ * (it truncates a longer one silently). Both only read.
+ */
+async function textChecks(
+  { warehouse }: PreflightDeps,
+  sql: ArchiveSql,
+  tables: readonly PreflightCheck[],
+): Promise<PreflightCheck[]> {
+  const probe = sql.textProbe();
+  if (!probe) return [];
+  const failed = new Set(tables.filter((c) => !c.ok).map((c) => c.check));
+  const sizes: PreflightCheck[] = [];
+  for (const table of sql.tables.filter((t) => !failed.has(hashCheck(t)))) {
+    const check = await superSizeCheck(warehouse, sql, table);
+    if (check) sizes.push(check);
+  }
+  return [await textRoundTripCheck(warehouse, probe), ...sizes];
+}
+
+const TEXT_FIX =
+  'report this in an issue with the detail, and leave the table out of the configuration until then';
+
+/** The round trip of each type that travels as text, at the edge of its range. */
+async function textRoundTripCheck(
+  warehouse: Warehouse,
+  probe: NonNullable<ReturnType<ArchiveSql['textProbe']>>,
+): Promise<PreflightCheck> {
+  try {
+    const [row] = await warehouse.query(probe.sql, 'preflight.types');
+    const kinds = Object.keys(probe.most);
+    const wrong = kinds.filter(
+      (k) => row?.[`${k}_back`] !== '1' || !(Number(row?.[`${k}_bytes`]) <= probe.most[k]),
+    );
+    if (wrong.length === 0) {
+      const detail = `${kinds.join(', ')}: the text each travels as casts back to the value, and fits its column`;
+      return { check: TEXT_TYPES, ok: true, detail };
+    }
+    const what = (k: string) =>
+      `${k} (${row?.[`${k}_back`] === '1' ? 'casts back' : 'does not cast back'}, ${row?.[`${k}_bytes`]} bytes of at most ${probe.most[k]})`;
+    return {
+      check: TEXT_TYPES,
+      ok: false,
+      detail: `${wrong.map(what).join(', ')}: its text does not give the value back, or is longer than its column`,
+      fix: TEXT_FIX,
+    };
+  } catch (error) {
+    return { check: TEXT_TYPES, ok: false, detail: firstLine(error), fix: TEXT_FIX };
+  }
+}
+
+/** A table's largest SUPER text against what Spectrum reads whole; undefined without a SUPER column. */
+async function superSizeCheck(
+  warehouse: Warehouse,
+  sql: ArchiveSql,
+  table: TableConfig,
+): Promise<PreflightCheck | undefined> {
+  const query = sql.textSizeQuery(table);
+  if (!query) return undefined;
+  const check = `super size ${table.schema}.${table.name}`;
+  try {
+    const [row] = await warehouse.query(query, `preflight.super.${table.alias}`);
+    const over = table.columns.flatMap((c, i) => {
+      const bytes = Number(row?.[`c${i}`] ?? 0);
+      const most = (travelType(c.type) as { length?: number }).length ?? 0;
+      return c.type.kind === 'super' && bytes > most ? [`${c.name} (${bytes} bytes)`] : [];
+    });
+    return over.length === 0
+      ? {
+          check,
+          ok: true,
+          detail: 'the largest SUPER value fits what Spectrum reads whole (65535 bytes of JSON)',
+        }
+      : {
+          check,
+          ok: false,
+          detail: `${over.join(', ')}: longer than the 65535 bytes of JSON Spectrum reads (it would truncate them silently, and the batch would never pass its check)`,
+          fix: `make these values smaller, or leave ${table.schema}.${table.name} and its descendants out of the configuration: they stay hot`,
+        };
+  } catch (error) {
+    return { check, ok: false, detail: firstLine(error), fix: TEXT_FIX };
   }
 }
 
@@ -317,7 +408,7 @@ async function restoreReadCheck(
   }
   try {
     await warehouse.transaction(sql.restoreReadProbe(table), 'preflight.restore');
-    const detail = `the warehouse reads the external table ${table.name} inside a transaction, as restore does`;
+    const detail = `the warehouse reads the external table ${table.alias} inside a transaction, as restore does`;
     return { check: RESTORE_READ, ok: true, detail };
   } catch (error) {
     return {

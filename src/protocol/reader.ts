@@ -97,7 +97,7 @@ export class ArchiveReader {
             progress: batchProgress(
               ledger,
               run,
-              { n: n + 1, total: order.length, name: `${next.family[0].name} ${next.year}` },
+              { n: n + 1, total: order.length, name: `${next.family[0].alias} ${next.year}` },
               now,
             ),
           }

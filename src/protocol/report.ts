@@ -244,10 +244,10 @@ function tableReport(
   // The parts of one family's year, in the order the batch takes them (tables are parents first).
   const partsOf = (b: BatchRecord) =>
     tables.flatMap((t) => {
-      const part = ledger.batch(runId, t.name, b.year);
+      const part = ledger.batch(runId, t.alias, b.year);
       return part && part.family === b.family ? [part] : [];
     });
-  const records = ledger.batchesOf(runId, table.name);
+  const records = ledger.batchesOf(runId, table.alias);
   const years = records.map((b): YearReport => {
     const parts = partsOf(b);
     const i = parts.findIndex((p) => p.table === b.table);
@@ -269,7 +269,7 @@ function tableReport(
     ? null
     : sum(committed, (b) => b.hotBytes ?? 0);
   return {
-    table: table.name,
+    table: table.alias,
     rows: sum(years, (y) => y.rows),
     files: sum(years, (y) => y.files),
     bytes: sum(years, (y) => y.bytes),
@@ -374,7 +374,7 @@ export function emptyReport(
     state: 'none',
     resumed: false,
     tables: tables.map((t) => ({
-      table: t.name,
+      table: t.alias,
       rows: 0,
       files: 0,
       bytes: 0,

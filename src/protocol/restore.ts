@@ -1,4 +1,11 @@
-import { families, isRootTable, tableNamed, type ArchiveConfig, type TableConfig } from '../config/config';
+import {
+  families,
+  findTable,
+  isRootTable,
+  tableNamed,
+  type ArchiveConfig,
+  type TableConfig,
+} from '../config/config';
 import { InputError, RunFailedError, show, StillRunningError } from '../core/errors';
 import type { ArchiveSql, Figures } from '../sql/statements';
 import { readLedger, type BatchRecord, type LedgerView } from './ledger';
@@ -74,14 +81,14 @@ export async function restore(
   const tables: RestoredTable[] = [];
   for (const family of chosen) {
     const batches = new Map(
-      family.map((t) => [t, ledger.archived(t.name).filter((b) => b.year === request.year)]),
+      family.map((t) => [t, ledger.archived(t.alias).filter((b) => b.year === request.year)]),
     );
     if ([...batches.values()].every((b) => b.length === 0)) continue;
     refuseChangedColumns(sql, batches);
     ledger = await commitRestore(deps, sql, ledger, family, request, batches);
     for (const [table, restored] of batches) {
       const rows = restored.reduce((sum, b) => sum + (b.rows ?? 0), 0);
-      tables.push({ table: table.name, rows, runs: restored.map((b) => b.runId) });
+      tables.push({ table: table.alias, rows, runs: restored.map((b) => b.runId) });
     }
   }
   const partitionsRemoved = await cleanUp(deps, ledger, chosen, request);
@@ -112,10 +119,12 @@ export function restoredFamilies(config: ArchiveConfig, request: RestoreRequest)
   }
   const all = families(config);
   if (request.table === undefined) return all;
-  const roots = all.map((f) => f[0].name).join(', ');
-  const table = config.tables.find((t) => t.name.toLowerCase() === request.table?.toLowerCase());
+  const roots = all.map((f) => f[0].alias).join(', ');
+  const table = findTable(config.tables, request.table);
   if (!table) {
-    throw new InputError(`table: ${show(request.table)} is not configured; allowed: a root table (${roots})`);
+    throw new InputError(
+      `table: ${show(request.table)} is not configured; allowed: a root table, by its alias or as schema.name (${roots})`,
+    );
   }
   if (!isRootTable(table)) {
     const parent = 'parent' in table.archiveBy ? table.archiveBy.parent : '';
@@ -134,7 +143,7 @@ function refuseChangedColumns(sql: ArchiveSql, batches: ReadonlyMap<TableConfig,
     const other = restored.find((b) => b.columns !== now);
     if (other) {
       throw new InputError(
-        `restore: the batch of run ${other.runId}, ${table.name} ${other.year} holds the columns (${other.columns ?? 'of protocol v1'}); ` +
+        `restore: the batch of run ${other.runId}, ${table.alias} ${other.year} holds the columns (${other.columns ?? 'of protocol v1'}); ` +
           `the table now has (${now}); allowed: batches written with the table's current columns. Nothing changed; ` +
           'its rows stay readable through the union view',
       );
@@ -166,17 +175,19 @@ async function commitRestore(
       batches: figures,
       version: ledger.version,
       views: (t) => ({
-        committed: ledger.committed(t.name).filter((b) => b.year !== request.year || !runsOf(t).has(b.runId)),
+        committed: ledger
+          .committed(t.alias)
+          .filter((b) => b.year !== request.year || !runsOf(t).has(b.runId)),
       }),
     });
     try {
-      await deps.warehouse.transaction(statements, `restore.${request.restoreId}.${family[0].name}`);
+      await deps.warehouse.transaction(statements, `restore.${request.restoreId}.${family[0].alias}`);
       deps.emit({
         phase: 'restore',
-        table: family[0].name,
+        table: family[0].alias,
         year: request.year,
         rows: [...batches.values()].flat().reduce((sum, b) => sum + (b.rows ?? 0), 0),
-        message: `restored: ${family.map((t) => t.name).join(', ')} ${request.year} are hot again; the views no longer read the batch`,
+        message: `restored: ${family.map((t) => t.alias).join(', ')} ${request.year} are hot again; the views no longer read the batch`,
       });
       return await readLedger(deps.warehouse, sql);
     } catch (error) {
@@ -186,7 +197,7 @@ async function commitRestore(
       const after = await readLedger(deps.warehouse, sql);
       if (attempt >= RETRIES || after.version === ledger.version || after.active) {
         throw new RunFailedError(
-          `restore of ${family[0].name} ${request.year} failed, and changed nothing: ${(error as Error).message.split('\n')[0]}`,
+          `restore of ${family[0].alias} ${request.year} failed, and changed nothing: ${(error as Error).message.split('\n')[0]}`,
           { cause: error },
         );
       }
@@ -206,18 +217,18 @@ async function cleanUp(
     (b) =>
       b.year === request.year &&
       b.state === 'restored' &&
-      chosen.some((f) => f.some((t) => t.name.toLowerCase() === b.table.toLowerCase())),
+      chosen.some((f) => f.some((t) => t.alias.toLowerCase() === b.table.toLowerCase())),
   );
   let removed = 0;
   for (const b of restored) {
     const table = tableNamed(deps.config, b.table);
-    const registered = await deps.catalog.partitions(table.name);
+    const registered = await deps.catalog.partitions(table.alias);
     const listed = registered.some((p) => p.runId === b.runId && p.year === b.year);
     if (listed) removed++;
     // Also when the catalog no longer lists it, before its files go: a restore that died inside
     // the removal may have left a definition that still names them.
-    if (listed || request.deleteFiles) await deps.catalog.removePartitions(table.name, b.runId, b.year);
-    if (request.deleteFiles) await deps.lake.clear(deps.lake.batchRoot(table.name, b.year, b.runId));
+    if (listed || request.deleteFiles) await deps.catalog.removePartitions(table.alias, b.runId, b.year);
+    if (request.deleteFiles) await deps.lake.clear(deps.lake.batchRoot(table.alias, b.year, b.runId));
   }
   if (restored.length > 0) {
     deps.emit({

@@ -1,5 +1,6 @@
-import type { ArchiveConfig, TableConfig } from '../config/config';
-import { sameType, typeName } from '../core/column-types';
+import { columnPath, tablePath, type ArchiveConfig, type TableConfig } from '../config/config';
+import { refusedTypeReason, sameType, STAYS_HOT, typeName } from '../core/column-types';
+import type { Dialect } from '../sql/dialect';
 import { InputError } from '../core/errors';
 import type { ArchiveSql } from '../sql/statements';
 import type { LedgerView } from './ledger';
@@ -28,23 +29,33 @@ export async function schemaDifferences(
 ): Promise<string[]> {
   const rows = await warehouse.query(sql.catalogQuery('tables'), 'guard.columns');
   const problems: string[] = [];
-  config.tables.forEach((table, i) => {
-    const real = rows.filter(
-      (r) => lower(r.table_schema) === lower(table.schema) && lower(r.table_name) === lower(table.name),
-    );
-    problems.push(...tableDifferences(table, `tables[${i}]`, real, warehouse));
-    if (ledger) problems.push(...archivedColumnProblems(table, `tables[${i}]`, ledger, sql));
-  });
+  for (const table of config.tables) {
+    problems.push(...tableDifferences(table, rows, warehouse.dialect));
+    if (ledger) problems.push(...archivedColumnProblems(table, tablePath(table), ledger, sql));
+  }
   return problems;
 }
 
-function tableDifferences(table: TableConfig, at: string, real: Row[], warehouse: Warehouse): string[] {
+/**
+ * Every difference between a configured table and its columns in `rows` (the warehouse's catalog,
+ * as {@link Dialect.catalogColumnsQuery} reads it, of any tables), one line each, naming the table
+ * and the column as the configuration file does.
+ */
+export function tableDifferences(
+  table: Pick<TableConfig, 'schema' | 'name' | 'columns'>,
+  rows: readonly Row[],
+  dialect: Pick<Dialect, 'catalogType'>,
+): string[] {
+  const real = rows.filter(
+    (r) => lower(r.table_schema) === lower(table.schema) && lower(r.table_name) === lower(table.name),
+  );
+  const at = tablePath(table);
   const name = `${table.schema}.${table.name}`;
   if (real.length === 0) {
     return [`${at}: table ${name} does not exist in the warehouse (or this database user may not see it)`];
   }
   const problems: string[] = [];
-  const configured = new Map(table.columns.map((c, j) => [lower(c.name), { column: c, j }]));
+  const configured = new Map(table.columns.map((c) => [lower(c.name), { column: c }]));
   const actual = new Set(real.map((r) => lower(r.column_name)));
   for (const r of real) {
     if (!configured.has(lower(r.column_name))) {
@@ -54,22 +65,22 @@ function tableDifferences(table: TableConfig, at: string, real: Row[], warehouse
       );
     }
   }
-  for (const [key, { column, j }] of configured) {
+  for (const [key, { column }] of configured) {
     if (!actual.has(key)) {
-      problems.push(
-        `${at}.columns[${j}].name: ${JSON.stringify(column.name)} is in the configuration but not in table ${name}`,
-      );
+      problems.push(`${columnPath(table, column.name)}: is in the configuration but not in table ${name}`);
       continue;
     }
     const r = real.find((x) => lower(x.column_name) === key) as Row;
-    const type = warehouse.dialect.catalogType(r);
+    const type = dialect.catalogType(r);
     if (!type) {
+      const why = refusedTypeReason(String(r.data_type));
       problems.push(
-        `${at}.columns[${j}].type: ${JSON.stringify(column.name)} is ${typeText(r)} in table ${name}, a type this project cannot archive`,
+        `${columnPath(table, column.name, 'type')}: is ${typeText(r)} in table ${name}, a type this project cannot archive` +
+          (why ? ` (${why}): ${STAYS_HOT}` : ''),
       );
     } else if (!sameType(column.type, type)) {
       problems.push(
-        `${at}.columns[${j}].type: ${JSON.stringify(column.name)} is ${typeName(column.type)} in the configuration but ` +
+        `${columnPath(table, column.name, 'type')}: is ${typeName(column.type)} in the configuration but ` +
           `${typeText(r)} in table ${name}; allowed: the table's type`,
       );
     }
@@ -109,7 +120,7 @@ function archivedColumnProblems(
   const lost = new Map<string, Set<string>>();
   for (const b of ledger.batches) {
     const gone = b.state === 'restored' || b.state === 'lost';
-    if (lower(b.table) !== lower(table.name) || !b.committed || gone || !b.columns) continue;
+    if (lower(b.table) !== lower(table.alias) || !b.committed || gone || !b.columns) continue;
     b.columns.split(', ').forEach((column, k) => {
       if (now[k] !== column)
         lost.set(column, (lost.get(column) ?? new Set()).add(`run ${b.runId} year ${b.year}`));

@@ -263,7 +263,7 @@ async function views(
  */
 function retiredBy(old: Footprint, config: ArchiveConfig, engine: AwsEngine): string[] {
   const sql = new ArchiveSql(config, engine.warehouse.dialect);
-  const current = new Set(sql.tables.map((t) => `${config.views.prefix}${t.name}`.toLowerCase()));
+  const current = new Set(sql.tables.map((t) => `${config.views.prefix}${t.alias}`.toLowerCase()));
   const sameSchema = old.viewsSchema.toLowerCase() === config.views.schema.toLowerCase();
   const drops = old.views
     .filter((v) => !sameSchema || !current.has(v.toLowerCase()))

@@ -59,16 +59,58 @@ export interface CatalogColumn {
   readonly type?: WarehouseType;
 }
 
+/** Which tables `init` reads: whole schemas, and tables by name. */
+export interface CatalogScope {
+  readonly schemas: readonly string[];
+  readonly tables: readonly { readonly schema: string; readonly name: string }[];
+}
+
+/**
+ * What reads a warehouse's own catalog needs, and nothing else: the schema guard's columns, and
+ * what `init` reads (the base tables' columns, the declared foreign keys). Reads only, and none
+ * needs the role or key a deployment has, so `init` can send them with an operator's credentials.
+ */
+export interface CatalogDialect {
+  readonly name: 'redshift' | 'duckdb';
+  /**
+   * A read of the catalog: the columns of the given tables, in their order, with columns
+   * `table_schema`, `table_name`, `column_name`, `data_type`, `char_length`, `num_precision`,
+   * `num_scale` (names compared in lower case).
+   */
+  catalogColumnsQuery(tables: readonly { schema: string; name: string }[]): string;
+  /**
+   * A read of the catalog: the columns of every base table (no view, no external table) of the
+   * scope's schemas and of its tables, as {@link catalogColumnsQuery} reads them.
+   */
+  tableColumnsQuery(scope: CatalogScope): string;
+  /**
+   * Reads of the catalog: the foreign keys declared on `tables` (one statement each, or one for
+   * all), a row per key column with `fk_name`, `fk_schema_name`, `fk_table_name`, `fk_column_name`,
+   * `key_seq` (its place in the key, from 1), `pk_schema_name`, `pk_table_name`, `pk_column_name`.
+   */
+  foreignKeysQueries(tables: readonly { schema: string; name: string }[]): string[];
+  /** The type of a row of {@link catalogColumnsQuery}, when it is one this project knows. */
+  catalogType(row: Readonly<Record<string, string | null>>): WarehouseType | undefined;
+}
+
 /**
  * Everything the protocol's SQL needs that Redshift and DuckDB spell differently. The protocol
  * and the statement builder are shared; each engine has exactly one implementation of this.
  */
-export interface Dialect {
-  readonly name: 'redshift' | 'duckdb';
+export interface Dialect extends CatalogDialect {
   /** A string literal for a value that was validated already. */
   literal(text: string): string;
   /** The engine's spelling of a configured column type, for casts. */
   columnType(type: ColumnType): string;
+  /**
+   * A value of a type that travels as text (`travelsAsText`: TIME, TIMETZ, VARBYTE, SUPER) as that
+   * text, over `ref`: exact, so that {@link fromText} gives the value back, and NULL for NULL.
+   */
+  asText(type: ColumnType, ref: string): string;
+  /** The value of `type` that the text of {@link asText} (the archive's column `ref`) stands for. */
+  fromText(type: ColumnType, ref: string): string;
+  /** The size in bytes of a SUPER value's text as {@link asText} writes it (what Spectrum must read whole). */
+  textSize(type: ColumnType, ref: string): string;
   /**
    * The first instant of `date` in `timeZone`, as a literal comparable with a column of `type`
    * (a constant, so zone maps and sort keys stay usable). TIMESTAMPTZ literals carry an explicit
@@ -107,12 +149,6 @@ export interface Dialect {
   unload(rows: ExportQuery, location: string): string[];
   /** Statements that reclaim space and refresh statistics after deletes (not transactional). */
   maintenance(table: string): string[];
-  /**
-   * A read of the catalog: the columns of the given tables, in their order, with columns
-   * `table_schema`, `table_name`, `column_name`, `data_type`, `char_length`, `num_precision`,
-   * `num_scale` (names compared in lower case).
-   */
-  catalogColumnsQuery(tables: readonly { schema: string; name: string }[]): string;
   /** A read of the catalog: the text of the given views (`table_schema`, `table_name`, `definition`). */
   viewDefinitionsQuery(views: readonly { schema: string; name: string }[]): string;
   /** A read of the catalog: the catalog database an external schema reads (`database`); no row without one. */
@@ -129,8 +165,6 @@ export interface Dialect {
     table: string,
     partitions: readonly { runId: string; year: number }[],
   ): string;
-  /** The type of a row of {@link catalogColumnsQuery}, when it is one this project knows. */
-  catalogType(row: Readonly<Record<string, string | null>>): WarehouseType | undefined;
   /** GRANTs that let `reader` query a view: none where the engine has no users. */
   grantSelect(view: string, reader: Reader): string[];
   /** REVOKE SELECT on a view from `reader`: none where the engine has no users. */

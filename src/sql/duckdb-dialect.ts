@@ -1,4 +1,4 @@
-import { parseColumnType, simpleCatalogType, typeMapping } from '../core/column-types';
+import { ColumnType, parseColumnType, simpleCatalogType, typeMapping } from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
 import { MANIFEST_NAME, PARTITION_KEYS } from '../core/lake-layout';
@@ -8,6 +8,11 @@ import { qualify, qualifyPart } from './identifiers';
 function literal(text: string): string {
   if (text.includes('\0')) throw new InputError(`refusing a literal with a NUL character: ${show(text)}`);
   return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** A BLOB as hex; a TIME, TIMETZ or JSON (SUPER) as its text, which casts back exactly. */
+function asText(type: ColumnType, ref: string): string {
+  return type.kind === 'varbyte' ? `hex(${ref})` : `CAST(${ref} AS VARCHAR)`;
 }
 
 /**
@@ -41,6 +46,14 @@ export const duckdbDialect: Dialect = {
   literal,
   columnType(type) {
     return typeMapping(type).duckdb;
+  },
+  asText,
+  fromText(type, ref) {
+    return type.kind === 'varbyte' ? `unhex(${ref})` : `CAST(${ref} AS ${typeMapping(type).duckdb})`;
+  },
+  textSize(type, ref) {
+    // strlen counts bytes, as Spectrum's VARCHAR lengths do
+    return `strlen(${asText(type, ref)})`;
   },
   boundLiteral(type, date, timeZone) {
     switch (type.kind) {
@@ -115,10 +128,38 @@ export const duckdbDialect: Dialect = {
       `WHERE ${which} ORDER BY table_schema, table_name, ordinal_position`
     );
   },
+  tableColumnsQuery(scope) {
+    const which = [
+      ...(scope.schemas.length
+        ? [`lower(c.table_schema) IN (${scope.schemas.map((s) => literal(s.toLowerCase())).join(', ')})`]
+        : []),
+      ...(scope.tables.length ? [bySchemaAndName('c.table_schema', 'c.table_name', scope.tables)] : []),
+    ];
+    return (
+      'SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length AS char_length, ' +
+      'c.numeric_precision AS num_precision, c.numeric_scale AS num_scale FROM information_schema.columns c ' +
+      'JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name ' +
+      `WHERE t.table_type = 'BASE TABLE' AND (${which.join(' OR ') || '1 = 0'}) ` +
+      'ORDER BY c.table_schema, c.table_name, c.ordinal_position'
+    );
+  },
+  foreignKeysQueries(tables) {
+    // information_schema pairs each key column with the referenced one by its place in the key
+    return [
+      'SELECT k.constraint_name AS fk_name, k.table_schema AS fk_schema_name, k.table_name AS fk_table_name, ' +
+        'k.column_name AS fk_column_name, k.ordinal_position AS key_seq, u.table_schema AS pk_schema_name, ' +
+        'u.table_name AS pk_table_name, u.column_name AS pk_column_name FROM information_schema.referential_constraints r ' +
+        'JOIN information_schema.key_column_usage k ON k.constraint_schema = r.constraint_schema AND k.constraint_name = r.constraint_name ' +
+        'JOIN information_schema.key_column_usage u ON u.constraint_schema = r.unique_constraint_schema ' +
+        'AND u.constraint_name = r.unique_constraint_name AND u.ordinal_position = k.position_in_unique_constraint ' +
+        `WHERE ${bySchemaAndName('k.table_schema', 'k.table_name', tables) || '1 = 0'} ORDER BY 2, 3, 1, 5`,
+    ];
+  },
   catalogType(row) {
     const text = String(row.data_type);
     // DuckDB keeps no length: lengths are Redshift's to enforce, not the embedded engine's.
     if (text === 'VARCHAR') return { kind: 'text' };
+    if (text === 'BLOB') return { kind: 'bytes' };
     return (
       simpleCatalogType('duckdb', text) ?? (text.startsWith('DECIMAL') ? parseColumnType(text) : undefined)
     );

@@ -1,4 +1,4 @@
-import { ArchiveConfig, TableConfig, tableNamed } from '../config/config';
+import { ArchiveConfig, TableConfig, tableNamed, tablePath } from '../config/config';
 import type { CalendarDate } from '../core/cutoff';
 import { MAX_STATEMENT_BYTES, procedureBatch, redshiftDialect } from './redshift-dialect';
 import { ArchiveSql, BatchKey, CommittedBatch } from './statements';
@@ -14,7 +14,7 @@ const LONGEST = {
   role: `arn:aws-us-gov:iam::123456789012:role/${'r'.repeat(64)}`,
   kmsKey: `arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/${'k'.repeat(36)}`,
   root: (config: ArchiveConfig, table: TableConfig) =>
-    `s3://${'b'.repeat(63)}/${config.lake.prefix}/${table.name.toLowerCase()}/year=9999/archive_run=99991231T235959Z/`,
+    `s3://${'b'.repeat(63)}/${config.lake.prefix}/${table.alias.toLowerCase()}/year=9999/archive_run=99991231T235959Z/`,
 };
 
 const CUTOFF = '9999-01-01' as CalendarDate;
@@ -29,7 +29,7 @@ const COMMITTED: CommittedBatch[] = Array.from({ length: SIZED_FOR_RUNS }, (_, i
 
 /** What a column adds to the statements that hash every column (docs/design.md §7). */
 const CHECKSUM_COST =
-  "its name's bytes and about 46 more to a checksum (a string 11 more, a boolean 10, a date 17, a timestamp 22)";
+  "its name's bytes and about 46 more to a checksum (a string 11 more, a boolean 10, a date 17, a timestamp 22, a TIME, TIMETZ or VARBYTE about 20, a TIMESTAMPTZ or SUPER about 43)";
 
 /**
  * The statements the project sends for each table, the largest of each kind (with the longest
@@ -44,7 +44,7 @@ interface Kind {
 const KINDS: readonly Kind[] = [
   {
     what: 'its export',
-    cost: "its name's bytes and 4 more to the export (a CHAR or TIMESTAMPTZ twice its name's and about 25)",
+    cost: "its name's bytes and 4 more to the export (a CHAR, TIMESTAMPTZ, TIME, TIMETZ, VARBYTE or SUPER twice its name's and about 25 to 50)",
     render: (sql, table, config) => sql.unloadStatements(table, KEY, LONGEST.root(config, table)),
   },
   {
@@ -128,16 +128,16 @@ export function largestStatements(config: ArchiveConfig): StatementSize[] {
  */
 function columnsThatFit(config: ArchiveConfig, table: TableConfig, kind: Kind, bytes: number): number {
   const by = table.archiveBy;
-  const key = ('column' in by ? by.column : by.foreignKey).toLowerCase();
+  const keys = ('column' in by ? [by.column] : by.foreignKey).map((k) => k.toLowerCase());
   const bare: ArchiveConfig = {
     ...config,
     tables: config.tables.map((t) =>
-      t === table ? { ...t, columns: t.columns.filter((c) => c.name.toLowerCase() === key) } : t,
+      t === table ? { ...t, columns: t.columns.filter((c) => keys.includes(c.name.toLowerCase())) } : t,
     ),
   };
-  const base = largest(kind.render(sizingSql(bare), tableNamed(bare, table.name), bare));
-  const perColumn = (bytes - base) / (table.columns.length - 1);
-  return 1 + Math.floor((MAX_STATEMENT_BYTES - base) / perColumn);
+  const base = largest(kind.render(sizingSql(bare), tableNamed(bare, table.alias), bare));
+  const perColumn = (bytes - base) / (table.columns.length - keys.length);
+  return keys.length + Math.floor((MAX_STATEMENT_BYTES - base) / perColumn);
 }
 
 /** "a, b and c". */
@@ -169,7 +169,7 @@ export function statementSizeProblems(config: ArchiveConfig): string[] {
     const costs = [...new Set(kinds.map((k) => k.cost))];
     const plain = (what: string) => what.replace(/^its /, '');
     return [
-      `tables[${config.tables.indexOf(table)}] (${table.name}, ${table.columns.length} columns, names of ` +
+      `${tablePath(table)} (${table.columns.length} columns, names of ` +
         `${(names / table.columns.length).toFixed(1)} bytes on average): its ${list(over.map((s) => plain(s.what)))} ` +
         `would pass the ${MAX_STATEMENT_BYTES} bytes the Data API takes in one statement (the ${plain(worst.what)}: ${worst.bytes} ` +
         `bytes); allowed: about ${fit} columns like these, or shorter names: a column adds ${list(costs)} ` +

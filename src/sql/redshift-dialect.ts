@@ -1,9 +1,15 @@
 import { ArchiveConfig, Reader } from '../config/config';
 import { PARTITION_KEYS } from '../core/lake-layout';
-import { ColumnType, parseColumnType, simpleCatalogType, typeMapping } from '../core/column-types';
+import {
+  ColumnType,
+  parseColumnType,
+  simpleCatalogType,
+  travelType,
+  typeMapping,
+} from '../core/column-types';
 import { startOfDayUtc } from '../core/cutoff';
 import { InputError, show } from '../core/errors';
-import type { AccessContext, AccessProbe, Dialect, HashInput } from './dialect';
+import type { AccessContext, AccessProbe, CatalogDialect, CatalogScope, Dialect, HashInput } from './dialect';
 import { qualify, quoteIdent } from './identifiers';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]{1,512}$/;
@@ -246,7 +252,10 @@ function viewDefinitionsQuery(views: Parameters<Dialect['viewDefinitionsQuery']>
  */
 function catalogType(row: Parameters<Dialect['catalogType']>[0]): ReturnType<Dialect['catalogType']> {
   const text = String(row.data_type).toLowerCase().trim();
-  const spelled = /^(numeric|character|character varying)\((\d+)(?:, ?(\d+))?\)$/.exec(text);
+  const spelled =
+    /^(numeric|character|character varying|varbyte|binary varying|varbinary)\((\d+)(?:, ?(\d+))?\)$/.exec(
+      text,
+    );
   const [name, first, second] = spelled ? spelled.slice(1) : [text, undefined, undefined];
   switch (name) {
     case 'numeric':
@@ -255,10 +264,91 @@ function catalogType(row: Parameters<Dialect['catalogType']>[0]): ReturnType<Dia
       return parseColumnType(`char(${first ?? row.char_length})`);
     case 'character varying':
       return parseColumnType(`varchar(${first ?? row.char_length})`);
+    // How SVV_COLUMNS spells a VARBYTE is not documented: its names (DG "VARBYTE type"), with the
+    // length in the name or in its own column; preflight's columns check names one that is not read.
+    case 'varbyte':
+    case 'binary varying':
+    case 'varbinary':
+      return parseColumnType(`varbyte(${first ?? row.char_length})`);
     default:
       return simpleCatalogType('redshift', text);
   }
 }
+
+/**
+ * A value that travels as text (docs/design.md §7, "Column types"), as its text: a TIME or TIMETZ
+ * cast to a VARCHAR that holds its longest text (`::` is CAST, DG CAST; a cast never changes the
+ * value, and preflight's type probe sends the round trip), a VARBYTE as hex (TO_HEX takes a VARBYTE
+ * and returns VARCHAR, DG TO_HEX), a SUPER as its JSON (JSON_SERIALIZE, DG JSON_SERIALIZE, which
+ * returns the text `null` for a NULL: NVL2 keeps NULL a NULL, DG NVL2).
+ */
+function asText(type: ColumnType, ref: string): string {
+  switch (type.kind) {
+    case 'varbyte':
+      return `TO_HEX(${ref})`;
+    case 'super':
+      return `NVL2(${ref},JSON_SERIALIZE(${ref}),NULL)`;
+    default:
+      return `${ref}::${typeMapping(travelType(type)).redshift}`;
+  }
+}
+
+/**
+ * The value the text of {@link asText} stands for: hex back to VARBYTE (TO_VARBYTE with `hex`;
+ * FROM_HEX takes a literal only, DG TO_VARBYTE, FROM_HEX), JSON back to SUPER (JSON_PARSE, DG
+ * JSON_PARSE), the others by a cast.
+ */
+function fromText(type: ColumnType, ref: string): string {
+  switch (type.kind) {
+    case 'varbyte':
+      return `TO_VARBYTE(${ref},'hex')`;
+    case 'super':
+      return `JSON_PARSE(${ref})`;
+    default:
+      return `${ref}::${typeMapping(type).redshift}`;
+  }
+}
+
+/**
+ * The columns of the scope's base tables. SVV_TABLES tells base tables from views and external
+ * tables; its documentation names the kinds in prose ("views, external tables, and base tables",
+ * DG SVV_TABLES) and shows `TABLE` in SVV_ALL_TABLES' example, so both spellings are read.
+ */
+function tableColumnsQuery(scope: CatalogScope): string {
+  const schemas = scope.schemas.map((s) => literal(s.toLowerCase()));
+  const which = [
+    ...(schemas.length ? [`c.table_schema IN (${schemas.join(', ')})`] : []),
+    ...(scope.tables.length ? [named('c.table_schema', 'c.table_name', scope.tables)] : []),
+  ];
+  return (
+    'SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length AS char_length, ' +
+    'c.numeric_precision AS num_precision, c.numeric_scale AS num_scale FROM svv_columns c JOIN svv_tables t ' +
+    "ON t.table_schema = c.table_schema AND t.table_name = c.table_name WHERE t.table_type IN ('BASE TABLE', 'TABLE') " +
+    `AND (${which.join(' OR ') || '1 = 0'}) ORDER BY c.table_schema, c.table_name, c.ordinal_position`
+  );
+}
+
+/**
+ * Redshift keeps declared foreign keys as informational constraints (it does not enforce them, DG
+ * "Define primary key and foreign key constraints"); SHOW CONSTRAINTS FOREIGN KEYS lists a table's,
+ * one row per key column with the referenced column and the column's place in the key
+ * (`key_seq`), for a user who may SELECT the table (DG SHOW CONSTRAINTS). One statement per table.
+ */
+function foreignKeysQueries(tables: readonly { schema: string; name: string }[]): string[] {
+  return tables.map((t) => `SHOW CONSTRAINTS FOREIGN KEYS FROM TABLE ${qualify(t.schema, t.name)}`);
+}
+
+/**
+ * What reads Redshift's own catalog, with no role or key: the schema guard's columns and what
+ * `init` reads, which the command line sends with an operator's credentials.
+ */
+export const redshiftCatalog: CatalogDialect = {
+  name: 'redshift',
+  catalogColumnsQuery,
+  tableColumnsQuery,
+  foreignKeysQueries,
+  catalogType,
+};
 
 /** The grantee of a GRANT: a user, a group or a role. */
 function grantee(reader: Reader): string {
@@ -270,9 +360,15 @@ function grantee(reader: Reader): string {
 export function redshiftDialect(options: RedshiftOptions): Dialect {
   const { iamRoleArn, kmsKeyId } = checkRedshiftOptions(options);
   return {
+    ...redshiftCatalog,
     name: 'redshift',
     literal,
     columnType: (type) => typeMapping(type).redshift,
+    asText,
+    fromText,
+    // JSON_SIZE: the bytes of a SUPER value's JSON text (DG JSON_SIZE); the others' text has a fixed bound
+    textSize: (type, ref) =>
+      type.kind === 'super' ? `JSON_SIZE(${ref})` : `OCTET_LENGTH(${asText(type, ref)})`,
     boundLiteral(type, date, timeZone) {
       switch (type.kind) {
         case 'date':
@@ -313,13 +409,11 @@ export function redshiftDialect(options: RedshiftOptions): Dialect {
     maintenance(table) {
       return [`VACUUM DELETE ONLY ${table}`, `ANALYZE ${table}`];
     },
-    catalogColumnsQuery,
     viewDefinitionsQuery,
     externalDatabaseQuery: (schema) =>
       `SELECT databasename AS database FROM svv_external_schemas WHERE schemaname = ${literal(schema.toLowerCase())}`,
     schemasWithTableQuery: (table) =>
       `SELECT DISTINCT table_schema FROM svv_tables WHERE table_name = ${literal(table.toLowerCase())} ORDER BY 1`,
-    catalogType,
     accessProbes: (context) => accessProbes(context, iamRoleArn),
     grantSelect: (view, reader) => [`GRANT SELECT ON ${view} TO ${grantee(reader)}`],
     revokeSelect: (view, reader) => [`REVOKE SELECT ON ${view} FROM ${grantee(reader)}`],

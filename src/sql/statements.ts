@@ -11,7 +11,7 @@ import {
 } from '../config/config';
 import { InternalError } from '../core/errors';
 import { PARTITION_KEYS } from '../core/lake-layout';
-import { travelType } from '../core/column-types';
+import { ColumnType, travelsAsText, travelType } from '../core/column-types';
 import type { CalendarDate } from '../core/cutoff';
 import type { AccessProbe, Dialect, HashInput } from './dialect';
 import { qualify, quoteIdent } from './identifiers';
@@ -257,11 +257,11 @@ export class ArchiveSql {
   }
 
   externalTable(table: TableConfig): string {
-    return qualify(this.config.catalog.externalSchema, table.name.toLowerCase());
+    return qualify(this.config.catalog.externalSchema, table.alias.toLowerCase());
   }
 
   viewName(table: TableConfig): string {
-    return qualify(this.config.views.schema, `${this.config.views.prefix}${table.name}`);
+    return qualify(this.config.views.schema, `${this.config.views.prefix}${table.alias}`);
   }
 
   /** A stage table that protocol v1 created for a run (read and dropped, never created, by v2). */
@@ -289,12 +289,14 @@ export class ArchiveSql {
 
   /**
    * A hot column as its value travels (into the files and into the row hash), over `ref` (the
-   * column, or its alias): a TIMESTAMPTZ as its UTC TIMESTAMP, a CHAR as VARCHAR, every other
+   * column, or its alias): a TIMESTAMPTZ as its UTC TIMESTAMP, a CHAR as VARCHAR, a TIME, TIMETZ,
+   * VARBYTE or SUPER as its text (the dialect's `asText`), every other
    * column as it is (the schema guard made sure the table's type is the configured one; a cast that
    * changes nothing still costs a copy).
    */
   private hotValue(c: ColumnConfig, ref = this.column(c)): string {
     if (c.type.kind === 'timestamptz') return `(${ref} AT TIME ZONE ${ZONE_UTC})`;
+    if (travelsAsText(c.type)) return this.dialect.asText(c.type, ref);
     if (c.type.kind === 'char') return `${ref}::${this.dialect.columnType(travelType(c.type))}`;
     return ref;
   }
@@ -314,9 +316,9 @@ export class ArchiveSql {
    */
   private archivedAsHot(c: ColumnConfig): string {
     const name = quoteIdent(c.name.toLowerCase());
-    return c.type.kind === 'timestamptz'
-      ? `(${name}::TIMESTAMP AT TIME ZONE ${ZONE_UTC})`
-      : `${name}::${this.dialect.columnType(c.type)}`;
+    if (c.type.kind === 'timestamptz') return `(${name}::TIMESTAMP AT TIME ZONE ${ZONE_UTC})`;
+    if (travelsAsText(c.type)) return this.dialect.fromText(c.type, name);
+    return `${name}::${this.dialect.columnType(c.type)}`;
   }
 
   /**
@@ -372,7 +374,7 @@ export class ArchiveSql {
   // ---- which rows a batch moves ---------------------------------------------------------------
 
   private archiveColumn(table: TableConfig): ColumnConfig {
-    if (!isRootTable(table)) throw new InternalError(`table ${table.name} is archived with its parent`);
+    if (!isRootTable(table)) throw new InternalError(`table ${table.alias} is archived with its parent`);
     return columnNamed(table, table.archiveBy.column);
   }
 
@@ -387,11 +389,63 @@ export class ArchiveSql {
     return next < cutoff ? next : cutoff;
   }
 
-  private parentOf(table: TableConfig): { parent: TableConfig; fk: ColumnConfig; pk: ColumnConfig } {
+  private parentOf(table: TableConfig): {
+    parent: TableConfig;
+    keys: { fk: ColumnConfig; pk: ColumnConfig }[];
+  } {
     const by = table.archiveBy;
-    if (!('parent' in by)) throw new InternalError(`table ${table.name} has no parent`);
+    if (!('parent' in by)) throw new InternalError(`table ${table.alias} has no parent`);
     const parent = tableNamed(this.config, by.parent);
-    return { parent, fk: columnNamed(table, by.foreignKey), pk: columnNamed(parent, by.parentKey) };
+    return {
+      parent,
+      keys: by.foreignKey.map((fk, i) => ({
+        fk: columnNamed(table, fk),
+        pk: columnNamed(parent, by.parentKey[i]),
+      })),
+    };
+  }
+
+  /** Whether `table` or one of its ancestors follows its parent by a key of several columns. */
+  private composite(table: TableConfig): boolean {
+    if (isRootTable(table)) return false;
+    const { parent, keys } = this.parentOf(table);
+    return keys.length > 1 || this.composite(parent);
+  }
+
+  /**
+   * Whether a row of the child `table` (its columns under `qualifier`) has a row of its parent's
+   * `relation` (under alias `a`; none when empty) with its key, where `where` holds of that row
+   * (`not`: has none). One key column: an uncorrelated IN (NOT IN) over the parent's keys, NULL
+   * keys left out where `nonNull`, so NOT IN is exact. A composite key: EXISTS (NOT EXISTS)
+   * correlated by each key column to the enclosing query only, as Redshift's IN takes a subquery of
+   * one column (DG "IN condition") and decorrelates a subquery that refers to the block right
+   * above it (DG "Correlated subqueries"); equality never holds for a NULL, so a key with NULL in
+   * any column has no parent. Either way a child row is tested once, however many parent rows
+   * share its key: duplicated parent keys never duplicate a child.
+   */
+  private keyTest(
+    table: TableConfig,
+    qualifier: string,
+    a: string,
+    relation: string,
+    test: { not?: boolean; where?: string; nonNull?: boolean },
+  ): string {
+    const { keys } = this.parentOf(table);
+    const at = a ? `${a}.` : '';
+    const from = a ? `${relation} ${a}` : relation;
+    if (keys.length === 1) {
+      const [{ fk, pk }] = keys;
+      const key = this.column(pk, at);
+      const where = [...(test.nonNull ? [`${key} IS NOT NULL`] : []), ...(test.where ? [test.where] : [])];
+      const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+      return `${this.column(fk, qualifier)} ${test.not ? 'NOT IN' : 'IN'} (SELECT ${key} FROM ${from}${filter})`;
+    }
+    // the child's columns qualified even at the top, where its table is not aliased: inside the
+    // subquery a bare name would be the parent's column of that name
+    const outer = qualifier || `${this.hotTable(table)}.`;
+    const equal = keys.map(({ fk, pk }) => `${this.column(pk, at)} = ${this.column(fk, outer)}`);
+    const where = [...equal, ...(test.where ? [test.where] : [])].join(' AND ');
+    return `${test.not ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${from} WHERE ${where})`;
   }
 
   /**
@@ -400,27 +454,32 @@ export class ArchiveSql {
    * column, so zone maps and sort keys work; NULL never matches). A child goes with the earliest
    * year of its parents, and only if every parent row with its key is archived by this run: it
    * has a parent in this year and none that stays hot (NULL, after the cutoff) or belongs to an
-   * earlier year. Subqueries are uncorrelated and their keys never NULL, so IN and NOT IN are
-   * exact.
+   * earlier year ({@link keyTest}: IN and NOT IN over non-NULL keys, or EXISTS and NOT EXISTS
+   * for composite keys, each NOT over one condition of {@link notArchived}, ANDed).
    */
   private moving(table: TableConfig, year: number, cutoff: CalendarDate, qualifier = '', depth = 0): string {
     if (isRootTable(table)) {
       const column = this.column(this.archiveColumn(table), qualifier);
       return `${column} >= ${this.bound(table, newYear(year))} AND ${column} < ${this.bound(table, this.yearEnd(year, cutoff))}`;
     }
-    const { parent, fk, pk } = this.parentOf(table);
+    const { parent } = this.parentOf(table);
     const a = `p${depth + 1}`;
-    const key = this.column(pk, `${a}.`);
-    const from = `FROM ${this.hotTable(parent)} ${a}`;
-    return (
-      `${this.column(fk, qualifier)} IN (SELECT ${key} ${from} WHERE ${this.moving(parent, year, cutoff, `${a}.`, depth + 1)}) AND ` +
-      `${this.column(fk, qualifier)} NOT IN (SELECT ${key} ${from} WHERE ${key} IS NOT NULL AND ${this.notArchived(parent, year, cutoff, `${a}.`, depth + 1)})`
+    const from = this.hotTable(parent);
+    const has = this.keyTest(table, qualifier, a, from, {
+      where: this.moving(parent, year, cutoff, `${a}.`, depth + 1),
+    });
+    const stays = this.notArchived(parent, year, cutoff, `${a}.`, depth + 1).map((where) =>
+      this.keyTest(table, qualifier, a, from, { not: true, where, nonNull: true }),
     );
+    return [has, ...stays].join(' AND ');
   }
 
   /**
    * The condition that a row of `table` is NOT archived by this run in `year` or later: it stays
-   * hot, or it belongs to an earlier year. Never NULL, so it can be negated safely.
+   * hot, or it belongs to an earlier year. Never NULL, so it can be negated safely. One condition,
+   * its parts ORed, where no part holds a correlated subquery (a composite key above); otherwise
+   * its parts, each to be tested apart and ANDed: Redshift refuses the correlated subqueries it
+   * cannot decorrelate (DG "Correlated subqueries"), and one under an OR is not a semi-join.
    */
   private notArchived(
     table: TableConfig,
@@ -428,20 +487,37 @@ export class ArchiveSql {
     cutoff: CalendarDate,
     qualifier: string,
     depth: number,
-  ): string {
+  ): string[] {
+    const parts = this.notArchivedParts(table, year, cutoff, qualifier, depth);
+    return this.composite(table) ? parts : [`(${parts.join(' OR ')})`];
+  }
+
+  /** The ways a row of `table` is not archived in `year` or later, any one of which suffices. */
+  private notArchivedParts(
+    table: TableConfig,
+    year: number,
+    cutoff: CalendarDate,
+    qualifier: string,
+    depth: number,
+  ): string[] {
     if (isRootTable(table)) {
       const column = this.column(this.archiveColumn(table), qualifier);
-      return `(${column} IS NULL OR ${column} < ${this.bound(table, newYear(year))} OR ${column} >= ${this.bound(table, cutoff)})`;
+      return [
+        `${column} IS NULL`,
+        `${column} < ${this.bound(table, newYear(year))}`,
+        `${column} >= ${this.bound(table, cutoff)}`,
+      ];
     }
-    const { parent, fk, pk } = this.parentOf(table);
+    const { parent, keys } = this.parentOf(table);
     const a = `p${depth + 1}`;
-    const key = this.column(pk, `${a}.`);
-    const from = `FROM ${this.hotTable(parent)} ${a} WHERE ${key} IS NOT NULL`;
-    const ref = this.column(fk, qualifier);
-    return (
-      `(${ref} IS NULL OR ${ref} NOT IN (SELECT ${key} ${from}) OR ` +
-      `${ref} IN (SELECT ${key} ${from} AND ${this.notArchived(parent, year, cutoff, `${a}.`, depth + 1)}))`
-    );
+    const from = this.hotTable(parent);
+    return [
+      ...keys.map(({ fk }) => `${this.column(fk, qualifier)} IS NULL`),
+      this.keyTest(table, qualifier, a, from, { not: true, nonNull: true }),
+      ...this.notArchived(parent, year, cutoff, `${a}.`, depth + 1).map((where) =>
+        this.keyTest(table, qualifier, a, from, { where, nonNull: true }),
+      ),
+    ];
   }
 
   /** FROM and WHERE of one table's rows in a batch (without the keywords' leading space). */
@@ -525,12 +601,14 @@ export class ArchiveSql {
    * so these stay hot.
    */
   lateChildrenQuery(table: TableConfig): string {
-    const { parent, fk, pk } = this.parentOf(table);
-    const key = this.column(pk);
+    const { parent, keys } = this.parentOf(table);
+    // one key column: uncorrelated, unaliased; a composite key: correlated to the child's rows
+    const [c, v, p] = keys.length === 1 ? ['', '', ''] : ['c.', 'v', 'p1'];
+    const hot = keys.length === 1 ? this.hotTable(table) : `${this.hotTable(table)} c`;
     return (
-      `SELECT COUNT(*) AS row_count FROM ${this.hotTable(table)} WHERE ${this.column(fk)} IN ` +
-      `(SELECT ${key} FROM ${this.viewName(parent)} WHERE ${key} IS NOT NULL) AND ${this.column(fk)} NOT IN ` +
-      `(SELECT ${key} FROM ${this.hotTable(parent)} WHERE ${key} IS NOT NULL)`
+      `SELECT COUNT(*) AS row_count FROM ${hot} WHERE ` +
+      `${this.keyTest(table, c, v, this.viewName(parent), { nonNull: true })} AND ` +
+      `${this.keyTest(table, c, p, this.hotTable(parent), { not: true, nonNull: true })}`
     );
   }
 
@@ -601,7 +679,7 @@ export class ArchiveSql {
 
   /** Gives the batch rows of each configured table that lack one its configured schema. */
   private fillTableSchemas(column: string): string {
-    const name = (t: TableConfig) => this.lit(t.name.toLowerCase());
+    const name = (t: TableConfig) => this.lit(t.alias.toLowerCase());
     const cases = this.tables.map((t) => `WHEN ${name(t)} THEN ${this.lit(t.schema)}`).join(' ');
     return (
       `UPDATE ${this.ledgerTable('batches')} SET ${quoteIdent(column)} = CASE lower("table_name") ${cases} END ` +
@@ -688,7 +766,7 @@ export class ArchiveSql {
     const run = this.lit(runId);
     const rows = planned.map(
       (p) =>
-        `(${run}, ${this.lit(p.table.name)}, ${this.lit(rootOf(this.config, p.table).name)}, ${int(p.year)}, 'hot', 'pending', 1, ` +
+        `(${run}, ${this.lit(p.table.alias)}, ${this.lit(rootOf(this.config, p.table).alias)}, ${int(p.year)}, 'hot', 'pending', 1, ` +
         `${int(p.rows)}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${this.lit(p.table.schema)}, ` +
         `${p.hotBytes === undefined ? 'NULL' : int(p.hotBytes)})`,
     );
@@ -705,7 +783,7 @@ export class ArchiveSql {
   }
 
   private batchWhere(runId: string, table: TableConfig, year: number): string {
-    return `"run_id" = ${this.lit(runId)} AND "table_name" = ${this.lit(table.name)} AND "year" = ${int(year)}`;
+    return `"run_id" = ${this.lit(runId)} AND "table_name" = ${this.lit(table.alias)} AND "year" = ${int(year)}`;
   }
 
   /** The columns a batch's files hold, as its ledger row records them (`name type, ...`). */
@@ -758,7 +836,7 @@ export class ArchiveSql {
     },
   ): string {
     const which = (b: { family: TableConfig; year: number }) =>
-      `("family" = ${this.lit(b.family.name)} AND "year" = ${int(b.year)})`;
+      `("family" = ${this.lit(b.family.alias)} AND "year" = ${int(b.year)})`;
     const ended = marks.ended.map(which).join(' OR ');
     const begun = marks.begun ? which(marks.begun) : '';
     const sets = [
@@ -786,7 +864,7 @@ export class ArchiveSql {
       `"row_count" = NULL, "checksum" = NULL, "file_count" = NULL, "byte_count" = NULL, "files_digest" = NULL, ` +
       `"exported_at" = NULL, "verified_at" = NULL, ` +
       `"error" = ${this.lit(safeText(reason))} ` +
-      `WHERE "run_id" = ${this.lit(batch.runId)} AND "family" = ${this.lit(family[0].name)} AND "year" = ${int(batch.year)}`
+      `WHERE "run_id" = ${this.lit(batch.runId)} AND "family" = ${this.lit(family[0].alias)} AND "year" = ${int(batch.year)}`
     );
   }
 
@@ -794,7 +872,7 @@ export class ArchiveSql {
   resetAttempts(batch: BatchKey, family: readonly TableConfig[]): string {
     return (
       `UPDATE ${this.ledgerTable('batches')} SET "attempt" = 1 WHERE "run_id" = ${this.lit(batch.runId)} ` +
-      `AND "family" = ${this.lit(family[0].name)} AND "year" = ${int(batch.year)}`
+      `AND "family" = ${this.lit(family[0].alias)} AND "year" = ${int(batch.year)}`
     );
   }
 
@@ -842,7 +920,7 @@ export class ArchiveSql {
     return (
       this.dialect.externalPartitions?.(
         this.config.catalog.externalSchema,
-        table.name.toLowerCase(),
+        table.alias.toLowerCase(),
         partitions,
       ) ?? this.externalTable(table)
     );
@@ -911,7 +989,7 @@ export class ArchiveSql {
       `AND "attempt" = ${int(attempt)} AND "state" = 'verified' AND "row_count" = ${rows} AND "checksum" = ${checksum}`;
     return (
       `INSERT INTO ${this.ledgerTable('commit_checks')} ("run_id", "table_name", "year", "attempt", "row_count", "checksum", "passed") ` +
-      `SELECT ${this.lit(batch.runId)}, ${this.lit(table.name)}, ${int(batch.year)}, ${int(attempt)}, h.n, h.s, ` +
+      `SELECT ${this.lit(batch.runId)}, ${this.lit(table.alias)}, ${int(batch.year)}, ${int(attempt)}, h.n, h.s, ` +
       `CASE WHEN h.n = ${rows} AND h.s = ${checksum} AND b.n = 1 THEN 1 END ` +
       `FROM (SELECT ${hot}) h, (${ledger}) b`
     );
@@ -1018,7 +1096,7 @@ export class ArchiveSql {
 
   /** Drops a union view; the rows it showed stay where they are. */
   dropView(table: TableConfig): string {
-    return dropViewStatement(this.config.views.schema, `${this.config.views.prefix}${table.name}`);
+    return dropViewStatement(this.config.views.schema, `${this.config.views.prefix}${table.alias}`);
   }
 
   /** Drops the external schema: only Redshift's mapping of the catalog, never the catalog or the lake. */
@@ -1119,7 +1197,7 @@ export class ArchiveSql {
     const id = this.lit(restoreId);
     const record = (t: TableConfig, stage: string) =>
       `INSERT INTO ${checks} ("restore_id", "table_name", "year", "stage", "row_count", "checksum", "passed") ` +
-      `SELECT ${id}, ${this.lit(t.name)}, ${int(year)}, '${stage}', h.n, h.s, `;
+      `SELECT ${id}, ${this.lit(t.alias)}, ${int(year)}, '${stage}', h.n, h.s, `;
     const restored = (t: TableConfig) => batches.get(t) ?? [];
     const before = family.map((t) => `${record(t, 'before')}1 FROM (${this.tableFigures(t)}) h`);
     // AWS documents neither way whether a transaction may read an external table: preflight asks
@@ -1142,7 +1220,7 @@ export class ArchiveSql {
         `${record(t, 'after')}CASE WHEN h.n = b.row_count + ${int(rows)} AND ${decimal('h.s')} = ` +
         `${decimal('b.checksum')} + ${decimal(decimalText(String(checksum)))} THEN 1 END ` +
         `FROM (${this.tableFigures(t, true)}) h, (SELECT "row_count", "checksum" FROM ${checks} WHERE "restore_id" = ${id} ` +
-        `AND "table_name" = ${this.lit(t.name)} AND "year" = ${int(year)} AND "stage" = 'before') b`
+        `AND "table_name" = ${this.lit(t.alias)} AND "year" = ${int(year)} AND "stage" = 'before') b`
       );
     });
     const which = family.flatMap((t) => restored(t).map((b) => `(${this.batchWhere(b.runId, t, year)})`));
@@ -1164,6 +1242,52 @@ export class ArchiveSql {
   }
 
   // ---- preflight ----------------------------------------------------------------------------
+
+  /**
+   * Read only, no table: what the documentation leaves open about the types that travel as text
+   * (docs/design.md §7, "Column types"), asked of the warehouse with a value of each such type the
+   * configuration holds, at the edge of its range: `<type>_back` is 1 when the value the union view
+   * casts back from the exported text is the value (SUPER: when its text is the same again), and
+   * `<type>_bytes` the bytes of that text, which must be at most `most[<type>]`, what the catalog's
+   * VARCHAR holds. Undefined when the configuration has no such column.
+   */
+  textProbe(): { readonly sql: string; readonly most: Readonly<Record<string, number>> } | undefined {
+    const types = new Map<string, ColumnType>();
+    for (const c of this.tables.flatMap((t) => t.columns)) {
+      // the probe's VARBYTE is 3 bytes long: its own type, whatever the columns' lengths
+      if (travelsAsText(c.type))
+        types.set(c.type.kind, c.type.kind === 'varbyte' ? { kind: 'varbyte', length: 3 } : c.type);
+    }
+    if (types.size === 0) return undefined;
+    const d = this.dialect;
+    const probes = [...types.values()].map((type) => {
+      const value = d.fromText(type, this.lit(TEXT_PROBES[type.kind as keyof typeof TEXT_PROBES]));
+      const back = d.fromText(type, d.asText(type, value));
+      const same =
+        type.kind === 'super' ? `${d.asText(type, back)} = ${d.asText(type, value)}` : `${back} = ${value}`;
+      return `CASE WHEN ${same} THEN 1 ELSE 0 END AS ${type.kind}_back, ${d.textSize(type, value)} AS ${type.kind}_bytes`;
+    });
+    return {
+      sql: `SELECT ${probes.join(', ')}`,
+      most: Object.fromEntries(
+        [...types].map(([kind, type]) => [kind, (travelType(type) as { length: number }).length]),
+      ),
+    };
+  }
+
+  /**
+   * Read only: the largest text of each SUPER column of `table` (`c<i>`, the column's index), which
+   * Spectrum must read whole: it truncates a longer value silently to the declared VARCHAR (DG
+   * CREATE EXTERNAL TABLE). Undefined when the table has none.
+   */
+  textSizeQuery(table: TableConfig): string | undefined {
+    const sizes = table.columns.flatMap((c, i) =>
+      c.type.kind === 'super'
+        ? [`CAST(MAX(${this.dialect.textSize(c.type, this.column(c))}) AS VARCHAR(20)) AS c${i}`]
+        : [],
+    );
+    return sizes.length ? `SELECT ${sizes.join(', ')} FROM ${this.hotTable(table)}` : undefined;
+  }
 
   /**
    * Read only, no rows: the commit's checksum over the table, with its column guard, to see that
@@ -1210,7 +1334,7 @@ export class ArchiveSql {
       tables: this.tables.map((t) => ({ schema: t.schema, name: t.name, qualified: this.hotTable(t) })),
       ledgerSchema: this.config.ledger.schema,
       viewsSchema: this.config.views.schema,
-      views: this.tables.map((t) => `${this.config.views.prefix}${t.name}`),
+      views: this.tables.map((t) => `${this.config.views.prefix}${t.alias}`),
       database: this.config.warehouse.database,
       vacuum: this.config.maintenance.vacuum,
     });
@@ -1225,7 +1349,7 @@ export class ArchiveSql {
         ? this.tables.map((t) => ({ schema: t.schema, name: t.name }))
         : this.tables.map((t) => ({
             schema: this.config.views.schema,
-            name: `${this.config.views.prefix}${t.name}`,
+            name: `${this.config.views.prefix}${t.alias}`,
           }));
     return this.dialect.catalogColumnsQuery(names);
   }
@@ -1235,7 +1359,7 @@ export class ArchiveSql {
     return this.dialect.viewDefinitionsQuery(
       this.tables.map((t) => ({
         schema: this.config.views.schema,
-        name: `${this.config.views.prefix}${t.name}`,
+        name: `${this.config.views.prefix}${t.alias}`,
       })),
     );
   }
@@ -1304,16 +1428,16 @@ export class ArchiveSql {
   ): string[] {
     const run = this.lit(runId);
     const values = rows.map((r) => {
-      const family = this.lit(rootOf(this.config, r.table).name);
+      const family = this.lit(rootOf(this.config, r.table).alias);
       const schema = this.lit(r.table.schema);
       return finished
-        ? `(${run}, ${this.lit(r.table.name)}, ${family}, ${int(r.year)}, 'hot', 'verified', 1, ${int(r.rows)}, ` +
+        ? `(${run}, ${this.lit(r.table.alias)}, ${family}, ${int(r.year)}, 'hot', 'verified', 1, ${int(r.rows)}, ` +
             `${r.location === null ? 'NULL' : this.lit(r.location)}, ${int(r.rows)}, NULL, ${int(r.files)}, ${int(r.bytes)}, NULL, NULL, ${schema})`
-        : `(${run}, ${this.lit(r.table.name)}, ${family}, ${int(r.year)}, 'stage', 'pending', 1, ${int(r.rows)}, ` +
+        : `(${run}, ${this.lit(r.table.alias)}, ${family}, ${int(r.year)}, 'stage', 'pending', 1, ${int(r.rows)}, ` +
             `NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${schema})`;
     });
     const checks = finished
-      ? rows.map((r) => `(${run}, ${this.lit(r.table.name)}, ${int(r.year)}, 1, ${int(r.rows)}, '', 1)`)
+      ? rows.map((r) => `(${run}, ${this.lit(r.table.alias)}, ${int(r.year)}, 1, ${int(r.rows)}, '', 1)`)
       : [];
     return [
       ...(values.length
@@ -1337,6 +1461,17 @@ export class ArchiveSql {
 export function dropViewStatement(schema: string, name: string): string {
   return `DROP VIEW IF EXISTS ${qualify(schema, name)}`;
 }
+
+/**
+ * The values of {@link ArchiveSql.textProbeQuery}, as text: the longest TIME, a TIMETZ with an
+ * offset, bytes that are no UTF-8, and a SUPER of every JSON kind.
+ */
+const TEXT_PROBES = {
+  time: '23:59:59.999999',
+  timetz: '23:59:59.999999+05:30',
+  varbyte: '00ff7f',
+  super: '{"a":[1,2.5,null,"x"],"b":{"c":true}}',
+} as const;
 
 /** Text for the ledger: printable ASCII, at most 1000 characters. */
 function safeText(message: string): string {

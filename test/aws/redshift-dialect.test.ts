@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configJson, parseConfig, tableNamed } from '../../src/config/config';
 import { parseCalendarDate } from '../../src/core/cutoff';
+import { glueColumns } from '../../src/core/glue-schema';
 import { batchRoot, partitionLocation } from '../../src/core/lake-layout';
 import { externalSchemaStatement, redshiftDialect } from '../../src/sql/redshift-dialect';
 import { ArchiveSql, BatchKey, Figures } from '../../src/sql/statements';
@@ -232,6 +233,95 @@ describe('the Redshift dialect', () => {
     );
   });
 
+  test('exports, hashes and casts back TIME, TIMETZ, VARBYTE and SUPER as their text: Spectrum and Athena have none of them', () => {
+    // given a table of each type that travels as text, spelled as Redshift spells them
+    const config = parseConfig({
+      ...JSON.parse(configJson(RESERVED)),
+      tables: [
+        {
+          schema: 's',
+          name: 'texts',
+          archiveBy: { column: 'd' },
+          columns: [
+            { name: 'd', type: 'date' },
+            { name: 'clock', type: 'time without time zone' },
+            { name: 'clocktz', type: 'time with time zone' },
+            { name: 'bytes', type: 'varbinary(100)' },
+            { name: 'doc', type: 'super' },
+          ],
+        },
+      ],
+    });
+    const texts = new ArchiveSql(config, dialect);
+    const table = tableNamed(config, 'texts');
+    const [unload] = texts.unloadStatements(table, KEY, 's3://b/lake/v1/texts/');
+    recordRedshiftSql([unload]);
+    // then the export writes each as text: a cast that holds the longest TIME (15) or TIMETZ (24),
+    // the hex of a VARBYTE, a SUPER's JSON (NULL stays NULL: JSON_SERIALIZE would write 'null')
+    expect(unload).toContain(
+      'SELECT "d", "clock"::VARCHAR(15) AS "clock", "clocktz"::VARCHAR(24) AS "clocktz", TO_HEX("bytes") AS "bytes", ' +
+        'NVL2("doc",JSON_SERIALIZE("doc"),NULL) AS "doc", CAST(2024 AS INTEGER) AS "year" FROM "s"."texts" WHERE',
+    );
+    // and both sides hash the same text as a string: the hot side converts under the aliases, the
+    // archive side reads the text the catalog declares
+    const hot = texts.commitCheck(table, KEY, 1, { rows: 1, checksum: '1' });
+    const archive = texts.archiveFiguresQuery(table, KEY);
+    recordRedshiftSql([hot, archive]);
+    const hash =
+      "FNV_HASH(FNV_HASH(NVL(NVL2(q4,JSON_SERIALIZE(q4),NULL),'')),FNV_HASH(FNV_HASH(NVL(TO_HEX(q3),''))," +
+      "FNV_HASH(FNV_HASH(NVL(q2::VARCHAR(24),'')),FNV_HASH(FNV_HASH(NVL(q1::VARCHAR(15),'')),FNV_HASH(NVL(q0,'1970-01-01'::DATE)," +
+      'FNV_HASH(NVL2(q0,0,1)+NVL2(q1,0,2)+NVL2(q2,0,4)+NVL2(q3,0,8)+NVL2(q4,0,16)))))))';
+    expect(hot).toContain(
+      `${checksum(hash)} AS s FROM (SELECT "d" q0,"clock" q1,"clocktz" q2,"bytes" q3,"doc" q4 FROM "s"."texts" WHERE`,
+    );
+    expect(archive).toContain(
+      `${checksum(
+        "FNV_HASH(FNV_HASH(NVL(q4,'')),FNV_HASH(FNV_HASH(NVL(q3,'')),FNV_HASH(FNV_HASH(NVL(q2,'')),FNV_HASH(FNV_HASH(NVL(q1,''))," +
+          "FNV_HASH(NVL(q0,'1970-01-01'::DATE),FNV_HASH(NVL2(q0,0,1)+NVL2(q1,0,2)+NVL2(q2,0,4)+NVL2(q3,0,8)+NVL2(q4,0,16)))))))",
+      )} AS checksum FROM (SELECT "d" q0,"clock" q1,"clocktz" q2,"bytes" q3,"doc" q4 FROM "Ext"."texts" WHERE`,
+    );
+    // and the union view (and restore) cast the text back: TO_VARBYTE (FROM_HEX takes literals only), JSON_PARSE
+    const view = texts.replaceView(table, { committed: [] });
+    recordRedshiftSql([view]);
+    expect(view).toBe(
+      'CREATE OR REPLACE VIEW "Reporting"."all_texts" AS SELECT "d", "clock", "clocktz", "bytes", "doc" FROM "s"."texts" ' +
+        `UNION ALL SELECT "d"::DATE, "clock"::TIME, "clocktz"::TIMETZ, TO_VARBYTE("bytes",'hex'), JSON_PARSE("doc") ` +
+        'FROM "Ext"."texts" WHERE 1 = 0 WITH NO SCHEMA BINDING',
+    );
+    // and the catalog declares the text: VARBYTE(100)'s hex is 200 bytes, SUPER's JSON Spectrum's longest
+    expect(glueColumns(table).map((c) => c.type)).toEqual([
+      'date',
+      'varchar(15)',
+      'varchar(24)',
+      'varchar(200)',
+      'varchar(65535)',
+    ]);
+    // and preflight asks the warehouse the round trip of each, at the edge of its range, and the
+    // largest SUPER text of the table (JSON_SIZE: the bytes of its JSON)
+    const probe = texts.textProbe();
+    const size = texts.textSizeQuery(table);
+    recordRedshiftSql([probe?.sql ?? '', size ?? '']);
+    expect(probe).toEqual({
+      sql:
+        "SELECT CASE WHEN '23:59:59.999999'::TIME::VARCHAR(15)::TIME = '23:59:59.999999'::TIME THEN 1 ELSE 0 END AS time_back, " +
+        "OCTET_LENGTH('23:59:59.999999'::TIME::VARCHAR(15)) AS time_bytes, " +
+        "CASE WHEN '23:59:59.999999+05:30'::TIMETZ::VARCHAR(24)::TIMETZ = '23:59:59.999999+05:30'::TIMETZ THEN 1 ELSE 0 END AS timetz_back, " +
+        "OCTET_LENGTH('23:59:59.999999+05:30'::TIMETZ::VARCHAR(24)) AS timetz_bytes, " +
+        "CASE WHEN TO_VARBYTE(TO_HEX(TO_VARBYTE('00ff7f','hex')),'hex') = TO_VARBYTE('00ff7f','hex') THEN 1 ELSE 0 END AS varbyte_back, " +
+        "OCTET_LENGTH(TO_HEX(TO_VARBYTE('00ff7f','hex'))) AS varbyte_bytes, " +
+        `CASE WHEN NVL2(JSON_PARSE(NVL2(JSON_PARSE('{"a":[1,2.5,null,"x"],"b":{"c":true}}'),JSON_SERIALIZE(JSON_PARSE('{"a":[1,2.5,null,"x"],"b":{"c":true}}')),NULL)),` +
+        `JSON_SERIALIZE(JSON_PARSE(NVL2(JSON_PARSE('{"a":[1,2.5,null,"x"],"b":{"c":true}}'),JSON_SERIALIZE(JSON_PARSE('{"a":[1,2.5,null,"x"],"b":{"c":true}}')),NULL))),NULL) = ` +
+        `NVL2(JSON_PARSE('{"a":[1,2.5,null,"x"],"b":{"c":true}}'),JSON_SERIALIZE(JSON_PARSE('{"a":[1,2.5,null,"x"],"b":{"c":true}}')),NULL) THEN 1 ELSE 0 END AS super_back, ` +
+        `JSON_SIZE(JSON_PARSE('{"a":[1,2.5,null,"x"],"b":{"c":true}}')) AS super_bytes`,
+      most: { time: 15, timetz: 24, varbyte: 6, super: 65535 },
+    });
+    expect(size).toBe('SELECT CAST(MAX(JSON_SIZE("doc")) AS VARCHAR(20)) AS c4 FROM "s"."texts"');
+    // and SVV_COLUMNS' names for them parse back to the configured types
+    expect(svvColumns(config, 'tables').map((r) => dialect.catalogType(r))).toEqual(
+      table.columns.map((c) => c.type),
+    );
+  });
+
   test('replaces a union view with the same columns (owner and grants stay), reading the committed batches as literals', () => {
     // the view's columns take the hot table's names (a UNION's are its first branch's) and types
     const view = sql.replaceView(t('order'), {
@@ -311,7 +401,12 @@ describe('the Redshift dialect', () => {
     expect(dialect.catalogType(other('bigint'))).toEqual({ kind: 'bigint' });
     expect(dialect.catalogType(other('double precision'))).toEqual({ kind: 'double precision' });
     expect(dialect.catalogType(other('timestamp without time zone'))).toEqual({ kind: 'timestamp' });
-    expect(dialect.catalogType(other('super'))).toBeUndefined();
+    expect(dialect.catalogType(other('super'))).toEqual({ kind: 'super' });
+    expect(dialect.catalogType(other('time'))).toEqual({ kind: 'time' });
+    expect(dialect.catalogType(other('varbyte(10)'))).toEqual({ kind: 'varbyte', length: 10 });
+    // the types that cannot be archived are read as none
+    expect(dialect.catalogType(other('geometry'))).toBeUndefined();
+    expect(dialect.catalogType(other('hllsketch'))).toBeUndefined();
     // late-binding views may come spelled as their own catalog function spells them: both are read
     expect(dialect.catalogType(other('character varying(64)'))).toEqual({ kind: 'varchar', length: 64 });
     expect(dialect.catalogType(other('character(3)'))).toEqual({ kind: 'char', length: 3 });

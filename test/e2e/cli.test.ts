@@ -165,7 +165,7 @@ describe('redshift-archive', () => {
     const failed = await cli(['preflight', ...local()]);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toContain(
-      'FAIL columns: tables[2].columns: "note" (VARCHAR) is in table contabyx.tax but not in the configuration',
+      'FAIL columns: tables["contabyx.tax"].columns: "note" (VARCHAR) is in table contabyx.tax but not in the configuration',
     );
     expect(failed.stdout).toContain(
       '       fix: make the configuration list every column of each table, in its order, with its type (or change the table)',
@@ -256,7 +256,7 @@ describe('redshift-archive', () => {
     expect(code).toBe(2);
     expect(stderr).toBe(
       "redshift-archive: schema: the configuration does not match the warehouse's own catalog; nothing was changed\n" +
-        '  tables[0]: table missing.transactions does not exist in the warehouse (or this database user may not see it)',
+        '  tables["missing.transactions"]: table missing.transactions does not exist in the warehouse (or this database user may not see it)',
     );
   });
 
@@ -273,7 +273,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --verbose --config $C --local $W --lake $L',
-      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --accept-lost, --help, --version",
+      "Unknown option '--verbose'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --accept-lost, --tables, --schema, --archive-by, --parent, --update, --force, --cluster, --workgroup, --database, --db-user, --secret-arn, --help, --version",
     ],
     [
       'run --cutoff 2026-02-30 --config $C --local $W --lake $L',
@@ -293,7 +293,7 @@ describe('redshift-archive', () => {
     ],
     [
       'run --cutof 2025-01-01 --config $C',
-      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --accept-lost, --help, --version; did you mean --cutoff?",
+      "Unknown option '--cutof'; allowed: --config, --local, --lake, --stack, --region, --json, --cutoff, --summary, --deep, --year, --table, --delete-files, --accept-lost, --tables, --schema, --archive-by, --parent, --update, --force, --cluster, --workgroup, --database, --db-user, --secret-arn, --help, --version; did you mean --cutoff?",
     ],
     [
       'restore --config $C --local $W --lake $L',
@@ -340,7 +340,7 @@ describe('redshift-archive', () => {
     expect(code).toBe(2);
     expect(stderr.split('\n').slice(0, 2)).toEqual([
       `redshift-archive: ${config}: invalid configuration`,
-      '  tables[0].name: "orders; DROP TABLE x" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      '  tables["contabyx.orders; DROP TABLE x"].name: "orders; DROP TABLE x" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
     ]);
     expect(snapshot()).toEqual(before);
   });

@@ -287,7 +287,7 @@ describe('a year the lake layout cannot hold', () => {
       `${CONTABYX_SMALL_DATA}\nINSERT INTO contabyx.transactions VALUES (99000001, 1, 1, TIMESTAMP '0001-01-01 00:00:00', 0);`,
     );
     const message =
-      'tables[0].archiveBy.column: "time" of contabyx.transactions holds 0001-01-01 00:00:00 (year 1) in the row whose ' +
+      'tables["contabyx.transactions"].archiveBy.column: "time" of contabyx.transactions holds 0001-01-01 00:00:00 (year 1) in the row whose ' +
       'transactionid is 99000001; allowed: a year from 1000 to 9999, which the lake layout (year=YYYY) can hold. ' +
       'Change that value (NULL stays hot); nothing was changed';
     for (const attempt of [

@@ -64,7 +64,7 @@ describe('preflight on the embedded engine', () => {
         check: 'columns',
         ok: false,
         detail:
-          'tables[2].columns: "note" (VARCHAR) is in table contabyx.tax but not in the configuration; allowed: every column of ' +
+          'tables["contabyx.tax"].columns: "note" (VARCHAR) is in table contabyx.tax but not in the configuration; allowed: every column of ' +
           'the table, in its order (a column left out would be deleted without being archived)',
         fix: 'make the configuration list every column of each table, in its order, with its type (or change the table)',
       },

@@ -142,7 +142,7 @@ describe('restore puts an archive year back into the hot tables', () => {
       ),
     );
     await expect((await w.archiver()).restore(request({ table: 'nope' }))).rejects.toThrow(
-      'table: "nope" is not configured; allowed: a root table (transactions)',
+      'table: "nope" is not configured; allowed: a root table, by its alias or as schema.name (transactions)',
     );
     await expect((await w.archiver()).restore(request({ year: 24 }))).rejects.toThrow(
       'year: 24 is not allowed; allowed: a year from 1000 to 9999',

@@ -55,9 +55,9 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
     await expect(run).rejects.toBeInstanceOf(InputError);
     await expect(run).rejects.toThrow(
       `${GUARD}\n` +
-        '  tables[0].columns: "secret" (VARCHAR) is in table s.t but not in the configuration; allowed: every column of the table, ' +
+        '  tables["s.t"].columns: "secret" (VARCHAR) is in table s.t but not in the configuration; allowed: every column of the table, ' +
         'in its order (a column left out would be deleted without being archived)\n' +
-        '  tables[0].columns[2].type: "big" is integer in the configuration but BIGINT in table s.t; allowed: the table\'s type',
+        '  tables["s.t"].columns["big"].type: is integer in the configuration but BIGINT in table s.t; allowed: the table\'s type',
     );
     expect(await world.rows('s.t')).toEqual(before);
     expect([...world.lakeFiles().keys()].filter((p) => !p.includes('_catalog'))).toEqual([]);
@@ -79,7 +79,7 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
     const archiver = new Archiver(await world.session());
     await archiver.status();
     await expect(archiver.plan(target())).rejects.toThrow(
-      `${GUARD}\n  tables[0].columns: "secret" (VARCHAR) is in table s.t`,
+      `${GUARD}\n  tables["s.t"].columns: "secret" (VARCHAR) is in table s.t`,
     );
   });
 
@@ -93,7 +93,7 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
         ['big', 'bigint'],
         ['gone', 'integer'],
       ],
-      '  tables[0].columns[4].name: "gone" is in the configuration but not in table s.t',
+      '  tables["s.t"].columns["gone"]: is in the configuration but not in table s.t',
     ],
     [
       'columns in another order',
@@ -103,7 +103,7 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
         ['secret', 'varchar(100)'],
         ['big', 'bigint'],
       ],
-      "  tables[0].columns: the configuration lists the columns in another order than table s.t (id, ts, secret, big); allowed: the table's order",
+      `  tables["s.t"].columns: the configuration lists the columns in another order than table s.t (id, ts, secret, big); allowed: the table's order`,
     ],
     [
       'a type of another kind',
@@ -113,7 +113,7 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
         ['secret', 'varchar(100)'],
         ['big', 'bigint'],
       ],
-      '  tables[0].columns[1].type: "ts" is date in the configuration but TIMESTAMP in table s.t; allowed: the table\'s type',
+      '  tables["s.t"].columns["ts"].type: is date in the configuration but TIMESTAMP in table s.t; allowed: the table\'s type',
     ],
     [
       "a wider type (the files would carry the table's, the catalog declare the wider one)",
@@ -123,7 +123,7 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
         ['secret', 'varchar(100)'],
         ['big', 'bigint'],
       ],
-      '  tables[0].columns[0].type: "id" is bigint in the configuration but INTEGER in table s.t; allowed: the table\'s type',
+      '  tables["s.t"].columns["id"].type: is bigint in the configuration but INTEGER in table s.t; allowed: the table\'s type',
     ],
   ] as [string, [string, string][], string][])('fails a run with %s', async (_, columns, line) => {
     world = await World.create(configOf(columns), TABLE, { setup: false });
@@ -153,7 +153,7 @@ describe('the schema guard: the warehouse, not the configuration, says what a ro
     // then the commit fails, the schema guard names the column (exit 2), and every row of 2023 is still hot
     await expect(run).rejects.toBeInstanceOf(InputError);
     await expect(run).rejects.toThrow(
-      `${GUARD}\n  tables[0].columns: "note" (VARCHAR) is in table s.t but not in the configuration; allowed: every column of the table, in its order (a column left out would be deleted without being archived)`,
+      `${GUARD}\n  tables["s.t"].columns: "note" (VARCHAR) is in table s.t but not in the configuration; allowed: every column of the table, in its order (a column left out would be deleted without being archived)`,
     );
     expect(faults.calls).toContain('transaction 20260101T000000Z.commit.t.2023.a1');
     expect(await w.rows(`(SELECT id, ts, secret, big FROM s.t WHERE ts < TIMESTAMP '2024-01-01')`)).toEqual(
@@ -204,7 +204,7 @@ describe('schema evolution', () => {
     const setup = (await shrunk.archiver()).setup();
     await expect(setup).rejects.toBeInstanceOf(InputError);
     await expect(setup).rejects.toThrow(
-      `${GUARD}\n  tables[0].columns: "big bigint" is held by archived batches (run 20250101T000000Z year 2023, run 20250101T000000Z year 2024) ` +
+      `${GUARD}\n  tables["s.t"].columns: "big bigint" is held by archived batches (run 20250101T000000Z year 2023, run 20250101T000000Z year 2024) ` +
         'but is not at its place in the configuration; allowed: every archived column where it was, new columns after them. ' +
         'A column that archived rows hold cannot leave the table: add it back (nullable, at the same position; ' +
         'ALTER TABLE ... ADD COLUMN appends it) and to the configuration',

@@ -1,4 +1,6 @@
-import { columnNamed, isRootTable, TableConfig, tableNamed } from '../../src/config/config';
+import { ArchiveByParent, columnNamed, isRootTable, TableConfig, tableNamed } from '../../src/config/config';
+import { travelsAsText } from '../../src/core/column-types';
+import { duckdbDialect } from '../../src/sql/duckdb-dialect';
 import { quoteIdent } from '../../src/sql/identifiers';
 import type { World } from '../../devkit/world';
 
@@ -60,14 +62,14 @@ export class Invariants {
   async restoring(year: number): Promise<void> {
     const committed = (await this.world.committedBatches()).filter((b) => b.year === year);
     for (const table of this.world.sql.tables) {
-      const mine = committed.filter((b) => b.table.toLowerCase() === table.name.toLowerCase());
+      const mine = committed.filter((b) => b.table.toLowerCase() === table.alias.toLowerCase());
       if (mine.length === 0) continue;
       const parts = mine.map(
         (b) =>
           `SELECT ${archived(table)} FROM ${this.world.sql.archiveSource(table, [b])} WHERE "archive_run" = '${b.runId}' AND "year" = ${b.year}`,
       );
-      this.restored[table.name] = [
-        ...(this.restored[table.name] ?? []),
+      this.restored[table.alias] = [
+        ...(this.restored[table.alias] ?? []),
         ...(await this.world.rows(`(${parts.join(' UNION ALL ')})`)),
       ];
     }
@@ -81,13 +83,13 @@ export class Invariants {
     const views = await world.viewRows();
     const stage = await world.stageRunId();
     for (const table of sql.tables) {
-      const expected = [...this.baseline[table.name], ...(this.late[table.name] ?? [])].sort();
-      if (JSON.stringify(views[table.name]) !== JSON.stringify(expected)) {
+      const expected = [...this.baseline[table.alias], ...(this.late[table.alias] ?? [])].sort();
+      if (JSON.stringify(views[table.alias]) !== JSON.stringify(expected)) {
         throw new Error(
-          `${when}: invariant 1 broken for ${table.name}: the view returns ${views[table.name].length} rows, expected ${expected.length}`,
+          `${when}: invariant 1 broken for ${table.alias}: the view returns ${views[table.alias].length} rows, expected ${expected.length}`,
         );
       }
-      const mine = committed.filter((b) => b.table.toLowerCase() === table.name.toLowerCase());
+      const mine = committed.filter((b) => b.table.toLowerCase() === table.alias.toLowerCase());
       const parts = [
         `SELECT ${cols(table)} FROM ${sql.hotTable(table)}`,
         ...(stage ? [`SELECT ${cols(table)} FROM ${sql.stageTable(table, stage)}`] : []),
@@ -99,9 +101,9 @@ export class Invariants {
         ),
       ];
       const composed = await world.rows(`(${parts.join(' UNION ALL ')})`);
-      if (JSON.stringify(composed) !== JSON.stringify(views[table.name])) {
+      if (JSON.stringify(composed) !== JSON.stringify(views[table.alias])) {
         throw new Error(
-          `${when}: invariant 2 broken for ${table.name}: hot + committed batches hold ${composed.length} rows, the view ${views[table.name].length}`,
+          `${when}: invariant 2 broken for ${table.alias}: hot + committed batches hold ${composed.length} rows, the view ${views[table.alias].length}`,
         );
       }
     }
@@ -147,21 +149,25 @@ export class Invariants {
           : start;
       query = `SELECT * FROM ${sql.hotTable(table)} WHERE ${quoteIdent(column.name)} < ${cutoff}`;
     } else {
-      const by = table.archiveBy as { parent: string; foreignKey: string; parentKey: string };
+      const by = table.archiveBy as ArchiveByParent;
       const parent = tableNamed(world.config, by.parent);
-      const [fk, pk] = [quoteIdent(by.foreignKey), quoteIdent(by.parentKey)];
+      // a key of one column or several: equal in every column (never for a NULL)
+      const key = (p: string) =>
+        by.foreignKey
+          .map((fk, i) => `${p}.${quoteIdent(by.parentKey[i])} = c.${quoteIdent(fk)}`)
+          .join(' AND ');
       const committed = (await world.committedBatches()).filter(
-        (b) => b.runId === runId && b.table.toLowerCase() === parent.name.toLowerCase(),
+        (b) => b.runId === runId && b.table.toLowerCase() === parent.alias.toLowerCase(),
       );
       query =
-        `SELECT * FROM ${sql.hotTable(table)} WHERE ${fk} IN (SELECT ${pk} FROM ${sql.archiveSource(parent, committed)} ` +
-        `WHERE "archive_run" = '${runId}') AND ${fk} NOT IN (SELECT ${pk} FROM ${sql.hotTable(parent)} WHERE ${pk} IS NOT NULL)`;
+        `SELECT c.* FROM ${sql.hotTable(table)} c WHERE EXISTS (SELECT 1 FROM ${sql.archiveSource(parent, committed)} a ` +
+        `WHERE ${key('a')} AND a."archive_run" = '${runId}') AND NOT EXISTS (SELECT 1 FROM ${sql.hotTable(parent)} h WHERE ${key('h')})`;
     }
     const left = await world.rows(`(${query})`);
-    const late = new Set([...(this.late[table.name] ?? []), ...(this.restored[table.name] ?? [])]);
+    const late = new Set([...(this.late[table.alias] ?? []), ...(this.restored[table.alias] ?? [])]);
     const stray = left.filter((r) => !late.has(r));
     if (stray.length > 0)
-      throw new Error(`${when}: invariant 6 broken for ${table.name}: ${stray[0]} is old and still hot`);
+      throw new Error(`${when}: invariant 6 broken for ${table.alias}: ${stray[0]} is old and still hot`);
   }
 }
 
@@ -174,9 +180,11 @@ function archived(table: TableConfig): string {
   return table.columns
     .map((c) => {
       const name = quoteIdent(c.name.toLowerCase());
-      return c.type.kind === 'timestamptz'
-        ? `timezone('UTC', CAST(${name} AS TIMESTAMP)) AS ${quoteIdent(c.name)}`
-        : `${name} AS ${quoteIdent(c.name)}`;
+      if (c.type.kind === 'timestamptz')
+        return `timezone('UTC', CAST(${name} AS TIMESTAMP)) AS ${quoteIdent(c.name)}`;
+      // TIME, TIMETZ, VARBYTE and SUPER travel as text: back to the hot type
+      if (travelsAsText(c.type)) return `${duckdbDialect.fromText(c.type, name)} AS ${quoteIdent(c.name)}`;
+      return `${name} AS ${quoteIdent(c.name)}`;
     })
     .join(', ');
 }

@@ -12,8 +12,8 @@ export const eachTableToo: Mutual<ConfigSchemaOutput['tables'][number], ArchiveC
 // The check bites: a plain interface missing a section, or with one too many, is refused.
 // @ts-expect-error the schema's output has `maintenance`, which this type lacks
 export const missingSection: Mutual<ConfigSchemaOutput, Omit<ArchiveConfig, 'maintenance'>> = true;
-// @ts-expect-error the schema's output has no `alias` on a table
-export const extraField: Mutual<ConfigSchemaOutput, ArchiveConfig & { tables: { alias: string }[] }> = true;
+// @ts-expect-error the schema's output has no `comment` on a table
+export const extraField: Mutual<ConfigSchemaOutput, ArchiveConfig & { tables: { comment: string }[] }> = true;
 
 test('a configuration written as the plain ArchiveConfig reads back the same from its JSON', () => {
   // given a configuration built from the plain interfaces alone, every default spelled out
@@ -30,6 +30,7 @@ test('a configuration written as the plain ArchiveConfig reads back the same fro
       {
         schema: 'sales',
         name: 'orders',
+        alias: 'orders',
         archiveBy: { column: 'ordered_at' },
         columns: [
           { name: 'id', type: { kind: 'bigint' } },
@@ -40,7 +41,8 @@ test('a configuration written as the plain ArchiveConfig reads back the same fro
       {
         schema: 'sales',
         name: 'order_lines',
-        archiveBy: { parent: 'orders', foreignKey: 'order_id', parentKey: 'id' },
+        alias: 'sales_order_lines',
+        archiveBy: { parent: 'orders', foreignKey: ['order_id'], parentKey: ['id'] },
         columns: [
           { name: 'order_id', type: { kind: 'bigint' } },
           { name: 'sku', type: { kind: 'varchar', length: 32 } },

@@ -1,3 +1,4 @@
+import { ALLOWED_TYPES } from '../../src/core/column-types';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,23 +64,30 @@ describe('configuration', () => {
   test('fails for a table name that would inject SQL', () => {
     fails(
       (c) => (tables(c)[0].name = 'orders; DROP TABLE x'),
-      'tables[0].name: "orders; DROP TABLE x" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      'tables["contabyx.orders; DROP TABLE x"].name: "orders; DROP TABLE x" is not allowed; allowed: letters, digits, _ or $, not starting with a digit, at most 127 bytes',
     );
   });
 
   test('fails for an unsupported column type', () => {
     fails(
-      (c) => ((tables(c)[0].columns as Json[])[4].type = 'float4'),
-      'tables[0].columns[4].type: "float4" is not allowed; allowed: smallint, integer, bigint, decimal(p,s) with 1 <= p <= 38 ' +
-        'and 0 <= s <= p, real, double precision, boolean, char(n) with 1 <= n <= 4096, varchar(n) with 1 <= n <= 65535, date, ' +
-        'timestamp, timestamptz',
+      (c) => ((tables(c)[0].columns as Json[])[4].type = 'money'),
+      `tables["contabyx.transactions"].columns["amount"].type: "money" is not allowed; allowed: ${ALLOWED_TYPES}`,
+    );
+  });
+
+  test('fails for a type that cannot be archived, saying why and that the table stays hot', () => {
+    fails(
+      (c) => ((tables(c)[0].columns as Json[])[4].type = 'geometry'),
+      `tables["contabyx.transactions"].columns["amount"].type: "geometry" is not allowed; allowed: ${ALLOWED_TYPES}; UNLOAD writes GEOMETRY to text or CSV ` +
+        'only, not Parquet (Redshift UNLOAD), and Spectrum and Athena have no such type: the table and its descendants stay ' +
+        'hot (leave them out of the configuration)',
     );
   });
 
   test('fails for an archive column that is not a date or timestamp of the table', () => {
     fails(
       (c) => (tables(c)[0].archiveBy = { column: 'amount' }),
-      'tables[0].archiveBy.column: "amount" is not allowed; allowed: a date, timestamp or timestamptz column of the table (time)',
+      'tables["contabyx.transactions"].archiveBy.column: "amount" is not allowed; allowed: a date, timestamp or timestamptz column of the table (time)',
     );
   });
 
@@ -91,12 +99,12 @@ describe('configuration', () => {
           foreignKey: 'expense_transactionid',
           parentKey: 'transactionid',
         }),
-      'tables[1].archiveBy.parent: "payments" is not allowed; allowed: another configured table (transactions, tax)',
+      'tables["contabyx.transfers"].archiveBy.parent: "payments" is not allowed; allowed: another configured table, by its alias or as schema.name (transactions, tax)',
     );
     fails(
       (c) => (tables(c)[2].archiveBy = { parent: 'transactions', foreignKey: 'txid', parentKey: 'id' }),
-      'tables[2].archiveBy.foreignKey: "txid" is not allowed; allowed: a column of the table (transactionid, taxtypeid, fee)',
-      'tables[2].archiveBy.parentKey: "id" is not allowed; allowed: a column of table "transactions" (transactionid, clientid, typeid, time, amount)',
+      'tables["contabyx.tax"].archiveBy.foreignKey: "txid" is not allowed; allowed: a column of the table, once (transactionid, taxtypeid, fee)',
+      'tables["contabyx.tax"].archiveBy.parentKey: "id" is not allowed; allowed: a column of table contabyx.transactions, once (transactionid, clientid, typeid, time, amount)',
     );
   });
 
@@ -104,18 +112,18 @@ describe('configuration', () => {
     fails(
       (c) =>
         (tables(c)[0].archiveBy = { parent: 'tax', foreignKey: 'transactionid', parentKey: 'transactionid' }),
-      'tables[0].archiveBy.parent: "transactions -> tax -> transactions" is not allowed; allowed: parents without a cycle',
+      'tables["contabyx.transactions"].archiveBy.parent: "transactions -> tax -> transactions" is not allowed; allowed: parents without a cycle',
     );
   });
 
   test('fails for a column named like a partition key, and for duplicate names', () => {
     fails(
       (c) => ((tables(c)[2].columns as Json[])[2].name = 'year'),
-      'tables[2].columns[2].name: "year" is not allowed; allowed: any name but the partition keys year and archive_run',
+      'tables["contabyx.tax"].columns["year"].name: "year" is not allowed; allowed: any name but the partition keys year and archive_run',
     );
     fails(
       (c) => ((tables(c)[2].columns as Json[])[2].name = 'TaxTypeId'),
-      'tables[2].columns[2].name: "TaxTypeId" is not allowed; allowed: a name no other column of the table has',
+      'tables["contabyx.tax"].columns[2].name: "TaxTypeId" is not allowed; allowed: a name no other column of the table has',
     );
   });
 
@@ -204,8 +212,10 @@ describe('configuration', () => {
         (c.views as Json).readers = ['analysts', 'group x; DROP TABLE t'];
         c.maxAttempts = 0;
       },
-      'views.readers[0]: "analysts" is not allowed; allowed: "user NAME" or "group NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
-      'views.readers[1]: "group x; DROP TABLE t" is not allowed; allowed: "user NAME" or "group NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
+      // the allowed list once for the two readers
+      'views.readers[0]: "analysts" is not allowed',
+      'views.readers[1]: "group x; DROP TABLE t" is not allowed',
+      '  allowed, for the 2 above: "user NAME" or "group NAME", NAME letters, digits, _ or $, not starting with a digit, at most 127 bytes',
       'maxAttempts: 0 is not allowed; allowed: at least 1',
     );
   });
@@ -221,7 +231,102 @@ describe('configuration', () => {
           columns: [{ name: 'transactionid', type: 'integer' }],
         })),
       ];
-    }, 'tables[0]: "transactions" with 13 descendant tables is not allowed; allowed: at most 13 tables per family ' + '(a root and its descendants), as its commit is one Data API batch of at most 40 statements');
+    }, 'tables["contabyx.transactions"]: "transactions" with 13 descendant tables is not allowed; allowed: at most 13 tables per family ' + '(a root and its descendants), as its commit is one Data API batch of at most 40 statements');
+  });
+
+  test('names tables and columns as the file does, says each allowed list once, and finds every problem in one pass', () => {
+    // given problems of every kind: a value of a section, types of columns of two tables, a
+    // parent that is no table, and a table of its own whose alias collides
+    fails(
+      (c) => {
+        (c.lake as Json).prefix = '/data/';
+        ((tables(c)[0].columns as Json[])[4] as Json).type = 'money';
+        ((tables(c)[2].columns as Json[])[2] as Json).type = 'numeric(40,2)';
+        (tables(c)[1].archiveBy as Json).parent = 'transaction';
+        tables(c).push({ ...tables(c)[2], schema: 'billing' });
+      },
+      // then the values each section and table has on its own come first, each type's list once,
+      'lake.prefix: "/data/" is not allowed; allowed: an S3 key prefix of letters, digits, . _ - separated by /, no leading or trailing /',
+      'tables["contabyx.transactions"].columns["amount"].type: "money" is not allowed',
+      'tables["contabyx.tax"].columns["fee"].type: "numeric(40,2)" is not allowed',
+      'tables["billing.tax"].columns["fee"].type: "numeric(40,2)" is not allowed',
+      `  allowed, for the 3 above: ${ALLOWED_TYPES}`,
+      // then the rules across fields, over what passed its own checks, in the same pass
+      'tables["contabyx.transfers"].archiveBy.parent: "transaction" is not allowed; allowed: another configured table, ' +
+        'by its alias or as schema.name (transactions, tax, tax)',
+    );
+  });
+
+  test('takes the same table name in two schemas, each with its own alias, and refuses a collision naming both tables', () => {
+    // given billing.tax beside contabyx.tax, with an alias of its own
+    const config = sample();
+    tables(config).push({ ...tables(config)[2], schema: 'billing', alias: 'billing_tax' });
+    const parsed = parseConfig(config);
+    expect(parsed.tables.map((t) => [t.schema, t.name, t.alias])).toEqual([
+      ['contabyx', 'transactions', 'transactions'],
+      ['contabyx', 'transfers', 'transfers'],
+      ['contabyx', 'tax', 'tax'],
+      ['billing', 'tax', 'billing_tax'],
+    ]);
+    // then the file keeps the alias, and only where it is not the name (a file from before aliases reads the same)
+    expect(JSON.parse(configJson(parsed)).tables.map((t: Json) => t.alias)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      'billing_tax',
+    ]);
+    // when it has none, the collision is refused naming both tables
+    fails(
+      (c) => tables(c).push({ ...tables(c)[2], schema: 'billing' }),
+      'tables["billing.tax"]: its name "tax", its alias as it sets none, is not allowed: tables["contabyx.tax"] is archived as ' +
+        '"tax" too; allowed: an alias no other table has (it names the table\'s Glue table, lake folder, union view and ledger ' +
+        'rows): set "alias" on one of them, such as "billing_tax"',
+    );
+    // and a parent named by a name that is another table's alias is refused as ambiguous
+    fails(
+      (c) => {
+        tables(c).push({ ...tables(c)[0], schema: 'billing', alias: 'billing_transactions' });
+      },
+      'tables["contabyx.transfers"].archiveBy.parent: "transactions" is not allowed',
+      'tables["contabyx.tax"].archiveBy.parent: "transactions" is not allowed',
+      '  allowed, for the 2 above: a reference to one table: "transactions" is the alias of contabyx.transactions and the ' +
+        'name of billing.transactions (alias "billing_transactions"); write "contabyx.transactions" or "billing_transactions"',
+    );
+  });
+
+  test('takes a composite key as lists of columns, and a key of one column as a string or a list of one', () => {
+    const config = sample();
+    tables(config)[2].archiveBy = {
+      parent: 'contabyx.transactions',
+      foreignKey: ['transactionid', 'taxtypeid'],
+      parentKey: ['transactionid', 'typeid'],
+    };
+    (tables(config)[1].archiveBy as Json).foreignKey = ['expense_transactionid'];
+    const parsed = parseConfig(config);
+    expect(parsed.tables[2].archiveBy).toEqual({
+      parent: 'contabyx.transactions',
+      foreignKey: ['transactionid', 'taxtypeid'],
+      parentKey: ['transactionid', 'typeid'],
+    });
+    expect(parsed.tables[1].archiveBy).toMatchObject({
+      foreignKey: ['expense_transactionid'],
+      parentKey: ['transactionid'],
+    });
+    // written back: one column as a string, as before composite keys
+    expect(JSON.parse(configJson(parsed)).tables[1].archiveBy.foreignKey).toBe('expense_transactionid');
+    expect(parseConfig(JSON.parse(configJson(parsed)))).toEqual(parsed);
+    // lists of other lengths, a column twice, and a pair whose types do not compare are refused
+    fails(
+      (c) =>
+        (tables(c)[2].archiveBy = {
+          parent: 'transactions',
+          foreignKey: ['transactionid', 'transactionid'],
+          parentKey: ['transactionid', 'time', 'typeid'],
+        }),
+      'tables["contabyx.tax"].archiveBy.parentKey: ["transactionid","time","typeid"] is not allowed; allowed: as many columns as foreignKey (2), in the same order',
+      'tables["contabyx.tax"].archiveBy.foreignKey[1]: "transactionid" is not allowed; allowed: a column of the table, once (transactionid, taxtypeid, fee)',
+      'tables["contabyx.tax"].archiveBy.foreignKey[1]: "transactionid" (integer) is not allowed; allowed: a column whose type compares with contabyx.transactions.time (timestamp)',
+    );
   });
 
   test('fails for a missing field and an empty table list', () => {

@@ -86,7 +86,7 @@ async function lakeFormation(target: CheckTarget, glue: GlueClient): Promise<Pre
   const database = target.config.catalog.database;
   const checks: PreflightCheck[] = [];
   for (const table of target.config.tables) {
-    const name = table.name.toLowerCase();
+    const name = table.alias.toLowerCase();
     const check = `lake formation ${name}`;
     try {
       const found = await glue.send(new GetTableCommand({ DatabaseName: database, Name: name }));

@@ -26,23 +26,27 @@ const MAX_NAME = 500;
 const FIRST_POLL_MS = 100;
 const backOff = (delay: number) => Math.min(delay * 2, 5_000);
 
-/** Options of the Data API warehouse. */
-export interface DataApiWarehouseOptions {
+/** What reads and writes through the Data API need: where, as whom, and for how long. */
+export interface DataApiSessionOptions {
   /** Retries a throttled call itself: build it with `redshiftDataClient` (`clients.ts`). */
   readonly client: RedshiftDataClient;
   readonly target: ArchiveConfig['warehouse'];
-  readonly dialect: Dialect;
   /**
-   * The stack's own prefix of statement names (`redshift-archive.<stack name>.`): the stack's
-   * event rule matches it, and listings look only under it.
+   * The prefix of statement names: the stack's own (`redshift-archive.<stack name>.`), which its
+   * event rule matches and listings look under, or an operator's, which no rule matches.
    */
   readonly statementPrefix: string;
-  /** Where a transaction of more than {@link MAX_BATCH} statements creates its procedure. */
-  readonly procedureSchema: string;
   /** Milliseconds this invocation may still wait; past it, a running statement is left running. */
   readonly remainingMs: () => number;
   /** Waits between polls of a running statement. */
   readonly sleep?: Sleep;
+}
+
+/** Options of the Data API warehouse. */
+export interface DataApiWarehouseOptions extends DataApiSessionOptions {
+  readonly dialect: Dialect;
+  /** Where a transaction of more than {@link MAX_BATCH} statements creates its procedure. */
+  readonly procedureSchema: string;
 }
 
 /** A statement of this stack, as the Data API lists it. */
@@ -78,19 +82,15 @@ export class UnannouncedStatementError extends StillRunningError {
 const WAITING: readonly StatusString[] = ['SUBMITTED', 'PICKED', 'STARTED'];
 
 /**
- * The warehouse on the Redshift Data API, for provisioned clusters (db user or secret) and
- * Serverless workgroups. Every statement is named `<stack prefix><step>`. Only statements that
- * may outlive the invocation (exports, commits) are submitted with `WithEvent`: their completion
- * event resumes the run; reads and setup send none, so the flow of events goes quiet. Waiting is
- * bounded by the invocation's remaining time.
+ * Statements through the Redshift Data API, for provisioned clusters (db user or secret) and
+ * Serverless workgroups, each named `<prefix><step>`, waited for as long as the caller may wait.
+ * Alone it reads: `init` reads a warehouse's catalog with it, with the operator's credentials.
  */
-export class DataApiWarehouse implements Warehouse {
-  readonly dialect: Dialect;
+export class DataApiSession {
   readonly statementPrefix: string;
-  private readonly sleep: Sleep;
+  protected readonly sleep: Sleep;
 
-  constructor(private readonly options: DataApiWarehouseOptions) {
-    this.dialect = options.dialect;
+  constructor(protected readonly options: DataApiSessionOptions) {
     this.statementPrefix = options.statementPrefix;
     this.sleep = options.sleep ?? realSleep;
   }
@@ -105,28 +105,17 @@ export class DataApiWarehouse implements Warehouse {
     };
   }
 
-  private get client(): RedshiftDataClient {
+  protected get client(): RedshiftDataClient {
     return this.options.client;
   }
 
-  private name(step: string): string {
+  protected name(step: string): string {
     return `${this.statementPrefix}${step}`.slice(0, MAX_NAME);
   }
 
   /** Where a statement runs and its name; an event only if it may outlive the invocation. */
-  private submission(step: string, outlives: boolean) {
+  protected submission(step: string, outlives: boolean) {
     return { ...this.connection, StatementName: this.name(step), ...(outlives ? { WithEvent: true } : {}) };
-  }
-
-  /** The step of a statement name of this stack; undefined for any other name. */
-  stepOf(statementName: string): string | undefined {
-    return statementName.startsWith(this.statementPrefix)
-      ? statementName.slice(this.statementPrefix.length)
-      : undefined;
-  }
-
-  async execute(sql: string, step: string, options?: StatementOptions): Promise<void> {
-    await this.run(sql, step, options?.outlives === true);
   }
 
   async query(sql: string, step: string): Promise<Row[]> {
@@ -141,6 +130,63 @@ export class DataApiWarehouse implements Warehouse {
       }
     }
     return rows;
+  }
+
+  protected async run(sql: string, step: string, outlives: boolean): Promise<string> {
+    checkSize(sql, step);
+    const { Id } = await this.client.send(
+      new ExecuteStatementCommand({ ...this.submission(step, outlives), Sql: sql }),
+    );
+    await this.wait(required(Id), step, outlives);
+    return required(Id);
+  }
+
+  /**
+   * Polls until the statement ends, backing off, for as long as the invocation may wait. Then a
+   * statement with an event is left to it; one without fails the wait, as nothing would resume.
+   */
+  protected async wait(id: string, step: string, outlives: boolean): Promise<void> {
+    for (let delay = FIRST_POLL_MS; ; delay = backOff(delay)) {
+      const described = await this.client.send(new DescribeStatementCommand({ Id: id }));
+      switch (described.Status) {
+        case 'FINISHED':
+          return;
+        case 'FAILED':
+        case 'ABORTED':
+          throw statementFailed(step, described.Status, statementError(described));
+      }
+      if (this.options.remainingMs() < delay) {
+        throw outlives ? new StillRunningError(id, step) : new UnannouncedStatementError(id, step);
+      }
+      await this.sleep(delay);
+    }
+  }
+}
+
+/**
+ * The warehouse on the Redshift Data API, for provisioned clusters (db user or secret) and
+ * Serverless workgroups. Every statement is named `<stack prefix><step>`. Only statements that
+ * may outlive the invocation (exports, commits) are submitted with `WithEvent`: their completion
+ * event resumes the run; reads and setup send none, so the flow of events goes quiet. Waiting is
+ * bounded by the invocation's remaining time.
+ */
+export class DataApiWarehouse extends DataApiSession implements Warehouse {
+  readonly dialect: Dialect;
+
+  constructor(protected override readonly options: DataApiWarehouseOptions) {
+    super(options);
+    this.dialect = options.dialect;
+  }
+
+  /** The step of a statement name of this stack; undefined for any other name. */
+  stepOf(statementName: string): string | undefined {
+    return statementName.startsWith(this.statementPrefix)
+      ? statementName.slice(this.statementPrefix.length)
+      : undefined;
+  }
+
+  async execute(sql: string, step: string, options?: StatementOptions): Promise<void> {
+    await this.run(sql, step, options?.outlives === true);
   }
 
   async transaction(sqls: readonly string[], step: string, options?: StatementOptions): Promise<void> {
@@ -182,36 +228,6 @@ export class DataApiWarehouse implements Warehouse {
       new ExecuteStatementCommand({ ...this.submission(step, true), Sql: sql }),
     );
     throw new StillRunningError(required(Id), step);
-  }
-
-  private async run(sql: string, step: string, outlives: boolean): Promise<string> {
-    checkSize(sql, step);
-    const { Id } = await this.client.send(
-      new ExecuteStatementCommand({ ...this.submission(step, outlives), Sql: sql }),
-    );
-    await this.wait(required(Id), step, outlives);
-    return required(Id);
-  }
-
-  /**
-   * Polls until the statement ends, backing off, for as long as the invocation may wait. Then a
-   * statement with an event is left to it; one without fails the wait, as nothing would resume.
-   */
-  private async wait(id: string, step: string, outlives: boolean): Promise<void> {
-    for (let delay = FIRST_POLL_MS; ; delay = backOff(delay)) {
-      const described = await this.client.send(new DescribeStatementCommand({ Id: id }));
-      switch (described.Status) {
-        case 'FINISHED':
-          return;
-        case 'FAILED':
-        case 'ABORTED':
-          throw statementFailed(step, described.Status, statementError(described));
-      }
-      if (this.options.remainingMs() < delay) {
-        throw outlives ? new StillRunningError(id, step) : new UnannouncedStatementError(id, step);
-      }
-      await this.sleep(delay);
-    }
   }
 
   /** Statements of this stack that are still running (at most a day old: the Data API forgets). */

@@ -68,7 +68,7 @@ export class GlueCatalog implements Catalog {
   }
 
   async tableColumns(table: string): Promise<{ name: string; type: string }[] | undefined> {
-    const name = tableNamed(this.config, table).name.toLowerCase();
+    const name = tableNamed(this.config, table).alias.toLowerCase();
     try {
       const found = await this.glue.send(new GetTableCommand({ DatabaseName: this.database, Name: name }));
       return (found.Table?.StorageDescriptor?.Columns ?? []).map((c) => ({
@@ -82,7 +82,7 @@ export class GlueCatalog implements Catalog {
   }
 
   async ensureTable(table: string): Promise<void> {
-    const name = tableNamed(this.config, table).name.toLowerCase();
+    const name = tableNamed(this.config, table).alias.toLowerCase();
     let found;
     try {
       found = await this.glue.send(new GetTableCommand({ DatabaseName: this.database, Name: name }));
@@ -112,7 +112,7 @@ export class GlueCatalog implements Catalog {
 
   async addPartition(table: string, p: Partition): Promise<void> {
     const config = tableNamed(this.config, table);
-    const name = config.name.toLowerCase();
+    const name = config.alias.toLowerCase();
     const columns = glueColumns(config).map((c) => ({ Name: c.name, Type: c.type }));
     const values = partitionValues(p.year, p.runId);
     const result = await this.glue.send(
@@ -153,7 +153,7 @@ export class GlueCatalog implements Catalog {
   }
 
   async partitions(table: string): Promise<Partition[]> {
-    const name = tableNamed(this.config, table).name.toLowerCase();
+    const name = tableNamed(this.config, table).alias.toLowerCase();
     const found: Partition[] = [];
     try {
       const pages = paginateGetPartitions(
@@ -182,7 +182,7 @@ export class GlueCatalog implements Catalog {
     if (!isRunId(runId)) throw new InputError(`no partitions for run ${show(runId)}`);
     if (year !== undefined && !Number.isInteger(year))
       throw new InputError(`no partitions for year ${show(year)}`);
-    const name = tableNamed(this.config, table).name.toLowerCase();
+    const name = tableNamed(this.config, table).alias.toLowerCase();
     const expression =
       `${PARTITION_KEYS.run} = '${runId}'` +
       (year === undefined ? '' : ` AND ${PARTITION_KEYS.year} = ${year}`);
@@ -221,7 +221,7 @@ export class GlueCatalog implements Catalog {
   ): Promise<number> {
     if (!isRunId(runId) || !Number.isInteger(year))
       throw new InputError(`no rows for run ${show(runId)}, year ${show(year)}`);
-    const name = tableNamed(this.config, table).name.toLowerCase();
+    const name = tableNamed(this.config, table).alias.toLowerCase();
     const sql =
       `SELECT COUNT(*) FROM ${quoteIdent(this.database)}.${quoteIdent(name)} ` +
       `WHERE ${quoteIdent(PARTITION_KEYS.run)} = '${runId}' AND ${quoteIdent(PARTITION_KEYS.year)} = ${year}`;

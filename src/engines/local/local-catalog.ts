@@ -133,7 +133,7 @@ export class LocalCatalog implements Catalog {
   async ensureTable(table: string): Promise<void> {
     const catalog = await this.read();
     const config = tableNamed(this.config, table);
-    const name = config.name.toLowerCase();
+    const name = config.alias.toLowerCase();
     const columns = glueColumns(config);
     const existing = catalog.tables[name];
     if (JSON.stringify(existing?.columns) !== JSON.stringify(columns)) {
