@@ -2,6 +2,7 @@ import {
   families,
   findTable,
   isRootTable,
+  qualifiedName,
   tableNamed,
   type ArchiveConfig,
   type TableConfig,
@@ -129,8 +130,9 @@ export function restoredFamilies(config: ArchiveConfig, request: RestoreRequest)
   if (!isRootTable(table)) {
     const parent = 'parent' in table.archiveBy ? table.archiveBy.parent : '';
     throw new InputError(
-      `table: ${show(request.table)} is archived with its parent ${show(parent)}; ` +
-        `allowed: a root table (${roots}), whose children are restored with it`,
+      // the table it names, as two tables may share a name (one archived under an alias)
+      `table: ${show(request.table)} is ${qualifiedName(table)}, archived with its parent ${show(parent)}; ` +
+        `allowed: a root table, by its alias or as schema.name (${roots}), whose children are restored with it`,
     );
   }
   return all.filter((f) => f[0] === table);
