@@ -18,7 +18,7 @@ import { checkSchema } from './schema-guard';
 export interface RestoreRequest {
   /** The archive year whose committed batches are restored. */
   readonly year: number;
-  /** One root table (its family); every family when absent. */
+  /** One root table (its family), by its alias or as schema.name; every family when absent. */
   readonly table?: string;
   /** Also delete the batches' files from the lake once the catalog no longer lists them. */
   readonly deleteFiles: boolean;

@@ -25,7 +25,11 @@ test('an aliased table is its alias in statement names, Glue, S3 and Athena, and
     replay.aws.glue
       .commandCalls(BatchCreatePartitionCommand)
       .map((c) => c.args[0].input)
-      .map((i) => [i.TableName, i.PartitionInputList?.[0].StorageDescriptor?.Location, i.PartitionInputList?.[0].StorageDescriptor?.Columns?.map((x) => x.Name)])
+      .map((i) => [
+        i.TableName,
+        i.PartitionInputList?.[0].StorageDescriptor?.Location,
+        i.PartitionInputList?.[0].StorageDescriptor?.Columns?.map((x) => x.Name),
+      ])
       .slice(0, 2),
   ).toEqual([
     [

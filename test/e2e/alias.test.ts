@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbWarehouse } from '../../src/engines/local/duckdb-warehouse';
 import { cli } from '../support/cli';
-import { PAYMENTS_FILE, PAYMENTS_SEED } from '../support/payments';
+import { restoredFamilies } from '../../src/protocol/restore';
+import { PAYMENTS, PAYMENTS_FILE, PAYMENTS_SEED } from '../support/payments';
 
 // The same table name in two schemas (test/support/payments.ts): the alias names the ledger rows, the lake folder, the catalog table, the external table and the
 // union view; the schema and name name the hot table. Every command that reads or writes the
@@ -12,6 +13,8 @@ import { PAYMENTS_FILE, PAYMENTS_SEED } from '../support/payments';
 // after each step.
 
 const VIEWS = ['reporting.v_billing_payments', 'reporting.v_payments'];
+const RUN1 = '20260101T000005Z';
+const RUN2 = '20260102T000005Z';
 
 let dir: string;
 let warehouse: string;
@@ -135,12 +138,18 @@ test('two tables named payments, one aliased: plan, run, status, audit, repair a
 
   // a partition of the aliased table removed from the catalog file: refused, naming the alias; repair
   const file = join(lake, '_catalog', 'shop.json');
-  const damaged = JSON.parse(readFileSync(file, 'utf8')) as { tables: Record<string, { partitions: unknown[] }> };
+  const damaged = JSON.parse(readFileSync(file, 'utf8')) as {
+    tables: Record<string, { partitions: unknown[] }>;
+  };
   damaged.tables.billing_payments.partitions.splice(0, 1);
   writeFileSync(file, JSON.stringify(damaged));
   const refused = await cli(['run', '--cutoff', '2025-01-01', ...local], '2026-01-01T00:00:09Z');
   expect(refused.code).toBe(2);
-  expect(refused.stderr).toContain('billing_payments 2023');
+  expect(refused.stderr).toBe(
+    `redshift-archive: --lake: the catalog file ${file} lacks the partitions of 1 of 4 committed batches: ` +
+      `billing_payments 2023 (run ${RUN1}) at ${lake}/lake/billing_payments/year=2023/archive_run=${RUN1}/year=2023/; ` +
+      'run `redshift-archive repair`, which registers every committed batch again at the location the ledger records; nothing was changed',
+  );
   await check('after a partition was removed');
   const repaired = await cli(['repair', ...local]);
   expect([repaired.code, repaired.stdout]).toEqual([
@@ -156,13 +165,23 @@ test('two tables named payments, one aliased: plan, run, status, audit, repair a
     'redshift-archive: table: "payments" is sales.payments, archived with its parent "billing_payments"; ' +
       'allowed: a root table, by its alias or as schema.name (billing_payments), whose children are restored with it',
   ]);
-  const restored = await cli(['restore', '--year', '2023', '--table', 'billing.payments', ...local], '2026-01-01T01:00:00Z');
-  console.log(restored.stdout, restored.stderr);
-  expect(restored.code).toBe(0);
+  const restored = await cli(
+    ['restore', '--year', '2023', '--table', 'billing.payments', ...local],
+    '2026-01-01T01:00:00Z',
+  );
+  expect([restored.code, restored.stdout.split('\n')[0]]).toEqual([
+    0,
+    'restored 2023: 242 rows are hot again; the union views return the same rows',
+  ]);
   await check('after restoring 2023');
-  const again = await cli(['restore', '--year', '2024', '--table', 'billing_payments', ...local], '2026-01-01T02:00:00Z');
-  console.log(again.stdout, again.stderr);
-  expect(again.code).toBe(0);
+  const again = await cli(
+    ['restore', '--year', '2024', '--table', 'billing_payments', ...local],
+    '2026-01-01T02:00:00Z',
+  );
+  expect([again.code, again.stdout.split('\n')[0]]).toEqual([
+    0,
+    'restored 2024: 244 rows are hot again; the union views return the same rows',
+  ]);
   await check('after restoring 2024');
 
   // run again: 2023 and 2024 move again; then the catalog file deleted, and repair rebuilds it
@@ -170,24 +189,70 @@ test('two tables named payments, one aliased: plan, run, status, audit, repair a
   await check('after the second run');
   rmSync(join(lake, '_catalog', 'shop.json'));
   const gone = await cli(['audit', ...local], '2026-01-02T00:00:09Z');
-  console.log(gone.code, gone.stdout, gone.stderr);
+  expect([gone.code, gone.stdout.split('\n')[6], gone.stdout.split('\n').at(-1)]).toEqual([
+    3,
+    `DAMAGED billing_payments 2023 (run ${RUN2}): the catalog has no partition for run ${RUN2}, year 2023`,
+    'audit: 4 of 4 batches damaged; the ledger and the run reports say what they held',
+  ]);
   const rebuilt = await cli(['repair', ...local], '2026-01-02T00:00:09Z');
-  console.log(rebuilt.code, rebuilt.stdout, rebuilt.stderr);
+  expect([rebuilt.code, rebuilt.stdout]).toEqual([
+    0,
+    'repair: 4 partitions of committed batches registered again from the ledger; 0 stray partitions removed',
+  ]);
   await check('after the catalog was rebuilt');
 
   // a committed file of the aliased table deleted: repair names it; --accept-lost records it lost
-  const lost = lakeFiles().find((f) =>
-    f.startsWith('lake/billing_payments/year=2024/archive_run=20260102T000005Z/'),
-  ) as string;
-  rmSync(join(lake, lost));
+  const folder = `${lake}/lake/billing_payments/year=2024/archive_run=${RUN2}/year=2024/`;
+  const gonePath = join(lake, lakeFiles().find((f) => join(lake, f).startsWith(folder)) as string);
+  const bytes2024 = statSync(gonePath).size;
+  rmSync(gonePath);
   const named = await cli(['repair', ...local], '2026-01-02T00:00:09Z');
-  console.log(named.code, named.stdout, named.stderr);
+  expect([named.code, named.stderr.split('; put the files back')[0]]).toEqual([
+    2,
+    `redshift-archive: --lake: ${lake} lacks the files of 1 of 4 committed batches: billing_payments 2024 (run ${RUN2}, 122 rows): ` +
+      `the ledger recorded 1 files of ${bytes2024} bytes under ${folder}, the lake holds 0 files of 0 bytes`,
+  ]);
   const accepted = await cli(['repair', '--accept-lost', ...local], '2026-01-02T00:00:09Z');
-  console.log(accepted.code, accepted.stdout, accepted.stderr);
+  const lostLine =
+    `LOST billing_payments 2024 (run ${RUN2}): 122 rows; recorded lost by repair --accept-lost: the lake holds 0 files ` +
+    `of 0 bytes under ${folder}; the ledger recorded 1 files of ${bytes2024} bytes`;
+  expect([accepted.code, accepted.stdout]).toEqual([
+    0,
+    [
+      'repair: 0 partitions of committed batches registered again from the ledger; 1 stray partitions removed',
+      'recorded lost: 1 batches, 122 rows; the views and the catalog no longer read them',
+      lostLine,
+    ].join('\n'),
+  ]);
   const after = await cli(['status', ...local], '2026-01-02T00:00:09Z');
-  console.log(after.stdout);
+  expect(after.stdout.split('\n').slice(-3)).toEqual([
+    'R20260101010000  2026-01-01 01:00:00  2023  billing_payments, payments   242',
+    'R20260101020000  2026-01-01 02:00:00  2024  billing_payments, payments   244',
+    lostLine,
+  ]);
   const audited = await cli(['audit', '--deep', ...local], '2026-01-02T00:00:09Z');
-  console.log(audited.code, audited.stdout, audited.stderr);
+  expect([audited.code, audited.stdout.split('\n').at(-1)]).toEqual([
+    0,
+    'audit --deep: 3 batches intact; 1 recorded lost',
+  ]);
+  // the lost year's payments are gone from their view; their children, archived apart, are not
   const [billing, sales] = await read(VIEWS);
-  console.log(billing.length, sales.length);
+  expect([billing, sales]).toEqual([original[0].filter((r) => !r.includes('"paid":"2024-')), original[1]]);
+});
+
+test('fails a restore of a table by a name two tables share: it names the table it found and the roots, by alias or schema.name', () => {
+  const request = { year: 2023, restoreId: 'R20260101010000', deleteFiles: false };
+  expect(() => restoredFamilies(PAYMENTS, { ...request, table: 'payments' })).toThrow(
+    'table: "payments" is sales.payments, archived with its parent "billing_payments"; ' +
+      'allowed: a root table, by its alias or as schema.name (billing_payments), whose children are restored with it',
+  );
+  expect(() => restoredFamilies(PAYMENTS, { ...request, table: 'billing' })).toThrow(
+    'table: "billing" is not configured; allowed: a root table, by its alias or as schema.name (billing_payments)',
+  );
+  const root = (table: string) =>
+    restoredFamilies(PAYMENTS, { ...request, table }).map((f) => f.map((t) => t.alias));
+  expect([root('billing.payments'), root('BILLING_PAYMENTS')]).toEqual([
+    [['billing_payments', 'payments']],
+    [['billing_payments', 'payments']],
+  ]);
 });

@@ -48,4 +48,3 @@ INSERT INTO billing.payments SELECT i, DATE '2023-01-01' + INTERVAL (i * 3) DAY,
 INSERT INTO sales.payments SELECT i, CASE WHEN i % 2 = 0 THEN 'web' ELSE 'shop' END FROM range(1, 400) r(i);
 INSERT INTO sales.payments VALUES (NULL, 'orphan'), (9999, 'no parent');
 `;
-
