@@ -215,14 +215,14 @@ export class ScriptedAws {
   /**
    * A lake and a catalog that hold the committed 2025 batch of {@link ledgerAnswers} as the ledger
    * records it (one file of 100 bytes per table, its partition at its location), except the files
-   * of the table `lost`. Listing and deleting follow S3's prefix semantics; partitions Glue's
+   * of the table whose alias is `lost`. Listing and deleting follow S3's prefix semantics; partitions Glue's
    * expression on the run and the year. What an engine on these mocks finds unless a test says
    * otherwise.
    */
   holdArchive(lost?: string): void {
     const keys = this.config.tables
-      .filter((t) => t.name !== lost)
-      .map((t) => `${committedLocation(t.name).slice(`s3://${BUCKET}/`.length)}part-0000.parquet`);
+      .filter((t) => t.alias !== lost)
+      .map((t) => `${committedLocation(t.alias).slice(`s3://${BUCKET}/`.length)}part-0000.parquet`);
     this.s3.on(ListObjectsV2Command).callsFake(({ Prefix }) => ({
       Contents: keys
         .filter((k) => k.startsWith(String(Prefix ?? '')))
@@ -373,7 +373,7 @@ export function svvColumns(config: ArchiveConfig, what: 'tables' | 'views'): Row
   return config.tables.flatMap((t) =>
     t.columns.map((c) => ({
       table_schema: (what === 'tables' ? t.schema : config.views.schema).toLowerCase(),
-      table_name: (what === 'tables' ? t.name : `${config.views.prefix}${t.name}`).toLowerCase(),
+      table_name: (what === 'tables' ? t.name : `${config.views.prefix}${t.alias}`).toLowerCase(),
       column_name: c.name.toLowerCase(),
       ...svvType(c),
     })),

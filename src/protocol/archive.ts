@@ -450,7 +450,7 @@ export class Archiver {
   private async lateChildren(ledger: LedgerView): Promise<Map<TableConfig, number>> {
     const counts = new Map<TableConfig, number>();
     for (const table of this.tables.filter((t) => !isRootTable(t))) {
-      if (ledger.committed(this.sql.parentTable(table).name).length === 0) continue;
+      if (ledger.committed(this.sql.parentTable(table).alias).length === 0) continue;
       try {
         const [row] = await this.deps.warehouse.query(
           this.sql.lateChildrenQuery(table),
@@ -505,7 +505,7 @@ export class Archiver {
   ): Omit<PlanReport, 'preflight'> {
     const batches = batchOrder(
       this.deps.config,
-      planned.map((p) => ({ family: this.sql.familyOf(p.table)[0].name, year: p.year })),
+      planned.map((p) => ({ family: this.sql.familyOf(p.table)[0].alias, year: p.year })),
     );
     const statements = this.batchStatements(target, ledger, planned, batches);
     const prices = this.prices;

@@ -47,11 +47,12 @@ export interface CommitFailure {
 }
 
 /**
- * The step name of a batch's statements: `<run>.<phase>[.<table>].<year>[.a<attempt>]`. It names
- * the Data API statement too, so an event tells its run and phase.
+ * The step name of a batch's statements: `<run>.<phase>[.<alias>].<year>[.a<attempt>]`. It names
+ * the Data API statement too, so an event tells its run and phase; the alias, as two tables may
+ * share a name in two schemas (and a commit's earlier failures are counted by its name).
  */
 export function batchStep(key: BatchKey, phase: string, table?: TableConfig, attempt?: number): string {
-  return [key.runId, phase, table?.name, key.year, attempt === undefined ? undefined : `a${attempt}`]
+  return [key.runId, phase, table?.alias, key.year, attempt === undefined ? undefined : `a${attempt}`]
     .filter((p) => p !== undefined)
     .join('.');
 }

@@ -2,6 +2,7 @@ import {
   families,
   findTable,
   isRootTable,
+  qualifiedName,
   tableNamed,
   type ArchiveConfig,
   type TableConfig,
@@ -17,7 +18,7 @@ import { checkSchema } from './schema-guard';
 export interface RestoreRequest {
   /** The archive year whose committed batches are restored. */
   readonly year: number;
-  /** One root table (its family); every family when absent. */
+  /** One root table (its family), by its alias or as schema.name; every family when absent. */
   readonly table?: string;
   /** Also delete the batches' files from the lake once the catalog no longer lists them. */
   readonly deleteFiles: boolean;
@@ -129,8 +130,9 @@ export function restoredFamilies(config: ArchiveConfig, request: RestoreRequest)
   if (!isRootTable(table)) {
     const parent = 'parent' in table.archiveBy ? table.archiveBy.parent : '';
     throw new InputError(
-      `table: ${show(request.table)} is archived with its parent ${show(parent)}; ` +
-        `allowed: a root table (${roots}), whose children are restored with it`,
+      // the table it names, as two tables may share a name (one archived under an alias)
+      `table: ${show(request.table)} is ${qualifiedName(table)}, archived with its parent ${show(parent)}; ` +
+        `allowed: a root table, by its alias or as schema.name (${roots}), whose children are restored with it`,
     );
   }
   return all.filter((f) => f[0] === table);

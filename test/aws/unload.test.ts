@@ -779,7 +779,7 @@ describe('a restore through the function', () => {
     );
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toBe(
-      'table: "tax" is archived with its parent "transactions"; allowed: a root table (transactions), whose children are restored with it',
+      'table: "tax" is contabyx.tax, archived with its parent "transactions"; allowed: a root table, by its alias or as schema.name (transactions), whose children are restored with it',
     );
     expect(aws.rsd.calls()).toHaveLength(0);
   });

@@ -305,7 +305,7 @@ describe('redshift-archive', () => {
     ],
     [
       'restore --year 2024 --table tax --config $C --local $W --lake $L',
-      'table: "tax" is archived with its parent "transactions"; allowed: a root table (transactions), whose children are restored with it',
+      'table: "tax" is contabyx.tax, archived with its parent "transactions"; allowed: a root table, by its alias or as schema.name (transactions), whose children are restored with it',
     ],
     [
       'audit --year 2024 --config $C --local $W --lake $L',

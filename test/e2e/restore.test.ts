@@ -138,7 +138,7 @@ describe('restore puts an archive year back into the hot tables', () => {
     const batches = await w.batches();
     await expect((await w.archiver()).restore(request({ table: 'tax' }))).rejects.toThrow(
       new InputError(
-        'table: "tax" is archived with its parent "transactions"; allowed: a root table (transactions), whose children are restored with it',
+        'table: "tax" is contabyx.tax, archived with its parent "transactions"; allowed: a root table, by its alias or as schema.name (transactions), whose children are restored with it',
       ),
     );
     await expect((await w.archiver()).restore(request({ table: 'nope' }))).rejects.toThrow(
