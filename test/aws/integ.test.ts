@@ -10,6 +10,8 @@ import { isComplete, onEvent, type SeedEvent } from '../integ/seed';
 import { INTEG, INTEG_CONFIG, SEEDED, seedStatements } from '../integ/fixture';
 import { differences, normalized } from '../integ/snapshot';
 import { assertionResults, options } from '../integ/run-aws';
+// The handler's own parsing, which integ-tests-alpha ships as plain JavaScript beside its bundle.
+import { deepParseJson } from '@aws-cdk/integ-tests-alpha/lib/assertions/providers/lambda-handler/utils';
 
 const SNAPSHOT = join(__dirname, '..', 'integ', 'integ.archive-serverless.ts.snapshot');
 const template = (name: string, snapshot = SNAPSHOT) =>
@@ -78,11 +80,32 @@ describe('the integration test on Serverless, as its committed snapshot holds it
       `SELECT COUNT(*) FROM "${INTEG_CONFIG.catalog.database}"."orders" WHERE "year" = year(current_date) - 1`,
     );
     const [[, counted]] = call('AthenagetQueryResults');
-    expect(JSON.parse(counted.Properties.expected as string)).toEqual({
-      $Exact: String(INTEG.ordersPerYear),
-    });
+    // the number Athena's "100" becomes once the handler parses the response's strings as JSON
+    expect(JSON.parse(counted.Properties.expected as string)).toEqual({ $Exact: INTEG.ordersPerYear });
     // every assertion reports its result as an output the runner reads
     expect(Object.keys(assert.Outputs).filter((k) => k.startsWith('AssertionResults'))).toHaveLength(6);
+  });
+
+  test("compares each count with the value as the assertion handler reads it: Athena's text parsed as JSON, the Data API's number", () => {
+    // given the answers as the APIs send them, read the way the assertions' handler reads a path
+    // (it parses every string of the response as JSON before it flattens it)
+    const read = (response: object, path: string): unknown =>
+      path
+        .split('.')
+        .reduce((at: unknown, key) => (at as Record<string, unknown>)[key], deepParseJson(response));
+    const athena = {
+      ResultSet: { Rows: [{ Data: [{ VarCharValue: '_col0' }] }, { Data: [{ VarCharValue: '100' }] }] },
+    };
+    const dataApi = { Records: [[{ longValue: SEEDED.orders }]] };
+    // then each value is exactly what the snapshot expects, type included ($Exact compares types)
+    for (const [api, response] of [
+      ['AthenagetQueryResults', athena],
+      ['RedshiftDatagetStatementResult', dataApi],
+    ] as const) {
+      const [[, resource]] = call(api);
+      const expected = JSON.parse(resource.Properties.expected as string) as { $Exact: unknown };
+      expect(read(response, resource.Properties.actualPath as string)).toStrictEqual(expected.$Exact);
+    }
   });
 
   test('deploys the smallest workgroup in three isolated subnets (no NAT, no internet gateway), and destroys everything', () => {
