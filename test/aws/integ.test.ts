@@ -98,6 +98,12 @@ describe('the integration test on Serverless, as its committed snapshot holds it
     expect(Object.keys(assert.Outputs).filter((k) => k.startsWith('AssertionResults'))).toHaveLength(5);
   });
 
+  test("lets the assertions' handlers wait as long as the function may run: a deep audit may outlast their 2 minutes", () => {
+    const handlers = Object.values(assert.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(handlers.length).toBeGreaterThan(0);
+    expect(handlers.map((r) => r.Properties.Timeout)).toEqual(handlers.map(() => 900));
+  });
+
   test("compares Athena's count with the value as the assertion handler reads it: its text parsed as JSON", () => {
     // given the answer as Athena sends it, read the way the assertions' handler reads a path (it
     // parses every string of the response as JSON before it flattens it)

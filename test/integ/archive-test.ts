@@ -38,6 +38,21 @@ class DestroyEverything implements IAspect {
 }
 
 /**
+ * The assertions' handlers (integ-tests-alpha's, 2 minutes each) invoke the function and wait for
+ * its answer: a deep audit reads every batch back through Spectrum and may take longer. A handler
+ * that times out never sees the answer, and each retry of the waiter starts another audit, which
+ * waits for the one before (one concurrent execution): so they may wait as long as the function
+ * may run (15 minutes, the Lambda maximum).
+ */
+class PatientAssertionHandlers implements IAspect {
+  visit(node: IConstruct): void {
+    if (node instanceof CfnResource && node.cfnResourceType === 'AWS::Lambda::Function') {
+      node.addPropertyOverride('Timeout', Duration.minutes(15).toSeconds());
+    }
+  }
+}
+
+/**
  * A VPC of three isolated subnets in three Availability Zones (a Serverless workgroup requires
  * three): no NAT, no internet gateway. The Data API, S3 and Glue are reached by Redshift itself,
  * not through the VPC. Environment agnostic: the zones are the deploy Region's first three.
@@ -186,6 +201,7 @@ export function archiveIntegTest(app: App, stack: Stack, name: string, warehouse
     stackUpdateWorkflow: false,
     cdkCommandOptions: { destroy: { args: { force: true } } },
   });
+  Aspects.of(integ).add(new PatientAssertionHandlers());
   assertThroughTheFunction(integ, archive, warehouse, functions.count);
   return integ;
 }
