@@ -3,13 +3,17 @@ import { join } from 'node:path';
 import {
   BatchExecuteStatementCommand,
   DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { isComplete, onEvent, type SeedEvent } from '../integ/seed';
+import { countRows, isComplete, onEvent, type SeedEvent } from '../integ/seed';
 import { INTEG, INTEG_CONFIG, SEEDED, seedStatements } from '../integ/fixture';
 import { differences, normalized } from '../integ/snapshot';
 import { assertionResults, options } from '../integ/run-aws';
+// The handler's own parsing, which integ-tests-alpha ships as plain JavaScript beside its bundle.
+import { deepParseJson } from '@aws-cdk/integ-tests-alpha/lib/assertions/providers/lambda-handler/utils';
 
 const SNAPSHOT = join(__dirname, '..', 'integ', 'integ.archive-serverless.ts.snapshot');
 const template = (name: string, snapshot = SNAPSHOT) =>
@@ -26,20 +30,29 @@ describe('the integration test on Serverless, as its committed snapshot holds it
   );
   const call = (api: string) => calls.filter(([, r]) => r.Type.endsWith(api));
 
+  const invokes = () =>
+    call('Lambdainvoke').map(([id, r]) => {
+      const parameters = r.Properties.parameters as { Payload?: string; InvocationType?: string };
+      return {
+        id,
+        payload: parameters.Payload === undefined ? undefined : JSON.parse(JSON.parse(parameters.Payload)),
+        invocationType: parameters.InvocationType,
+        expected:
+          r.Properties.expected === undefined
+            ? undefined
+            : (JSON.parse(r.Properties.expected as string) as unknown),
+        after: r.DependsOn ?? [],
+      };
+    });
+
   test('asserts through the function: a run, status until it finished, then a deep audit; each waits for the one before', () => {
-    const invokes = call('Lambdainvoke').map(([id, r]) => ({
-      id,
-      payload: JSON.parse((r.Properties.parameters as { Payload: string }).Payload),
-      invocationType: (r.Properties.parameters as { InvocationType?: string }).InvocationType,
-      expected: r.Properties.expected,
-      after: r.DependsOn ?? [],
-    }));
-    expect(invokes.map((i) => [JSON.parse(i.payload), i.invocationType])).toEqual([
+    const [run, status, audit] = invokes();
+    expect([run, status, audit].map((i) => [i.payload, i.invocationType])).toEqual([
       [{ action: 'run' }, '"Event"'],
       [{ action: 'status' }, undefined],
       [{ action: 'audit', deep: true }, undefined],
     ]);
-    expect(JSON.parse(invokes[1].expected as string)).toEqual({
+    expect(status.expected).toEqual({
       $ObjectLike: {
         Payload: {
           $SerializedJson: {
@@ -55,34 +68,57 @@ describe('the integration test on Serverless, as its committed snapshot holds it
         },
       },
     });
-    expect(JSON.parse(invokes[2].expected as string)).toMatchObject({
+    expect(audit.expected).toMatchObject({
       $ObjectLike: { Payload: { $SerializedJson: { $ObjectLike: { outcome: 'audit' } } } },
     });
-    expect(invokes[1].after).toContain(invokes[0].id);
-    expect(invokes[2].after).toContain(invokes[1].id);
+    expect(status.after).toContain(run.id);
+    expect(audit.after).toContain(status.id);
   });
 
-  test("then counts the union view's rows through the Data API (every seeded order) and one archived year through Athena", () => {
-    const [[, execute]] = call('RedshiftDataexecuteStatement');
-    expect(execute.Properties.parameters).toMatchObject({
-      WorkgroupName: `"${INTEG.workgroup}"`,
-      Sql: JSON.stringify(`SELECT COUNT(*) FROM "${INTEG.schema}"."all_orders"`),
+  test("then counts the union view's rows (every seeded order) through the test's count function, and one archived year through Athena", () => {
+    // The view's count runs and is waited for in ONE invocation of one role: the Data API lets
+    // only the identity that ran a statement describe it, and the assertions' calls and their
+    // waiter run as two roles.
+    const [, , audit, count] = invokes();
+    expect(count.payload).toBeUndefined();
+    expect(count.expected).toEqual({
+      $ObjectLike: { Payload: { $SerializedJson: { count: SEEDED.orders } } },
     });
-    const [[, rows]] = call('RedshiftDatagetStatementResult');
-    expect([rows.Properties.actualPath, JSON.parse(rows.Properties.expected as string)]).toEqual([
-      'Records.0.0.longValue',
-      { $Exact: SEEDED.orders },
-    ]);
+    expect(count.after).toContain(audit.id);
+    expect(call('RedshiftData')).toEqual([]);
     const [[, athena]] = call('AthenastartQueryExecution');
     expect(JSON.parse((athena.Properties.parameters as { QueryString: string }).QueryString)).toBe(
       `SELECT COUNT(*) FROM "${INTEG_CONFIG.catalog.database}"."orders" WHERE "year" = year(current_date) - 1`,
     );
+    expect(athena.DependsOn).toContain(count.id);
     const [[, counted]] = call('AthenagetQueryResults');
-    expect(JSON.parse(counted.Properties.expected as string)).toEqual({
-      $Exact: String(INTEG.ordersPerYear),
-    });
+    // the number Athena's "100" becomes once the handler parses the response's strings as JSON
+    expect(JSON.parse(counted.Properties.expected as string)).toEqual({ $Exact: INTEG.ordersPerYear });
     // every assertion reports its result as an output the runner reads
-    expect(Object.keys(assert.Outputs).filter((k) => k.startsWith('AssertionResults'))).toHaveLength(6);
+    expect(Object.keys(assert.Outputs).filter((k) => k.startsWith('AssertionResults'))).toHaveLength(5);
+  });
+
+  test("lets the assertions' handlers wait as long as the function may run: a deep audit may outlast their 2 minutes", () => {
+    const handlers = Object.values(assert.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(handlers.length).toBeGreaterThan(0);
+    expect(handlers.map((r) => r.Properties.Timeout)).toEqual(handlers.map(() => 900));
+  });
+
+  test("compares Athena's count with the value as the assertion handler reads it: its text parsed as JSON", () => {
+    // given the answer as Athena sends it, read the way the assertions' handler reads a path (it
+    // parses every string of the response as JSON before it flattens it)
+    const response = {
+      ResultSet: { Rows: [{ Data: [{ VarCharValue: '_col0' }] }, { Data: [{ VarCharValue: '100' }] }] },
+    };
+    const [[, resource]] = call('AthenagetQueryResults');
+    const path = resource.Properties.actualPath as string;
+    const read = path
+      .split('.')
+      .reduce((at: unknown, key) => (at as Record<string, unknown>)[key], deepParseJson(response));
+    // then it is exactly what the snapshot expects, type included ($Exact compares types)
+    expect(read).toStrictEqual(
+      (JSON.parse(resource.Properties.expected as string) as { $Exact: unknown }).$Exact,
+    );
   });
 
   test('deploys the smallest workgroup in three isolated subnets (no NAT, no internet gateway), and destroys everything', () => {
@@ -104,6 +140,20 @@ describe('the integration test on Serverless, as its committed snapshot holds it
       ([, r]) => r.Type === 'AWS::CloudFormation::CustomResource' && 'Sqls' in r.Properties,
     );
     expect(seed?.[1].Properties.Sqls).toEqual(seedStatements(`IAMR:${INTEG.dataApiRole}`));
+    // the seed's onEvent and isComplete and the count run as ONE role: only the identity that ran
+    // a Data API statement may describe it and read its result
+    const adminFunctions = Object.entries(stack.Resources).filter(
+      ([id, r]) =>
+        r.Type === 'AWS::Lambda::Function' && /^(Seed(onEvent|isComplete)Handler|CountOrders)/.test(id),
+    );
+    expect(adminFunctions).toHaveLength(3);
+    expect(new Set(adminFunctions.map(([, r]) => JSON.stringify(r.Properties.Role))).size).toBe(1);
+    const [, count] = adminFunctions.find(([id]) => id.startsWith('CountOrders')) as [string, Resource];
+    expect((count.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      TARGET: JSON.stringify({ WorkgroupName: INTEG.workgroup }),
+      DATABASE: INTEG.database,
+      SQL: `SELECT COUNT(*) FROM "${INTEG.schema}"."all_orders"`,
+    });
   });
 });
 
@@ -209,6 +259,42 @@ describe('the seed of the integration test', () => {
       IsComplete: true,
     });
     expect(rsd.commandCalls(BatchExecuteStatementCommand)).toHaveLength(0);
+  });
+
+  test("counts the union view as the admin, waiting for its statement in the same invocation; a failed count fails with the Data API's error", async () => {
+    // given a count that runs, then finishes with 400
+    rsd.on(ExecuteStatementCommand).resolves({ Id: 'c1' });
+    rsd.on(DescribeStatementCommand).resolvesOnce({ Status: 'STARTED' }).resolves({ Status: 'FINISHED' });
+    rsd.on(GetStatementResultCommand).resolves({ Records: [[{ longValue: 400 }]] });
+    const env = {
+      TARGET: JSON.stringify({ WorkgroupName: 'wg' }),
+      DATABASE: 'dev',
+      SECRET_ARN: 'arn:secret',
+      SQL: 'SELECT COUNT(*) FROM "integ"."all_orders"',
+    };
+    const waited: number[] = [];
+    // when the function runs
+    const counted = await countRows(env, new RedshiftDataClient({}), async (ms) => {
+      waited.push(ms);
+    });
+    // then it sent exactly this, waited once, and read the result of its own statement
+    expect(counted).toEqual({ count: 400 });
+    expect(rsd.commandCalls(ExecuteStatementCommand)[0].args[0].input).toEqual({
+      WorkgroupName: 'wg',
+      Database: 'dev',
+      SecretArn: 'arn:secret',
+      Sql: 'SELECT COUNT(*) FROM "integ"."all_orders"',
+      StatementName: 'redshift-archive-integ.count',
+    });
+    expect(waited).toEqual([1_000]);
+    expect(rsd.commandCalls(GetStatementResultCommand)[0].args[0].input).toEqual({ Id: 'c1' });
+    // and a failed count says why
+    rsd
+      .on(DescribeStatementCommand)
+      .resolves({ Status: 'FAILED', Error: 'ERROR: permission denied for relation all_orders' });
+    await expect(countRows(env, new RedshiftDataClient({}), async () => {})).rejects.toThrow(
+      'the count FAILED: ERROR: permission denied for relation all_orders',
+    );
   });
 
   test('seeds a family over three past years and the current one, archived but for the current year', () => {

@@ -1,6 +1,8 @@
 import {
   BatchExecuteStatementCommand,
   DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 
@@ -67,4 +69,50 @@ export async function isComplete(
     );
   }
   return { IsComplete: described.Status === 'FINISHED' };
+}
+
+/**
+ * Where, as whom and what the count function counts (its environment): `TARGET` is the JSON of
+ * `{ WorkgroupName }` or `{ ClusterIdentifier }`.
+ */
+export interface CountEnvironment {
+  readonly TARGET: string;
+  readonly DATABASE: string;
+  readonly SECRET_ARN: string;
+  readonly SQL: string;
+}
+
+/**
+ * Runs one `SELECT COUNT(*)` as the admin and waits for it in the same invocation: the Data API
+ * lets only the IAM identity that ran a statement describe it and read its result
+ * (https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html, "Considerations"), so the
+ * assertions' own calls, made by two providers with two roles, could not wait for it.
+ * @returns the count; throws with the Data API's error when the statement failed
+ */
+export async function countRows(
+  env: CountEnvironment,
+  client: RedshiftDataClient,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((done) => setTimeout(done, ms)),
+): Promise<{ count: number }> {
+  const { Id } = await client.send(
+    new ExecuteStatementCommand({
+      ...(JSON.parse(env.TARGET) as Record<string, string>),
+      Database: env.DATABASE,
+      SecretArn: env.SECRET_ARN,
+      Sql: env.SQL,
+      StatementName: 'redshift-archive-integ.count',
+    }),
+  );
+  if (!Id) throw new Error('the Data API returned no statement id for the count');
+  for (;;) {
+    const described = await client.send(new DescribeStatementCommand({ Id }));
+    if (described.Status === 'FINISHED') break;
+    if (described.Status === 'FAILED' || described.Status === 'ABORTED')
+      throw new Error(`the count ${described.Status}: ${described.Error ?? 'no error reported'}`);
+    await sleep(1_000);
+  }
+  const result = await client.send(new GetStatementResultCommand({ Id }));
+  const value = result.Records?.[0]?.[0]?.longValue;
+  if (value === undefined) throw new Error(`the count returned no number: ${JSON.stringify(result.Records)}`);
+  return { count: value };
 }
