@@ -20,6 +20,15 @@ async function unload(event: unknown, context: Context): Promise<UnloadOutcome> 
     checks: checkClients,
   });
   const outcome = await handleUnload(request, engine, () => new Date());
+  if (outcome.outcome === 'watchdog') {
+    // One line saying whether the watchdog resumed the run, and why.
+    const { resumed, reason, resume } = outcome;
+    logger.info(resumed ? 'watchdog resumed the run' : 'watchdog reported status', {
+      resumed,
+      reason,
+      ...(resume ? { resume: resume.outcome } : {}),
+    });
+  }
   logger.info('invocation done', { outcome: outcome.outcome });
   for (const m of outcomeMetrics(outcome, performance.now() - started))
     metrics.addMetric(m.name, m.unit, m.value);
