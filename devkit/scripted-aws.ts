@@ -469,6 +469,8 @@ export interface Cluster {
 export class DataApiOnDuckDb {
   readonly rsd = mockClient(RedshiftDataClient);
   readonly statements: SimulatedStatement[] = [];
+  /** Ids of statements the Data API has forgotten (it keeps them a day): no longer listed or described. */
+  readonly forgotten = new Set<string>();
   /** The invocation now running, which submits the statements. */
   invocation = 0;
 
@@ -499,7 +501,7 @@ export class DataApiOnDuckDb {
         submit(String(StatementName), Sqls as string[], true, WithEvent),
       );
     this.rsd.on(DescribeStatementCommand).callsFake(async ({ Id }) => {
-      const statement = this.statements.find((s) => s.id === Id);
+      const statement = this.statements.find((s) => s.id === Id && !this.forgotten.has(Id));
       if (!statement) {
         throw Object.assign(new Error(`Query does not exist: ${Id}`), { name: 'ResourceNotFoundException' });
       }
@@ -516,11 +518,13 @@ export class DataApiOnDuckDb {
         ...describedSql(statement),
       };
     });
-    this.rsd
-      .on(ListStatementsCommand)
-      .callsFake((input: ListStatementsCommandInput) =>
-        listStatements(this.statements, (s) => s.status, input),
-      );
+    this.rsd.on(ListStatementsCommand).callsFake((input: ListStatementsCommandInput) =>
+      listStatements(
+        this.statements.filter((s) => !this.forgotten.has(s.id)),
+        (s) => s.status,
+        input,
+      ),
+    );
     this.rsd
       .on(GetStatementResultCommand)
       .callsFake(({ Id }) => resultOf(this.statements.find((s) => s.id === Id)?.rows ?? []));

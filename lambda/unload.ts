@@ -20,6 +20,15 @@ async function unload(event: unknown, context: Context): Promise<UnloadOutcome> 
     checks: checkClients,
   });
   const outcome = await handleUnload(request, engine, () => new Date());
+  if (outcome.outcome === 'watchdog') {
+    // One line saying whether the watchdog resumed the run, and why.
+    const { resumed, reason, resume } = outcome;
+    logger.info(resumed ? 'watchdog resumed the run' : 'watchdog reported status', {
+      resumed,
+      reason,
+      ...(resume ? { resume: resume.outcome } : {}),
+    });
+  }
   logger.info('invocation done', { outcome: outcome.outcome });
   for (const m of outcomeMetrics(outcome, performance.now() - started))
     metrics.addMetric(m.name, m.unit, m.value);
@@ -29,9 +38,9 @@ async function unload(event: unknown, context: Context): Promise<UnloadOutcome> 
 /**
  * The unload Lambda: the yearly schedule, Data API completion events and manual invocations.
  * `logMetrics` publishes the invocation's metrics once, after it returns or throws. No cold-start
- * metric: outside the yearly run the function is invoked about once a day (watchdog, monthly
- * preflight), so nearly every invocation is cold; no alarm would read it, and each log line
- * already carries `cold_start`.
+ * metric: outside the yearly run the function is invoked about once an hour (the watchdog, the
+ * monthly preflight and audit), so many invocations are cold; no alarm would read it, and each log
+ * line already carries `cold_start`.
  */
 export const handler = withLambdaContext(logger, unload)
   .use(logMetrics(metrics))

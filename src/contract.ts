@@ -20,13 +20,18 @@ export const METRIC_DIMENSIONS = { service: SERVICE_NAME } as const;
 export const METRICS = {
   /** Milliseconds one invocation took. */
   invocationDuration: 'InvocationDuration',
-  /** 1 when the daily status finds a run unfinished (the watchdog), else 0. */
+  /** 1 when the watchdog finds a run unfinished, else 0. */
   unfinishedRun: 'UnfinishedRun',
   /**
-   * 1 when the daily status finds the unfinished run idle: it has recorded no step for
+   * 1 when the watchdog finds the unfinished run idle: it has recorded no step for
    * {@link STALLED_AFTER_MS} (or, started by an earlier version, recorded no instant at all).
    */
   stalledRun: 'StalledRun',
+  /**
+   * 1 when the watchdog resumed the unfinished run (a statement's completion event was lost, see
+   * {@link RESUME_IDLE_AFTER_MS}), else 0.
+   */
+  runsResumedByWatchdog: 'RunsResumedByWatchdog',
   /** A status-change event that was not a pending step of the active run. */
   eventsDropped: 'EventsDropped',
   /** The checks the monthly preflight found failing. */
@@ -50,6 +55,24 @@ export const METRICS = {
  * however many days its backlog takes.
  */
 export const STALLED_AFTER_MS = 24 * 3600_000;
+
+/**
+ * How long an unfinished run must have recorded no step, with no statement of the stack running
+ * and no error recorded, before the hourly watchdog resumes it as its lost completion event would
+ * have. Such events can be lost: EventBridge lists Data API events as "Delivery type: Best effort"
+ * (EventBridge events reference, "Amazon Redshift Data API events"; the Redshift guide says
+ * "guaranteed"), and Lambda may delete an asynchronous event "from the queue without being sent
+ * to the function" (Lambda Developer Guide, "How Lambda handles errors and retries with
+ * asynchronous invocation"). A healthy run is not idle that long with nothing running: the event
+ * of a statement that has ended waits at most for the one invocation that holds the single slot
+ * (its timeout, 15 minutes at most) and for Lambda's retry of the throttled event ("to a maximum
+ * of 5 minutes", same page). An event that comes later after all is dropped as stale (the resume
+ * sent later statements of the run), so the threshold spares work, never data.
+ */
+export const RESUME_IDLE_AFTER_MS = 30 * 60_000;
+
+/** How often the `Watchdog` rule invokes the function: a lost event costs at most this plus the threshold. */
+export const WATCHDOG_EVERY_MINUTES = 60;
 
 /**
  * The outputs of the stack (`RedshiftArchiveStack`), by what each carries: the command line's
@@ -180,6 +203,7 @@ export const MANUAL_ACTIONS = [
   'audit',
   'restore',
   'repair',
+  'watchdog',
 ] as const;
 
 /** One of {@link MANUAL_ACTIONS}. */
@@ -195,6 +219,7 @@ export const ACTION_FIELDS: Readonly<Record<ManualAction, readonly string[]>> = 
   audit: ['deep'],
   restore: ['year', 'table', 'deleteFiles'],
   repair: ['acceptLost'],
+  watchdog: [],
 };
 
 /** The actions that take a `cutoff`. */
@@ -257,9 +282,9 @@ type Field = keyof typeof FIELD_VALUES;
 const FIELDS = Object.keys(FIELD_VALUES) as Field[];
 
 /**
- * A manual invocation; the stack's daily status, monthly preflight and monthly audit rules send
+ * A manual invocation; the stack's hourly watchdog, monthly preflight and monthly audit rules send
  * these too. Exactly: `{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}`,
- * `{"action": "status" | "abort" | "preflight"}`, `{"action": "repair", "acceptLost"?: boolean}`,
+ * `{"action": "status" | "abort" | "preflight" | "watchdog"}`, `{"action": "repair", "acceptLost"?: boolean}`,
  * `{"action": "audit", "deep"?: boolean}` and
  * `{"action": "restore", "year": <1000-9999>, "table"?: "<root table>", "deleteFiles"?: boolean}`.
  * A field the action does not take, or a restore without a year, is one custom issue without a
@@ -293,7 +318,7 @@ export const manualEvent = z
 /** A manual event, as the stack writes it into a rule's target and an operator sends it. */
 export type ManualEvent =
   | { readonly action: 'plan' | 'run'; readonly cutoff?: string }
-  | { readonly action: 'status' | 'abort' | 'preflight' }
+  | { readonly action: 'status' | 'abort' | 'preflight' | 'watchdog' }
   | { readonly action: 'repair'; readonly acceptLost?: boolean }
   | { readonly action: 'audit'; readonly deep?: boolean }
   | {

@@ -134,7 +134,7 @@ function createAlarms(
       'StalledRunAlarm',
       'An unfinished archive run has recorded no step for a day, longer than any Data API statement runs: ' +
         'invoke {"action": "status"} (its last error says why), then {"action": "run"} to resume, or abort it',
-      // Daily, on one datapoint: a long first run that moves on publishes 0 each day however many
+      // Daily, on one datapoint: a long first run that moves on publishes 0 every hour however many
       // days it takes (the metric says whether the run is idle, not whether it is unfinished).
       dailyMaximum(METRICS.stalledRun),
     ),

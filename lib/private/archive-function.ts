@@ -12,7 +12,7 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ArchiveConfig } from '../../src/config/config';
-import { ENV, type ManualEvent } from '../../src/contract';
+import { ENV, type ManualEvent, WATCHDOG_EVERY_MINUTES } from '../../src/contract';
 import { yearlySchedule } from './yearly-schedule';
 import { ATHENA_RESULTS_PREFIX, lakeObjects } from './bucket';
 import type { GlueCatalog, ArchiveWorkgroup } from './catalog';
@@ -181,7 +181,8 @@ function preflightStatements(stack: Stack, config: ArchiveConfig): iam.PolicySta
 
 /**
  * What invokes the unload function: the yearly schedule (a UTC cron at local midnight of
- * 1 January), the end of each of its statements, a daily status for the watchdog alarm, a
+ * 1 January), the end of each of its statements, the hourly watchdog (status for the stalled-run
+ * alarm, and the resume of a run whose completion event was lost), a
  * monthly preflight for the preflight alarm and a monthly light audit for the audit alarm.
  */
 function addTriggers(
@@ -215,10 +216,13 @@ function addTriggers(
     },
     targets: [invoke()],
   });
+  // Hourly: a resume is cheap (a ledger read and a statement listing when nothing is idle), and a
+  // lost completion event should cost an hour, not a day.
   new events.Rule(scope, 'Watchdog', {
-    description: 'Daily status of the archive, for the unfinished-run alarm',
-    schedule: events.Schedule.rate(Duration.days(1)),
-    targets: [invoke({ action: 'status' })],
+    description:
+      'Hourly watchdog: status for the stalled-run alarm, and the resume of a run whose completion event was lost',
+    schedule: events.Schedule.rate(Duration.minutes(WATCHDOG_EVERY_MINUTES)),
+    targets: [invoke({ action: 'watchdog' })],
   });
   new events.Rule(scope, 'MonthlyPreflight', {
     description: 'Monthly preflight: would the next run work? (read only), for the preflight alarm',

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   manualEvent,
   METRICS,
+  RESUME_IDLE_AFTER_MS,
   scheduleEvent,
   STALLED_AFTER_MS,
   statusChangeEvent,
@@ -43,7 +44,7 @@ export type UnloadRequest =
 /** An operator's (or a rule's) manual event, validated, with its defaults. */
 type ManualRequest = { readonly kind: 'manual' } & (
   | { readonly action: 'plan' | 'run'; readonly cutoff?: CalendarDate }
-  | { readonly action: 'status' | 'abort' | 'preflight' }
+  | { readonly action: 'status' | 'abort' | 'preflight' | 'watchdog' }
   | { readonly action: 'repair'; readonly acceptLost: boolean }
   | { readonly action: 'audit'; readonly deep: boolean }
   | {
@@ -73,11 +74,27 @@ export type UnloadOutcome =
       readonly statements: readonly { readonly id: string; readonly name: string }[];
     }
   /** A status-change event that is not a pending step of the active run: nothing was done. */
-  | { readonly outcome: 'dropped'; readonly statementName: string; readonly reason: string };
+  | { readonly outcome: 'dropped'; readonly statementName: string; readonly reason: string }
+  | WatchdogOutcome;
+
+/**
+ * The watchdog's status, and whether it resumed the unfinished run because a completion event
+ * was lost ({@link onWatchdog}).
+ */
+export interface WatchdogOutcome {
+  readonly outcome: 'watchdog';
+  /** The ledger as the watchdog found it, before any resume (the alarms read it). */
+  readonly status: StatusReport;
+  readonly resumed: boolean;
+  /** Why it resumed the run, or why it only reported status. */
+  readonly reason: string;
+  /** When resumed: what the lost event's delivery did (advanced the run, or left it to a statement). */
+  readonly resume?: UnloadOutcome;
+}
 
 const ALLOWED_EVENTS =
   'an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-  '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight"}, ' +
+  '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight" | "watchdog"}, ' +
   '{"action": "repair", "acceptLost"?: true | false}, {"action": "audit", "deep"?: true | false} ' +
   'or {"action": "restore", "year": YYYY, "table"?: "<root table>", "deleteFiles"?: true | false}';
 
@@ -347,6 +364,86 @@ async function busy(engine: AwsEngine): Promise<UnloadOutcome | undefined> {
   return { outcome: 'waiting', statements: running.map(({ id, name }) => ({ id, name })) };
 }
 
+const ENDED: readonly StatementRequest['state'][] = ['FINISHED', 'FAILED', 'ABORTED'];
+
+const minutes = (ms: number) => `${Math.floor(ms / 60_000)} min`;
+
+/**
+ * The watchdog (the hourly rule): status, and the resume of a run whose completion event was
+ * lost. EventBridge delivers Data API events on a best-effort basis, and a run between two
+ * invocations waits for nothing else. It resumes the unfinished run only when all hold:
+ * - no error is recorded: a failed run waits for its operator (resuming it every hour could
+ *   repeat a failing step); the error stays until the run finishes or is aborted;
+ * - it recorded no step for {@link RESUME_IDLE_AFTER_MS} (or no instant at all);
+ * - no statement of this stack runs: a running statement sends its own event.
+ * Then it delivers the lost event itself: that of the run's latest statement, through the path a
+ * status-change event takes ({@link onStatement}), so a statement that FAILED gets the same rule;
+ * when the Data API no longer lists any statement of the run (a day old), the run resumes as a
+ * FINISHED event resumes it. It never starts a run. An event that still arrives later is stale:
+ * the resume sent later statements of the run, so it is dropped.
+ */
+async function onWatchdog(engine: AwsEngine, archiver: Archiver): Promise<UnloadOutcome> {
+  const status = await archiver.status();
+  const only = (reason: string): UnloadOutcome => ({ outcome: 'watchdog', status, resumed: false, reason });
+  const { active, idleMs } = status;
+  if (!active) return only('no unfinished run');
+  const run = `run ${active.runId}`;
+  if (active.error !== null)
+    return only(`${run} failed and waits for its operator (run or abort): ${active.error}`);
+  if (typeof idleMs === 'number' && idleMs < RESUME_IDLE_AFTER_MS) {
+    return only(
+      `${run} recorded a step ${minutes(idleMs)} ago (resumed after ${minutes(RESUME_IDLE_AFTER_MS)} idle)`,
+    );
+  }
+  const running = await engine.warehouse.inFlight();
+  if (running.length > 0) {
+    return only(
+      `${run} is idle, but statements of this stack run and send their own events: ${running.map((s) => s.name).join(', ')}`,
+    );
+  }
+  const idle = typeof idleMs === 'number' ? `for ${minutes(idleMs)}` : 'since an earlier version started it';
+  const statements = await engine.warehouse.statements(`${active.runId}.`);
+  const latest = statements.reduce<(typeof statements)[number] | undefined>(
+    (a, b) => (a === undefined || b.createdAt > a.createdAt ? b : a),
+    undefined,
+  );
+  const state = ENDED.find((s) => s === latest?.status);
+  // As the event's own invocation would: a statement left running when time is short is left to
+  // its event, or, without one, stops the run with the reason recorded.
+  const deliver = async (request: UnloadRequest, work: () => Promise<UnloadOutcome | undefined>) => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof StillRunningError) return stillRunning(error, request, engine, archiver);
+      throw error;
+    }
+  };
+  const resumed = (reason: string, resume: UnloadOutcome | undefined): UnloadOutcome => ({
+    outcome: 'watchdog',
+    status,
+    resumed: true,
+    reason,
+    ...(resume ? { resume } : {}),
+  });
+  if (latest && state) {
+    const request = { kind: 'statement', statementName: latest.name, statementId: latest.id, state } as const;
+    return resumed(
+      `${run} recorded no step ${idle} and no statement of this stack runs: the completion event of its latest statement, ${latest.name} (${state}), was lost`,
+      await deliver(request, () => onStatement(request, engine, archiver)),
+    );
+  }
+  // No statement to replay: what a FINISHED event does once it is known to be the run's next step.
+  const explicit = { kind: 'manual', action: 'run' } as const;
+  const resume = await deliver(explicit, async () => {
+    const report = await archiver.resume();
+    return report && { outcome: 'run', report };
+  });
+  return resumed(
+    `${run} recorded no step ${idle}, no statement of this stack runs, and the Data API lists none of the run's (it forgets them after a day): resumed from the ledger`,
+    resume,
+  );
+}
+
 /** A restore as the protocol takes it, named by the invocation's instant, and validated. */
 function restoreRequest(
   request: Extract<ManualRequest, { action: 'restore' }>,
@@ -361,8 +458,8 @@ function restoreRequest(
 }
 
 /**
- * An operator's action, or a rule's (the watchdog's status, the monthly preflight and audit).
- * Status, preflight, plan and audit only read, and run even while statements of this stack run;
+ * An operator's action, or a rule's (the watchdog, the monthly preflight and audit). Status,
+ * preflight, plan and audit only read, and run even while statements of this stack run;
  * run, abort, restore and repair wait for them ({@link busy}). A restore takes the run lock as on the
  * embedded engine: it refuses while a run is active.
  */
@@ -376,6 +473,8 @@ async function onManual(
   switch (request.action) {
     case 'status':
       return { outcome: 'status', status: await archiver.status() };
+    case 'watchdog':
+      return onWatchdog(engine, archiver);
     case 'preflight':
       return { outcome: 'preflight', preflight: await archiver.preflight() };
     case 'plan':
@@ -438,12 +537,18 @@ export interface Metric {
  * dropped, and how long it took. Failures are counted by the handler (`METRICS.runFailures`).
  */
 export function outcomeMetrics(outcome: UnloadOutcome, durationMs: number): Metric[] {
-  const metrics: Metric[] = [
+  return [
     { name: METRICS.invocationDuration, unit: 'Milliseconds', value: Math.round(durationMs) },
+    ...workMetrics(outcome),
   ];
-  if (outcome.outcome === 'status') {
-    // The daily watchdog asks for status. A run may take days (a long backlog's first run), so the
-    // alarm reads whether it moves on, not whether it is unfinished.
+}
+
+/** The metrics of what an invocation did, without its duration. */
+function workMetrics(outcome: UnloadOutcome): Metric[] {
+  const metrics: Metric[] = [];
+  if (outcome.outcome === 'status' || outcome.outcome === 'watchdog') {
+    // A run may take days (a long backlog's first run), so the alarm reads whether it moves on,
+    // not whether it is unfinished. The watchdog's figures are the ledger's before its resume.
     const { active, idleMs } = outcome.status;
     const stalled =
       active !== undefined && (idleMs === null || idleMs === undefined || idleMs >= STALLED_AFTER_MS);
@@ -451,6 +556,11 @@ export function outcomeMetrics(outcome: UnloadOutcome, durationMs: number): Metr
       { name: METRICS.unfinishedRun, unit: 'Count', value: active ? 1 : 0 },
       { name: METRICS.stalledRun, unit: 'Count', value: stalled ? 1 : 0 },
     );
+  }
+  if (outcome.outcome === 'watchdog') {
+    metrics.push({ name: METRICS.runsResumedByWatchdog, unit: 'Count', value: outcome.resumed ? 1 : 0 });
+    // A resume that finished the run reports its rows, as the event would have.
+    if (outcome.resume?.outcome === 'run') metrics.push(...workMetrics(outcome.resume));
   }
   if (outcome.outcome === 'dropped') metrics.push({ name: METRICS.eventsDropped, unit: 'Count', value: 1 });
   if (outcome.outcome === 'preflight') {

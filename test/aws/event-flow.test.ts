@@ -25,7 +25,10 @@ const SCHEDULE = {
   resources: ['arn:aws:events:eu-west-1:123456789012:rule/RedshiftArchive-Yearly'],
   detail: {},
 };
-const WATCHDOG = { action: 'status' };
+const WATCHDOG = { action: 'watchdog' };
+const STATUS = { action: 'status' };
+/** Longer than the watchdog's threshold (RESUME_IDLE_AFTER_MS, 30 min). */
+const AN_HOUR = 3600_000;
 const CUTOFF = parseCalendarDate('2026-01-01', 'test');
 /** The commit of transactions 2024 at its first export. */
 const COMMIT_2024 = `${RUN}.commit.transactions.2024.a1`;
@@ -42,6 +45,8 @@ interface Script {
   readonly ending?: (statement: SimulatedStatement) => Promise<void>;
   /** The protocol is told the invocation's remaining time too (as on Lambda), and every statement takes a poll or two. */
   readonly budgeted?: boolean;
+  /** EventBridge loses the statement's completion event. */
+  readonly lost?: (statement: SimulatedStatement) => boolean;
 }
 
 /** One invocation of the Lambda: the event it got, what it did, and what it sent. */
@@ -64,6 +69,8 @@ class EventFlow {
   readonly queue: unknown[] = [];
   readonly invocations: Invocation[] = [];
   readonly api: DataApiOnDuckDb;
+  /** How far the function's clock runs ahead of the system's: the time that passed without an invocation. */
+  laterMs = 0;
   private readonly next: () => number;
 
   private constructor(
@@ -84,6 +91,7 @@ class EventFlow {
             : Math.floor(this.next() * 3),
       ...(script.failure ? { failure: script.failure } : {}),
       ended: (s) => {
+        if (script.lost?.(s)) return;
         const event = statusChange(s.fullName, s.id, s.status);
         for (let copies = this.next() < 0.3 ? 2 : 1; copies > 0; copies--) {
           this.queue.splice(Math.floor(this.next() * (this.queue.length + 1)), 0, event);
@@ -125,7 +133,7 @@ class EventFlow {
       const remaining = this.script.budgeted ? { remainingMs: () => BUDGET_MS - elapsed } : {};
       const outcome = await handleUnload(
         parseUnloadEvent(event),
-        { ...this.engine, warehouse, ...remaining },
+        { ...this.engine, warehouse, clock: () => new Date(Date.now() + this.laterMs), ...remaining },
         () => new Date('2026-01-01T00:00:05Z'),
       );
       invocation = { event, outcome, sent: this.sentIn(this.api.invocation) };
@@ -231,9 +239,17 @@ describe('the event flow, as EventBridge delivers it', () => {
         (s) => new RegExp(`^${RUN}\\.(export|commit)\\.`).test(s.name) && s.fullName.startsWith(PREFIX),
       ),
     ).toBe(true);
-    // and the watchdog sent no statement with an event
+    // and the watchdog, a moment after a step, only reported status and sent no statement with an event
     const watchdog = invocations.find((i) => i.event === WATCHDOG);
-    expect(watchdog?.outcome?.outcome).toBe('status');
+    expect(watchdog?.outcome).toMatchObject({
+      outcome: 'watchdog',
+      resumed: false,
+      reason: expect.stringMatching(
+        new RegExp(
+          `^run ${RUN} (recorded a step 0 min ago \\(resumed after 30 min idle\\)|is idle, but statements of this stack run)`,
+        ),
+      ),
+    });
     expect(watchdog?.sent.filter((s) => s.withEvent)).toEqual([]);
   });
 
@@ -287,17 +303,29 @@ describe('the event flow, as EventBridge delivers it', () => {
     ).toBe(true);
   });
 
-  test('(b) the daily watchdog reports the ledger and submits no statement that emits an event', async () => {
+  test('(b) the watchdog with no unfinished run reports the ledger, starts no run and submits no statement that emits an event', async () => {
+    // given a warehouse that was never archived
     flow = await EventFlow.create(7);
+
+    // when the watchdog fires
     const invocation = await flow.invoke(WATCHDOG);
-    expect(invocation.outcome).toMatchObject({ outcome: 'status', status: { runs: [] } });
+
+    // then it only reported status: no run started, nothing sent with an event
+    expect(invocation.outcome).toEqual({
+      outcome: 'watchdog',
+      status: expect.objectContaining({ runs: [] }),
+      resumed: false,
+      reason: 'no unfinished run',
+    });
     expect(invocation.sent.length).toBeGreaterThan(0);
     expect(invocation.sent.filter((s) => s.withEvent)).toEqual([]);
-    expect(outcomeMetrics(invocation.outcome as UnloadOutcome, 1)).toContainEqual({
-      name: 'UnfinishedRun',
-      unit: 'Count',
-      value: 0,
-    });
+    expect(invocation.sent.filter((s) => !s.name.startsWith('ledger.'))).toEqual([]);
+    expect(await flow.world.ledgerRuns()).toEqual([]);
+    expect(outcomeMetrics(invocation.outcome as UnloadOutcome, 1).slice(1)).toEqual([
+      { name: 'UnfinishedRun', unit: 'Count', value: 0 },
+      { name: 'StalledRun', unit: 'Count', value: 0 },
+      { name: 'RunsResumedByWatchdog', unit: 'Count', value: 0 },
+    ]);
     await flow.drain();
     expect([flow.invocations.length, flow.queue.length]).toEqual([1, 0]);
   });
@@ -493,7 +521,7 @@ describe('the event flow, as EventBridge delivers it', () => {
     await invariants.check('after the run');
   });
 
-  test('(h) a commit that outlives its invocation and fails for any other reason fails the run once, with the reason in the ledger; a run resumes it', async () => {
+  test('(h) a commit that outlives its invocation and fails for any other reason fails the run once, with the reason in the ledger; the watchdog leaves the failed run to its operator, and a run resumes it', async () => {
     // given the first commit of transactions 2024 outlives its invocation, then fails on a permission
     const first = firstOf(COMMIT_2024);
     flow = await EventFlow.create(29, {
@@ -513,6 +541,17 @@ describe('the event flow, as EventBridge delivers it', () => {
     expect((await flow.world.ledgerRuns()).map((r) => [r.state, r.error])).toEqual([['running', reason]]);
     await invariants.check('after the failure');
     expect(failing.status).toBe('FAILED');
+
+    // when the watchdog fires an hour later, it leaves the failed run to its operator
+    flow.laterMs = AN_HOUR;
+    const watchdog = await flow.invoke(WATCHDOG);
+    expect(watchdog.outcome).toMatchObject({
+      outcome: 'watchdog',
+      resumed: false,
+      reason: `run ${RUN} failed and waits for its operator (run or abort): ${reason}`,
+    });
+    expect(watchdog.sent.filter((s) => !s.name.startsWith('ledger.'))).toEqual([]);
+    expect((await flow.world.ledgerRuns()).map((r) => [r.state, r.error])).toEqual([['running', reason]]);
 
     // when an operator runs the archive again, the run resumes and finishes
     flow.queue.push({ action: 'run' });
@@ -538,7 +577,7 @@ describe('the event flow, as EventBridge delivers it', () => {
     expect(flow.invocations.filter((i) => i.error).map((i) => i.error?.message)).toEqual([reason]);
 
     // when the operator asks for status, it names the reason
-    const status = await flow.invoke(WATCHDOG);
+    const status = await flow.invoke(STATUS);
     expect(status.outcome).toMatchObject({
       outcome: 'status',
       status: { active: { runId: RUN, state: 'running', error: reason } },
@@ -550,5 +589,126 @@ describe('the event flow, as EventBridge delivers it', () => {
     await flow.drain();
     expect((await flow.world.ledgerRuns()).map((r) => [r.state, r.error])).toEqual([['finished', null]]);
     await invariants.check('after the resumed run');
+  });
+
+  /**
+   * The yearly run, gone quiet unfinished: the first commit of transactions 2024 outlived its
+   * invocation, and EventBridge lost its completion event.
+   */
+  async function runThatLostAnEvent(seed: number) {
+    const first = firstOf(COMMIT_2024);
+    flow = await EventFlow.create(seed, { outlives: first, lost: first });
+    const invariants = await Invariants.capture(flow.world, CUTOFF);
+    flow.queue.push(SCHEDULE);
+    await flow.drain();
+    expect((await flow.world.ledgerRuns()).map((r) => [r.state, r.error])).toEqual([['running', null]]);
+    return { flow, invariants, lost: flow.api.statements.find(first) as SimulatedStatement };
+  }
+
+  test('(j) a completion event that EventBridge loses leaves the run idle; the watchdog resumes it once it has been idle 30 minutes, and it finishes with every row in one place', async () => {
+    // given the first commit of transactions 2024 outlived its invocation, and its event was lost
+    const given = await runThatLostAnEvent(37);
+    flow = given.flow;
+    const { invariants, lost } = given;
+    expect([lost.status, lost.withEvent]).toEqual(['FINISHED', true]);
+    const invocations = flow.invocations.length;
+
+    // when the watchdog fires at once, the run has not been idle long enough: status only
+    const early = await flow.invoke(WATCHDOG);
+    expect(early.outcome).toMatchObject({
+      outcome: 'watchdog',
+      resumed: false,
+      reason: `run ${RUN} recorded a step 0 min ago (resumed after 30 min idle)`,
+    });
+    expect(early.sent.filter((s) => !s.name.startsWith('ledger.'))).toEqual([]);
+
+    // when it fires an hour later, it delivers the lost event itself
+    flow.laterMs = AN_HOUR;
+    const watchdog = await flow.invoke(WATCHDOG);
+    expect(watchdog.outcome).toMatchObject({
+      outcome: 'watchdog',
+      resumed: true,
+      reason: `run ${RUN} recorded no step for 60 min and no statement of this stack runs: the completion event of its latest statement, ${lost.fullName} (FINISHED), was lost`,
+    });
+    expect(outcomeMetrics(watchdog.outcome as UnloadOutcome, 1)).toContainEqual({
+      name: 'RunsResumedByWatchdog',
+      unit: 'Count',
+      value: 1,
+    });
+    expect(watchdog.sent.length).toBeGreaterThan(0);
+    // and the late event, should it come after all, is dropped before any SQL is sent
+    flow.queue.push(statusChange(lost.fullName, lost.id, 'FINISHED'));
+    await flow.drain();
+    const late = flow.invocations.find(
+      (i, n) =>
+        n > invocations + 1 &&
+        JSON.stringify(i.event) === JSON.stringify(statusChange(lost.fullName, lost.id, 'FINISHED')),
+    );
+    expect(late?.outcome).toMatchObject({ outcome: 'dropped' });
+    expect(late?.sent).toEqual([]);
+
+    // then the run finished with no new run id, no invocation failed, and every union view is exact
+    expect((await flow.world.ledgerRuns()).map((r) => [r.run_id, r.state, r.error])).toEqual([
+      [RUN, 'finished', null],
+    ]);
+    expect(flow.invocations.filter((i) => i.error)).toEqual([]);
+    await invariants.check('after the resumed run');
+  });
+
+  test('(k) the watchdog leaves an idle run alone while a statement of this stack runs: its own event will resume it', async () => {
+    // given the yearly run left its first export to the export's completion event
+    const firstExport = (s: SimulatedStatement) =>
+      s.withEvent && !flow?.api.statements.some((o) => o.withEvent && o.id < s.id);
+    flow = await EventFlow.create(41, { outlives: firstExport });
+    const started = await flow.invoke(SCHEDULE);
+    expect(started.outcome).toMatchObject({ outcome: 'waiting' });
+    const running = flow.api.running();
+    expect(running.map((s) => s.withEvent)).toEqual([true]);
+
+    // when the watchdog fires an hour later
+    flow.laterMs = AN_HOUR;
+    const watchdog = await flow.invoke(WATCHDOG);
+
+    // then it only reported status, naming the running statement, and sent nothing of the run
+    expect(watchdog.outcome).toMatchObject({
+      outcome: 'watchdog',
+      resumed: false,
+      reason: `run ${RUN} is idle, but statements of this stack run and send their own events: ${running[0].fullName}`,
+    });
+    expect(watchdog.sent.filter((s) => !s.name.startsWith('ledger.'))).toEqual([]);
+    expect(outcomeMetrics(watchdog.outcome as UnloadOutcome, 1)).toContainEqual({
+      name: 'RunsResumedByWatchdog',
+      unit: 'Count',
+      value: 0,
+    });
+  });
+
+  test('(l) when the Data API no longer lists any statement of the idle run, the watchdog resumes it from the ledger, and it finishes', async () => {
+    // given a run whose event was lost a day ago: the Data API has forgotten its statements
+    const given = await runThatLostAnEvent(43);
+    flow = given.flow;
+    for (const s of flow.api.statements) flow.api.forgotten.add(s.id);
+
+    // when the watchdog fires a day later
+    flow.laterMs = 24 * AN_HOUR;
+    const watchdog = await flow.invoke(WATCHDOG);
+    await flow.drain();
+
+    // then it resumed the run from the ledger, reported it stalled, and the run finished exact
+    expect(watchdog.outcome).toMatchObject({
+      outcome: 'watchdog',
+      resumed: true,
+      reason: `run ${RUN} recorded no step for 1440 min, no statement of this stack runs, and the Data API lists none of the run's (it forgets them after a day): resumed from the ledger`,
+    });
+    expect(outcomeMetrics(watchdog.outcome as UnloadOutcome, 1).slice(1, 4)).toEqual([
+      { name: 'UnfinishedRun', unit: 'Count', value: 1 },
+      { name: 'StalledRun', unit: 'Count', value: 1 },
+      { name: 'RunsResumedByWatchdog', unit: 'Count', value: 1 },
+    ]);
+    expect((await flow.world.ledgerRuns()).map((r) => [r.run_id, r.state, r.error])).toEqual([
+      [RUN, 'finished', null],
+    ]);
+    expect(flow.invocations.filter((i) => i.error)).toEqual([]);
+    await given.invariants.check('after the resumed run');
   });
 });

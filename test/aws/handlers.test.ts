@@ -235,6 +235,34 @@ describe('the handlers under Powertools middleware', () => {
     ]);
   });
 
+  test('the watchdog logs one line saying what it did and why, and publishes whether it resumed the run', async () => {
+    // given an unfinished run that failed (its error recorded)
+    new ScriptedAws(
+      ledgerAnswers('running', (name) =>
+        name === 'ledger.runs'
+          ? [{ run_id: '20260101T000000Z', cutoff: '2026-01-01', state: 'running', error: 'boom' }]
+          : undefined,
+      ),
+    );
+
+    // when the watchdog fires
+    const outcome = await handler({ action: 'watchdog' }, context);
+
+    // then it only reported status, said why in one line, and published RunsResumedByWatchdog = 0
+    expect(outcome).toMatchObject({ outcome: 'watchdog', resumed: false });
+    const reason = 'run 20260101T000000Z failed and waits for its operator (run or abort): boom';
+    expect(written.map((w) => w.json)).toEqual([
+      expect.objectContaining({ level: 'INFO', message: 'watchdog reported status', resumed: false, reason }),
+      expect.objectContaining({ message: 'invocation done', outcome: 'watchdog' }),
+      emf({
+        InvocationDuration: ['Milliseconds', expect.any(Number)],
+        UnfinishedRun: ['Count', 1],
+        StalledRun: ['Count', 1],
+        RunsResumedByWatchdog: ['Count', 0],
+      }),
+    ]);
+  });
+
   test('fails an invocation whose statement fails: logs the error with the context, publishes RunFailures once and nothing else', async () => {
     const aws = new ScriptedAws(ledgerAnswers('running'));
     aws.status = () => 'FAILED';

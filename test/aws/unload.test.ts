@@ -93,6 +93,7 @@ describe("the unload Lambda's events", () => {
     });
     expect(parseUnloadEvent({ action: 'status' })).toEqual({ kind: 'manual', action: 'status' });
     expect(parseUnloadEvent({ action: 'preflight' })).toEqual({ kind: 'manual', action: 'preflight' });
+    expect(parseUnloadEvent({ action: 'watchdog' })).toEqual({ kind: 'manual', action: 'watchdog' });
   });
 
   test("takes a statement's status change, whoever's statement it is (another stack's is dropped later, not refused)", () => {
@@ -141,7 +142,7 @@ describe("the unload Lambda's events", () => {
 
   const allowed =
     'allowed: an EventBridge "Scheduled Event", a "Redshift Data Statement Status Change" event, ' +
-    '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight"}, ' +
+    '{"action": "plan" | "run", "cutoff"?: "YYYY-MM-DD"}, {"action": "status" | "abort" | "preflight" | "watchdog"}, ' +
     '{"action": "repair", "acceptLost"?: true | false}, {"action": "audit", "deep"?: true | false} ' +
     'or {"action": "restore", "year": YYYY, "table"?: "<root table>", "deleteFiles"?: true | false}';
   /** An event as error messages show it: JSON, cut at 80 characters. */
@@ -171,6 +172,10 @@ describe("the unload Lambda's events", () => {
     [
       { action: 'run', deep: true },
       `event: {"action":"run","deep":true} is not allowed (no deep with run); ${allowed}`,
+    ],
+    [
+      { action: 'watchdog', cutoff: '2026-01-01' },
+      `event: {"action":"watchdog","cutoff":"2026-01-01"} is not allowed (no cutoff with watchdog); ${allowed}`,
     ],
     [
       { action: 'audit', year: 2024 },

@@ -385,7 +385,7 @@ describe('the triggers', () => {
     berlin.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 23 31 DEC ? *)' });
   });
 
-  test("completion events of this stack's statements resume the run, and a daily watchdog asks for status", () => {
+  test("completion events of this stack's statements resume the run, and an hourly watchdog resumes one whose event was lost", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.redshift-data'],
@@ -396,10 +396,20 @@ describe('the triggers', () => {
         Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ArchiveUnload'), 'Arn'] } }),
       ],
     });
-    template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(1 day)',
-      Targets: [Match.objectLike({ Input: '{"action":"status"}' })],
+    // (and the watchdog is the only hourly rule, through the same retries and dead-letter queue)
+    const watchdogs = Object.values(template.findResources('AWS::Events::Rule')).filter(
+      (r) => r.Properties.ScheduleExpression === 'rate(1 hour)',
+    );
+    expect(watchdogs.map((r) => r.Properties.Targets[0].Input)).toEqual(['{"action":"watchdog"}']);
+    expect(watchdogs[0].Properties.Targets[0].RetryPolicy).toEqual({
+      MaximumEventAgeInSeconds: 21600,
+      MaximumRetryAttempts: 2,
     });
+    expect(
+      Object.values(template.findResources('AWS::Events::Rule')).filter(
+        (r) => r.Properties.ScheduleExpression === 'rate(1 day)',
+      ),
+    ).toEqual([]);
   });
 
   test('both functions that send statements name them with the prefix the rule matches, one per stack', () => {
@@ -471,7 +481,7 @@ describe('the monthly audit', () => {
 
   test("the function's name output lists every manual action", () => {
     expect(template.findOutputs('UnloadFunctionName').UnloadFunctionName.Description).toBe(
-      'Invoke with {"action": "plan" | "run" | "status" | "abort" | "preflight" | "audit" | "restore" | "repair"}, or use redshift-archive --stack',
+      'Invoke with {"action": "plan" | "run" | "status" | "abort" | "preflight" | "audit" | "restore" | "repair" | "watchdog"}, or use redshift-archive --stack',
     );
   });
 });
