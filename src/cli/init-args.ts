@@ -189,6 +189,12 @@ function provisionedOf(
   };
 }
 
+/** Refuses the first of `options` that was given, saying `why`. */
+function refuseGiven(options: Record<string, string | undefined>, why: string): void {
+  const given = Object.entries(options).find(([, value]) => value !== undefined);
+  if (given) throw new InputError(`--${given[0]}: ${why}`);
+}
+
 /** The `warehouse` section the connection options give, if they give one. */
 function warehouseOf(values: InitValues): WarehouseConfig | undefined {
   const { cluster, workgroup, database } = values;
@@ -200,29 +206,19 @@ function warehouseOf(values: InitValues): WarehouseConfig | undefined {
     );
   }
   if (cluster === undefined && workgroup === undefined) {
-    for (const [option, value] of [
-      ['database', database],
-      ['db-user', dbUser],
-      ['secret-arn', secretArn],
-    ] as const) {
-      if (value !== undefined)
-        throw new InputError(`--${option}: not allowed without --cluster or --workgroup`);
-    }
+    refuseGiven(
+      { database, 'db-user': dbUser, 'secret-arn': secretArn },
+      'not allowed without --cluster or --workgroup',
+    );
     return undefined;
   }
   if (database === undefined)
     throw new InputError('--database: is missing; allowed: the database of the tables');
   if (workgroup !== undefined) {
-    for (const [option, value] of [
-      ['db-user', dbUser],
-      ['secret-arn', secretArn],
-    ] as const) {
-      if (value !== undefined) {
-        throw new InputError(
-          `--${option}: not allowed with --workgroup; allowed with: --cluster (a workgroup is reached as your IAM identity)`,
-        );
-      }
-    }
+    refuseGiven(
+      { 'db-user': dbUser, 'secret-arn': secretArn },
+      'not allowed with --workgroup; allowed with: --cluster (a workgroup is reached as your IAM identity)',
+    );
     check(
       'workgroup',
       workgroup,
